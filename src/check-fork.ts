@@ -1,0 +1,181 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PreforkCheckError, type ErrorCode } from './errors.js';
+import type { ForkPointDetector, ForkPointHit } from './fork-point/detector.js';
+import { describeProcess } from './fork-point/describe-process.js';
+import { exitDetector } from './fork-point/exit.js';
+import { firstForkDetector } from './fork-point/first-fork.js';
+import { markerDetector } from './fork-point/marker.js';
+import { isShell } from './fork-point/program-kind.js';
+import { diagnoseStraceFailure } from './launch/diagnose.js';
+import { findProgram } from './launch/find-program.js';
+import { runTraced } from './launch/run-traced.js';
+import { straceArguments } from './launch/strace-command.js';
+import { initialTable } from './model/initial-table.js';
+import type { FdTable } from './model/fd-table.js';
+import { ProcessModel, type Task } from './model/process-model.js';
+import { resolveOptions, type CheckOptions, type ForkPointSpec, type ResolvedOptions } from './options.js';
+import { buildReport } from './report/build-report.js';
+import { describeTable } from './report/describe-table.js';
+import type { FdRecord, ForkPointReport, Report } from './report/types.js';
+import { TraceParser } from './trace/parser.js';
+
+function detectorFor(spec: ForkPointSpec): ForkPointDetector {
+  if (spec.mode === 'marker') return markerDetector(spec.marker);
+  if (spec.mode === 'first-fork') return firstForkDetector();
+  return exitDetector();
+}
+
+function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
+  if (options.entry !== undefined && !existsSync(resolve(resolved.cwd, options.entry))) {
+    throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`);
+  }
+  const program = resolved.command[0]!;
+  if (findProgram(program, resolved.cwd) === undefined) {
+    throw new PreforkCheckError(
+      'COMMAND_NOT_FOUND',
+      program.includes('/') ? `The command ${program} does not exist or is not executable.` : `The command \`${program}\` was not found on PATH.`,
+    );
+  }
+}
+
+/** The process a partial report is about: the started one, unless it is a shell, then its newest non-shell descendant. */
+function mainTask(model: ProcessModel): Task | undefined {
+  const root = model.root;
+  if (root && !root.proc.exited && !isShell(root.proc.program)) return root;
+  return model.liveProcesses().filter((task) => !isShell(task.proc.program)).at(-1) ?? root;
+}
+
+interface Stop {
+  code: ErrorCode;
+  message: string;
+  task?: Task;
+  table?: FdTable;
+}
+
+/**
+ * Runs the app under strace to its fork point and reports every fd its
+ * process holds there. Resolves with a report (status pass, fail, or error
+ * when the app died or timed out first); rejects with a PreforkCheckError
+ * when the check cannot run at all (bad options, no strace, no ptrace).
+ */
+export async function checkFork(options: CheckOptions): Promise<Report> {
+  const startedAt = Date.now();
+  const resolved = resolveOptions(options);
+  preflight(options, resolved);
+  const spec = resolved.forkPoint;
+
+  const run = await runTraced({
+    strace: resolved.strace,
+    straceArgs: (output) => straceArguments(spec, output, resolved.command),
+    cwd: resolved.cwd,
+    env: resolved.env,
+    inheritFds: resolved.inheritFds,
+  });
+  const detector = detectorFor(spec);
+  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), detector.listener);
+  const parser = new TraceParser();
+  const livePids = () => [...model.tasks.keys()];
+
+  let stop: Stop | undefined;
+  const interrupt = (code: ErrorCode, message: string) => {
+    if (stop) return;
+    const task = mainTask(model);
+    stop = { code, message, task, table: task?.table.copy() };
+    void run.stop(livePids());
+  };
+  const timer = setTimeout(
+    () => interrupt('TIMEOUT', `The app did not reach the fork point (${forkPointWords(spec)}) within ${resolved.timeoutMs / 1000} s; it was stopped. Raise --timeout if it is just slow.`),
+    resolved.timeoutMs,
+  );
+  const onAbort = () => interrupt('INTERRUPTED', 'The check was interrupted; the app was stopped.');
+  resolved.signal?.addEventListener('abort', onAbort);
+  if (resolved.signal?.aborted) onAbort();
+
+  let hit: ForkPointHit | undefined;
+  let rootExit: { table: FdTable; code: number } | undefined;
+  let rootEnd: { how: string; killed: boolean } | undefined;
+  let sawEvents = false;
+  const traceCopy = resolved.traceOut === undefined ? undefined : createWriteStream(resolved.traceOut);
+  try {
+    for await (const line of run.lines) {
+      if (stop) break;
+      traceCopy?.write(line + '\n');
+      const event = parser.parse(line);
+      if (event === undefined) continue;
+      sawEvents = true;
+      const task = model.apply(event);
+      if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
+        rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
+      }
+      hit = detector.observe(event, task, model);
+      if (hit) break;
+      if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
+        hit = detector.rootEnded?.(model);
+        if (!hit) rootEnd = event.type === 'exit' ? { how: `exited with status ${event.code}`, killed: false } : { how: `was killed by ${event.signal}`, killed: true };
+        break;
+      }
+    }
+
+    if (hit && !stop) {
+      await resolved.onForkPoint?.({ pid: hit.task.proc.pid });
+      // Described before the kill: sockets are completed from the live process's /proc.
+      const table = describeTable(hit.table, hit.task.proc.pid);
+      const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
+      if (spec.mode === 'exit' && hit.exitCode !== 0) {
+        const message = `The app exited with status ${hit.exitCode}: it failed before or while exiting, so its fds are not a trustworthy answer.`;
+        return finish(table, forkPoint, { code: 'APP_FAILED', message });
+      }
+      return finish(table, forkPoint);
+    }
+    if (stop) {
+      const table = stop.table && stop.task ? describeTable(stop.table, stop.task.proc.pid) : [];
+      return finish(table, forkPointReport(spec, detector, false, 'not reached', stop.task), { code: stop.code, message: stop.message });
+    }
+    if (rootEnd && model.root) {
+      const table = describeTable(rootExit?.table ?? model.root.table, model.root.proc.pid);
+      const who = describeProcess(model.root.proc);
+      const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). The table below is what it held when it ended.`;
+      const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
+      return finish(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
+    }
+    if (!sawEvents) {
+      throw await diagnoseStraceFailure(resolved.strace, (await run.child).exitCode);
+    }
+    throw new PreforkCheckError('STRACE_FAILED', 'The trace ended before the started process did (strace stopped early).');
+  } finally {
+    traceCopy?.end();
+    clearTimeout(timer);
+    resolved.signal?.removeEventListener('abort', onAbort);
+    await run.stop(livePids());
+  }
+
+  function finish(table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }): Report {
+    return buildReport({ command: resolved.command, forkPoint, table, allow: resolved.allow, startedAt, ...(error ? { error } : {}) });
+  }
+}
+
+function forkPointWords(spec: ForkPointSpec): string {
+  if (spec.mode === 'marker') return `marker ${JSON.stringify(spec.marker)}`;
+  if (spec.mode === 'first-fork') return 'first worker fork';
+  return 'exit';
+}
+
+function forkPointReport(
+  spec: ForkPointSpec,
+  detector: ForkPointDetector,
+  reached: boolean,
+  description: string,
+  task: Task | undefined,
+  workerPid?: number,
+): ForkPointReport {
+  return {
+    mode: spec.mode,
+    ...(spec.mode === 'marker' ? { marker: spec.marker } : {}),
+    reached,
+    description,
+    ...(task ? { pid: task.proc.pid, program: task.proc.program } : {}),
+    ...(workerPid !== undefined ? { workerPid } : {}),
+    notes: detector.notes?.() ?? [],
+  };
+}

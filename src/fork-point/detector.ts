@@ -1,0 +1,26 @@
+import type { FdTable } from '../model/fd-table.js';
+import type { ModelListener, ProcessModel, Task } from '../model/process-model.js';
+import type { TraceEvent } from '../trace/events.js';
+
+/** The fork point, reached: whose table, as it was at that syscall. */
+export interface ForkPointHit {
+  task: Task;
+  table: FdTable;
+  /** One line for people, e.g. `marker "READY" written by pid 12 (python3)`. */
+  description: string;
+  /** The worker's pid, for a first-fork hit. */
+  childPid?: number;
+  /** The exit status, for an exit hit. */
+  exitCode?: number;
+}
+
+export interface ForkPointDetector {
+  /** Model callbacks (clone, exec) the detector needs. */
+  readonly listener?: ModelListener;
+  /** Looks at one event after the model has applied it. */
+  observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | undefined;
+  /** The started process has ended: a last chance to decide (first fork pending). */
+  rootEnded?(model: ProcessModel): ForkPointHit | undefined;
+  /** Why the fork point was not reached, when something is worth saying. */
+  notes?(): string[];
+}

@@ -1,0 +1,96 @@
+import type { FdTable } from '../model/fd-table.js';
+import type { CloneInfo, ProcessModel, Task } from '../model/process-model.js';
+import type { TraceEvent } from '../trace/events.js';
+import { describeProcess } from './describe-process.js';
+import type { ForkPointDetector, ForkPointHit } from './detector.js';
+import { isShell } from './program-kind.js';
+
+/** Calls that show a forked child is running as a worker rather than heading for execve. */
+const WORKER_SIGNS = new Set([
+  'open', 'openat', 'openat2', 'creat', 'socket', 'socketpair', 'pipe', 'pipe2', 'accept', 'accept4',
+  'bind', 'listen', 'connect', 'eventfd', 'eventfd2', 'epoll_create', 'epoll_create1', 'memfd_create',
+  'signalfd', 'signalfd4', 'timerfd_create', 'inotify_init', 'inotify_init1', 'pidfd_open', 'io_uring_setup',
+  'clone', 'clone3', 'fork', 'vfork', 'exit_group',
+]);
+
+interface Candidate {
+  parent: Task;
+  childTid: number;
+  table: FdTable;
+  verdict: 'pending' | 'worker' | 'spawn';
+}
+
+const MAX_NOTES = 5;
+
+/**
+ * Fork point = the first fork whose child turns out to be a worker: not a
+ * thread, not a vfork, not a child that goes on to execve (subprocess), and
+ * not a shell's subshell. A child is judged by what it does first: execve
+ * makes it a spawn; making an fd, forking, or exiting without exec makes it a
+ * worker. Forks are decided in order, so an earlier spawn never hides a later worker.
+ */
+export function firstForkDetector(): ForkPointDetector {
+  const candidates: Candidate[] = [];
+  const byChild = new Map<number, Candidate>();
+  const notes: string[] = [];
+  const shellForks = new Map<string, number>();
+
+  const settle = (): ForkPointHit | undefined => {
+    while (candidates.length > 0 && candidates[0]!.verdict === 'spawn') byChild.delete(candidates.shift()!.childTid);
+    const first = candidates[0];
+    if (first?.verdict !== 'worker') return undefined;
+    return {
+      task: first.parent,
+      table: first.table,
+      childPid: first.childTid,
+      description: `fork of worker pid ${first.childTid} by ${describeProcess(first.parent.proc)}`,
+    };
+  };
+
+  const judge = (childTid: number, verdict: 'worker' | 'spawn'): ForkPointHit | undefined => {
+    const candidate = byChild.get(childTid);
+    if (candidate === undefined || candidate.verdict !== 'pending') return undefined;
+    candidate.verdict = verdict;
+    return settle();
+  };
+
+  return {
+    listener: {
+      cloned(parent: Task, child: Task, info: CloneInfo) {
+        if (info.thread || info.vfork) return;
+        if (isShell(parent.proc.program)) {
+          const shell = describeProcess(parent.proc);
+          shellForks.set(shell, (shellForks.get(shell) ?? 0) + 1);
+          return;
+        }
+        const candidate: Candidate = { parent, childTid: child.tid, table: info.tableAtClone, verdict: 'pending' };
+        candidates.push(candidate);
+        byChild.set(child.tid, candidate);
+      },
+      execed(task: Task) {
+        const candidate = byChild.get(task.tid);
+        if (candidate?.verdict === 'pending') {
+          candidate.verdict = 'spawn';
+          if (notes.length < MAX_NOTES) notes.push(`skipped pid ${task.tid}: forked by ${describeProcess(candidate.parent.proc)}, then ran ${task.proc.program}`);
+        }
+      },
+    },
+    observe(event: TraceEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
+      if (!byChild.has(task.tid)) return settle();
+      if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
+      if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-') return judge(task.tid, 'worker');
+      return settle();
+    },
+    rootEnded(): ForkPointHit | undefined {
+      // Children still undecided when the parent is gone never exec'd: workers.
+      for (const candidate of candidates) if (candidate.verdict === 'pending') candidate.verdict = 'worker';
+      return settle();
+    },
+    notes() {
+      if (shellForks.size === 0) return notes;
+      const total = [...shellForks.values()].reduce((sum, count) => sum + count, 0);
+      const shells = [...shellForks.keys()].slice(0, MAX_NOTES).join(', ');
+      return [...notes, `ignored ${total} forks by shells (${shells}${shellForks.size > MAX_NOTES ? ', ...' : ''}): shells fork for subshells, not workers`];
+    },
+  };
+}

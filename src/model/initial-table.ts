@@ -1,0 +1,28 @@
+import type { KernelFd } from '../launch/own-fds.js';
+import { FdTable } from './fd-table.js';
+import { annotationFromLink } from './kernel-link.js';
+import { OpenFile, kindOf } from './open-file.js';
+
+const O_ACCMODE = 0o3;
+const O_APPEND = 0o2000;
+
+function accessFlags(flags: number): string[] {
+  const mode = flags & O_ACCMODE;
+  const names = [mode === 0 ? 'O_RDONLY' : mode === 1 ? 'O_WRONLY' : 'O_RDWR'];
+  if (flags & O_APPEND) names.push('O_APPEND');
+  return names;
+}
+
+/** The table the app starts with: the fds it was given, as the kernel showed them at start. */
+export function initialTable(fds: KernelFd[], passedDown: number[]): FdTable {
+  const table = new FdTable();
+  for (const { fd, link, flags } of fds) {
+    const annotation = annotationFromLink(link);
+    const from = passedDown.includes(fd) ? 'prefork-check' : 'stdio';
+    const file = new OpenFile(kindOf(annotation, '', []), accessFlags(flags), { type: 'inherited', from });
+    file.learn(annotation);
+    // The child gets stdio by dup2, which clears close-on-exec; passed-down fds have it clear already.
+    table.set(fd, file, false);
+  }
+  return table;
+}

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import type { SyscallEvent, TraceEvent } from '../trace/events.js';
+import { FdTable } from './fd-table.js';
+import type { Creator, OpenFile } from './open-file.js';
+import { applyFdSyscall } from './fd-syscalls.js';
+
+/** A traced process (thread group). */
+export interface Proc {
+  pid: number;
+  parentPid: number | undefined;
+  /** Path given to the last successful execve, or the parent's program before any. */
+  program: string;
+  exited: boolean;
+}
+
+/** A traced thread. Threads of one process, and CLONE_FILES children, share one table object. */
+export interface Task {
+  tid: number;
+  proc: Proc;
+  table: FdTable;
+}
+
+export interface CloneInfo {
+  thread: boolean;
+  vfork: boolean;
+  sharedTable: boolean;
+  /** The parent's table at the clone: what the child starts with. */
+  tableAtClone: FdTable;
+}
+
+export interface ModelListener {
+  cloned?(parent: Task, child: Task, info: CloneInfo): void;
+  execed?(task: Task): void;
+}
+
+export const CLONE_CALLS = new Set(['clone', 'clone3', 'fork', 'vfork']);
+const EXEC_CALLS = new Set(['execve', 'execveat']);
+
+function cloneFlags(name: string, args: string): string[] {
+  if (name === 'fork') return [];
+  if (name === 'vfork') return ['CLONE_VM', 'CLONE_VFORK'];
+  return /flags=([A-Z0-9_|]+)/.exec(args)?.[1]?.split('|') ?? [];
+}
+
+/**
+ * The fd tables of every traced process, kept exact by applying each
+ * fd-changing syscall in trace order. Exited processes are dropped, so memory
+ * follows what is alive, not how long the trace is.
+ */
+export class ProcessModel {
+  readonly tasks = new Map<number, Task>();
+  root: Task | undefined;
+  /** The descriptions of the stdout and stderr the app was started with. */
+  startStreams = new Set<OpenFile>();
+  /** Clone calls that have entered but not returned, by calling thread. */
+  private readonly pendingClones = new Map<number, string[]>();
+
+  constructor(
+    private readonly initialTable: () => FdTable,
+    private readonly listener: ModelListener = {},
+  ) {}
+
+  apply(event: TraceEvent): Task {
+    const task = this.taskFor(event.pid);
+    switch (event.type) {
+      case 'unfinished':
+        if (CLONE_CALLS.has(event.name)) this.pendingClones.set(event.pid, cloneFlags(event.name, event.args));
+        break;
+      case 'syscall':
+        this.applySyscall(task, event);
+        break;
+      case 'exit':
+      case 'killed':
+        this.tasks.delete(event.pid);
+        this.pendingClones.delete(event.pid);
+        if (task.proc.pid === event.pid) task.proc.exited = true;
+        break;
+      case 'signal':
+        break;
+    }
+    return task;
+  }
+
+  private applySyscall(task: Task, event: SyscallEvent): void {
+    if (CLONE_CALLS.has(event.name)) {
+      const flags = this.pendingClones.get(event.pid) ?? cloneFlags(event.name, event.args);
+      this.pendingClones.delete(event.pid);
+      const childTid = Number.parseInt(event.result, 10);
+      if (childTid > 0 && !this.tasks.has(childTid)) this.createChild(task, childTid, flags);
+      return;
+    }
+    if (EXEC_CALLS.has(event.name)) {
+      if (event.result.startsWith('0')) this.exec(task, event);
+      return;
+    }
+    applyFdSyscall(task, event);
+  }
+
+  private exec(task: Task, event: SyscallEvent): void {
+    const path = /"((?:[^"\\]|\\.)*)"/.exec(event.args)?.[1];
+    if (path !== undefined) task.proc.program = path;
+    // execve unshares a CLONE_FILES table, then drops close-on-exec fds.
+    task.table = task.table.afterExec();
+    this.listener.execed?.(task);
+  }
+
+  private taskFor(tid: number): Task {
+    const known = this.tasks.get(tid);
+    if (known) return known;
+    if (this.root === undefined) {
+      const proc: Proc = { pid: tid, parentPid: undefined, program: '', exited: false };
+      this.root = { tid, proc, table: this.initialTable() };
+      for (const fd of [1, 2]) {
+        const file = this.root.table.get(fd)?.file;
+        if (file) this.startStreams.add(file);
+      }
+      this.tasks.set(tid, this.root);
+      return this.root;
+    }
+    // A child can print before its parent's clone returns (vfork always does).
+    const parentTid = this.guessParent(tid);
+    const parent = parentTid === undefined ? undefined : this.tasks.get(parentTid);
+    if (parent) {
+      const flags = this.pendingClones.get(parentTid!) ?? [];
+      return this.createChild(parent, tid, flags);
+    }
+    const proc: Proc = { pid: tid, parentPid: undefined, program: '', exited: false };
+    const orphan: Task = { tid, proc, table: new FdTable() };
+    this.tasks.set(tid, orphan);
+    return orphan;
+  }
+
+  private guessParent(tid: number): number | undefined {
+    const candidates = [...this.pendingClones.keys()];
+    if (candidates.length === 1) return candidates[0];
+    if (candidates.length === 0) return undefined;
+    // Several clones in flight: ask the kernel who the new task belongs to.
+    try {
+      const status = readFileSync(`/proc/${tid}/status`, 'latin1');
+      const tgid = Number(/^Tgid:\s+(\d+)/m.exec(status)?.[1]);
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      const owner = tgid !== tid ? tgid : ppid;
+      const match = candidates.find((candidate) => this.tasks.get(candidate)?.proc.pid === owner);
+      if (match !== undefined) return match;
+    } catch {
+      // Already gone: fall back to the most recent clone.
+    }
+    return candidates.at(-1);
+  }
+
+  private createChild(parent: Task, tid: number, flags: string[]): Task {
+    const thread = flags.includes('CLONE_THREAD');
+    const sharedTable = flags.includes('CLONE_FILES');
+    const tableAtClone = parent.table.copy();
+    const proc: Proc = thread
+      ? parent.proc
+      : { pid: tid, parentPid: parent.proc.pid, program: parent.proc.program, exited: false };
+    const child: Task = { tid, proc, table: sharedTable ? parent.table : tableAtClone };
+    this.tasks.set(tid, child);
+    this.listener.cloned?.(parent, child, { thread, vfork: flags.includes('CLONE_VFORK'), sharedTable, tableAtClone });
+    return child;
+  }
+
+  /** Live processes (thread-group leaders still traced). */
+  liveProcesses(): Task[] {
+    return [...this.tasks.values()].filter((task) => task.tid === task.proc.pid);
+  }
+}
+
+export function creatorOf(task: Task, syscall: string): Creator {
+  return { type: 'syscall', pid: task.proc.pid, tid: task.tid, program: task.proc.program, syscall };
+}
+

@@ -1,0 +1,135 @@
+import { PreforkCheckError } from './errors.js';
+
+/** How the fork point is declared. */
+export type ForkPointSpec =
+  | { mode: 'marker'; marker: string }
+  | { mode: 'first-fork' }
+  | { mode: 'exit' };
+
+export interface CheckOptions {
+  /** A Python file to run with `python`. Exactly one of `entry` and `command` is needed. */
+  entry?: string;
+  /** A command and its arguments, e.g. `['gunicorn', '--preload', 'app:app']`. */
+  command?: string[];
+  /**
+   * Interpreter for `entry`.
+   * @default 'python3'
+   */
+  python?: string;
+  /** Fork point: the app writes this text to stdout or stderr. */
+  forkMarker?: string;
+  /**
+   * Fork point: the first fork that creates a worker.
+   * @default false
+   */
+  forkAtFirstFork?: boolean;
+  /**
+   * Seconds before the app is killed and the check ends with an error.
+   * @default 30
+   */
+  timeout?: number;
+  /** Glob rules on an fd's target; a matching fd is reported as allowed. */
+  allow?: string[];
+  /**
+   * Pass on fds that prefork-check itself inherited (beyond stdio) to the app, reported as inherited.
+   * @default false
+   */
+  inheritFds?: boolean;
+  /**
+   * Working directory of the app.
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /** Extra environment variables for the app. */
+  env?: Record<string, string>;
+  /**
+   * The strace binary.
+   * @default 'strace' found on PATH
+   */
+  strace?: string;
+  /** Also write strace's raw output to this file, for debugging the check itself. */
+  traceOut?: string;
+  /**
+   * Called while the app is still alive at the fork point, before it is stopped
+   * (e.g. to look at `/proc/PID/fd`). The app keeps running meanwhile.
+   */
+  onForkPoint?: (info: { pid: number }) => void | Promise<void>;
+  /** Aborts the check; the process tree is killed. */
+  signal?: AbortSignal;
+}
+
+export interface ResolvedOptions {
+  command: string[];
+  forkPoint: ForkPointSpec;
+  timeoutMs: number;
+  allow: string[];
+  inheritFds: boolean;
+  cwd: string;
+  env: Record<string, string>;
+  strace: string;
+  traceOut?: string;
+  onForkPoint?: CheckOptions['onForkPoint'];
+  signal?: AbortSignal;
+}
+
+export const defaults = {
+  python: 'python3',
+  timeout: 30,
+  strace: 'strace',
+} as const;
+
+function invalid(message: string): never {
+  throw new PreforkCheckError('INVALID_OPTION', message);
+}
+
+/** Validates options once, with messages that name the option and the bad value. */
+export function resolveOptions(options: CheckOptions): ResolvedOptions {
+  const { entry, command } = options;
+  if (entry !== undefined && command !== undefined && command.length > 0) {
+    invalid('Expected either `entry` or a command after `--`, not both.');
+  }
+  let argv: string[];
+  if (entry !== undefined) {
+    if (typeof entry !== 'string' || entry === '') invalid(`Expected \`entry\` to be a file path, got \`${String(entry)}\`.`);
+    argv = [options.python ?? defaults.python, entry];
+  } else if (command !== undefined && command.length > 0) {
+    if (!command.every((part) => typeof part === 'string')) invalid('Expected `command` to be an array of strings.');
+    argv = command;
+  } else {
+    invalid('Nothing to check: give `--entry app.py` or a command after `--` (e.g. `-- gunicorn --preload app:app`).');
+  }
+
+  const marker = options.forkMarker;
+  if (marker !== undefined && (typeof marker !== 'string' || marker === '')) {
+    invalid(`Expected \`fork-marker\` to be a non-empty text, got \`${String(marker)}\`.`);
+  }
+  if (marker !== undefined && options.forkAtFirstFork) {
+    invalid('Expected one fork point: `--fork-marker` or `--fork-at-first-fork`, not both.');
+  }
+  const forkPoint: ForkPointSpec =
+    marker !== undefined ? { mode: 'marker', marker } : options.forkAtFirstFork ? { mode: 'first-fork' } : { mode: 'exit' };
+
+  const timeout = options.timeout ?? defaults.timeout;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    invalid(`Expected \`timeout\` to be a positive number of seconds, got \`${String(timeout)}\`.`);
+  }
+
+  const allow = options.allow ?? [];
+  for (const rule of allow) {
+    if (typeof rule !== 'string' || rule === '') invalid(`Expected each \`allow\` rule to be a non-empty glob, got \`${String(rule)}\`.`);
+  }
+
+  return {
+    command: argv,
+    forkPoint,
+    timeoutMs: Math.round(timeout * 1000),
+    allow,
+    inheritFds: options.inheritFds ?? false,
+    cwd: options.cwd ?? process.cwd(),
+    env: options.env ?? {},
+    strace: options.strace ?? defaults.strace,
+    ...(options.traceOut !== undefined ? { traceOut: options.traceOut } : {}),
+    onForkPoint: options.onForkPoint,
+    signal: options.signal,
+  };
+}

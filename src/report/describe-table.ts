@@ -1,0 +1,67 @@
+import { statSync } from 'node:fs';
+import type { FdTable } from '../model/fd-table.js';
+import type { FdKind, OpenFile } from '../model/open-file.js';
+import { readSocketTable, type KernelSocket } from './proc-net.js';
+import { targetOf } from './target.js';
+import type { FdRecord } from './types.js';
+
+/** Refines `file` by what the path is now: a directory, fifo or device opened without saying so. */
+function kindOnDisk(file: OpenFile): FdKind {
+  if (file.kind !== 'file' || file.path === undefined || file.path.includes('\\')) return file.kind;
+  try {
+    const stats = statSync(file.path);
+    if (stats.isDirectory()) return 'directory';
+    if (stats.isFIFO()) return 'fifo';
+    if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'device';
+    if (stats.isSocket()) return 'socket';
+  } catch {
+    // Gone (deleted after open): keep what the trace said.
+  }
+  return file.kind;
+}
+
+/** Completes a socket the trace saw only partly (an OS-picked port, a client's local end). */
+function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>): void {
+  const socket = file.socket;
+  if (!socket || socket.inode === undefined) return;
+  const unixIncomplete = socket.protocol.startsWith('UNIX') && socket.unixPath === undefined && !socket.fromSocketpair;
+  const inetIncomplete = !socket.protocol.startsWith('UNIX') && (socket.local === undefined || socket.local.endsWith(':0'));
+  if (!unixIncomplete && !inetIncomplete) return;
+  const known = kernel().get(socket.inode);
+  if (!known) return;
+  if (socket.protocol === 'socket') socket.protocol = known.protocol;
+  if (known.local && (socket.local === undefined || socket.local.endsWith(':0'))) socket.local = known.local;
+  socket.peer ??= known.peer;
+  if (known.listening) socket.listening = true;
+  socket.unixPath ??= known.unixPath;
+}
+
+/**
+ * The table as report records, sorted by fd. Call it while the process is
+ * still alive: sockets are completed from its /proc/PID/net.
+ */
+export function describeTable(table: FdTable, pid: number): FdRecord[] {
+  let sockets: Map<number, KernelSocket> | undefined;
+  const kernel = () => (sockets ??= readSocketTable(pid));
+  const records: FdRecord[] = [];
+  for (const [fd, { file, cloexec }] of table.slots) {
+    completeSocket(file, kernel);
+    file.kind = kindOnDisk(file);
+    const record: FdRecord = {
+      fd,
+      kind: file.kind,
+      target: targetOf(file),
+      flags: file.flags,
+      cloexec,
+      createdBy: file.createdBy,
+      origin: null,
+      stack: [],
+    };
+    const inode = file.socket?.inode ?? file.inode;
+    if (inode !== undefined) record.inode = inode;
+    if (file.socket) record.socket = { ...file.socket };
+    if (file.unaccounted) record.unaccounted = true;
+    records.push(record);
+  }
+  return records.sort((a, b) => a.fd - b.fd);
+}

@@ -1,0 +1,36 @@
+import type { OpenFile, SocketState } from '../model/open-file.js';
+
+function socketFamilyName(socket: SocketState): string {
+  const protocol = socket.protocol.toUpperCase();
+  if (protocol.startsWith('TCP')) return 'tcp';
+  if (protocol.startsWith('UDPLITE')) return 'udplite';
+  if (protocol.startsWith('UDP')) return 'udp';
+  if (protocol.startsWith('UNIX') || socket.family === 'AF_UNIX') return 'unix';
+  if (protocol.startsWith('NETLINK') || socket.family === 'AF_NETLINK') return 'netlink';
+  if (socket.family === 'AF_INET' || socket.family === 'AF_INET6') return socket.protocol === 'socket' ? 'inet' : protocol.toLowerCase();
+  return protocol === 'SOCKET' ? 'socket' : protocol.toLowerCase();
+}
+
+/** `tcp 127.0.0.1:8000`, `tcp 127.0.0.1:43210 -> 127.0.0.1:8000`, `udp ...`, `unix /path`. */
+export function socketTarget(socket: SocketState): string {
+  const family = socketFamilyName(socket);
+  if (family === 'unix') {
+    if (socket.unixPath) return `unix ${socket.unixPath}`;
+    // A peer that is a path (from connect); inode-only peers say nothing to a reader.
+    if (socket.peer && !/^\d+$/.test(socket.peer)) return `unix -> ${socket.peer}`;
+    return socket.fromSocketpair ? 'unix socketpair' : 'unix (unnamed)';
+  }
+  if (socket.local && socket.peer) return `${family} ${socket.local} -> ${socket.peer}`;
+  if (socket.local) return `${family} ${socket.local}`;
+  if (socket.peer) return `${family} ? -> ${socket.peer}`;
+  return `${family} (unbound)`;
+}
+
+/** What an fd refers to, in one line: a path, a socket's addresses, or the kernel's name. */
+export function targetOf(file: OpenFile): string {
+  if (file.socket) return socketTarget(file.socket);
+  if (file.path !== undefined) return file.path;
+  if (file.kind === 'pipe' && file.inode !== undefined) return `pipe:[${file.inode}]`;
+  if (file.anon !== undefined) return file.anon;
+  return file.kind;
+}

@@ -1,0 +1,64 @@
+import type { Creator, FdKind, SocketState } from '../model/open-file.js';
+
+/** The creating source line; filled by attribution where the app's language supports it. */
+export interface Origin {
+  file: string;
+  line: number;
+  function: string;
+}
+
+/** One fd in the table at the fork point. */
+export interface FdRecord {
+  fd: number;
+  kind: FdKind;
+  /** A path; for sockets `tcp 127.0.0.1:8000` or `tcp a:1 -> b:2`, `udp ...`, `unix /path`; `pipe:[inode]`. */
+  target: string;
+  /** Open flags as given at creation, close-on-exec aside. */
+  flags: string[];
+  /** Close-on-exec. It does not protect pre-fork workers: fork copies the table regardless. */
+  cloexec: boolean;
+  inode?: number;
+  socket?: SocketState;
+  createdBy: Creator;
+  /** The model met this fd in use without seeing where it came from. */
+  unaccounted?: boolean;
+  origin: Origin | null;
+  stack: string[];
+}
+
+export interface Leak extends FdRecord {
+  /** Excused by an allow rule: reported, but not counted against the check. */
+  allowed: boolean;
+  allowedBy?: string;
+}
+
+export interface ForkPointReport {
+  mode: 'marker' | 'first-fork' | 'exit';
+  marker?: string;
+  reached: boolean;
+  /** What happened, in words: `marker "READY" written by pid 12 (python3)`. */
+  description: string;
+  /** The process whose table is reported. */
+  pid?: number;
+  program?: string;
+  /** For a first fork: the worker's pid. */
+  workerPid?: number;
+  notes: string[];
+}
+
+export type Status = 'pass' | 'fail' | 'error';
+
+export interface Report {
+  status: Status;
+  /** 0 pass, 1 leaks, 2 the check could not be done. */
+  exitCode: 0 | 1 | 2;
+  command: string[];
+  forkPoint: ForkPointReport;
+  /** Every fd open at the fork point other than stdio; allowed ones stay listed with `allowed: true`. */
+  leaks: Leak[];
+  /** The whole table at the fork point (or, on error, when the check stopped), stdio included. */
+  table: FdRecord[];
+  error?: { code: string; message: string };
+  durationMs: number;
+  tool: { name: 'prefork-check'; version: string };
+}

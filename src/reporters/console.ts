@@ -1,0 +1,73 @@
+import { basename } from 'node:path';
+import type { Creator } from '../model/open-file.js';
+import type { Leak, Report } from '../report/types.js';
+
+export interface ConsoleOptions {
+  /** @default false */
+  color?: boolean;
+  /** Only the verdict line. @default false */
+  quiet?: boolean;
+}
+
+const STYLES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+
+/** Shows control characters in paths (a newline in a file name) without breaking the layout. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (char) => (char === '\n' ? '\\n' : char === '\t' ? '\\t' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+function madeBy(creator: Creator): string {
+  switch (creator.type) {
+    case 'syscall':
+      return `pid ${creator.pid}${creator.program ? ` (${basename(creator.program)})` : ''}, ${creator.syscall}()`;
+    case 'inherited':
+      return creator.from === 'stdio' ? 'inherited at start' : 'inherited from prefork-check\'s parent (--inherit-fds)';
+    case 'unknown':
+      return 'unknown: the trace never showed it being made';
+  }
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** The console report: one block per fd beyond stdio, then a one-line verdict. */
+export function formatConsole(report: Report, options: ConsoleOptions = {}): string {
+  const paint = (style: keyof typeof STYLES, text: string) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
+  const lines: string[] = [];
+  if (!options.quiet) {
+    const where = report.forkPoint.reached ? `fork point: ${report.forkPoint.description}` : `fork point not reached (${report.forkPoint.mode})`;
+    lines.push(paint('dim', `prefork-check ${report.tool.version} · ${where}`));
+    if (!report.forkPoint.reached) for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
+    if (report.error && report.leaks.length > 0) lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
+    for (const leak of report.leaks) lines.push('', ...leakBlock(leak, paint));
+    lines.push('');
+  }
+  lines.push(verdict(report, paint));
+  return lines.join('\n') + '\n';
+}
+
+function leakBlock(leak: Leak, paint: (style: keyof typeof STYLES, text: string) => string): string[] {
+  const head = `  fd ${String(leak.fd).padEnd(4)} ${leak.kind.padEnd(9)} ${printable(leak.target)}`;
+  const flags = [...leak.flags, ...(leak.cloexec ? ['O_CLOEXEC'] : [])].join('|') || '-';
+  const lines = [
+    leak.allowed ? paint('dim', `${head}  (allowed by ${leak.allowedBy})`) : paint('bold', head),
+    `          flags     ${flags}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
+    `          made by   ${madeBy(leak.createdBy)}`,
+    `          origin    ${leak.origin ? `${leak.origin.file}:${leak.origin.line} in ${leak.origin.function}` : paint('dim', 'not attributed')}`,
+  ];
+  if (leak.unaccounted) lines.push(paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'));
+  return lines;
+}
+
+function verdict(report: Report, paint: (style: keyof typeof STYLES, text: string) => string): string {
+  const counted = report.leaks.filter((leak) => !leak.allowed);
+  const allowed = report.leaks.length - counted.length;
+  const allowedNote = allowed > 0 ? `; ${allowed} allowed` : '';
+  if (report.status === 'error') return `${paint('red', 'ERROR')} ${report.error?.message ?? 'the check could not be completed'}`;
+  if (report.status === 'pass') return `${paint('green', 'PASS')}  nothing open at the fork point beyond stdio${allowedNote}`;
+  const byKind = new Map<string, number>();
+  for (const leak of counted) byKind.set(leak.kind, (byKind.get(leak.kind) ?? 0) + 1);
+  const kinds = [...byKind].map(([kind, count]) => plural(count, kind)).join(', ');
+  return `${paint('red', 'FAIL')}  ${plural(counted.length, 'fd')} open at the fork point (${kinds})${allowedNote}`;
+}

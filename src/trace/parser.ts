@@ -1,0 +1,88 @@
+import type { TraceEvent } from './events.js';
+import { findClose } from './scan.js';
+
+const UNFINISHED = ' <unfinished ...>';
+
+/**
+ * Turns strace `-f` output lines into events. Holds one pending entry per
+ * thread with an unfinished syscall and nothing else, so memory stays flat
+ * however long the trace. Lines it cannot read are counted and skipped.
+ */
+export class TraceParser {
+  private readonly pending = new Map<number, { name: string; args: string }>();
+  unparsedLines = 0;
+
+  parse(line: string): TraceEvent | undefined {
+    let i = 0;
+    let pid = 0;
+    while (i < line.length) {
+      const c = line.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      pid = pid * 10 + (c - 0x30);
+      i++;
+    }
+    if (i === 0) return this.skip();
+    while (line.charCodeAt(i) === 0x20) i++;
+    const rest = i === 0 ? line : line.slice(i);
+
+    if (rest.startsWith('--- ')) {
+      const end = rest.indexOf(' ', 4);
+      return { type: 'signal', pid, signal: rest.slice(4, end < 0 ? undefined : end) };
+    }
+    if (rest.startsWith('+++ ')) return this.parseExit(pid, rest);
+    if (rest.startsWith('<... ')) return this.parseResumed(pid, rest);
+
+    const open = rest.indexOf('(');
+    if (open <= 0) return this.skip();
+    const name = rest.slice(0, open);
+    if (rest.endsWith(UNFINISHED)) {
+      const args = rest.slice(open + 1, rest.length - UNFINISHED.length);
+      this.pending.set(pid, { name, args });
+      return { type: 'unfinished', pid, name, args };
+    }
+    return this.complete(pid, name, rest.slice(open + 1));
+  }
+
+  private parseResumed(pid: number, rest: string): TraceEvent | undefined {
+    const marker = rest.indexOf(' resumed>');
+    if (marker < 0) return this.skip();
+    const name = rest.slice(5, marker);
+    const started = this.pending.get(pid);
+    this.pending.delete(pid);
+    const tail = rest.slice(marker + 9);
+    if (started === undefined || started.name !== name) {
+      // The start was not seen (e.g. attached mid-call): the tail alone may still parse.
+      return this.complete(pid, name, tail);
+    }
+    return this.complete(pid, name, started.args + tail);
+  }
+
+  private complete(pid: number, name: string, argsAndResult: string): TraceEvent | undefined {
+    const end = findClose(argsAndResult, 0);
+    if (end < 0) return this.skip();
+    let j = end + 1;
+    while (argsAndResult.charCodeAt(j) === 0x20) j++;
+    if (argsAndResult.charCodeAt(j) !== 0x3d /* '=' */) return this.skip();
+    j++;
+    while (argsAndResult.charCodeAt(j) === 0x20) j++;
+    return { type: 'syscall', pid, name, args: argsAndResult.slice(0, end), result: argsAndResult.slice(j) };
+  }
+
+  private parseExit(pid: number, rest: string): TraceEvent | undefined {
+    const exited = /^\+\+\+ exited with (\d+) \+\+\+/.exec(rest);
+    if (exited) return this.ended(pid, { type: 'exit', pid, code: Number(exited[1]) });
+    const killed = /^\+\+\+ killed by (\w+)/.exec(rest);
+    if (killed) return this.ended(pid, { type: 'killed', pid, signal: killed[1]! });
+    return this.skip();
+  }
+
+  private ended(pid: number, event: TraceEvent): TraceEvent {
+    this.pending.delete(pid);
+    return event;
+  }
+
+  private skip(): undefined {
+    this.unparsedLines++;
+    return undefined;
+  }
+}

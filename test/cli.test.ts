@@ -1,0 +1,129 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { fixture, leakLines, ROOT, runCli, scratch } from './helpers/run-cli.js';
+
+const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+function expectCleanError(run: { exitCode: number; stderr: string }, pattern: RegExp): void {
+  expect(run.exitCode).toBe(2);
+  expect(run.stderr).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('usage', () => {
+  test('--help and --version', async () => {
+    const help = await runCli(['--help'], { json: false });
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('--fork-marker <text>');
+    const shown = await runCli(['--version'], { json: false });
+    expect(shown.stdout.trim()).toBe(version);
+  });
+
+  test.concurrent.each([
+    { args: ['--frobnicate'], error: /Unknown option '--frobnicate'/ },
+    { args: ['--entry', 'fixtures/nope/app.py'], error: /entry file fixtures\/nope\/app.py does not exist/ },
+    { args: ['--', 'no-such-command-here'], error: /`no-such-command-here` was not found on PATH/ },
+    { args: ['--timeout', 'soon', '--', 'true'], error: /Expected `--timeout` to be a positive number of seconds, got `soon`/ },
+    { args: ['--fork-marker', '', '--', 'true'], error: /Expected `fork-marker` to be a non-empty text/ },
+    { args: ['--fork-marker', 'X', '--fork-at-first-fork', '--', 'true'], error: /not both/ },
+    { args: [], error: /Nothing to check/ },
+    { args: ['gunicorn', 'app:app'], error: /Put the app's command after `--`/ },
+    { args: ['--strace', '/nonexistent/strace', '--', 'true'], error: /apt-get install strace/ },
+  ])('bad input $args is exit 2 with one clear line', async ({ args, error }) => {
+    const run = await runCli(args, { json: false });
+    expectCleanError(run, error);
+  });
+
+  test('an unwritable report path fails before the app runs and writes nothing', async () => {
+    const dir = scratch();
+    const report = join(dir, 'missing-dir', 'report.json');
+    const run = await runCli(['--json', report, '--', 'bash', '-c', 'touch "$FIXTURE_SCRATCH/ran"'], { json: false, env: { FIXTURE_SCRATCH: dir } });
+    expectCleanError(run, /Cannot write the report/);
+    expect(existsSync(report)).toBe(false);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+});
+
+describe('fork point: exit of the started process', () => {
+  test('an fd held at exit is a leak; a clean exit passes', async () => {
+    const leaky = await runCli(['--', 'bash', '-c', 'exec 7</etc/hostname']);
+    expect(leaky.exitCode).toBe(1);
+    expect(leakLines(leaky.report!)).toEqual(['file /etc/hostname']);
+    expect(leaky.report!.leaks[0]!.fd).toBe(7);
+    expect(leaky.report!.forkPoint.description).toMatch(/^exit of pid \d+ \(bash\) with status 0$/);
+
+    const clean = await runCli(['--', 'true']);
+    expect(clean.exitCode).toBe(0);
+    expect(clean.report!.status).toBe('pass');
+  });
+
+  test('a failing exit status is an error, not a pass', async () => {
+    const run = await runCli(['--', 'bash', '-c', 'exit 3']);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('APP_FAILED');
+  });
+});
+
+describe('the README examples', () => {
+  test('bash opening fd 7 then printing the marker', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', 'exec 7</etc/hostname; echo READY']);
+    expect(run.exitCode).toBe(1);
+    expect(run.report!.leaks.map(({ fd, kind, target, cloexec }) => ({ fd, kind, target, cloexec }))).toEqual([
+      { fd: 7, kind: 'file', target: '/etc/hostname', cloexec: false },
+    ]);
+    expect(run.stdout).toMatch(/fd 7 +file +\/etc\/hostname/);
+    expect(run.stdout).toMatch(/made by +pid \d+ \(bash\), openat\(\)/);
+    expect(run.stdout).toMatch(/^FAIL +1 fd open at the fork point \(1 file\)$/m);
+  });
+
+  test('the leaky example app', async () => {
+    const run = await runCli(['--entry', 'fixtures/leaky/app.py', '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/app.log`]);
+    expect(run.report!.leaks[0]!.flags).toContain('O_APPEND');
+    expect(run.report!.leaks[0]!.cloexec).toBe(true);
+    expect(run.report!.leaks[0]!.origin).toBeNull();
+  });
+});
+
+describe('errors before the fork point', () => {
+  test('an app that crashes before the marker: exit 2 and a partial report', async () => {
+    const run = await runCli(['--entry', fixture('crash'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.status).toBe('error');
+    expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
+    expect(run.report!.error!.message).toContain('exited with status 1');
+    expect(run.report!.forkPoint.reached).toBe(false);
+  });
+
+  test('a timeout stops the whole tree and reports what was open', async () => {
+    const script = 'import subprocess, time; f = open("/etc/hostname"); child = subprocess.Popen(["sleep", "61"]); time.sleep(60)';
+    const run = await runCli(['--timeout', '1.5', '--fork-marker', 'NEVER', '--', 'python3', '-c', script]);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('TIMEOUT');
+    expect(run.report!.table.map((record) => record.target)).toContain('/etc/hostname');
+    expect(isAlive(run.report!.forkPoint.pid!)).toBe(false);
+    // The sleeping child is gone too.
+    const sleepers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && isAlive(Number(pid)) && cmdline(pid) === 'sleep\x0061\x00');
+    expect(sleepers).toEqual([]);
+  });
+});
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+/** Alive = has a /proc entry and is not a zombie waiting for init to reap it. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'vitest';
+import { expectTableMatchesKernel } from './helpers/kernel-view.js';
+import { fixture, leakLines, runCli } from './helpers/run-cli.js';
+
+/** Each fixture app, the leaks it must report (`kind target`, `*` for an OS-chosen number), and its exit code. */
+const cases: Array<{ name: string; leaks: (scratch: string) => string[]; exitCode?: number }> = [
+  { name: 'clean', leaks: () => [], exitCode: 0 },
+  { name: 'leaky', leaks: (s) => [`file ${s}/app.log`] },
+  { name: 'tcp', leaks: () => ['socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*'] },
+  { name: 'udp', leaks: () => ['socket udp 127.0.0.1:*', 'socket udp 127.0.0.1:* -> 127.0.0.1:*'] },
+  { name: 'unix', leaks: (s) => [`socket unix ${s}/app.sock`, `socket unix -> ${s}/app.sock`] },
+  { name: 'pipe', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
+  { name: 'socketpair', leaks: () => ['socket unix socketpair', 'socket unix socketpair'] },
+  { name: 'popen', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
+  { name: 'anon', leaks: (s) => ['epoll anon_inode:[eventpoll]', 'eventfd anon_inode:[eventfd]', 'memfd /memfd:cache', `directory ${s}`] },
+  { name: 'ctypes', leaks: (s) => [`file ${s}/native.dat`] },
+  { name: 'sqlite', leaks: (s) => [`file ${s}/app.db`] },
+  { name: 'thread', leaks: (s) => [`file ${s}/cache.bin`] },
+  { name: 'dup2', leaks: (s) => [`file ${s}/second.txt`, `file ${s}/second.txt`] },
+  { name: 'execv', leaks: (s) => [`file ${s}/kept.txt`] },
+  { name: 'atexit-socket', leaks: () => ['socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*'] },
+  { name: 'log-twice', leaks: (s) => [`file ${s}/app.log`, `file ${s}/app.log`] },
+  { name: 'odd-path', leaks: (s) => [`file ${s}/odd name\nwith \\xff byte`] },
+  { name: 'split-marker', leaks: (s) => [`file ${s}/data.bin`] },
+  { name: 'stderr-marker', leaks: (s) => [`file ${s}/state.json`] },
+];
+
+function matches(actual: string[], expected: string[]): boolean {
+  if (actual.length !== expected.length) return false;
+  const patterns = expected.map((line) => new RegExp(`^${line.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '\\d+')}$`));
+  const remaining = [...actual];
+  return patterns.every((pattern) => {
+    const at = remaining.findIndex((line) => pattern.test(line));
+    if (at < 0) return false;
+    remaining.splice(at, 1);
+    return true;
+  });
+}
+
+describe('fixture apps, traced to the READY marker by the real CLI', () => {
+  test.concurrent.each(cases)('$name', async ({ name, leaks, exitCode = 1 }) => {
+    const run = await runCli(['--entry', fixture(name), '--fork-marker', 'READY']);
+    expect(run.report, run.stderr).toBeDefined();
+    const report = run.report!;
+    const expected = leaks(run.scratch);
+    expect(matches(leakLines(report), expected), `leaks ${JSON.stringify(leakLines(report))}, expected ${JSON.stringify(expected)}`).toBe(true);
+    expect(run.exitCode).toBe(exitCode);
+    expect(report.forkPoint.reached).toBe(true);
+    // The kernel's own table, recorded by the app at the marker, is the oracle.
+    expect(run.kernel, 'the fixture recorded no kernel view').toBeDefined();
+    expect(run.kernel!.pid).toBe(report.forkPoint.pid);
+    expectTableMatchesKernel(report.table, run.kernel!);
+  });
+});

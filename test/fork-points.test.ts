@@ -1,0 +1,74 @@
+import { describe, expect, test } from 'vitest';
+import { checkFork } from '../src/index.js';
+import { expectTableMatchesKernel, readLiveKernelView, type KernelView } from './helpers/kernel-view.js';
+import { fixture, leakLines, runCli, ROOT } from './helpers/run-cli.js';
+
+describe('--fork-at-first-fork', () => {
+  test('the worker fork, not the subprocess before it, and through the pyenv shim', async () => {
+    const run = await runCli(['--fork-at-first-fork', '--', 'python3', fixture('forker')]);
+    expect(run.exitCode).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/shared.log`]);
+    const forkPoint = run.report!.forkPoint;
+    expect(forkPoint.reached).toBe(true);
+    expect(forkPoint.workerPid).toBeGreaterThan(0);
+    expect(forkPoint.program).toMatch(/python3/);
+    // os.register_at_fork(before=...) recorded the kernel's table right at the fork.
+    expect(run.kernel!.pid).toBe(forkPoint.pid);
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+  });
+
+  test('subprocesses and threads are not workers: the fork point is never reached', async () => {
+    const script = 'import subprocess, threading; subprocess.run(["true"]); t = threading.Thread(target=print); t.start(); t.join()';
+    const run = await runCli(['--fork-at-first-fork', '--', 'python3', '-c', script]);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
+    expect(run.report!.forkPoint.reached).toBe(false);
+  });
+});
+
+describe('--fork-marker', () => {
+  test('written by a child of the started process', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', `python3 ${fixture('leaky')}; true`]);
+    expect(run.exitCode).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/app.log`]);
+    expect(run.report!.forkPoint.program).toMatch(/python3/);
+  });
+
+  test('an app that exits without printing it is an error', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', '-c', 'print("not ready")']);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
+  });
+
+  test('a bash app, checked through the library API against /proc while it is held', async () => {
+    let kernel: KernelView | undefined;
+    const report = await checkFork({
+      command: [fixture('bash-app', 'app.sh')],
+      forkMarker: 'READY',
+      cwd: ROOT,
+      onForkPoint: ({ pid }) => {
+        kernel = readLiveKernelView(pid);
+      },
+    });
+    expect(report.status).toBe('fail');
+    // bash keeps its script open on fd 255: a worker forked from it would share that too.
+    const leaks = report.leaks.map((leak) => `${leak.fd} ${leak.kind} ${leak.target}`);
+    expect(leaks).toEqual(['7 file /etc/hostname', `255 file ${fixture('bash-app', 'app.sh')}`]);
+    expectTableMatchesKernel(report.table, kernel!);
+  });
+});
+
+describe('fds prefork-check itself inherited', () => {
+  test('are not passed to the app, unless --inherit-fds, and then reported as inherited', async () => {
+    const { execa } = await import('execa');
+    // The CLI starts with an extra fd 200 without close-on-exec, as CI runners and shells leave.
+    const withExtraFd = (args: string) => execa('bash', ['-c', `exec 200</etc/hostname; exec node ${ROOT}/dist/cli.js ${args}`], { reject: false });
+    const plain = await withExtraFd('-- bash -c "exec 200<&-; true"');
+    expect(plain.exitCode, plain.stdout).toBe(0);
+    const visible = await withExtraFd('-- ls /proc/self/fd');
+    expect(visible.stdout.split('\n')).not.toContain('200');
+    const passed = await withExtraFd('--inherit-fds -- true');
+    expect(passed.exitCode).toBe(1);
+    expect(passed.stdout).toMatch(/fd 200 +file +\/etc\/hostname\n.*\n +made by +inherited from prefork-check's parent/);
+  });
+});

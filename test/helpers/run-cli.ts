@@ -1,0 +1,59 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { afterAll } from 'vitest';
+import type { Report } from '../../src/report/types.js';
+import { readKernelViewFile, type KernelView } from './kernel-view.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'dist/cli.js');
+export const fixture = (name: string, file = 'app.py') => join(ROOT, 'fixtures', name, file);
+
+const scratchDirs: string[] = [];
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory per run: fixture files, the JSON report and the kernel view land here. */
+export function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'prefork-check-test-'));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+export interface CliRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  report?: Report;
+  kernel?: KernelView;
+  scratch: string;
+}
+
+/** Runs the real CLI (dist/cli.js) under the real strace, with a JSON report. */
+export async function runCli(args: string[], options: { env?: Record<string, string>; json?: boolean; cwd?: string } = {}): Promise<CliRun> {
+  const dir = scratch();
+  const json = join(dir, 'report.json');
+  const kernelView = join(dir, 'kernel-view.json');
+  const result = await execa('node', [CLI, ...(options.json === false ? [] : ['--json', json]), ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { FIXTURE_SCRATCH: dir, PREFORK_CHECK_KERNEL_VIEW: kernelView, NO_COLOR: '1', ...options.env },
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+  });
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    ...(existsSync(json) ? { report: JSON.parse(readFileSync(json, 'utf8')) as Report } : {}),
+    ...(existsSync(kernelView) ? { kernel: readKernelViewFile(kernelView) } : {}),
+    scratch: dir,
+  };
+}
+
+/** The counted leaks as sorted `kind target` lines. */
+export function leakLines(report: Report): string[] {
+  return report.leaks.filter((leak) => !leak.allowed).map((leak) => `${leak.kind} ${leak.target}`).sort();
+}

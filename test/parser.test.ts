@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { FdTable } from '../src/model/fd-table.js';
+import { OpenFile } from '../src/model/open-file.js';
+import { ProcessModel } from '../src/model/process-model.js';
+import { parseAnnotation } from '../src/trace/annotation.js';
+import { bytesToText, decodeCString } from '../src/trace/c-string.js';
+import type { TraceEvent } from '../src/trace/events.js';
+import { TraceParser } from '../src/trace/parser.js';
+import { ROOT } from './helpers/run-cli.js';
+
+// Lines below were printed by strace 6.1 (-f -y -yy) on this machine.
+const recorded = (name: string) => readFileSync(join(ROOT, 'test/traces', name), 'latin1').split('\n').filter(Boolean);
+
+function parseAll(lines: string[]): TraceEvent[] {
+  const parser = new TraceParser();
+  return lines.map((line) => parser.parse(line)).filter((event) => event !== undefined);
+}
+
+describe('TraceParser', () => {
+  test('joins unfinished and resumed halves per thread, across interleaved processes', () => {
+    const events = parseAll([
+      '1746  wait4(1788,  <unfinished ...>',
+      '1788  exit_group(0)                     = ?',
+      '1788  +++ exited with 0 +++',
+      '1746  <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 1788',
+    ]);
+    expect(events).toEqual([
+      { type: 'unfinished', pid: 1746, name: 'wait4', args: '1788, ' },
+      { type: 'syscall', pid: 1788, name: 'exit_group', args: '0', result: '?' },
+      { type: 'exit', pid: 1788, code: 0 },
+      { type: 'syscall', pid: 1746, name: 'wait4', args: '1788, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL', result: '1788' },
+    ]);
+  });
+
+  test('errors, signals, kills and truncated lines', () => {
+    const parser = new TraceParser();
+    expect(parser.parse('1746  openat(AT_FDCWD</tmp/exp>, "/nope", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)')).toMatchObject({
+      name: 'openat',
+      result: '-1 ENOENT (No such file or directory)',
+    });
+    expect(parser.parse('1746  --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1747} ---')).toEqual({ type: 'signal', pid: 1746, signal: 'SIGCHLD' });
+    expect(parser.parse('1751  +++ killed by SIGKILL +++')).toEqual({ type: 'killed', pid: 1751, signal: 'SIGKILL' });
+    expect(parser.parse('1746  openat(AT_FDCWD</tmp/exp>, "/tmp/exp/half')).toBeUndefined();
+    expect(parser.parse('garbage')).toBeUndefined();
+    expect(parser.unparsedLines).toBe(2);
+  });
+
+  test('a path annotation holding commas, brackets, parens and escaped <>', () => {
+    const [event] = parseAll(['7  close(20</tmp/a,b) [c]/d\\74x\\76/f>) = 0']);
+    expect(event).toMatchObject({ name: 'close', args: '20</tmp/a,b) [c]/d\\74x\\76/f>', result: '0' });
+  });
+});
+
+describe('C strings and annotations', () => {
+  test('escapes decode to the exact bytes; non-UTF-8 bytes stay visible and distinct', () => {
+    expect(decodeCString('we ird\\n\\377')).toEqual(Buffer.from([0x77, 0x65, 0x20, 0x69, 0x72, 0x64, 0x0a, 0xff]));
+    expect(bytesToText(decodeCString('caf\\303\\251 \\377'))).toBe('café \\xff');
+    expect(bytesToText(Buffer.from('a\\b'))).toBe('a\\\\b');
+  });
+
+  test.each([
+    ['<TCP:[127.0.0.1:58880->127.0.0.1:36249]>', { type: 'socket', protocol: 'TCP', local: '127.0.0.1:58880', peer: '127.0.0.1:36249' }],
+    ['<TCPv6:[[::1]:35756->[::1]:56763]>', { type: 'socket', protocol: 'TCPv6', local: '[::1]:35756', peer: '[::1]:56763' }],
+    ['<TCP:[4300]>', { type: 'socket', protocol: 'TCP', inode: 4300 }],
+    ['<UNIX-STREAM:[4304,"/tmp/exp/sock"]>', { type: 'socket', protocol: 'UNIX-STREAM', inode: 4304, unixPath: '/tmp/exp/sock' }],
+    ['<UNIX-STREAM:[4306->4307]>', { type: 'socket', protocol: 'UNIX-STREAM', inode: 4306, peer: '4307' }],
+    ['<pipe:[4305]>', { type: 'pipe', inode: 4305 }],
+    ['<anon_inode:[eventfd]>', { type: 'anon', name: 'eventfd' }],
+    ['</dev/null<char 1:3>>', { type: 'path', path: '/dev/null', device: 'char', deleted: false }],
+    ['</memfd:mymem>(deleted)', { type: 'path', path: '/memfd:mymem', deleted: true }],
+    ['</tmp/exp/d\\74x\\76/f>', { type: 'path', path: '/tmp/exp/d<x>/f', deleted: false }],
+    ['<pid:1851>', { type: 'anon', name: 'pidfd' }],
+  ])('%s', (text, expected) => {
+    expect(parseAnnotation(text)).toEqual(expected);
+  });
+});
+
+describe('ProcessModel on a recorded trace', () => {
+  test('vfork children print before the parent returns; execve drops close-on-exec fds; close_range closes', () => {
+    const stdio = () => {
+      const table = new FdTable();
+      for (const fd of [0, 1, 2]) table.set(fd, new OpenFile('file', [], { type: 'inherited', from: 'stdio' }), false);
+      return table;
+    };
+    const spawned: number[] = [];
+    const model = new ProcessModel(stdio, { cloned: (_parent, child, info) => info.vfork && spawned.push(child.tid) });
+    const lines = recorded('python-vfork-subprocess.txt');
+    let childTableAtExec: number[] | undefined;
+    for (const event of parseAll(lines)) {
+      const task = model.apply(event);
+      if (event.type === 'syscall' && event.name === 'execve' && event.result === '0' && task.tid === 1788) {
+        childTableAtExec = [...task.table.slots.keys()].sort((a, b) => a - b);
+      }
+    }
+    // The first child (1788) is known as a vfork child of 1746 although it printed first.
+    expect(spawned).toEqual([1788, 1789]);
+    // close_range(3, 4) and close_range(6, ~0) left stdio and the errpipe's write end (5, CLOEXEC), which exec dropped.
+    expect(childTableAtExec).toEqual([0, 1, 2]);
+    // In the parent, both ends of the first errpipe are closed; the second Popen's pipes are still open.
+    const parent = model.tasks.get(1746)!;
+    expect([...parent.table.slots.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 7]);
+  });
+});
