@@ -7,6 +7,9 @@ import { exitDetector } from './fork-point/exit.js';
 import { firstForkDetector } from './fork-point/first-fork.js';
 import { markerDetector } from './fork-point/marker.js';
 import { isShell } from './fork-point/program-kind.js';
+import { Attributor } from './attribution/attributor.js';
+import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
+import { describeOrigin } from './attribution/describe-origin.js';
 import { diagnoseStraceFailure } from './launch/diagnose.js';
 import { findProgram } from './launch/find-program.js';
 import { runTraced } from './launch/run-traced.js';
@@ -65,15 +68,19 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   preflight(options, resolved);
   const spec = resolved.forkPoint;
 
+  const token = newToken();
   const run = await runTraced({
     strace: resolved.strace,
     straceArgs: (output) => straceArguments(spec, output, resolved.command),
     cwd: resolved.cwd,
-    env: resolved.env,
+    env: { ...resolved.env, ...bootstrapEnv(token, { ...process.env, ...resolved.env }) },
     inheritFds: resolved.inheritFds,
   });
   const detector = detectorFor(spec);
-  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), detector.listener);
+  const attributor = new Attributor(token);
+  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [detector.listener ?? {}, attributor.listener]);
+  const describe = (table: FdTable, pid: number) =>
+    describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, resolved.cwd));
   const parser = new TraceParser();
   const livePids = () => [...model.tasks.keys()];
 
@@ -105,6 +112,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       if (event === undefined) continue;
       sawEvents = true;
       const task = model.apply(event);
+      if (attributor.observe(event, task)) continue;
       if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
         rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
       }
@@ -120,7 +128,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     if (hit && !stop) {
       await resolved.onForkPoint?.({ pid: hit.task.proc.pid });
       // Described before the kill: sockets are completed from the live process's /proc.
-      const table = describeTable(hit.table, hit.task.proc.pid);
+      const table = describe(hit.table, hit.task.proc.pid);
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
       if (spec.mode === 'exit' && hit.exitCode !== 0) {
         const message = `The app exited with status ${hit.exitCode}: it failed before or while exiting, so its fds are not a trustworthy answer.`;
@@ -129,11 +137,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       return finish(table, forkPoint);
     }
     if (stop) {
-      const table = stop.table && stop.task ? describeTable(stop.table, stop.task.proc.pid) : [];
+      const table = stop.table && stop.task ? describe(stop.table, stop.task.proc.pid) : [];
       return finish(table, forkPointReport(spec, detector, false, 'not reached', stop.task), { code: stop.code, message: stop.message });
     }
     if (rootEnd && model.root) {
-      const table = describeTable(rootExit?.table ?? model.root.table, model.root.proc.pid);
+      const table = describe(rootExit?.table ?? model.root.table, model.root.proc.pid);
       const who = describeProcess(model.root.proc);
       const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). The table below is what it held when it ended.`;
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';

@@ -83,7 +83,7 @@ describe('the README examples', () => {
     expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/app.log`]);
     expect(run.report!.leaks[0]!.flags).toContain('O_APPEND');
     expect(run.report!.leaks[0]!.cloexec).toBe(true);
-    expect(run.report!.leaks[0]!.origin).toBeNull();
+    expect(run.report!.leaks[0]!.origin).toMatchObject({ file: 'fixtures/leaky/app.py', line: 8, function: '<module>' });
   });
 });
 

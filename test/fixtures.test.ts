@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
+import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { fixture, leakLines, runCli } from './helpers/run-cli.js';
 
 /** Each fixture app, the leaks it must report (`kind target`, `*` for an OS-chosen number), and its exit code. */
@@ -46,6 +47,8 @@ describe('fixture apps, traced to the READY marker by the real CLI', () => {
     expect(matches(leakLines(report), expected), `leaks ${JSON.stringify(leakLines(report))}, expected ${JSON.stringify(expected)}`).toBe(true);
     expect(run.exitCode).toBe(exitCode);
     expect(report.forkPoint.reached).toBe(true);
+    // Each leak names the app line that made it, as the fixture marks it.
+    expect(reportedOrigins(report)).toEqual(declaredOrigins(fixture(name)));
     // The kernel's own table, recorded by the app at the marker, is the oracle.
     expect(run.kernel, 'the fixture recorded no kernel view').toBeDefined();
     expect(run.kernel!.pid).toBe(report.forkPoint.pid);

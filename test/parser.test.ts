@@ -85,7 +85,7 @@ describe('ProcessModel on a recorded trace', () => {
       return table;
     };
     const spawned: number[] = [];
-    const model = new ProcessModel(stdio, { cloned: (_parent, child, info) => info.vfork && spawned.push(child.tid) });
+    const model = new ProcessModel(stdio, [{ cloned: (_parent, child, info) => info.vfork && spawned.push(child.tid) }]);
     const lines = recorded('python-vfork-subprocess.txt');
     let childTableAtExec: number[] | undefined;
     for (const event of parseAll(lines)) {

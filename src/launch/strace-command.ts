@@ -1,13 +1,14 @@
 import { FD_SYSCALLS } from '../model/fd-syscalls.js';
 import { CLONE_CALLS } from '../model/process-model.js';
+import { RECORD_SYSCALL } from '../attribution/records.js';
 import type { ForkPointSpec } from '../options.js';
 
 /** Calls an older strace may not know; `?` makes it skip them instead of failing. */
 const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup']);
 
-/** The syscalls a check needs: every fd-changing call, process life, and the fork point's own. */
+/** The syscalls a check needs: every fd-changing call, process life, attribution records, and the fork point's own. */
 export function tracedSyscalls(forkPoint: ForkPointSpec): string[] {
-  const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
+  const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group', RECORD_SYSCALL]);
   if (forkPoint.mode === 'marker') {
     names.add('write');
     names.add('writev');
@@ -15,9 +16,12 @@ export function tracedSyscalls(forkPoint: ForkPointSpec): string[] {
   return [...names].map((name) => (OPTIONAL.has(name) ? `?${name}` : name));
 }
 
-/** strace's arguments: follow forks, annotate fds, print whole marker writes, and filter in the kernel. */
+/** Longest attribution record the bootstrap writes is under this. */
+const RECORD_LIMIT = 4096;
+
+/** strace's arguments: follow forks, annotate fds, print whole records and marker writes, and filter in the kernel. */
 export function straceArguments(forkPoint: ForkPointSpec, output: string, command: string[]): string[] {
-  const stringLimit = forkPoint.mode === 'marker' ? Math.max(1024, Buffer.byteLength(forkPoint.marker) * 4) : 32;
+  const stringLimit = forkPoint.mode === 'marker' ? Math.max(RECORD_LIMIT, Buffer.byteLength(forkPoint.marker) * 4) : RECORD_LIMIT;
   return [
     '-f',
     '-q',

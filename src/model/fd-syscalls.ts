@@ -21,11 +21,15 @@ function hasCloexec(flags: string[]): boolean {
   return flags.some((flag) => flag.endsWith('CLOEXEC'));
 }
 
+/** Descriptions made by the syscall being applied; applyFdSyscall hands them back. */
+let made: OpenFile[] = [];
+
 /** Adds a new description at `ref.fd`, replacing (implicitly closing) what was there. */
 function create(task: Task, event: SyscallEvent, ref: FdRef, flags: string[], cloexec: boolean): OpenFile {
   const file = new OpenFile(kindOf(ref.annotation, event.name, flags), flags.filter((flag) => !flag.endsWith('CLOEXEC')), creatorOf(task, event.name));
   file.learn(ref.annotation);
   task.table.set(ref.fd, file, cloexec);
+  made.push(file);
   return file;
 }
 
@@ -237,16 +241,23 @@ function acceptSocket(task: Task, args: string[], event: SyscallEvent, returned:
 /** Syscalls the model reads. Everything else that strace reports is ignored. */
 export const FD_SYSCALLS = Object.keys(HANDLERS);
 
-/** Applies one fd-changing syscall to the calling task's table. */
-export function applyFdSyscall(task: Task, event: SyscallEvent): void {
+/** Syscalls that make new descriptions (rather than copy, change or close them). */
+export const CREATING_SYSCALLS = new Set(
+  FD_SYSCALLS.filter((name) => !['dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'close', 'close_range', 'bind', 'connect', 'listen'].includes(name)),
+);
+
+/** Applies one fd-changing syscall to the calling task's table; returns the descriptions it made. */
+export function applyFdSyscall(task: Task, event: SyscallEvent): OpenFile[] {
   const handler = HANDLERS[event.name];
   if (handler === undefined) {
     // write, getsockname, ...: only what their fd argument's annotation says.
     if (event.result[0] !== '-') refreshLeadingFd(task, event.args);
-    return;
+    return [];
   }
   const result = parseResult(event.result);
   const returned = result.errno === undefined && result.value !== undefined && result.value >= 0 ? result.ref : undefined;
+  made = [];
   handler(task, splitTopLevel(event.args), event, returned);
+  return made;
 }
 

@@ -31,6 +31,8 @@ export interface CloneInfo {
 export interface ModelListener {
   cloned?(parent: Task, child: Task, info: CloneInfo): void;
   execed?(task: Task): void;
+  /** `files` are new descriptions the syscall made (not dups of old ones). */
+  created?(task: Task, syscall: string, files: OpenFile[]): void;
 }
 
 export const CLONE_CALLS = new Set(['clone', 'clone3', 'fork', 'vfork']);
@@ -57,7 +59,7 @@ export class ProcessModel {
 
   constructor(
     private readonly initialTable: () => FdTable,
-    private readonly listener: ModelListener = {},
+    private readonly listeners: ModelListener[] = [],
   ) {}
 
   apply(event: TraceEvent): Task {
@@ -93,7 +95,8 @@ export class ProcessModel {
       if (event.result.startsWith('0')) this.exec(task, event);
       return;
     }
-    applyFdSyscall(task, event);
+    const made = applyFdSyscall(task, event);
+    if (made.length > 0) for (const listener of this.listeners) listener.created?.(task, event.name, made);
   }
 
   private exec(task: Task, event: SyscallEvent): void {
@@ -101,7 +104,7 @@ export class ProcessModel {
     if (path !== undefined) task.proc.program = path;
     // execve unshares a CLONE_FILES table, then drops close-on-exec fds.
     task.table = task.table.afterExec();
-    this.listener.execed?.(task);
+    for (const listener of this.listeners) listener.execed?.(task);
   }
 
   private taskFor(tid: number): Task {
@@ -157,7 +160,8 @@ export class ProcessModel {
       : { pid: tid, parentPid: parent.proc.pid, program: parent.proc.program, exited: false };
     const child: Task = { tid, proc, table: sharedTable ? parent.table : tableAtClone };
     this.tasks.set(tid, child);
-    this.listener.cloned?.(parent, child, { thread, vfork: flags.includes('CLONE_VFORK'), sharedTable, tableAtClone });
+    const info = { thread, vfork: flags.includes('CLONE_VFORK'), sharedTable, tableAtClone };
+    for (const listener of this.listeners) listener.cloned?.(parent, child, info);
     return child;
   }
 

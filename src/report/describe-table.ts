@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { FdTable } from '../model/fd-table.js';
+import type { OriginFields } from '../attribution/describe-origin.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
 import { readSocketTable, type KernelSocket } from './proc-net.js';
 import { targetOf } from './target.js';
@@ -40,7 +41,7 @@ function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>)
  * The table as report records, sorted by fd. Call it while the process is
  * still alive: sockets are completed from its /proc/PID/net.
  */
-export function describeTable(table: FdTable, pid: number): FdRecord[] {
+export function describeTable(table: FdTable, pid: number, originOf: (file: OpenFile) => OriginFields): FdRecord[] {
   let sockets: Map<number, KernelSocket> | undefined;
   const kernel = () => (sockets ??= readSocketTable(pid));
   const records: FdRecord[] = [];
@@ -54,8 +55,7 @@ export function describeTable(table: FdTable, pid: number): FdRecord[] {
       flags: file.flags,
       cloexec,
       createdBy: file.createdBy,
-      origin: null,
-      stack: [],
+      ...originOf(file),
     };
     const inode = file.socket?.inode ?? file.inode;
     if (inode !== undefined) record.inode = inode;

@@ -1,11 +1,7 @@
+import type { Origin, StackFrame } from '../attribution/describe-origin.js';
 import type { Creator, FdKind, SocketState } from '../model/open-file.js';
 
-/** The creating source line; filled by attribution where the app's language supports it. */
-export interface Origin {
-  file: string;
-  line: number;
-  function: string;
-}
+export type { Origin, StackFrame };
 
 /** One fd in the table at the fork point. */
 export interface FdRecord {
@@ -22,8 +18,12 @@ export interface FdRecord {
   createdBy: Creator;
   /** The model met this fd in use without seeing where it came from. */
   unaccounted?: boolean;
+  /** The app's source line that made it (Python only); null when no line did, see originNote. */
   origin: Origin | null;
-  stack: string[];
+  /** The Python stack at creation, innermost first; library frames marked. */
+  stack: StackFrame[];
+  /** Why origin is null, or that the fd was made in native or library code. */
+  originNote?: string;
 }
 
 export interface Leak extends FdRecord {

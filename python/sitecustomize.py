@@ -1,0 +1,186 @@
+"""prefork-check's attribution bootstrap.
+
+prefork-check puts this directory first on PYTHONPATH so that every Python
+process of the checked app imports it at start-up. It tells the tracer which
+Python line is about to create an fd: right before such a call it writes a
+record with the calling stack as a failing pwrite(-1, ...). strace shows that
+write in the calling thread, just before the fd syscall, and the app's fd
+table is untouched (fd -1 is never valid).
+
+Audit hooks (PEP 578) cover open(), socket() and the native calls into
+sqlite3 and ctypes; thin wrappers cover the few fd-making functions that raise
+no audit event (os.pipe, socketpair, accept, ...). Then the site's own
+sitecustomize, if any, runs as if this one were not here.
+"""
+
+import os
+import sys
+
+_TOKEN = os.environ.get("PREFORK_CHECK_TOKEN", "").encode("ascii", "replace")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_MAX_FRAMES = 32
+# Under strace's -s 4096, so a record is never cut short.
+_MAX_BYTES = 3800
+_FIELD = b"\x1f"
+_RECORD = b"\x1e"
+# Events whose syscall follows in the same thread; "native" ones may make any number of fds.
+_AUDITED = {"open": b"open", "socket.__new__": b"socket"}
+# A ctypes function is looked up (dlsym) where it is first called; later calls raise no event.
+_NATIVE = {"sqlite3.connect": b"sqlite3.connect", "ctypes.dlsym": b"ctypes", "ctypes.call_function": b"ctypes"}
+
+
+def _text(value):
+    return os.fsencode(value).replace(_FIELD, b"?").replace(_RECORD, b"?")
+
+
+def _emit(kind, event, frame):
+    parts = [_TOKEN, kind, event]
+    size = 0
+    count = 0
+    while frame is not None and count < _MAX_FRAMES:
+        code = frame.f_code
+        part = _FIELD.join(
+            (_text(code.co_filename), str(frame.f_lineno).encode(), _text(getattr(code, "co_qualname", code.co_name)))
+        )
+        if size + len(part) > _MAX_BYTES:
+            break
+        parts.append(part)
+        size += len(part)
+        count += 1
+        frame = frame.f_back
+    try:
+        os.pwrite(-1, _RECORD.join(parts), 0)
+    except OSError:
+        pass
+
+
+def _caller():
+    try:
+        return sys._getframe(2)
+    except ValueError:  # called from C with no Python frame, e.g. opening the main script
+        return None
+
+
+def _audit(event, args):
+    # An exception here would abort the app's own call: never let one out.
+    try:
+        kind = _AUDITED.get(event)
+        if kind is not None:
+            caller = _caller()
+            if event == "open":
+                # open(fd) makes no fd; an import's own read is closed before it returns.
+                if isinstance(args[0], int) or (caller is not None and caller.f_code.co_filename.startswith("<frozen importlib")):
+                    return
+            elif event == "socket.__new__" and "socket" in sys.modules:
+                _wrap_socket_methods()
+            _emit(b"E", kind, caller)
+            return
+        kind = _NATIVE.get(event)
+        if kind is not None:
+            _emit(b"N", kind, _caller())
+    except Exception:
+        pass
+
+
+def _wrap(owner, name, event):
+    original = getattr(owner, name, None)
+    if original is None or getattr(original, "__prefork_check__", False):
+        return
+
+    def wrapper(*args, **kwargs):
+        _emit(b"E", event, sys._getframe(1))
+        return original(*args, **kwargs)
+
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, attribute, getattr(original, attribute))
+        except (AttributeError, TypeError):
+            pass
+    wrapper.__wrapped__ = original
+    wrapper.__prefork_check__ = True
+    setattr(owner, name, wrapper)
+
+
+def _wrap_socket_methods():
+    # socket.py is only loaded once the app uses sockets; its first socket() brings us here.
+    cls = getattr(sys.modules["socket"], "socket", None)
+    if isinstance(cls, type):
+        _wrap(cls, "accept", b"accept")
+
+
+def _wrap_type(owner, name, event):
+    # select.epoll cannot be subclassed: stand in a class whose instances are the
+    # original's, and which answers isinstance() and class attributes as the original.
+    original = getattr(owner, name, None)
+    if not isinstance(original, type) or getattr(original, "__prefork_check__", False):
+        return
+
+    class _StandIn(type):
+        def __instancecheck__(cls, instance):
+            return isinstance(instance, original)
+
+        def __subclasscheck__(cls, subclass):
+            return issubclass(subclass, original)
+
+        def __getattr__(cls, attribute):
+            return getattr(original, attribute)
+
+    def __new__(cls, *args, **kwargs):
+        _emit(b"E", event, sys._getframe(1))
+        return original(*args, **kwargs)
+
+    namespace = {"__new__": __new__, "__doc__": original.__doc__, "__module__": original.__module__}
+    namespace.update(__wrapped__=original, __prefork_check__=True, __qualname__=original.__qualname__)
+    setattr(owner, name, _StandIn(original.__name__, (), namespace))
+
+
+def _install():
+    for name, event in (
+        ("pipe", b"pipe"),
+        ("pipe2", b"pipe"),
+        ("eventfd", b"eventfd"),
+        ("memfd_create", b"memfd_create"),
+        ("pidfd_open", b"pidfd_open"),
+        ("openpty", b"openpty"),
+    ):
+        _wrap(os, name, event)
+    try:
+        import _socket
+        import select
+    except ImportError:
+        pass
+    else:
+        _wrap(_socket, "socketpair", b"socketpair")
+        _wrap_type(select, "epoll", b"epoll")
+    sys.addaudithook(_audit)
+
+
+def _start_record():
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    fields = (_TOKEN, b"S", _text(cwd), _text(os.path.dirname(os.__file__)), _text(sys.executable or ""))
+    try:
+        os.pwrite(-1, _RECORD.join(fields), 0)
+    except OSError:
+        pass
+
+
+def _chain_site_sitecustomize():
+    import importlib.machinery
+    import importlib.util
+
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", sys.path)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sitecustomize"] = module
+    spec.loader.exec_module(module)
+
+
+if _TOKEN and hasattr(sys, "addaudithook") and hasattr(os, "pwrite"):
+    _install()
+    _start_record()
+_chain_site_sitecustomize()

@@ -1,0 +1,128 @@
+import type { ModelListener, Proc, Task } from '../model/process-model.js';
+import type { OpenFile } from '../model/open-file.js';
+import { CREATING_SYSCALLS } from '../model/fd-syscalls.js';
+import type { TraceEvent } from '../trace/events.js';
+import { parseRecord, type CallRecord, type StartRecord } from './records.js';
+
+/** One program image of a process: what execve started, and Python's start record once it ran. */
+export interface ProcessImage {
+  program: string;
+  python?: StartRecord;
+}
+
+/** Where a description came from, as far as the app's own records tell. */
+export type Attribution =
+  /** Made by the call `record` names (a Python call, or native code it called into). */
+  | { type: 'recorded'; record: CallRecord; image: ProcessImage }
+  /** No record covered it: made by a non-Python program, before Python ran, or by native code. */
+  | { type: 'unrecorded'; image: ProcessImage; lastRecord?: CallRecord };
+
+/** The fd syscalls each bootstrap event announces, and how many of them it makes. */
+const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
+  open: { syscalls: ['open', 'openat', 'openat2', 'creat'], count: 1 },
+  socket: { syscalls: ['socket'], count: 1 },
+  socketpair: { syscalls: ['socketpair'], count: 1 },
+  accept: { syscalls: ['accept', 'accept4'], count: 1 },
+  pipe: { syscalls: ['pipe', 'pipe2'], count: 1 },
+  epoll: { syscalls: ['epoll_create', 'epoll_create1'], count: 1 },
+  eventfd: { syscalls: ['eventfd', 'eventfd2'], count: 1 },
+  memfd_create: { syscalls: ['memfd_create'], count: 1 },
+  pidfd_open: { syscalls: ['pidfd_open'], count: 1 },
+  openpty: { syscalls: ['open', 'openat'], count: 2 },
+  // sqlite3 opens its database file natively right away.
+  'sqlite3.connect': { syscalls: ['open', 'openat'], count: 1 },
+};
+
+function covers(record: CallRecord, syscall: string): boolean {
+  const announced = ANNOUNCED[record.event];
+  return announced ? announced.syscalls.includes(syscall) : record.native && CREATING_SYSCALLS.has(syscall);
+}
+
+interface ThreadState {
+  pending?: CallRecord;
+  /** Syscalls the pending record still covers. */
+  remaining: number;
+  last?: CallRecord;
+}
+
+/**
+ * Matches the bootstrap's records to the fds they announce. A record covers
+ * the next matching fd syscalls of the same thread; a native call (ctypes)
+ * covers every fd its thread makes until the thread's next record.
+ */
+export class Attributor {
+  private readonly images = new WeakMap<Proc, ProcessImage>();
+  private readonly threads = new Map<number, ThreadState>();
+  private readonly attributions = new WeakMap<OpenFile, Attribution>();
+
+  constructor(private readonly token: string) {}
+
+  /** Reads a record out of the event; true when it was one. */
+  observe(event: TraceEvent, task: Task): boolean {
+    if (event.type === 'exit' || event.type === 'killed') {
+      this.threads.delete(event.pid);
+      return false;
+    }
+    if (event.type !== 'syscall') return false;
+    const record = parseRecord(event, this.token);
+    if (record === undefined) {
+      // A failed call still uses up its record: the fd it announced was never made.
+      if (event.result.startsWith('-')) this.take(task.tid, event.name);
+      return false;
+    }
+    if (record.type === 'start') {
+      this.imageOf(task.proc).python = record;
+    } else {
+      const announced = ANNOUNCED[record.event];
+      const remaining = announced ? announced.count : record.native ? Number.POSITIVE_INFINITY : 0;
+      this.threads.set(task.tid, { pending: record, remaining, last: record });
+    }
+    return true;
+  }
+
+  attributionOf(file: OpenFile): Attribution | undefined {
+    return this.attributions.get(file);
+  }
+
+  readonly listener: ModelListener = {
+    cloned: (parent, child, info) => {
+      // A forked child runs the same interpreter, hooks and all; a new thread starts with no record.
+      if (!info.thread) this.images.set(child.proc, this.imageOf(parent.proc));
+    },
+    execed: (task) => {
+      this.images.set(task.proc, { program: task.proc.program });
+      this.threads.delete(task.tid);
+    },
+    created: (task, syscall, files) => {
+      const attribution = this.attribute(task, syscall);
+      for (const file of files) this.attributions.set(file, attribution);
+    },
+  };
+
+  private attribute(task: Task, syscall: string): Attribution {
+    const image = this.imageOf(task.proc);
+    const record = this.take(task.tid, syscall);
+    if (record) return { type: 'recorded', record, image };
+    const last = this.threads.get(task.tid)?.last;
+    return { type: 'unrecorded', image, ...(last ? { lastRecord: last } : {}) };
+  }
+
+  /** The thread's pending record if it covers this syscall, used up by one. */
+  private take(tid: number, syscall: string): CallRecord | undefined {
+    const thread = this.threads.get(tid);
+    const pending = thread?.pending;
+    if (!thread || !pending || !covers(pending, syscall)) return undefined;
+    thread.remaining--;
+    if (thread.remaining <= 0) thread.pending = undefined;
+    return pending;
+  }
+
+  private imageOf(proc: Proc): ProcessImage {
+    let image = this.images.get(proc);
+    if (!image) {
+      image = { program: proc.program };
+      this.images.set(proc, image);
+    }
+    return image;
+  }
+}

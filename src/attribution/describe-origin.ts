@@ -1,0 +1,92 @@
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Creator } from '../model/open-file.js';
+import type { Attribution } from './attributor.js';
+import type { RawFrame, StartRecord } from './records.js';
+
+/** A Python frame, innermost first in a stack. `library`: the standard library or an installed package. */
+export interface StackFrame {
+  file: string;
+  line: number;
+  function: string;
+  library: boolean;
+}
+
+/** The source line that made an fd: the innermost frame of the app's own code. */
+export interface Origin {
+  file: string;
+  line: number;
+  function: string;
+  /** Made inside native code (a ctypes call, sqlite3) that this line called into. */
+  native: boolean;
+  /** No frame of the app's own code was on the stack: this is the innermost library frame. */
+  library: boolean;
+}
+
+export interface OriginFields {
+  origin: Origin | null;
+  stack: StackFrame[];
+  /** Why origin is null, or what it means when the fd was made in native or library code. */
+  originNote?: string;
+}
+
+function isLibrary(file: string, python: StartRecord): boolean {
+  if (file.startsWith('<frozen')) return true;
+  if (python.stdlib !== '' && file.startsWith(python.stdlib + sep)) return true;
+  return /[\\/](site|dist)-packages[\\/]/.test(file);
+}
+
+/** A frame's file as the user knows it: relative to the project when inside it. */
+function shownPath(file: string, python: StartRecord, projectRoot: string): string {
+  if (file.startsWith('<')) return file; // <string>, <stdin>
+  const absolute = isAbsolute(file) ? file : resolve(python.cwd, file);
+  const fromRoot = relative(projectRoot, absolute);
+  return fromRoot.startsWith('..') || isAbsolute(fromRoot) ? absolute : fromRoot;
+}
+
+function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): StackFrame[] {
+  return frames.map((frame) => {
+    const absolute = frame.file.startsWith('<') || isAbsolute(frame.file) ? frame.file : resolve(python.cwd, frame.file);
+    return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, library: isLibrary(absolute, python) };
+  });
+}
+
+const PYTHON_NAME = /^python[0-9.]*$/;
+
+/**
+ * The report's origin, stack and note for one description, from its
+ * attribution and creator. `projectRoot` is where paths are shown relative to.
+ */
+export function describeOrigin(attribution: Attribution | undefined, createdBy: Creator, projectRoot: string): OriginFields {
+  if (createdBy.type === 'inherited') {
+    const from = createdBy.from === 'stdio' ? 'the stdio prefork-check was started with' : "prefork-check's own caller (--inherit-fds)";
+    return { origin: null, stack: [], originNote: `inherited at start from ${from}` };
+  }
+  if (createdBy.type === 'unknown' || attribution === undefined) {
+    return { origin: null, stack: [], originNote: 'the trace never showed this fd being made' };
+  }
+  const { image } = attribution;
+  if (attribution.type === 'recorded') {
+    const python = image.python ?? { type: 'start', cwd: projectRoot, stdlib: '', executable: '' };
+    const stack = stackOf(attribution.record.frames, python, projectRoot);
+    const own = stack.find((frame) => !frame.library);
+    const innermost = own ?? stack[0];
+    if (!innermost) return { origin: null, stack, originNote: `made by ${attribution.record.event} with no Python frame on the stack` };
+    const native = attribution.record.native;
+    const origin: Origin = { file: innermost.file, line: innermost.line, function: innermost.function, native, library: own === undefined };
+    const notes = [
+      ...(native ? [`made inside native code (${attribution.record.event}) called from this line`] : []),
+      ...(own === undefined ? ["made inside library code: no frame of the app's own code is on the stack"] : []),
+    ];
+    return { origin, stack, ...(notes.length > 0 ? { originNote: notes.join('; ') } : {}) };
+  }
+  const made = `made by ${createdBy.syscall} in ${createdBy.program || 'the started process'}`;
+  if (image.python) {
+    const last = attribution.lastRecord?.frames[0];
+    const hint = last ? `; the last Python call recorded in this thread was at ${shownPath(last.file, image.python, projectRoot)}:${last.line}` : '';
+    return { origin: null, stack: [], originNote: `${made}, in native code that no Python call announced${hint}` };
+  }
+  if (PYTHON_NAME.test(basename(createdBy.program))) {
+    return { origin: null, stack: [], originNote: `${made} before Python ran any of the app's code (start-up, .pth files, or Python run with -I/-E/-S, which skip prefork-check's bootstrap)` };
+  }
+  return { origin: null, stack: [], originNote: `${made}, which is not a Python process: prefork-check names source lines for Python code only` };
+}
