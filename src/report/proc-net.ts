@@ -70,10 +70,14 @@ const UNCONNECTED = '00000000:0000';
 export function readSocketTable(pid: number | 'self'): Map<number, KernelSocket> {
   const texts: SocketTableTexts = {};
   for (const name of SOCKET_TABLES) {
-    try {
-      texts[name] = readFileSync(`/proc/${pid}/net/${name}`, 'latin1');
-    } catch {
-      // The process is gone: nothing to add.
+    // Once the process is gone, our own view of the (almost always shared) network namespace stands in.
+    for (const owner of [pid, 'self']) {
+      try {
+        texts[name] = readFileSync(`/proc/${owner}/net/${name}`, 'latin1');
+        break;
+      } catch {
+        // Gone: try the next view.
+      }
     }
   }
   return parseSocketTables(texts);
