@@ -17,6 +17,9 @@ import os
 import sys
 
 _TOKEN = os.environ.get("PREFORK_CHECK_TOKEN", "").encode("ascii", "replace")
+# Held here so an app that replaces os.pwrite or sys._getframe cannot silence the records.
+_pwrite = getattr(os, "pwrite", None)
+_getframe = sys._getframe
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _MAX_FRAMES = 32
 # Under strace's -s 4096, so a record is never cut short.
@@ -49,14 +52,14 @@ def _emit(kind, event, frame):
         count += 1
         frame = frame.f_back
     try:
-        os.pwrite(-1, _RECORD.join(parts), 0)
+        _pwrite(-1, _RECORD.join(parts), 0)
     except OSError:
         pass
 
 
 def _caller():
     try:
-        return sys._getframe(2)
+        return _getframe(2)
     except ValueError:  # called from C with no Python frame, e.g. opening the main script
         return None
 
@@ -88,7 +91,7 @@ def _wrap(owner, name, event):
         return
 
     def wrapper(*args, **kwargs):
-        _emit(b"E", event, sys._getframe(1))
+        _emit(b"E", event, _getframe(1))
         return original(*args, **kwargs)
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
@@ -126,7 +129,7 @@ def _wrap_type(owner, name, event):
             return getattr(original, attribute)
 
     def __new__(cls, *args, **kwargs):
-        _emit(b"E", event, sys._getframe(1))
+        _emit(b"E", event, _getframe(1))
         return original(*args, **kwargs)
 
     namespace = {"__new__": __new__, "__doc__": original.__doc__, "__module__": original.__module__}
@@ -162,7 +165,7 @@ def _start_record():
         cwd = ""
     fields = (_TOKEN, b"S", _text(cwd), _text(os.path.dirname(os.__file__)), _text(sys.executable or ""))
     try:
-        os.pwrite(-1, _RECORD.join(fields), 0)
+        _pwrite(-1, _RECORD.join(fields), 0)
     except OSError:
         pass
 
@@ -180,7 +183,7 @@ def _chain_site_sitecustomize():
     spec.loader.exec_module(module)
 
 
-if _TOKEN and hasattr(sys, "addaudithook") and hasattr(os, "pwrite"):
+if _TOKEN and hasattr(sys, "addaudithook") and _pwrite is not None:
     _install()
     _start_record()
 _chain_site_sitecustomize()

@@ -24,6 +24,10 @@ const cases: Array<{ name: string; leaks: (scratch: string) => string[]; exitCod
   { name: 'odd-path', leaks: (s) => [`file ${s}/odd name\nwith \\xff byte`] },
   { name: 'split-marker', leaks: (s) => [`file ${s}/data.bin`] },
   { name: 'stderr-marker', leaks: (s) => [`file ${s}/state.json`] },
+  { name: 'thread-pool', leaks: (s) => [`file ${s}/index.bin`] },
+  { name: 'tls', leaks: () => ['socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*'] },
+  { name: 'fork-child', leaks: (s) => [`file ${s}/spool.txt`] },
+  { name: 'signals', leaks: (s) => [`file ${s}/state.txt`, 'pipe pipe:[*]', 'pipe pipe:[*]'] },
 ];
 
 function matches(actual: string[], expected: string[]): boolean {

@@ -1,6 +1,7 @@
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import type { Attribution } from './attributor.js';
+import { BOOTSTRAP_DIR } from './bootstrap.js';
 import type { RawFrame, StartRecord } from './records.js';
 
 /** A Python frame, innermost first in a stack. `library`: the standard library or an installed package. */
@@ -29,9 +30,13 @@ export interface OriginFields {
   originNote?: string;
 }
 
-function isLibrary(file: string, python: StartRecord): boolean {
-  if (file.startsWith('<frozen')) return true;
-  if (python.stdlib !== '' && file.startsWith(python.stdlib + sep)) return true;
+/** Python's own code: the standard library, frozen modules, and prefork-check's bootstrap. */
+function isPythonsOwn(file: string, python: StartRecord): boolean {
+  if (file.startsWith('<frozen') || file.startsWith(BOOTSTRAP_DIR + sep)) return true;
+  return python.stdlib !== '' && file.startsWith(python.stdlib + sep);
+}
+
+function isInstalledPackage(file: string): boolean {
   return /[\\/](site|dist)-packages[\\/]/.test(file);
 }
 
@@ -43,10 +48,17 @@ function shownPath(file: string, python: StartRecord, projectRoot: string): stri
   return fromRoot.startsWith('..') || isAbsolute(fromRoot) ? absolute : fromRoot;
 }
 
-function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): StackFrame[] {
+interface ClassifiedFrame extends StackFrame {
+  /** The standard library (not an installed package). */
+  stdlib: boolean;
+}
+
+function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): ClassifiedFrame[] {
   return frames.map((frame) => {
     const absolute = frame.file.startsWith('<') || isAbsolute(frame.file) ? frame.file : resolve(python.cwd, frame.file);
-    return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, library: isLibrary(absolute, python) };
+    const stdlib = isPythonsOwn(absolute, python);
+    const library = stdlib || isInstalledPackage(absolute);
+    return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, library, stdlib };
   });
 }
 
@@ -67,9 +79,11 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
   const { image } = attribution;
   if (attribution.type === 'recorded') {
     const python = image.python ?? { type: 'start', cwd: projectRoot, stdlib: '', executable: '' };
-    const stack = stackOf(attribution.record.frames, python, projectRoot);
-    const own = stack.find((frame) => !frame.library);
-    const innermost = own ?? stack[0];
+    const frames = stackOf(attribution.record.frames, python, projectRoot);
+    const stack = frames.map(({ stdlib: _, ...frame }) => frame);
+    const own = frames.find((frame) => !frame.library);
+    // With no app frame, the installed package that made it (gunicorn) says more than socket.py.
+    const innermost = own ?? frames.find((frame) => !frame.stdlib) ?? frames[0];
     if (!innermost) return { origin: null, stack, originNote: `made by ${attribution.record.event} with no Python frame on the stack` };
     const native = attribution.record.native;
     const origin: Origin = { file: innermost.file, line: innermost.line, function: innermost.function, native, library: own === undefined };

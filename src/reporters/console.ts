@@ -1,6 +1,6 @@
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Creator } from '../model/open-file.js';
-import type { Leak, Report } from '../report/types.js';
+import type { Leak, Report, StackFrame } from '../report/types.js';
 
 export interface ConsoleOptions {
   /** @default false */
@@ -25,6 +25,35 @@ function madeBy(creator: Creator): string {
     case 'unknown':
       return 'unknown: the trace never showed it being made';
   }
+}
+
+/** `socket.py`, `netlib/__init__.py`, `importlib._bootstrap`: enough to tell library files apart. */
+function shortName(file: string): string {
+  const frozen = /^<frozen (.*)>$/.exec(file);
+  if (frozen) return frozen[1]!;
+  const name = basename(file);
+  return name.startsWith('__') ? `${basename(dirname(file))}/${name}` : name;
+}
+
+/** A stack as lines, innermost first; each run of library frames folded into one line that names its files. */
+export function foldStack(stack: StackFrame[]): string[] {
+  const lines: string[] = [];
+  // A stack of library frames only (a server's own listener) is shown whole: it is all there is.
+  const fold = stack.some((frame) => !frame.library);
+  for (let i = 0; i < stack.length; ) {
+    const frame = stack[i]!;
+    if (!frame.library || !fold) {
+      lines.push(`${printable(frame.file)}:${frame.line} in ${printable(frame.function)}`);
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < stack.length && stack[end]!.library) end++;
+    const files = [...new Set(stack.slice(i, end).map((library) => shortName(library.file)))];
+    lines.push(end - i === 1 ? `${printable(frame.file)}:${frame.line} in ${printable(frame.function)}` : `… ${end - i} library frames (${printable(files.join(', '))})`);
+    i = end;
+  }
+  return lines;
 }
 
 function plural(count: number, word: string): string {
@@ -54,8 +83,10 @@ function leakBlock(leak: Leak, paint: (style: keyof typeof STYLES, text: string)
     leak.allowed ? paint('dim', `${head}  (allowed by ${leak.allowedBy})`) : paint('bold', head),
     `          flags     ${flags}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
     `          made by   ${madeBy(leak.createdBy)}`,
-    `          origin    ${leak.origin ? `${leak.origin.file}:${leak.origin.line} in ${leak.origin.function}` : paint('dim', 'not attributed')}`,
+    `          origin    ${leak.origin ? `${leak.origin.file}:${leak.origin.line} in ${leak.origin.function}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
   ];
+  if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
+  foldStack(leak.stack).forEach((entry, i) => lines.push(`          ${i === 0 ? 'stack' : '     '}     ${i === 0 ? entry : paint('dim', entry)}`.replace(/ +$/, '')));
   if (leak.unaccounted) lines.push(paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'));
   return lines;
 }

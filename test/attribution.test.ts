@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { Leak } from '../src/report/types.js';
+import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
+import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+
+const appFrames = (leak: Leak) => leak.stack.filter((frame) => !frame.library).map((frame) => `${frame.file}:${frame.line}`);
+const leakAt = (leaks: Leak[], target: RegExp) => leaks.find((leak) => target.test(leak.target))!;
+
+describe('origins across the ways Python is started', () => {
+  test('python3 -m: an fd opened at import two modules down names that line, and the stack shows every importer', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', '-m', 'fixtures.pkgapp']);
+    expect(run.exitCode).toBe(1);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('pkgapp', 'storage.py')));
+    expect(appFrames(run.report!.leaks[0]!)).toEqual(['fixtures/pkgapp/storage.py:4', 'fixtures/pkgapp/service.py:2', 'fixtures/pkgapp/__main__.py:8']);
+    // Folded in the console, not dropped.
+    expect(run.stdout).toMatch(/… 7 library frames \(importlib\._bootstrap, importlib\._bootstrap_external\)/);
+  });
+
+  test('a console script started through #!/usr/bin/env python3', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', fixture('pkgapp', 'serve')]);
+    expect(run.exitCode).toBe(1);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('pkgapp', 'storage.py')));
+    expect(appFrames(run.report!.leaks[0]!).at(-1)).toBe('fixtures/pkgapp/serve:7');
+  });
+
+  test("an fd made entirely inside an installed server library names the library's line and says so", async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', '-m', 'netlib', 'fixtures.leaky.app'], {
+      env: { PYTHONPATH: join(ROOT, 'fixtures/pkgapp/_lib/site-packages') },
+    });
+    expect(run.exitCode).toBe(1);
+    const listener = leakAt(run.report!.leaks, /^tcp /);
+    expect(listener.origin).toEqual({ file: 'fixtures/pkgapp/_lib/site-packages/netlib/__init__.py', line: 9, function: 'bind', native: false, library: true });
+    expect(listener.originNote).toMatch(/library code/);
+    expect(listener.stack.every((frame) => frame.library)).toBe(true);
+    // The app the library then loads is still the app.
+    expect(leakAt(run.report!.leaks, /app\.log$/).origin).toMatchObject({ file: 'fixtures/leaky/app.py', line: 8, library: false });
+  });
+
+  test("the site's own sitecustomize still runs, and its fds are attributed to it", async () => {
+    const run = await runCli(['--entry', fixture('with-sitecustomize'), '--fork-marker', 'READY'], {
+      env: { PYTHONPATH: join(ROOT, 'fixtures/with-sitecustomize/site') },
+    });
+    expect(run.exitCode, run.stderr).toBe(1);
+    const declared = [...declaredOrigins(fixture('with-sitecustomize')), ...declaredOrigins(fixture('with-sitecustomize', 'site/sitecustomize.py'))];
+    expect(reportedOrigins(run.report!)).toEqual(declared.sort());
+    // prefork-check's own bootstrap frames are never taken for the app's.
+    for (const leak of run.report!.leaks) expect(appFrames(leak).filter((frame) => frame.startsWith('python/'))).toEqual([]);
+  });
+});
+
+describe('fds no Python line made', () => {
+  test('opened by a wrapper shell before it execs Python: labelled as the shell’s', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', `exec 9</etc/hostname; exec python3 ${fixture('clean')}`]);
+    expect(run.exitCode).toBe(1);
+    const leak = run.report!.leaks[0]!;
+    expect(leak.fd).toBe(9);
+    expect(leak.origin).toBeNull();
+    expect(leak.createdBy).toMatchObject({ type: 'syscall', syscall: 'openat', program: expect.stringMatching(/bash$/) });
+    expect(leak.originNote).toMatch(/not a Python process/);
+  });
+
+  test('Python started with -I skips the bootstrap: labelled, not attributed to a wrong line', async () => {
+    const code = "import os; os.open('/etc/hostname', os.O_RDONLY)";
+    const isolated = await runCli(['--', 'python3', '-I', '-c', code]);
+    expect(isolated.exitCode).toBe(1);
+    expect(isolated.report!.leaks[0]!.origin).toBeNull();
+    expect(isolated.report!.leaks[0]!.originNote).toMatch(/before Python ran any of the app's code .*-I/);
+    const plain = await runCli(['--', 'python3', '-c', code]);
+    expect(plain.report!.leaks[0]!.origin).toMatchObject({ file: '<string>', line: 1, function: '<module>' });
+  });
+
+  test('a non-Python app: no origin, the creating syscall and program instead', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', fixture('bash-app', 'app.sh')]);
+    const leak = run.report!.leaks.find((candidate) => candidate.fd === 7)!;
+    expect(leak.origin).toBeNull();
+    expect(leak.createdBy).toMatchObject({ syscall: 'openat', program: expect.stringMatching(/bash$/) });
+    expect(run.stdout).toMatch(/note {6}made by openat in \S+bash, which is not a Python process/);
+  });
+});
+
+describe('the app cannot disturb attribution', () => {
+  test('record-shaped writes without the run’s token, and a replaced os.pwrite, change nothing', async () => {
+    const run = await runCli(['--entry', fixture('forged'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('forged')));
+  });
+
+  test('an app handling every signal itself receives none from prefork-check', async () => {
+    const run = await runCli(['--entry', fixture('signals'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('signals')));
+    expect(readFileSync(join(run.scratch, 'signals.txt'), 'utf8')).toBe('');
+  });
+});
