@@ -1,5 +1,6 @@
-// Runs each benchmark app bare and under `prefork-check` side by side, several
-// times, and prints the median times, their ratio and prefork-check's peak RSS.
+// Runs each benchmark app bare, under `prefork-check`, and under `prefork-check
+// --no-attribution` side by side, several times, and prints the median times,
+// their ratios to bare, and prefork-check's peak RSS.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,20 +35,26 @@ const cases = [
 ];
 
 console.log(`python: ${python}; ${runs} runs each, medians\n`);
-console.log('| case | bare | prefork-check | ratio | peak RSS (checker) |');
-console.log('|---|---|---|---|---|');
+console.log('| case | bare | prefork-check | ratio | --no-attribution | ratio | peak RSS (checker) |');
+console.log('|---|---|---|---|---|---|---|');
 for (const [name, app] of cases) {
   const bare = [];
   const traced = [];
-  for (let i = 0; i < runs; i++) {
-    // Interleaved, so both see the same machine load.
-    bare.push(timed(python, [app]).seconds);
-    const run = timed('node', [cli, '-q', '--fork-marker', 'READY', '--', python, app]);
+  const plain = [];
+  const check = (extra) => {
+    const run = timed('node', [cli, '-q', ...extra, '--fork-marker', 'READY', '--', python, app]);
     if (run.status !== 0) throw new Error(`prefork-check exited ${run.status} on ${app}`);
-    traced.push(run.seconds);
+    return run.seconds;
+  };
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, so all three see the same machine load.
+    bare.push(timed(python, [app]).seconds);
+    traced.push(check([]));
+    plain.push(check(['--no-attribution']));
   }
   const b = median(bare);
   const t = median(traced);
+  const p = median(plain);
   const rss = peakRss([cli, '-q', '--fork-marker', 'READY', '--', python, app]);
-  console.log(`| ${name} | ${b.toFixed(3)} s | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${rss} |`);
+  console.log(`| ${name} | ${b.toFixed(3)} s | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${p.toFixed(3)} s | ${(p / b).toFixed(2)}x | ${rss} |`);
 }

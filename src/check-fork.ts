@@ -71,9 +71,9 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const token = newToken();
   const run = await runTraced({
     strace: resolved.strace,
-    straceArgs: (output) => straceArguments(spec, output, resolved.command),
+    straceArgs: (output) => straceArguments(spec, resolved.attribution, output, resolved.command),
     cwd: resolved.cwd,
-    env: { ...resolved.env, ...bootstrapEnv(token, { ...process.env, ...resolved.env }) },
+    env: resolved.attribution ? { ...resolved.env, ...bootstrapEnv(token, { ...process.env, ...resolved.env }) } : resolved.env,
     inheritFds: resolved.inheritFds,
   });
   const detector = detectorFor(spec);

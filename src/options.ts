@@ -36,6 +36,12 @@ export interface CheckOptions {
    */
   inheritFds?: boolean;
   /**
+   * Name the Python line that made each fd, through a bootstrap every Python
+   * process of the app loads (PYTHONPATH). Off: plain tracing, origin null.
+   * @default true
+   */
+  attribution?: boolean;
+  /**
    * Working directory of the app.
    * @default process.cwd()
    */
@@ -64,6 +70,7 @@ export interface ResolvedOptions {
   timeoutMs: number;
   allow: string[];
   inheritFds: boolean;
+  attribution: boolean;
   cwd: string;
   env: Record<string, string>;
   strace: string;
@@ -125,6 +132,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     timeoutMs: Math.round(timeout * 1000),
     allow,
     inheritFds: options.inheritFds ?? false,
+    attribution: options.attribution ?? true,
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? {},
     strace: options.strace ?? defaults.strace,

@@ -70,5 +70,6 @@ describe('fds prefork-check itself inherited', () => {
     const passed = await withExtraFd('--inherit-fds -- true');
     expect(passed.exitCode).toBe(1);
     expect(passed.stdout).toMatch(/fd 200 +file +\/etc\/hostname\n.*\n +made by +inherited from prefork-check's parent/);
+    expect(passed.stdout).toMatch(/note +inherited at start from prefork-check's own caller/);
   });
 });

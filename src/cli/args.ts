@@ -19,6 +19,7 @@ const flags = {
   allow: { type: 'string', multiple: true },
   json: { type: 'string' },
   'inherit-fds': { type: 'boolean' },
+  'no-attribution': { type: 'boolean' },
   strace: { type: 'string' },
   'trace-out': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -62,6 +63,7 @@ export function parseCli(argv: string[]): CliRequest {
     ...(values.timeout !== undefined ? { timeout: parseTimeout(values.timeout) } : {}),
     allow: values.allow ?? [],
     inheritFds: values['inherit-fds'] ?? false,
+    attribution: !(values['no-attribution'] ?? false),
     ...(values.strace !== undefined ? { strace: values.strace } : {}),
     ...(values['trace-out'] !== undefined ? { traceOut: values['trace-out'] } : {}),
   };

@@ -16,6 +16,7 @@ Options:
   --json <file>            write the full report as JSON
   --python <path>          interpreter for --entry (default python3)
   --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
+  --no-attribution         do not load the Python bootstrap that names source lines
   --strace <path>          strace binary (default: strace on PATH)
   --trace-out <file>       also save strace's raw output (to debug the check itself)
   -q, --quiet              print only the verdict line

@@ -7,8 +7,9 @@ import type { ForkPointSpec } from '../options.js';
 const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup']);
 
 /** The syscalls a check needs: every fd-changing call, process life, attribution records, and the fork point's own. */
-export function tracedSyscalls(forkPoint: ForkPointSpec): string[] {
-  const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group', RECORD_SYSCALL]);
+export function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
+  const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
+  if (attribution) names.add(RECORD_SYSCALL);
   if (forkPoint.mode === 'marker') {
     names.add('write');
     names.add('writev');
@@ -20,8 +21,9 @@ export function tracedSyscalls(forkPoint: ForkPointSpec): string[] {
 const RECORD_LIMIT = 4096;
 
 /** strace's arguments: follow forks, annotate fds, print whole records and marker writes, and filter in the kernel. */
-export function straceArguments(forkPoint: ForkPointSpec, output: string, command: string[]): string[] {
-  const stringLimit = forkPoint.mode === 'marker' ? Math.max(RECORD_LIMIT, Buffer.byteLength(forkPoint.marker) * 4) : RECORD_LIMIT;
+export function straceArguments(forkPoint: ForkPointSpec, attribution: boolean, output: string, command: string[]): string[] {
+  const markerLimit = forkPoint.mode === 'marker' ? Math.max(1024, Buffer.byteLength(forkPoint.marker) * 4) : 32;
+  const stringLimit = attribution ? Math.max(RECORD_LIMIT, markerLimit) : markerLimit;
   return [
     '-f',
     '-q',
@@ -33,7 +35,7 @@ export function straceArguments(forkPoint: ForkPointSpec, output: string, comman
     '-e',
     'signal=none',
     '-e',
-    `trace=${tracedSyscalls(forkPoint).join(',')}`,
+    `trace=${tracedSyscalls(forkPoint, attribution).join(',')}`,
     '-o',
     output,
     '--',

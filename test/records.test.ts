@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { parseRecord } from '../src/attribution/records.js';
+import { TraceParser } from '../src/trace/parser.js';
+import type { SyscallEvent } from '../src/trace/events.js';
+import { scratch } from './helpers/run-cli.js';
+
+const TOKEN = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+
+/** What the real strace prints for a pwrite(fd, data) made by a real Python. */
+async function traced(fd: number, data: string, stringLimit = 4096): Promise<SyscallEvent> {
+  const code = `import os, sys\ntry: os.pwrite(${fd}, bytes.fromhex(sys.argv[1]), 0)\nexcept OSError: pass`;
+  // Written to a file, as in a check, strace prefixes each line with its pid.
+  const output = join(scratch(), 'trace.txt');
+  await execa('strace', ['-f', '-qq', '-e', 'signal=none', '-s', String(stringLimit), '-e', 'trace=pwrite64', '-o', output, 'python3', '-c', code, Buffer.from(data, 'latin1').toString('hex')]);
+  const parser = new TraceParser();
+  const event = readFileSync(output, 'latin1').split('\n').map((line) => parser.parse(line)).find((candidate) => candidate?.type === 'syscall' && candidate.name === 'pwrite64');
+  return event as SyscallEvent;
+}
+
+const frame = (file: string, line: number, fn: string) => `${file}\x1f${line}\x1f${fn}`;
+
+describe('attribution records, as strace prints them', () => {
+  test('a call record: event, native flag and frames, with odd bytes in paths kept exactly', async () => {
+    const event = await traced(-1, [TOKEN, 'E', 'open', frame('/srv/app 1/\xffx.py', 12, 'Cache.load'), frame('app.py', 3, '<module>')].join('\x1e'));
+    expect(parseRecord(event, TOKEN)).toEqual({
+      type: 'call',
+      event: 'open',
+      native: false,
+      frames: [
+        { file: '/srv/app 1/\\xffx.py', line: 12, function: 'Cache.load' },
+        { file: 'app.py', line: 3, function: '<module>' },
+      ],
+    });
+  });
+
+  test('a start record', async () => {
+    const event = await traced(-1, [TOKEN, 'S', '/srv', '/usr/lib/python3.11', '/usr/bin/python3'].join('\x1e'));
+    expect(parseRecord(event, TOKEN)).toEqual({ type: 'start', cwd: '/srv', stdlib: '/usr/lib/python3.11', executable: '/usr/bin/python3' });
+  });
+
+  test('not records: another token, a real fd, or a record strace cut short', async () => {
+    const body = [TOKEN, 'N', 'ctypes', frame('app.py', 3, '<module>')].join('\x1e');
+    expect(parseRecord(await traced(-1, body.replace(/^c0/, 'c1')), TOKEN)).toBeUndefined();
+    expect(parseRecord(await traced(2, body), TOKEN)).toBeUndefined();
+    expect(parseRecord(await traced(-1, body, 40), TOKEN)).toBeUndefined();
+    expect(parseRecord(await traced(-1, body), TOKEN)).toMatchObject({ native: true, event: 'ctypes' });
+  });
+});
