@@ -29,6 +29,13 @@ function detectorFor(spec: ForkPointSpec): ForkPointDetector {
   return exitDetector();
 }
 
+/** Checks what can be checked before anything runs: the options, the entry file, the command. */
+export function preflightCheck(options: CheckOptions): ResolvedOptions {
+  const resolved = resolveOptions(options);
+  preflight(options, resolved);
+  return resolved;
+}
+
 function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
   if (options.entry !== undefined && !existsSync(resolve(resolved.cwd, options.entry))) {
     throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`);
@@ -64,8 +71,7 @@ interface Stop {
  */
 export async function checkFork(options: CheckOptions): Promise<Report> {
   const startedAt = Date.now();
-  const resolved = resolveOptions(options);
-  preflight(options, resolved);
+  const resolved = preflightCheck(options);
   const spec = resolved.forkPoint;
 
   const token = newToken();
@@ -159,7 +165,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   }
 
   function finish(table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }): Report {
-    return buildReport({ command: resolved.command, forkPoint, table, allow: resolved.allow, startedAt, ...(error ? { error } : {}) });
+    const input = { name: resolved.name, command: resolved.command, forkPoint, table, allow: resolved.allow, projectRoot: resolved.cwd, startedAt };
+    return buildReport({ ...input, ...(error ? { error } : {}) });
   }
 }
 

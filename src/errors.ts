@@ -11,7 +11,10 @@ export type ErrorCode =
   | 'APP_KILLED_BEFORE_FORK_POINT'
   | 'TIMEOUT'
   | 'INTERRUPTED'
-  | 'REPORT_WRITE_FAILED';
+  | 'REPORT_WRITE_FAILED'
+  | 'INVALID_CONFIG'
+  | 'INVALID_BASELINE'
+  | 'INVALID_REPORT';
 
 /**
  * The check could not be done. `message` says what went wrong and what to do;

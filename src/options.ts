@@ -1,4 +1,6 @@
 import { PreforkCheckError } from './errors.js';
+import type { AllowRule } from './rules/allow-rule.js';
+import { validateRule } from './rules/validate-rule.js';
 
 /** How the fork point is declared. */
 export type ForkPointSpec =
@@ -7,6 +9,8 @@ export type ForkPointSpec =
   | { mode: 'exit' };
 
 export interface CheckOptions {
+  /** The check's name in reports. @default the command */
+  name?: string;
   /** A Python file to run with `python`. Exactly one of `entry` and `command` is needed. */
   entry?: string;
   /** A command and its arguments, e.g. `['gunicorn', '--preload', 'app:app']`. */
@@ -28,8 +32,8 @@ export interface CheckOptions {
    * @default 30
    */
   timeout?: number;
-  /** Glob rules on an fd's target; a matching fd is reported as allowed. */
-  allow?: string[];
+  /** Allow rules: a string is a glob on the target; objects match path, directory, kind, socket or stack. */
+  allow?: AllowRule[];
   /**
    * Pass on fds that prefork-check itself inherited (beyond stdio) to the app, reported as inherited.
    * @default false
@@ -65,10 +69,11 @@ export interface CheckOptions {
 }
 
 export interface ResolvedOptions {
+  name: string;
   command: string[];
   forkPoint: ForkPointSpec;
   timeoutMs: number;
-  allow: string[];
+  allow: AllowRule[];
   inheritFds: boolean;
   attribution: boolean;
   cwd: string;
@@ -122,11 +127,12 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   }
 
   const allow = options.allow ?? [];
-  for (const rule of allow) {
-    if (typeof rule !== 'string' || rule === '') invalid(`Expected each \`allow\` rule to be a non-empty glob, got \`${String(rule)}\`.`);
-  }
+  const problems: string[] = [];
+  allow.forEach((rule, i) => validateRule(rule, `allow[${i}]`, problems));
+  if (problems.length > 0) invalid(`Invalid allow rule: ${problems.join('; ')}.`);
 
   return {
+    name: options.name ?? options.entry ?? argv.join(' '),
     command: argv,
     forkPoint,
     timeoutMs: Math.round(timeout * 1000),

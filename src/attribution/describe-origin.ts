@@ -9,6 +9,8 @@ export interface StackFrame {
   file: string;
   line: number;
   function: string;
+  /** Dotted module name as imported: `logging`, `gunicorn.sock`, `fixtures.pkgapp.storage`. */
+  module: string;
   library: boolean;
 }
 
@@ -53,12 +55,27 @@ interface ClassifiedFrame extends StackFrame {
   stdlib: boolean;
 }
 
+/** The module a file is imported as, from where it sits: under the stdlib, site-packages, or the project. */
+function moduleOf(absolute: string, python: StartRecord, projectRoot: string): string {
+  const frozen = /^<frozen (.*)>$/.exec(absolute);
+  if (frozen) return frozen[1]!;
+  if (absolute.startsWith('<')) return '__main__';
+  const packages = /[\\/](?:site|dist)-packages[\\/](.*)$/.exec(absolute)?.[1];
+  const base = packages ?? (python.stdlib !== '' && absolute.startsWith(python.stdlib + sep) ? relative(python.stdlib, absolute) : relative(projectRoot, absolute));
+  return base
+    .replace(/\.py[cw]?$/, '')
+    .split(/[\\/]/)
+    .filter((part) => part !== '' && part !== '..' && part !== '__init__')
+    .join('.');
+}
+
 function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): ClassifiedFrame[] {
   return frames.map((frame) => {
     const absolute = frame.file.startsWith('<') || isAbsolute(frame.file) ? frame.file : resolve(python.cwd, frame.file);
     const stdlib = isPythonsOwn(absolute, python);
     const library = stdlib || isInstalledPackage(absolute);
-    return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, library, stdlib };
+    const module = moduleOf(absolute, python, projectRoot);
+    return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, module, library, stdlib };
   });
 }
 

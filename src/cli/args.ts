@@ -1,10 +1,23 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
+import { parseShard, type Shard } from '../run/shard.js';
 
 export interface CliRequest {
-  check: CheckOptions;
+  /** `merge-reports <files...>`: combine shards' JSON reports instead of running checks. */
+  mergeReports?: string[];
+  /** The app named on the command line (`--entry` or after `--`); without one, the config's checks run. */
+  app?: Pick<CheckOptions, 'entry' | 'command'>;
+  /** Flags that override every check's settings. */
+  overrides: CheckOptions;
+  config?: string;
+  baseline?: string;
+  updateBaseline: boolean;
+  strict: boolean;
+  concurrency?: number;
+  shard?: Shard;
   json?: string;
+  junit?: string;
   quiet: boolean;
   help: boolean;
   version: boolean;
@@ -17,7 +30,14 @@ const flags = {
   'fork-at-first-fork': { type: 'boolean' },
   timeout: { type: 'string' },
   allow: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  baseline: { type: 'string' },
+  'update-baseline': { type: 'boolean' },
+  strict: { type: 'boolean' },
   json: { type: 'string' },
+  junit: { type: 'string' },
+  concurrency: { type: 'string' },
+  shard: { type: 'string' },
   'inherit-fds': { type: 'boolean' },
   'no-attribution': { type: 'boolean' },
   strace: { type: 'string' },
@@ -27,11 +47,11 @@ const flags = {
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
-function parseTimeout(text: string | undefined): number | undefined {
+function positiveNumber(flag: string, text: string | undefined, integer = false): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new PreforkCheckError('INVALID_OPTION', `Expected \`--timeout\` to be a positive number of seconds, got \`${text}\`.`);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new PreforkCheckError('INVALID_OPTION', `Expected \`--${flag}\` to be a positive ${integer ? 'whole number' : 'number of seconds'}, got \`${text}\`.`);
   }
   return value;
 }
@@ -48,28 +68,41 @@ export function parseCli(argv: string[]): CliRequest {
     throw new PreforkCheckError('INVALID_OPTION', `${(error as Error).message.replace(/\. To specify a positional.*$/s, '.')} See \`prefork-check --help\`.`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 0) {
+  const merging = positionals[0] === 'merge-reports';
+  if (merging && positionals.length < 2) throw new PreforkCheckError('INVALID_OPTION', 'Expected JSON reports to merge: `prefork-check merge-reports shard-*.json --json all.json`.');
+  if (!merging && positionals.length > 0) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
       `Unexpected argument \`${positionals[0]}\`. Put the app's command after \`--\` (e.g. \`prefork-check -- ${positionals.join(' ')}\`) or use \`--entry app.py\`.`,
     );
   }
-  const check: CheckOptions = {
-    ...(values.entry !== undefined ? { entry: values.entry } : {}),
-    ...(command.length > 0 ? { command } : {}),
-    ...(values.python !== undefined ? { python: values.python } : {}),
-    ...(values['fork-marker'] !== undefined ? { forkMarker: values['fork-marker'] } : {}),
-    forkAtFirstFork: values['fork-at-first-fork'] ?? false,
-    ...(values.timeout !== undefined ? { timeout: parseTimeout(values.timeout) } : {}),
-    allow: values.allow ?? [],
-    inheritFds: values['inherit-fds'] ?? false,
-    attribution: !(values['no-attribution'] ?? false),
-    ...(values.strace !== undefined ? { strace: values.strace } : {}),
-    ...(values['trace-out'] !== undefined ? { traceOut: values['trace-out'] } : {}),
-  };
+  const overrides: CheckOptions = {};
+  if (values.python !== undefined) overrides.python = values.python;
+  if (values['fork-marker'] !== undefined) overrides.forkMarker = values['fork-marker'];
+  if (values['fork-at-first-fork']) overrides.forkAtFirstFork = true;
+  const timeout = positiveNumber('timeout', values.timeout);
+  if (timeout !== undefined) overrides.timeout = timeout;
+  if (values.allow) overrides.allow = values.allow;
+  if (values['inherit-fds']) overrides.inheritFds = true;
+  if (values['no-attribution']) overrides.attribution = false;
+  if (values.strace !== undefined) overrides.strace = values.strace;
+  if (values['trace-out'] !== undefined) overrides.traceOut = values['trace-out'];
+
+  const app = values.entry !== undefined ? { entry: values.entry } : command.length > 0 ? { command } : undefined;
+  if (values.entry !== undefined && command.length > 0) throw new PreforkCheckError('INVALID_OPTION', 'Expected either `--entry` or a command after `--`, not both.');
+  const concurrency = positiveNumber('concurrency', values.concurrency, true);
   return {
-    check,
+    ...(merging ? { mergeReports: positionals.slice(1) } : {}),
+    ...(app ? { app } : {}),
+    overrides,
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
+    updateBaseline: values['update-baseline'] ?? false,
+    strict: values.strict ?? false,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(values.shard !== undefined ? { shard: parseShard(values.shard) } : {}),
     ...(values.json !== undefined ? { json: values.json } : {}),
+    ...(values.junit !== undefined ? { junit: values.junit } : {}),
     quiet: values.quiet ?? false,
     help: values.help ?? false,
     version: values.version ?? false,

@@ -1,10 +1,20 @@
-import { checkFork } from '../check-fork.js';
-import { isPreforkCheckError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { glob } from 'tinyglobby';
+import { DEFAULT_BASELINE } from '../baseline/baseline-file.js';
+import { loadConfig, mergeCheck } from '../config/load-config.js';
+import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
+import type { CheckOptions } from '../options.js';
+import type { RunResult } from '../report/types.js';
 import { formatConsole } from '../reporters/console.js';
+import { writeGithub } from '../reporters/github.js';
 import { writeJsonReport } from '../reporters/json.js';
+import { writeJunitReport } from '../reporters/junit.js';
 import { assertWritable } from '../reporters/write-atomic.js';
+import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
+import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
-import { parseCli } from './args.js';
+import { parseCli, type CliRequest } from './args.js';
 import { HELP } from './help.js';
 
 const EXIT_ERROR = 2;
@@ -14,7 +24,57 @@ function useColor(): boolean {
   return process.stdout.isTTY === true && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 }
 
-/** parse → check → report → exit code. Errors of ours are one line on stderr, never a stack. */
+/** Command-line flags over a check's own settings; `--allow` adds to its rules. */
+function withOverrides(check: CheckOptions, overrides: CheckOptions): CheckOptions {
+  return { ...check, ...overrides, allow: [...(check.allow ?? []), ...(overrides.allow ?? [])] };
+}
+
+/** The run the request and the project's config describe. */
+function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; json?: string; junit?: string } {
+  const cwd = process.cwd();
+  const config = loadConfig(cwd, request.config);
+  const fromConfig = request.app === undefined;
+  const checks = fromConfig ? config.checks : [mergeCheck(config.defaults, request.app!, cwd)];
+  if (checks.length === 0) {
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      'Nothing to check: give `--entry app.py` or a command after `--` (e.g. `-- gunicorn --preload app:app`), or list checks in prefork-check.config.json.',
+    );
+  }
+  // A one-off check is named as typed, and its paths are the command line's, not the config's.
+  if (!fromConfig) checks[0] = { ...checks[0], name: request.app!.entry ?? request.app!.command!.join(' '), ...(request.app!.entry ? { entry: request.app!.entry } : {}), cwd };
+  const projectRoot = fromConfig ? config.root : cwd;
+  const defaultBaseline = resolve(projectRoot, DEFAULT_BASELINE);
+  const baselineFile = request.baseline !== undefined ? resolve(cwd, request.baseline) : (config.baseline ?? (existsSync(defaultBaseline) || request.updateBaseline ? defaultBaseline : undefined));
+  const json = request.json ?? config.reporters.json;
+  const junit = request.junit ?? config.reporters.junit;
+  const plan: RunPlan = {
+    checks: checks.map((check) => withOverrides(check, request.overrides)),
+    projectRoot,
+    updateBaseline: request.updateBaseline,
+    strict: request.strict || (config.strict ?? false),
+    signal,
+    ...(baselineFile !== undefined ? { baselineFile } : {}),
+    ...((request.concurrency ?? config.concurrency) !== undefined ? { concurrency: request.concurrency ?? config.concurrency } : {}),
+    ...(request.shard ? { shard: request.shard } : {}),
+  };
+  return { plan, ...(json !== undefined ? { json } : {}), ...(junit !== undefined ? { junit } : {}) };
+}
+
+async function mergeReports(patterns: string[]): Promise<RunResult> {
+  const files = (await Promise.all(patterns.map((pattern) => (existsSync(pattern) ? [pattern] : glob(pattern, { absolute: false }))))).flat();
+  if (files.length === 0) throw new PreforkCheckError('INVALID_REPORT', `No JSON reports match ${patterns.join(' ')}.`);
+  return mergeRunResults(files.map(readRunResult));
+}
+
+async function writeReports(result: RunResult, request: CliRequest, json: string | undefined, junit: string | undefined): Promise<void> {
+  process.stdout.write(formatConsole(result, { color: useColor(), quiet: request.quiet }));
+  if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => process.stdout.write(text));
+  if (json !== undefined) await writeJsonReport(result, json);
+  if (junit !== undefined) await writeJunitReport(result, junit);
+}
+
+/** parse → plan → run → report → exit code. Errors of ours are one message on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -30,11 +90,19 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${version}\n`);
       return 0;
     }
-    if (request.json !== undefined) assertWritable(request.json);
-    const report = await checkFork({ ...request.check, signal: controller.signal });
-    process.stdout.write(formatConsole(report, { color: useColor(), quiet: request.quiet }));
-    if (request.json !== undefined) await writeJsonReport(report, request.json);
-    return report.error?.code === 'INTERRUPTED' ? EXIT_INTERRUPTED : report.exitCode;
+    if (request.mergeReports) {
+      for (const file of [request.json, request.junit]) if (file !== undefined) assertWritable(file);
+      const merged = await mergeReports(request.mergeReports);
+      await writeReports(merged, request, request.json, request.junit);
+      return merged.exitCode;
+    }
+    const { plan, json, junit } = planRun(request, controller.signal);
+    // Fail before the app runs, not after, when a report could not be written.
+    for (const file of [json, junit]) if (file !== undefined) assertWritable(file);
+    if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
+    const result = await runChecks(plan);
+    await writeReports(result, request, json, junit);
+    return result.checks.some((report) => report.error?.code === 'INTERRUPTED') ? EXIT_INTERRUPTED : result.exitCode;
   } catch (error) {
     if (isPreforkCheckError(error)) {
       process.stderr.write(`prefork-check: ${error.message}\n`);

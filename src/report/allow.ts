@@ -1,11 +1,14 @@
-import picomatch from 'picomatch';
-import type { FdRecord, Leak } from './types.js';
+import { compileRule, type AllowRule } from '../rules/allow-rule.js';
+import type { FdRecord, Leak, RuleUse } from './types.js';
 
-/** Glob rules on an fd's target (picomatch syntax, dotfiles included). */
-export function applyAllowRules(records: FdRecord[], rules: string[]): Leak[] {
-  const matchers = rules.map((rule) => ({ rule, matches: picomatch(rule, { dot: true }) }));
-  return records.map((record) => {
-    const rule = matchers.find(({ matches }) => matches(record.target))?.rule;
-    return rule === undefined ? { ...record, allowed: false } : { ...record, allowed: true, allowedBy: `--allow ${rule}` };
+/** Marks each record allowed by the first rule that matches it, and counts what each rule allowed. */
+export function applyAllowRules(records: FdRecord[], rules: AllowRule[], projectRoot: string): { leaks: Leak[]; rules: RuleUse[] } {
+  const compiled = rules.map((rule) => ({ ...compileRule(rule, projectRoot), allowed: 0 }));
+  const leaks = records.map((record): Leak => {
+    const rule = compiled.find((candidate) => candidate.matches(record));
+    if (!rule) return { ...record, allowed: false };
+    rule.allowed++;
+    return { ...record, allowed: true, allowedBy: rule.label };
   });
+  return { leaks, rules: compiled.map(({ label, allowed }) => ({ rule: label, allowed })) };
 }

@@ -1,35 +1,77 @@
+import type { AllowRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from './allow.js';
-import type { FdRecord, ForkPointReport, Report } from './types.js';
+import type { FdRecord, ForkPointReport, Leak, Report, RunResult } from './types.js';
 
 const STDIO = 2;
 
 export interface ReportInput {
+  name: string;
   command: string[];
   forkPoint: ForkPointReport;
   table: FdRecord[];
-  allow: string[];
+  allow: AllowRule[];
+  projectRoot: string;
   error?: { code: string; message: string };
   startedAt: number;
 }
 
-/** Decides the verdict: every fd beyond stdio is a leak unless a rule allows it. */
+/** What identifies "the same file or socket" across fds: a path, or a socket's inode. Pipes' two ends are not duplicates. */
+function identity(leak: Leak): string | undefined {
+  if (leak.kind === 'socket') return leak.inode === undefined ? undefined : `socket ${leak.inode}`;
+  if (leak.kind === 'file' || leak.kind === 'directory' || leak.kind === 'device' || leak.kind === 'fifo') return `${leak.kind} ${leak.target}`;
+  return undefined;
+}
+
+function markSameTargets(leaks: Leak[]): void {
+  const byIdentity = new Map<string, Leak[]>();
+  for (const leak of leaks) {
+    const key = identity(leak);
+    if (key !== undefined) byIdentity.set(key, [...(byIdentity.get(key) ?? []), leak]);
+  }
+  for (const group of byIdentity.values()) {
+    if (group.length < 2) continue;
+    for (const leak of group) leak.sameTargetAs = group.filter((other) => other !== leak).map((other) => other.fd);
+  }
+}
+
+/** Every fd beyond stdio is a leak unless a rule allows it; the verdict is settled by `settle`. */
 export function buildReport(input: ReportInput): Report {
-  const leaks = applyAllowRules(
+  const { leaks, rules } = applyAllowRules(
     input.table.filter((record) => record.fd > STDIO),
     input.allow,
+    input.projectRoot,
   );
-  const failing = leaks.some((leak) => !leak.allowed);
-  const status = input.error ? 'error' : failing ? 'fail' : 'pass';
-  return {
-    status,
-    exitCode: status === 'error' ? 2 : status === 'fail' ? 1 : 0,
-    command: input.command,
-    forkPoint: input.forkPoint,
-    leaks,
-    table: input.table,
-    ...(input.error ? { error: input.error } : {}),
-    durationMs: Date.now() - input.startedAt,
-    tool: { name: 'prefork-check', version },
-  };
+  markSameTargets(leaks);
+  return settle(
+    {
+      name: input.name,
+      status: 'pass',
+      exitCode: 0,
+      command: input.command,
+      cwd: input.projectRoot,
+      forkPoint: input.forkPoint,
+      leaks,
+      rules,
+      stale: [],
+      table: input.table,
+      ...(input.error ? { error: input.error } : {}),
+      durationMs: Date.now() - input.startedAt,
+      tool: { name: 'prefork-check', version },
+    },
+    false,
+  );
+}
+
+/** Status and exit code from what is left: an error, leaks nothing excused, or (strict) stale baseline entries. */
+export function settle(report: Report, strict: boolean): Report {
+  const failing = report.leaks.some((leak) => !leak.allowed) || (strict && report.stale.length > 0);
+  const status = report.error ? 'error' : failing ? 'fail' : 'pass';
+  return { ...report, status, exitCode: status === 'error' ? 2 : status === 'fail' ? 1 : 0 };
+}
+
+/** A run's verdict from its checks': 2 if any could not be done, else 1 if any failed, else 0. */
+export function runVerdict(checks: Report[]): Pick<RunResult, 'status' | 'exitCode'> {
+  const exitCode = checks.reduce<0 | 1 | 2>((code, check) => (check.exitCode > code ? check.exitCode : code), 0);
+  return { status: exitCode === 2 ? 'error' : exitCode === 1 ? 'fail' : 'pass', exitCode };
 }

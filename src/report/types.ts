@@ -27,9 +27,20 @@ export interface FdRecord {
 }
 
 export interface Leak extends FdRecord {
-  /** Excused by an allow rule: reported, but not counted against the check. */
+  /** Excused by an allow rule or the baseline: reported, but not counted against the check. */
   allowed: boolean;
+  /** The rule (`glob /var/log/**`) or `baseline` that excused it. */
   allowedBy?: string;
+  /** The baseline entry's key, when the baseline excused it. */
+  baselineKey?: string;
+  /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
+  sameTargetAs?: number[];
+}
+
+/** How many fds an allow rule excused; a rule that excused none is listed with 0, so stale rules show. */
+export interface RuleUse {
+  rule: string;
+  allowed: number;
 }
 
 export interface ForkPointReport {
@@ -48,17 +59,41 @@ export interface ForkPointReport {
 
 export type Status = 'pass' | 'fail' | 'error';
 
+export interface StaleEntry {
+  key: string;
+  note?: string;
+}
+
 export interface Report {
+  /** The check's name (from the config; the command for a one-off check). */
+  name: string;
   status: Status;
   /** 0 pass, 1 leaks, 2 the check could not be done. */
   exitCode: 0 | 1 | 2;
   command: string[];
+  /** The app's working directory: relative paths in origins and stacks start here. */
+  cwd: string;
   forkPoint: ForkPointReport;
   /** Every fd open at the fork point other than stdio; allowed ones stay listed with `allowed: true`. */
   leaks: Leak[];
+  rules: RuleUse[];
+  /** Baseline entries of this check that matched no fd: the leak they record is gone. */
+  stale: StaleEntry[];
   /** The whole table at the fork point (or, on error, when the check stopped), stdio included. */
   table: FdRecord[];
   error?: { code: string; message: string };
   durationMs: number;
+  tool: { name: 'prefork-check'; version: string };
+}
+
+/** A run of one or more checks: what the CLI reports and `--json` writes. */
+export interface RunResult {
+  status: Status;
+  /** The worst of the checks': 2 if any could not be done, else 1 if any failed, else 0. */
+  exitCode: 0 | 1 | 2;
+  checks: Report[];
+  /** This run's slice of the configured checks, with --shard. */
+  shard?: { index: number; count: number };
+  baseline?: { file: string; updated: boolean; diff?: string };
   tool: { name: 'prefork-check'; version: string };
 }

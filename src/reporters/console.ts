@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import type { Creator } from '../model/open-file.js';
-import type { Leak, Report, StackFrame } from '../report/types.js';
+import { groupBySite } from '../report/group-leaks.js';
+import type { Leak, Report, RunResult, StackFrame } from '../report/types.js';
 
 export interface ConsoleOptions {
   /** @default false */
@@ -56,28 +57,63 @@ export function foldStack(stack: StackFrame[]): string[] {
   return lines;
 }
 
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
+function plural(count: number, word: string, words = `${word}s`): string {
+  return `${count} ${count === 1 ? word : words}`;
 }
 
-/** The console report: one block per fd beyond stdio, then a one-line verdict. */
-export function formatConsole(report: Report, options: ConsoleOptions = {}): string {
-  const paint = (style: keyof typeof STYLES, text: string) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
+type Paint = (style: keyof typeof STYLES, text: string) => string;
+
+/** One check's report: a block per creating site beyond stdio, then its verdict and warnings. */
+export function formatReport(report: Report, options: ConsoleOptions = {}): string {
+  const paint: Paint = (style, text) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
   const lines: string[] = [];
   if (!options.quiet) {
     const where = report.forkPoint.reached ? `fork point: ${report.forkPoint.description}` : `fork point not reached (${report.forkPoint.mode})`;
-    lines.push(paint('dim', `prefork-check ${report.tool.version} · ${where}`));
+    lines.push(paint('dim', `prefork-check ${report.tool.version} · ${report.name} · ${where}`));
     if (!report.forkPoint.reached) for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
     if (report.error && report.leaks.length > 0) lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
-    for (const leak of report.leaks) lines.push('', ...leakBlock(leak, paint));
+    for (const group of groupBySite(report.leaks)) lines.push('', ...leakBlock(group, paint));
     lines.push('');
   }
   lines.push(verdict(report, paint));
+  for (const entry of report.stale) lines.push(paint('yellow', `      stale baseline entry (the leak is gone; --update-baseline drops it): ${entry.key}`));
+  for (const rule of report.rules.filter((use) => use.allowed === 0)) lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
   return lines.join('\n') + '\n';
 }
 
-function leakBlock(leak: Leak, paint: (style: keyof typeof STYLES, text: string) => string): string[] {
-  const head = `  fd ${String(leak.fd).padEnd(4)} ${leak.kind.padEnd(9)} ${printable(leak.target)}`;
+/** The console output of a run: each check, then a summary line when there were several. */
+export function formatConsole(result: RunResult, options: ConsoleOptions = {}): string {
+  const paint: Paint = (style, text) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
+  const parts = result.checks.map((report) => formatReport(report, options));
+  if (result.baseline?.diff && !options.quiet) parts.push(`Baseline ${result.baseline.file} updated:\n${result.baseline.diff}`);
+  else if (result.baseline && !result.baseline.updated && !options.quiet && result.baseline.file) parts.push(paint('dim', `baseline: ${result.baseline.file}\n`));
+  if (result.checks.length > 1) {
+    const count = (status: string) => result.checks.filter((report) => report.status === status);
+    const failed = count('fail');
+    const errors = count('error');
+    const words = [
+      `${count('pass').length} passed`,
+      ...(failed.length ? [`${failed.length} failed (${failed.map((report) => report.name).join(', ')})`] : []),
+      ...(errors.length ? [`${errors.length} could not be checked (${errors.map((report) => report.name).join(', ')})`] : []),
+    ];
+    const label = result.status === 'pass' ? paint('green', 'PASS') : result.status === 'fail' ? paint('red', 'FAIL') : paint('red', 'ERROR');
+    parts.push(`${label}  ${plural(result.checks.length, 'check')}${result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : ''}: ${words.join(', ')}\n`);
+  }
+  return parts.join('\n');
+}
+
+function fdList(group: Leak[]): string {
+  const fds = group.map((leak) => leak.fd);
+  return fds.length <= 6 ? fds.join(', ') : `${fds.slice(0, 5).join(', ')}, …`;
+}
+
+function leakBlock(group: Leak[], paint: Paint): string[] {
+  const leak = group[0]!;
+  const count = group.length;
+  const fds = count === 1 ? `fd ${String(leak.fd).padEnd(4)}` : `fds ${fdList(group)} (x${count})`;
+  const others = group.filter((other) => other.target !== leak.target).length;
+  const target = `${printable(leak.target)}${others > 0 ? paint('dim', ` and ${others} other target${others === 1 ? '' : 's'}`) : ''}`;
+  const head = `  ${fds} ${leak.kind.padEnd(9)} ${target}`;
   const flags = [...leak.flags, ...(leak.cloexec ? ['O_CLOEXEC'] : [])].join('|') || '-';
   const lines = [
     leak.allowed ? paint('dim', `${head}  (allowed by ${leak.allowedBy})`) : paint('bold', head),
@@ -87,16 +123,19 @@ function leakBlock(leak: Leak, paint: (style: keyof typeof STYLES, text: string)
   ];
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
   foldStack(leak.stack).forEach((entry, i) => lines.push(`          ${i === 0 ? 'stack' : '     '}     ${i === 0 ? entry : paint('dim', entry)}`.replace(/ +$/, '')));
+  const sharing = [...new Set(group.flatMap((member) => (member.sameTargetAs ? [member.fd, ...member.sameTargetAs] : [])))].sort((a, b) => a - b);
+  if (sharing.length > 0) lines.push(paint('yellow', `          duplicate fds ${sharing.join(', ')} are open on the same ${leak.kind === 'socket' ? 'socket' : leak.kind}`));
   if (leak.unaccounted) lines.push(paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'));
   return lines;
 }
 
-function verdict(report: Report, paint: (style: keyof typeof STYLES, text: string) => string): string {
+function verdict(report: Report, paint: Paint): string {
   const counted = report.leaks.filter((leak) => !leak.allowed);
   const allowed = report.leaks.length - counted.length;
   const allowedNote = allowed > 0 ? `; ${allowed} allowed` : '';
   if (report.status === 'error') return `${paint('red', 'ERROR')} ${report.error?.message ?? 'the check could not be completed'}`;
   if (report.status === 'pass') return `${paint('green', 'PASS')}  nothing open at the fork point beyond stdio${allowedNote}`;
+  if (counted.length === 0) return `${paint('red', 'FAIL')}  ${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${allowedNote}`;
   const byKind = new Map<string, number>();
   for (const leak of counted) byKind.set(leak.kind, (byKind.get(leak.kind) ?? 0) + 1);
   const kinds = [...byKind].map(([kind, count]) => plural(count, kind)).join(', ');

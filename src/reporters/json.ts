@@ -1,7 +1,7 @@
-import type { Report } from '../report/types.js';
+import type { RunResult } from '../report/types.js';
 import { writeFileAtomic } from './write-atomic.js';
 
-/** The full report as JSON (the schema is the `Report` type). */
-export async function writeJsonReport(report: Report, file: string): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(report, null, 2) + '\n');
+/** The whole run as JSON (the schema is the `RunResult` type); `prefork-check merge-reports` reads it back. */
+export async function writeJsonReport(result: RunResult, file: string): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(result, null, 2) + '\n');
 }

@@ -4,17 +4,17 @@ import { dirname, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 
 /** Fails early, before the app runs, when a report could not be written at the end. */
-export function assertWritable(file: string): void {
+export function assertWritable(file: string, what = 'the report'): void {
   const dir = dirname(resolve(file));
   try {
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the report ${file}: the directory ${dir} does not exist or is not writable.`, { cause: error });
+    throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: the directory ${dir} does not exist or is not writable.`, { cause: error });
   }
 }
 
 /** Temp file then rename: readers see the old file or the new one, never half of one. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, what = 'the report'): Promise<void> {
   const target = resolve(file);
   const temp = `${target}.${process.pid}.tmp`;
   try {
@@ -22,6 +22,6 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
-    throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the report ${file}: ${(error as Error).message}`, { cause: error });
+    throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll } from 'vitest';
-import type { Report } from '../../src/report/types.js';
+import type { Report, RunResult } from '../../src/report/types.js';
 import { readKernelViewFile, type KernelView } from './kernel-view.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -26,7 +26,9 @@ export interface CliRun {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** The first check's report, from the JSON run result. */
   report?: Report;
+  result?: RunResult;
   kernel?: KernelView;
   scratch: string;
 }
@@ -47,7 +49,7 @@ export async function runCli(args: string[], options: { env?: Record<string, str
     exitCode: result.exitCode ?? -1,
     stdout: result.stdout,
     stderr: result.stderr,
-    ...(existsSync(json) ? { report: JSON.parse(readFileSync(json, 'utf8')) as Report } : {}),
+    ...(existsSync(json) ? { result: JSON.parse(readFileSync(json, 'utf8')) as RunResult, report: (JSON.parse(readFileSync(json, 'utf8')) as RunResult).checks[0] } : {}),
     ...(existsSync(kernelView) ? { kernel: readKernelViewFile(kernelView) } : {}),
     scratch: dir,
   };

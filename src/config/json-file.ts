@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { PreforkCheckError, type ErrorCode } from '../errors.js';
+
+/** `line 3, column 5` for a character offset. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
+}
+
+/** Reads and parses a JSON file; a broken one is an error naming the file and the line. */
+export function readJsonFile(file: string, code: ErrorCode, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PreforkCheckError(code, `Cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, { cause: error });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const where = position === undefined ? 'at the end' : `at ${lineAndColumn(text, Number(position))}`;
+    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'the file ends early');
+    throw new PreforkCheckError(code, `${what[0]!.toUpperCase()}${what.slice(1)} ${file} is not valid JSON ${where}: ${reason}. Fix it by hand, or delete it and run again.`, { cause: error });
+  }
+}

@@ -1,0 +1,159 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { PreforkCheckError } from '../errors.js';
+import type { CheckOptions } from '../options.js';
+import type { AllowRule } from '../rules/allow-rule.js';
+import { validateRule } from '../rules/validate-rule.js';
+import { readJsonFile } from './json-file.js';
+import { lineOf } from './json-locate.js';
+import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, formatProblems, isObject, type Problems } from './shape.js';
+
+export const CONFIG_FILE = 'prefork-check.config.json';
+const PACKAGE_FIELD = 'prefork-check';
+
+/** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
+export interface CheckConfig {
+  name?: string;
+  entry?: string;
+  command?: string[];
+  python?: string;
+  forkMarker?: string;
+  forkAtFirstFork?: boolean;
+  timeout?: number;
+  cwd?: string;
+  env?: Record<string, string>;
+  allow?: AllowRule[];
+  inheritFds?: boolean;
+  attribution?: boolean;
+}
+
+export interface ConfigFile extends CheckConfig {
+  checks?: CheckConfig[];
+  baseline?: string;
+  strict?: boolean;
+  concurrency?: number;
+  reporters?: { json?: string; junit?: string };
+}
+
+/** A config read, validated and resolved against its directory. */
+export interface LoadedConfig {
+  /** Where it came from (`package.json` for the field), or undefined when there is none. */
+  file?: string;
+  /** The config's directory: relative paths in it, and baseline keys, start here. */
+  root: string;
+  /** Defaults every check inherits, also when the CLI names the app itself. */
+  defaults: CheckConfig;
+  checks: CheckOptions[];
+  baseline?: string;
+  strict?: boolean;
+  concurrency?: number;
+  reporters: { json?: string; junit?: string };
+}
+
+const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution'] as const;
+const TOP_FIELDS = [...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
+
+function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
+  const at = (field: string) => (path === '' ? field : `${path}.${field}`);
+  for (const field of ['name', 'entry', 'python', 'forkMarker', 'cwd'] as const) {
+    if (value[field] !== undefined) checkString(value[field], at(field), problems);
+  }
+  for (const field of ['forkAtFirstFork', 'inheritFds', 'attribution'] as const) {
+    if (value[field] !== undefined) checkBoolean(value[field], at(field), problems);
+  }
+  if (value.command !== undefined && checkStringArray(value.command, at('command'), problems) && (value.command as string[]).length === 0) {
+    problems.push(`${at('command')}: expected at least the program`);
+  }
+  if (value.timeout !== undefined) checkNumber(value.timeout, at('timeout'), problems, { min: Number.MIN_VALUE });
+  if (value.env !== undefined) checkStringMap(value.env, at('env'), problems);
+  if (value.allow !== undefined) {
+    if (!Array.isArray(value.allow)) problems.push(`${at('allow')}: expected an array of rules`);
+    else value.allow.forEach((rule, i) => validateRule(rule, `${at('allow')}[${i}]`, problems));
+  }
+  if (value.entry !== undefined && value.command !== undefined) problems.push(`${path || 'the config'}: give "entry" or "command", not both`);
+  if (value.forkMarker !== undefined && value.forkAtFirstFork === true) problems.push(`${path || 'the config'}: give "forkMarker" or "forkAtFirstFork", not both`);
+}
+
+function validate(value: unknown, problems: Problems): value is ConfigFile {
+  if (!checkObject(value, 'the config', TOP_FIELDS, problems)) return false;
+  validateCheck(value, '', problems);
+  if (value.baseline !== undefined) checkString(value.baseline, 'baseline', problems);
+  if (value.strict !== undefined) checkBoolean(value.strict, 'strict', problems);
+  if (value.concurrency !== undefined) checkNumber(value.concurrency, 'concurrency', problems, { integer: true, min: 1 });
+  if (value.reporters !== undefined && checkObject(value.reporters, 'reporters', ['json', 'junit'], problems)) {
+    for (const [name, file] of Object.entries(value.reporters)) checkString(file, `reporters.${name}`, problems);
+  }
+  if (value.checks !== undefined) {
+    if (!Array.isArray(value.checks) || value.checks.length === 0) problems.push('checks: expected a non-empty array of checks');
+    else value.checks.forEach((check: unknown, i) => checkObject(check, `checks[${i}]`, CHECK_FIELDS, problems) && validateCheck(check, `checks[${i}]`, problems));
+  }
+  return problems.length === 0;
+}
+
+/** A check from the defaults and its own fields: its own win, allow rules and env add up. */
+export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: string): CheckOptions {
+  const merged: CheckConfig = { ...defaults, ...check, allow: [...(defaults.allow ?? []), ...(check.allow ?? [])], env: { ...defaults.env, ...check.env } };
+  const cwd = merged.cwd === undefined ? root : resolve(root, merged.cwd);
+  const { name, entry, command, python, forkMarker, forkAtFirstFork, timeout, env, allow, inheritFds, attribution } = merged;
+  // The name keys the check's baseline entries: from the config as written, never a resolved path.
+  const options: CheckOptions = { name: name ?? entry ?? command?.join(' ') ?? '', cwd, env: env ?? {}, allow: allow ?? [] };
+  if (entry !== undefined) options.entry = isAbsolute(entry) ? entry : resolve(root, entry);
+  if (command !== undefined) options.command = command;
+  if (python !== undefined) options.python = python;
+  if (forkMarker !== undefined) options.forkMarker = forkMarker;
+  if (forkAtFirstFork !== undefined) options.forkAtFirstFork = forkAtFirstFork;
+  if (timeout !== undefined) options.timeout = timeout;
+  if (inheritFds !== undefined) options.inheritFds = inheritFds;
+  if (attribution !== undefined) options.attribution = attribution;
+  return options;
+}
+
+/** The config to use: `explicit` (must exist), else prefork-check.config.json, else package.json's field, else none. */
+function findConfig(cwd: string, explicit: string | undefined): { file: string; value: unknown; text: string } | undefined {
+  if (explicit !== undefined) {
+    const file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new PreforkCheckError('INVALID_CONFIG', `The config file ${explicit} does not exist (looked in ${cwd}).`);
+    return { file, value: readJsonFile(file, 'INVALID_CONFIG', 'the config'), text: readFileSync(file, 'utf8') };
+  }
+  const own = resolve(cwd, CONFIG_FILE);
+  if (existsSync(own)) return { file: own, value: readJsonFile(own, 'INVALID_CONFIG', 'the config'), text: readFileSync(own, 'utf8') };
+  const pkg = resolve(cwd, 'package.json');
+  if (!existsSync(pkg)) return undefined;
+  const manifest = readJsonFile(pkg, 'INVALID_CONFIG', 'the package manifest');
+  if (!isObject(manifest) || manifest[PACKAGE_FIELD] === undefined) return undefined;
+  return { file: pkg, value: manifest[PACKAGE_FIELD], text: readFileSync(pkg, 'utf8') };
+}
+
+/** Reads, validates and resolves the project's config (an empty one when there is none). */
+export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
+  const found = findConfig(cwd, explicit);
+  if (!found) return { root: cwd, defaults: {}, checks: [], reporters: {} };
+  const problems: Problems = [];
+  if (!validate(found.value, problems)) {
+    const inPackage = found.file.endsWith('package.json') && explicit === undefined;
+    const located = problems.map((problem) => {
+      const path = /^([\w.[\]]+?)(?::| )/.exec(problem)?.[1] ?? '';
+      const parts = path.split(/[.[\]]+/).filter(Boolean).map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+      return `${problem}${lineOf(found.text, inPackage ? [PACKAGE_FIELD, ...parts] : parts)}`;
+    });
+    throw new PreforkCheckError('INVALID_CONFIG', `The config in ${found.file}${inPackage ? ` ("${PACKAGE_FIELD}" field)` : ''} is not valid:\n${formatProblems(located)}`);
+  }
+  const config = found.value;
+  const root = dirname(found.file);
+  const defaults: CheckConfig = Object.fromEntries(CHECK_FIELDS.filter((field) => field !== 'name').map((field) => [field, config[field]]).filter(([, value]) => value !== undefined));
+  const listed = config.checks ?? (config.entry !== undefined || config.command !== undefined ? [{ name: config.name } as CheckConfig] : []);
+  const checks = listed.map((check) => mergeCheck(defaults, check, root));
+  const names = checks.map((check) => check.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new PreforkCheckError('INVALID_CONFIG', `The config in ${found.file} has two checks named "${twice}": give each a unique "name".`);
+  return {
+    file: found.file,
+    root,
+    defaults,
+    checks,
+    ...(config.baseline !== undefined ? { baseline: resolve(root, config.baseline) } : {}),
+    ...(config.strict !== undefined ? { strict: config.strict } : {}),
+    ...(config.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
+    reporters: Object.fromEntries(Object.entries(config.reporters ?? {}).map(([name, file]) => [name, resolve(root, file)])),
+  };
+}

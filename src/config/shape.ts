@@ -1,0 +1,72 @@
+// A small validator for the shapes prefork-check reads from JSON (config,
+// baseline, reports): it collects every problem with the path to the value,
+// so one run shows all that is wrong, in the user's terms.
+
+export type Problems = string[];
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the text ${JSON.stringify(value)}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reports keys outside `known`; true when `value` is an object at all. */
+export function checkObject(value: unknown, path: string, known: readonly string[], problems: Problems): value is Record<string, unknown> {
+  if (!isObject(value)) {
+    problems.push(`${path}: expected an object, got ${describeValue(value)}`);
+    return false;
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) problems.push(`${path}: unknown key "${key}" (known: ${known.join(', ')})`);
+  }
+  return true;
+}
+
+export function checkString(value: unknown, path: string, problems: Problems, { empty = false } = {}): value is string {
+  if (typeof value === 'string' && (empty || value !== '')) return true;
+  problems.push(`${path}: expected ${empty ? 'a text' : 'a non-empty text'}, got ${describeValue(value)}`);
+  return false;
+}
+
+export function checkNumber(value: unknown, path: string, problems: Problems, { integer = false, min = -Infinity } = {}): value is number {
+  if (typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min) return true;
+  problems.push(`${path}: expected ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` of at least ${min}` : ''}, got ${describeValue(value)}`);
+  return false;
+}
+
+export function checkBoolean(value: unknown, path: string, problems: Problems): value is boolean {
+  if (typeof value === 'boolean') return true;
+  problems.push(`${path}: expected true or false, got ${describeValue(value)}`);
+  return false;
+}
+
+export function checkStringArray(value: unknown, path: string, problems: Problems): value is string[] {
+  if (!Array.isArray(value)) {
+    problems.push(`${path}: expected an array of texts, got ${describeValue(value)}`);
+    return false;
+  }
+  return value.map((item, i) => checkString(item, `${path}[${i}]`, problems)).every(Boolean);
+}
+
+export function checkStringMap(value: unknown, path: string, problems: Problems): value is Record<string, string> {
+  if (!isObject(value)) {
+    problems.push(`${path}: expected an object of texts, got ${describeValue(value)}`);
+    return false;
+  }
+  return Object.entries(value)
+    .map(([key, item]) => checkString(item, `${path}.${key}`, problems, { empty: true }))
+    .every(Boolean);
+}
+
+/** Problems as one message: the first few, and how many more. */
+export function formatProblems(problems: Problems, limit = 8): string {
+  const shown = problems.slice(0, limit).map((problem) => `  - ${problem}`);
+  if (problems.length > limit) shown.push(`  - ... and ${problems.length - limit} more`);
+  return shown.join('\n');
+}

@@ -1,0 +1,22 @@
+import type { Leak } from './types.js';
+
+/** Where a leak was made, in one line: its origin `file:line`, or the program, syscall and target. */
+export function siteOf(leak: Leak): string {
+  if (leak.origin) return `${leak.origin.file}:${leak.origin.line}`;
+  const creator = leak.createdBy;
+  const by = creator.type === 'syscall' ? `${creator.syscall} in ${creator.program || `pid ${creator.pid}`}` : creator.type;
+  return `${by}: ${leak.target}`;
+}
+
+/**
+ * Leaks made at one site, of one kind and one verdict, in fd order: the same
+ * line leaking 50 sockets is one group, reported once with its count.
+ */
+export function groupBySite(leaks: Leak[]): Leak[][] {
+  const groups = new Map<string, Leak[]>();
+  for (const leak of leaks) {
+    const key = `${leak.allowed} ${leak.allowedBy ?? ''} ${leak.kind} ${siteOf(leak)}`;
+    groups.set(key, [...(groups.get(key) ?? []), leak]);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,68 @@
+import { appendFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { groupBySite, siteOf } from '../report/group-leaks.js';
+import type { Leak, Report, RunResult } from '../report/types.js';
+
+// Workflow commands: https://docs.github.com/actions/reference/workflow-commands-for-github-actions
+const escapeData = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+const escapeProperty = (text: string) => escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+
+function command(level: 'error' | 'warning', properties: Record<string, string | number | undefined>, message: string): string {
+  const props = Object.entries(properties)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${escapeProperty(String(value))}`)
+    .join(',');
+  return `::${level} ${props}::${escapeData(message)}`;
+}
+
+/** The origin's file relative to the workspace, where GitHub can put an annotation on it. */
+function annotatedFile(report: Report, leak: Leak, workspace: string): string | undefined {
+  const file = leak.origin?.file;
+  if (file === undefined || file.startsWith('<')) return undefined;
+  const inWorkspace = relative(workspace, isAbsolute(file) ? file : resolve(report.cwd, file));
+  return inWorkspace.startsWith('..') || isAbsolute(inWorkspace) ? undefined : inWorkspace;
+}
+
+/** `::error file=app.py,line=8::...` at each leak site's creating line (or without a file when there is none). */
+export function formatAnnotations(result: RunResult, workspace: string): string {
+  const lines: string[] = [];
+  for (const report of result.checks) {
+    if (report.error) lines.push(command('error', { title: `prefork-check: ${report.name} could not be checked` }, report.error.message));
+    for (const group of groupBySite(report.leaks.filter((leak) => !leak.allowed))) {
+      const leak = group[0]!;
+      const file = annotatedFile(report, leak, workspace);
+      const count = group.length > 1 ? `${group.length} fds` : `fd ${leak.fd}`;
+      const message = `${count} (${leak.kind} ${leak.target}) still open when ${report.name} forks its workers: every worker shares it. Made by ${siteOf(leak)}.`;
+      lines.push(command('error', { file, line: file ? leak.origin!.line : undefined, title: `prefork-check: ${leak.kind} left open at the fork point` }, message));
+    }
+    for (const entry of report.stale) lines.push(command('warning', { title: `prefork-check: stale baseline entry in ${report.name}` }, `The leak this entry records is gone: ${entry.key}. Run --update-baseline to drop it.`));
+  }
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** A Markdown summary for $GITHUB_STEP_SUMMARY: each check's verdict and a table of what was open. */
+export function formatStepSummary(result: RunResult): string {
+  const icon = { pass: '✅', fail: '❌', error: '⚠️' } as const;
+  const lines = ['## prefork-check', ''];
+  for (const report of result.checks) {
+    const counted = report.leaks.filter((leak) => !leak.allowed);
+    const verdict = report.error ? report.error.message : counted.length === 0 ? 'nothing open at the fork point beyond stdio' : `${counted.length} fd(s) open at the fork point`;
+    lines.push(`### ${icon[report.status]} ${cell(report.name)}: ${cell(verdict)}`, '');
+    if (report.leaks.length === 0) continue;
+    lines.push('| fd | kind | target | made at | status |', '|---|---|---|---|---|');
+    for (const leak of report.leaks) {
+      const where = leak.origin ? `\`${leak.origin.file}:${leak.origin.line}\` in \`${leak.origin.function}\`` : cell(siteOf(leak));
+      lines.push(`| ${leak.fd} | ${leak.kind} | \`${cell(leak.target)}\` | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Under GitHub Actions: annotations on stdout, the summary appended to the step's summary file. */
+export async function writeGithub(result: RunResult, env: NodeJS.ProcessEnv, write: (text: string) => void): Promise<void> {
+  write(formatAnnotations(result, env.GITHUB_WORKSPACE ?? process.cwd()));
+  if (env.GITHUB_STEP_SUMMARY) await appendFile(env.GITHUB_STEP_SUMMARY, formatStepSummary(result));
+}

@@ -1,0 +1,51 @@
+import junitModule, { type Builder } from 'junit-report-builder';
+import { groupBySite, siteOf } from '../report/group-leaks.js';
+import type { Leak, Report, RunResult } from '../report/types.js';
+import { foldStack } from './console.js';
+import { writeFileAtomic } from './write-atomic.js';
+
+// A CommonJS package with a transpiled default export: TypeScript sees it one level deeper than Node loads it.
+const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
+
+function failureBody(group: Leak[]): string {
+  const lines = group.map((leak) => `fd ${leak.fd} ${leak.kind} ${leak.target}${leak.cloexec ? ' (close-on-exec)' : ''}`);
+  const leak = group[0]!;
+  if (leak.originNote) lines.push(`note: ${leak.originNote}`);
+  if (leak.stack.length > 0) lines.push('stack:', ...foldStack(leak.stack).map((line) => `  ${line}`));
+  return lines.join('\n');
+}
+
+function addCheck(builder: Builder, report: Report): void {
+  const suite = builder.testSuite().name(report.name).time(report.durationMs / 1000);
+  const className = `prefork-check.${report.name}`;
+  if (report.error) {
+    suite.testCase().className(className).name('reaches its fork point').error(report.error.message, report.error.code);
+  }
+  const counted = groupBySite(report.leaks.filter((leak) => !leak.allowed));
+  for (const group of counted) {
+    const leak = group[0]!;
+    const count = group.length > 1 ? ` (x${group.length})` : '';
+    const testCase = suite.testCase().className(className).name(`no ${leak.kind} left open by ${siteOf(leak)}${count}`);
+    if (leak.origin && !leak.origin.file.startsWith('<')) testCase.file(leak.origin.file);
+    testCase.failure(`${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`, 'LeakedFd').stacktrace(failureBody(group));
+  }
+  if (!report.error && counted.length === 0) suite.testCase().className(className).name('nothing open at the fork point beyond stdio');
+  // Stale entries fail the check only under --strict, which shows as a failure with no leak left.
+  const staleFails = report.status === 'fail' && counted.length === 0;
+  for (const entry of report.stale) {
+    const testCase = suite.testCase().className(className).name(`baseline entry still matches a leak: ${entry.key}`);
+    if (staleFails) testCase.failure('The leak this baseline entry records is gone (--strict): run --update-baseline.', 'StaleBaselineEntry');
+    else testCase.skipped();
+  }
+}
+
+/** JUnit XML: one testsuite per check, one failing testcase per leak site, one passing testcase when clean. */
+export function formatJunit(result: RunResult): string {
+  const builder = junit.newBuilder();
+  for (const report of result.checks) addCheck(builder, report);
+  return builder.build();
+}
+
+export async function writeJunitReport(result: RunResult, file: string): Promise<void> {
+  await writeFileAtomic(file, formatJunit(result));
+}

@@ -1,0 +1,114 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import picomatch from 'picomatch';
+import type { StackFrame } from '../attribution/describe-origin.js';
+import { FD_KINDS, type FdKind } from '../model/open-file.js';
+import type { FdRecord } from '../report/types.js';
+
+/**
+ * An allow rule. A string is a glob on the target. In an object every given
+ * field must match; `reason` is for the reader.
+ */
+export type AllowRule =
+  | string
+  | {
+      /** The target is exactly this path. */
+      path?: string;
+      /** The target matches this glob (picomatch; dotfiles included). */
+      glob?: string;
+      /** The target is a path inside this directory. */
+      under?: string;
+      /** The fd is of this kind (or one of these). */
+      kind?: FdKind | FdKind[];
+      /** A socket of this family (`tcp`, `udp`, `unix`, ...), local address and/or port. */
+      socket?: { family?: string; address?: string; port?: number };
+      /** Made with this function or module on the stack: `Cache.load`, `load`, `logging`, `myapp.db:connect`. */
+      createdIn?: string;
+      reason?: string;
+    };
+
+export interface CompiledRule {
+  /** How reports name the rule: `glob /var/log/**`, `kind eventfd and createdIn asyncio`. */
+  label: string;
+  matches(record: FdRecord): boolean;
+}
+
+export const RULE_FIELDS = ['path', 'glob', 'under', 'kind', 'socket', 'createdIn', 'reason'] as const;
+export const SOCKET_FIELDS = ['family', 'address', 'port'] as const;
+
+function pathOf(record: FdRecord): string | undefined {
+  return record.socket ? undefined : record.target;
+}
+
+/** `tcp 127.0.0.1:8000 -> ...` → family tcp, address 127.0.0.1, port 8000 (the local end). */
+function localEnd(record: FdRecord): { family: string; address?: string; port?: number } | undefined {
+  if (!record.socket) return undefined;
+  const [family = '', local = ''] = record.target.split(' ');
+  const match = /^\[?(.*?)\]?:(\d+)$/.exec(local);
+  if (!match) return { family, address: local.startsWith('/') ? local : undefined };
+  return { family, address: match[1], port: Number(match[2]) };
+}
+
+/** Every name a frame answers to: its function, its module and that module's packages. */
+function frameNames(frame: StackFrame): Set<string> {
+  const names = new Set([frame.function, frame.function.split('.').at(-1)!, `${frame.module}:${frame.function}`, `${frame.module}.${frame.function}`]);
+  const parts = frame.module.split('.');
+  for (let i = 1; i <= parts.length; i++) names.add(parts.slice(0, i).join('.'));
+  return names;
+}
+
+/** Compiles a validated rule; `projectRoot` anchors relative paths in `path` and `under`. */
+export function compileRule(rule: AllowRule, projectRoot: string): CompiledRule {
+  if (typeof rule === 'string') {
+    const glob = picomatch(rule, { dot: true });
+    return { label: `glob ${rule}`, matches: (record) => glob(record.target) };
+  }
+  const tests: Array<(record: FdRecord) => boolean> = [];
+  const labels: string[] = [];
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(projectRoot, path));
+  if (rule.path !== undefined) {
+    const path = absolute(rule.path);
+    labels.push(`path ${rule.path}`);
+    tests.push((record) => pathOf(record) === path);
+  }
+  if (rule.glob !== undefined) {
+    const glob = picomatch(rule.glob, { dot: true });
+    labels.push(`glob ${rule.glob}`);
+    tests.push((record) => glob(record.target));
+  }
+  if (rule.under !== undefined) {
+    const dir = absolute(rule.under);
+    labels.push(`under ${rule.under}`);
+    tests.push((record) => {
+      const path = pathOf(record);
+      if (path === undefined) return false;
+      const inside = relative(dir, path);
+      return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+    });
+  }
+  if (rule.kind !== undefined) {
+    const kinds = new Set<string>(Array.isArray(rule.kind) ? rule.kind : [rule.kind]);
+    labels.push(`kind ${[...kinds].join('|')}`);
+    tests.push((record) => kinds.has(record.kind));
+  }
+  if (rule.socket !== undefined) {
+    const want = rule.socket;
+    labels.push(`socket ${[want.family, want.address, want.port].filter((part) => part !== undefined).join(' ')}`);
+    tests.push((record) => {
+      const end = localEnd(record);
+      if (!end) return false;
+      if (want.family !== undefined && end.family !== want.family) return false;
+      if (want.address !== undefined && end.address !== want.address) return false;
+      return want.port === undefined || end.port === want.port;
+    });
+  }
+  if (rule.createdIn !== undefined) {
+    const name = rule.createdIn;
+    labels.push(`createdIn ${name}`);
+    tests.push((record) => record.stack.some((frame) => frameNames(frame).has(name)));
+  }
+  return { label: labels.join(' and '), matches: (record) => tests.every((test) => test(record)) };
+}
+
+export function isFdKind(value: unknown): value is FdKind {
+  return typeof value === 'string' && (FD_KINDS as readonly string[]).includes(value);
+}

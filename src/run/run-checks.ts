@@ -1,0 +1,77 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { applyBaseline, updateBaseline } from '../baseline/apply-baseline.js';
+import { formatBaseline, readBaseline } from '../baseline/baseline-file.js';
+import { normalizeContext } from '../baseline/normalize.js';
+import { checkFork, preflightCheck } from '../check-fork.js';
+import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
+import type { CheckOptions } from '../options.js';
+import { writeFileAtomic } from '../reporters/write-atomic.js';
+import { runVerdict } from '../report/build-report.js';
+import type { RunResult } from '../report/types.js';
+import { version } from '../version.js';
+import { mapWithLimit } from './pool.js';
+import { selectShard, type Shard } from './shard.js';
+
+export interface RunPlan {
+  checks: CheckOptions[];
+  /** Where baseline keys and shown paths are relative to (the config's directory). */
+  projectRoot: string;
+  /** The baseline file; it may not exist yet. None: no baseline. */
+  baselineFile?: string;
+  updateBaseline?: boolean;
+  /** Stale baseline entries fail the run. */
+  strict?: boolean;
+  /** Checks run at once. @default the number of cores */
+  concurrency?: number;
+  shard?: Shard;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs every check of the plan (its shard's share), up to `concurrency` at
+ * once, then applies — or with `updateBaseline` rewrites — the baseline.
+ * Rejects only when nothing could be checked (bad options, a broken baseline,
+ * no strace); a check whose app fails is an error report among the others.
+ */
+export async function runChecks(plan: RunPlan): Promise<RunResult> {
+  const checks = plan.shard ? selectShard(plan.checks, (check) => check.name ?? '', plan.shard) : plan.checks;
+  for (const check of checks) {
+    try {
+      preflightCheck(check);
+    } catch (error) {
+      if (isPreforkCheckError(error) && plan.checks.length > 1) throw new PreforkCheckError(error.code, `Check "${check.name}": ${error.message}`, { cause: error });
+      throw error;
+    }
+  }
+  const baselineFile = plan.baselineFile;
+  const before = baselineFile === undefined ? undefined : readBaseline(baselineFile);
+  const context = normalizeContext(plan.projectRoot);
+  const strict = plan.strict ?? false;
+
+  const reports = await mapWithLimit(checks, plan.concurrency ?? availableParallelism(), (check) => checkFork({ ...check, ...(plan.signal ? { signal: plan.signal } : {}) }));
+
+  let baseline: RunResult['baseline'];
+  let current = before;
+  if (baselineFile !== undefined && before !== undefined && plan.updateBaseline) {
+    current = updateBaseline(before, reports, context);
+    const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
+    const newText = formatBaseline(current);
+    const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
+    const changed = oldText !== newText;
+    if (changed) await writeFileAtomic(baselineFile, newText, 'the baseline');
+    baseline = { file: baselineFile, updated: changed, ...(changed ? { diff: createTwoFilesPatch(shown, shown, oldText, newText, 'before', 'after') } : {}) };
+  } else if (baselineFile !== undefined) {
+    baseline = { file: baselineFile, updated: false };
+  }
+  const settled = current ? reports.map((report) => applyBaseline(report, current, context, strict)) : reports;
+  return {
+    ...runVerdict(settled),
+    checks: settled,
+    ...(plan.shard ? { shard: plan.shard } : {}),
+    ...(baseline ? { baseline } : {}),
+    tool: { name: 'prefork-check', version },
+  };
+}
