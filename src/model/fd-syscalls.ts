@@ -106,9 +106,11 @@ function learnAddress(file: OpenFile | undefined, sockaddr: string | undefined, 
   if (parsed.family === 'AF_UNIX') {
     if (side === 'local') socket.unixPath ??= parsed.address;
     else socket.peer ??= parsed.address;
+  } else if (side === 'local') {
+    // Port 0 asks the OS to pick one; which, only a later annotation or /proc/net can tell.
+    socket.local ??= parsed.address;
   } else if (hasPort(parsed.address)) {
-    if (side === 'local') socket.local ??= parsed.address;
-    else socket.peer ??= parsed.address;
+    socket.peer ??= parsed.address;
   }
 }
 

@@ -20,8 +20,10 @@ export function socketTarget(socket: SocketState): string {
     if (socket.peer && !/^\d+$/.test(socket.peer)) return `unix -> ${socket.peer}`;
     return socket.fromSocketpair ? 'unix socketpair' : 'unix (unnamed)';
   }
-  if (socket.local && socket.peer) return `${family} ${socket.local} -> ${socket.peer}`;
-  if (socket.local) return `${family} ${socket.local}`;
+  // A port still 0 was picked by the OS and never shown (bound, not listening: not in /proc/net either).
+  const local = socket.local?.replace(/:0$/, ':?');
+  if (local && socket.peer) return `${family} ${local} -> ${socket.peer}`;
+  if (local) return `${family} ${local}`;
   if (socket.peer) return `${family} ? -> ${socket.peer}`;
   return `${family} (unbound)`;
 }

@@ -17,7 +17,7 @@ function failureBody(group: Leak[]): string {
 
 function addCheck(builder: Builder, report: Report): void {
   const suite = builder.testSuite().name(report.name).time(report.durationMs / 1000);
-  const className = `prefork-check.${report.name}`;
+  const className = 'prefork-check';
   if (report.error) {
     suite.testCase().className(className).name('reaches its fork point').error(report.error.message, report.error.code);
   }

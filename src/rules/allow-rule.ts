@@ -43,9 +43,9 @@ function pathOf(record: FdRecord): string | undefined {
 function localEnd(record: FdRecord): { family: string; address?: string; port?: number } | undefined {
   if (!record.socket) return undefined;
   const [family = '', local = ''] = record.target.split(' ');
-  const match = /^\[?(.*?)\]?:(\d+)$/.exec(local);
+  const match = /^\[?(.*?)\]?:(\d+|\?)$/.exec(local);
   if (!match) return { family, address: local.startsWith('/') ? local : undefined };
-  return { family, address: match[1], port: Number(match[2]) };
+  return { family, address: match[1], ...(match[2] === '?' ? {} : { port: Number(match[2]) }) };
 }
 
 /** Every name a frame answers to: its function, its module and that module's packages. */

@@ -34,8 +34,12 @@ export interface CliRun {
 }
 
 /** Runs the real CLI (dist/cli.js) under the real strace, with a JSON report. */
-export async function runCli(args: string[], options: { env?: Record<string, string>; json?: boolean; cwd?: string } = {}): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; json?: boolean; cwd?: string; before?: (scratch: string) => void } = {},
+): Promise<CliRun> {
   const dir = scratch();
+  options.before?.(dir);
   const json = join(dir, 'report.json');
   const kernelView = join(dir, 'kernel-view.json');
   const result = await execa('node', [CLI, ...(options.json === false ? [] : ['--json', json]), ...args], {

@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { project } from './helpers/project.js';
+import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+
+describe('allow rules', () => {
+  test('every form excuses its fd, each reports its count, and a rule that matched nothing is listed', async () => {
+    const dir = project({
+      'prefork-check.config.json': {
+        entry: fixture('rules'),
+        forkMarker: 'READY',
+        allow: [
+          { path: '${SCRATCH}/exact.txt', reason: 'replaced below' },
+          '**/*.log',
+          { under: '${SCRATCH}/spool' },
+          { kind: 'eventfd' },
+          { socket: { family: 'tcp', address: '127.0.0.1' } },
+          { createdIn: 'open_cache' },
+          { path: '/var/run/never-there.pid' },
+        ],
+      },
+    });
+    // The scratch dir differs per run: put it into the config now that it is known.
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const configFile = join(dir, 'prefork-check.config.json');
+    const run = await runCli([], {
+      cwd: dir,
+      before: (scratch) => writeFileSync(configFile, readFileSync(configFile, 'utf8').replaceAll('${SCRATCH}', scratch)),
+    });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const allowedBy = Object.fromEntries(run.report!.leaks.map((leak) => [leak.target.replace(run.scratch, '$S'), leak.allowedBy]));
+    expect(allowedBy).toEqual({
+      '$S/exact.txt': `path ${run.scratch}/exact.txt`,
+      '$S/app.log': 'glob **/*.log',
+      '$S/spool/job.txt': `under ${run.scratch}/spool`,
+      'anon_inode:[eventfd]': 'kind eventfd',
+      [run.report!.leaks.find((leak) => leak.kind === 'socket')!.target]: 'socket tcp 127.0.0.1',
+      '$S/cache.bin': 'createdIn open_cache',
+    });
+    expect(run.report!.rules.map((rule) => rule.allowed)).toEqual([1, 1, 1, 1, 1, 1, 0]);
+    expect(run.stdout).toMatch(/allow rule matched nothing: path \/var\/run\/never-there\.pid/);
+  });
+
+  test('--allow adds a glob to the config’s rules', async () => {
+    const run = await runCli(['--entry', fixture('leaky'), '--fork-marker', 'READY', '--allow', '**/app.log']);
+    expect(run.exitCode).toBe(0);
+    expect(run.report!.leaks[0]!.allowedBy).toBe('glob **/app.log');
+  });
+});
+
+describe('the config file', () => {
+  test('runs its checks with plain `prefork-check`, in parallel, each its own report', async () => {
+    const dir = project({
+      'prefork-check.config.json': {
+        forkMarker: 'READY',
+        concurrency: 2,
+        checks: [
+          { name: 'web', entry: fixture('leaky') },
+          { name: 'worker', entry: fixture('clean') },
+        ],
+      },
+    });
+    const run = await runCli([], { cwd: dir });
+    expect(run.exitCode).toBe(1);
+    expect(run.result!.checks.map((check) => [check.name, check.status])).toEqual([
+      ['web', 'fail'],
+      ['worker', 'pass'],
+    ]);
+    expect(run.stdout).toMatch(/FAIL {2}2 checks: 1 passed, 1 failed \(web\)/);
+  });
+
+  test('or a "prefork-check" field in package.json', async () => {
+    const dir = project({ 'package.json': { name: 'svc', 'prefork-check': { entry: fixture('clean'), forkMarker: 'READY' } } });
+    const run = await runCli([], { cwd: dir });
+    expect(run.exitCode).toBe(0);
+    expect(run.report!.name).toBe(fixture('clean'));
+  });
+
+  test('unknown keys and wrong types: exit 2, every problem with its path and line', async () => {
+    const dir = project({
+      'prefork-check.config.json': '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }]\n}\n',
+    });
+    const run = await runCli([], { cwd: dir });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/The config in .*prefork-check\.config\.json is not valid:/);
+    expect(run.stderr).toMatch(/the config: unknown key "forkMarkr" \(known: .*forkMarker/);
+    expect(run.stderr).toMatch(/timeout: expected a number of at least .*, got the text "30" \(line 4\)/);
+    expect(run.stderr).toMatch(/allow\[0\]\.kind: expected one of file, .*got the text "eventfd2" \(line 5\)/);
+    expect(run.stderr).toMatch(/allow\[1\]: a rule needs at least one of path, glob/);
+    expect(run.report).toBeUndefined();
+  });
+
+  test('a config that is not JSON, and a --config that is not there', async () => {
+    const dir = project({ 'prefork-check.config.json': '{ "entry": "app.py", }' });
+    const broken = await runCli([], { cwd: dir });
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toMatch(/The config .* is not valid JSON at line 1, column 22/);
+    const missing = await runCli(['--config', 'ci/prefork.json'], { cwd: ROOT });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/The config file ci\/prefork\.json does not exist/);
+  });
+});
+
+describe('--shard and merge-reports', () => {
+  test('shards split the checks without overlap, and their reports merge into the whole run', async () => {
+    const checks = ['a', 'b', 'c'].map((name) => ({ name, entry: fixture(name === 'b' ? 'leaky' : 'clean') }));
+    const dir = project({ 'prefork-check.config.json': { forkMarker: 'READY', checks } });
+    const first = await runCli(['--shard', '1/2', '--json', join(dir, 'one.json')], { cwd: dir, json: false });
+    const second = await runCli(['--shard', '2/2', '--json', join(dir, 'two.json')], { cwd: dir, json: false });
+    expect([first.exitCode, second.exitCode]).toEqual([1, 0]);
+    const merged = await runCli(['merge-reports', 'one.json', 'two.json'], { cwd: dir });
+    expect(merged.exitCode).toBe(1);
+    expect(merged.result!.checks.map((check) => check.name)).toEqual(['a', 'b', 'c']);
+    const again = await runCli(['merge-reports', 'o*.json', 'two.json', join(dir, 'one.json')], { cwd: dir });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/The check "a" is in more than one report/);
+  });
+});
