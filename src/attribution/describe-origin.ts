@@ -45,7 +45,7 @@ function isInstalledPackage(file: string): boolean {
 /** A frame's file as the user knows it: relative to the project when inside it. */
 function shownPath(file: string, python: StartRecord, projectRoot: string): string {
   if (file.startsWith('<')) return file; // <string>, <stdin>
-  const absolute = isAbsolute(file) ? file : resolve(python.cwd, file);
+  const absolute = resolve(python.cwd, file); // also drops the `..` of sys.path entries like `bin/../lib`
   const fromRoot = relative(projectRoot, absolute);
   return fromRoot.startsWith('..') || isAbsolute(fromRoot) ? absolute : fromRoot;
 }
@@ -71,7 +71,7 @@ function moduleOf(absolute: string, python: StartRecord, projectRoot: string): s
 
 function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): ClassifiedFrame[] {
   return frames.map((frame) => {
-    const absolute = frame.file.startsWith('<') || isAbsolute(frame.file) ? frame.file : resolve(python.cwd, frame.file);
+    const absolute = frame.file.startsWith('<') ? frame.file : resolve(python.cwd, frame.file);
     const stdlib = isPythonsOwn(absolute, python);
     const library = stdlib || isInstalledPackage(absolute);
     const module = moduleOf(absolute, python, projectRoot);

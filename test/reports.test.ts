@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { normalizeContext, normalizePath } from '../src/baseline/normalize.js';
+import { project } from './helpers/project.js';
+import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
+
+const xpath = async (file: string, expression: string) => (await execa('xmllint', ['--xpath', expression, file])).stdout.trim();
+
+describe('JUnit XML', () => {
+  test('a testsuite per check, a failing testcase per leak site with its stack, a passing one when clean; valid against the schema CI tools read', async () => {
+    const dir = project({
+      'prefork-check.config.json': { forkMarker: 'READY', checks: [{ name: 'web', command: [fixture('pkgapp', 'serve')] }, { name: 'worker', entry: fixture('clean') }] },
+    });
+    const junit = join(dir, 'junit.xml');
+    const run = await runCli(['--junit', junit], { cwd: dir });
+    expect(run.exitCode).toBe(1);
+    await execa('xmllint', ['--noout', '--schema', join(ROOT, 'test/schemas/junit.xsd'), junit]);
+    expect(await xpath(junit, 'string(/testsuites/@failures)')).toBe('1');
+    expect(await xpath(junit, 'count(//testsuite)')).toBe('2');
+    const failure = '//testsuite[@name="web"]/testcase';
+    expect(await xpath(junit, `string(${failure}/@name)`)).toBe(`no file left open by ${join(ROOT, 'fixtures/pkgapp/storage.py')}:4`);
+    expect(await xpath(junit, `string(${failure}/failure/@type)`)).toBe('LeakedFd');
+    expect(await xpath(junit, `string(${failure}/failure)`)).toMatch(/fd 3 file .*journal\.log[^]*stack:\n .*storage\.py:4 in <module>\n  … 7 library frames .*\n .*service\.py:2 in <module>/);
+    expect(await xpath(junit, 'string(//testsuite[@name="worker"]/testcase/@name)')).toBe('nothing open at the fork point beyond stdio');
+    expect(await xpath(junit, 'count(//testsuite[@name="worker"]/testcase/failure)')).toBe('0');
+  });
+
+  test('a check that could not be done is an error testcase', async () => {
+    const dir = scratch();
+    const run = await runCli(['--junit', join(dir, 'junit.xml'), '--fork-marker', 'READY', '--', 'python3', '-c', 'pass']);
+    expect(run.exitCode).toBe(2);
+    expect(await xpath(join(dir, 'junit.xml'), 'string(//testcase/error/@type)')).toBe('APP_EXITED_BEFORE_FORK_POINT');
+  });
+});
+
+describe('GitHub Actions', () => {
+  test('::error annotations at the creating line, and a Markdown summary of the step', async () => {
+    const summary = join(scratch(), 'summary.md');
+    const run = await runCli(['--entry', fixture('log-twice'), '--fork-marker', 'READY'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ROOT, GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(run.exitCode).toBe(1);
+    const annotations = run.stdout.split('\n').filter((line) => line.startsWith('::'));
+    expect(annotations).toEqual([
+      expect.stringMatching(/^::error file=fixtures\/log-twice\/app\.py,line=10,title=prefork-check%3A file left open at the fork point::fd 3 \(file .*app\.log\) still open when .* forks its workers/),
+      expect.stringMatching(/^::error file=fixtures\/log-twice\/app\.py,line=11,title=.*::fd 4 /),
+    ]);
+    const markdown = readFileSync(summary, 'utf8');
+    expect(markdown).toMatch(/^## prefork-check$/m);
+    expect(markdown).toMatch(/^\| 3 \| file \| `.*app\.log` \| `fixtures\/log-twice\/app\.py:10` in `<module>` \| \*\*leak\*\* \|$/m);
+  });
+});
+
+describe('the console', () => {
+  test('one line leaking 50 sockets is one block with its count', async () => {
+    const run = await runCli(['--entry', fixture('many-sockets'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(run.report!.leaks).toHaveLength(51);
+    expect(run.stdout.match(/^ {2}fds? /gm)).toHaveLength(2);
+    expect(run.stdout).toMatch(/^ {2}fds 4, 5, 6, 7, 8, … \(x50\) socket +tcp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ and 49 other targets$/m);
+  });
+
+  test('the same file open twice (two handlers on one log) is flagged', async () => {
+    const run = await runCli(['--entry', fixture('log-twice'), '--fork-marker', 'READY']);
+    expect(run.report!.leaks.map((leak) => leak.sameTargetAs)).toEqual([[4], [3]]);
+    expect(run.stdout).toMatch(/duplicate fds 3, 4 are open on the same file/);
+  });
+});
+
+describe('baseline keys', () => {
+  test('paths in the project, in temp dirs and in /proc lose what changes between runs', () => {
+    const context = { ...normalizeContext('/srv/app'), tempDirs: ['/tmp'] };
+    expect(normalizePath('/srv/app/var/app.log', context)).toBe('<project>/var/app.log');
+    expect(normalizePath('/tmp/pytest-of-root/pytest-12/app.log', context)).toBe('<tmp>/*/*/app.log');
+    expect(normalizePath('/tmp/tmpa1b2c3d4', context)).toBe('<tmp>/*');
+    expect(normalizePath('/tmp/app.sock', context)).toBe('<tmp>/app.sock');
+    expect(normalizePath('/proc/4242/status', context)).toBe('/proc/*/status');
+    expect(normalizePath('/var/log/app.log', context)).toBe('/var/log/app.log');
+  });
+});
