@@ -1,7 +1,11 @@
 export { checkFork } from './check-fork.js';
+export { runChecks, type RunPlan } from './run/run-checks.js';
+export { loadConfig, type CheckConfig, type ConfigFile, type LoadedConfig } from './config/load-config.js';
 export { PreforkCheckError, isPreforkCheckError, type ErrorCode } from './errors.js';
 export type { CheckOptions, ForkPointSpec } from './options.js';
-export type { FdRecord, ForkPointReport, Leak, Origin, Report, Status } from './report/types.js';
+export type { AllowRule } from './rules/allow-rule.js';
+export type { FdRecord, ForkPointReport, Leak, Origin, Report, RunResult, StackFrame, Status } from './report/types.js';
 export type { Creator, FdKind, SocketState } from './model/open-file.js';
-export { formatConsole, type ConsoleOptions } from './reporters/console.js';
+export { formatConsole, formatReport, type ConsoleOptions } from './reporters/console.js';
 export { writeJsonReport } from './reporters/json.js';
+export { formatJunit, writeJunitReport } from './reporters/junit.js';

@@ -1,6 +1,8 @@
 export const HELP = `Usage:
   prefork-check --entry app.py [options]        run a Python file (python3, or --python)
   prefork-check [options] -- <command> [args]   run any command (gunicorn, celery, bash, ...)
+  prefork-check [options]                       run the checks in prefork-check.config.json
+  prefork-check merge-reports <json...>         combine shards' --json reports
 
 Runs the app under strace to its fork point and fails if it holds any fd
 there other than stdio: every worker forked from it would share that fd.
@@ -10,27 +12,42 @@ Fork point (choose one; default: exit of the started process):
   --fork-at-first-fork     the first fork() that creates a worker
                            (not a thread, not a subprocess that execs)
 
-Options:
-  --timeout <seconds>      stop and fail (exit 2) if the fork point is not reached (default 30)
+Known leaks and rules:
   --allow <glob>           excuse fds whose target matches (repeatable), e.g. '/var/log/**'
-  --json <file>            write the full report as JSON
+  --baseline <file>        known leaks (default: prefork-check.baseline.json when present)
+  --update-baseline        record the leaks seen now as the known ones, showing the diff
+  --strict                 fail on baseline entries whose leak is gone
+  --config <file>          config file (default: prefork-check.config.json, or the
+                           "prefork-check" field of package.json)
+
+Reports:
+  --json <file>            the whole run as JSON
+  --junit <file>           JUnit XML: a testsuite per check, a testcase per leak site
+  -q, --quiet              print only the verdict lines
+  (under GitHub Actions, ::error annotations and a step summary are added)
+
+Running:
+  --timeout <seconds>      stop and fail (exit 2) if the fork point is not reached (default 30)
+  --concurrency <n>        checks run at once (default: the number of cores)
+  --shard <i>/<n>          run only the i-th of n slices of the checks (for CI matrices)
   --python <path>          interpreter for --entry (default python3)
   --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
   --no-attribution         do not load the Python bootstrap that names source lines
   --strace <path>          strace binary (default: strace on PATH)
   --trace-out <file>       also save strace's raw output (to debug the check itself)
-  -q, --quiet              print only the verdict line
   -h, --help               show this help
   -v, --version            show the version
 
 Exit codes:
-  0  nothing open beyond stdio (or everything open is allowed)
-  1  leaked fds
-  2  the check could not be done: bad usage, no strace or ptrace, or the app
-     died or timed out before the fork point (a partial report says what was open)
+  0  nothing open beyond stdio (or everything open is allowed or in the baseline)
+  1  leaked fds (or, with --strict, stale baseline entries)
+  2  the check could not be done: bad usage or config, a broken baseline, no strace
+     or ptrace, or the app died or timed out before the fork point (a partial
+     report says what was open)
 
 Examples:
   prefork-check --entry app.py --fork-marker READY
   prefork-check --fork-at-first-fork -- python3 server.py
-  prefork-check --fork-marker READY --json report.json -- bash -c 'exec 7</etc/hostname; echo READY'
+  prefork-check --fork-marker READY --update-baseline -- gunicorn --preload app:app
+  prefork-check --shard 2/4 --json shard-2.json && prefork-check merge-reports 'shard-*.json' --junit all.xml
 `;

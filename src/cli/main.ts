@@ -43,6 +43,9 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
   }
   // A one-off check is named as typed, and its paths are the command line's, not the config's.
   if (!fromConfig) checks[0] = { ...checks[0], name: request.app!.entry ?? request.app!.command!.join(' '), ...(request.app!.entry ? { entry: request.app!.entry } : {}), cwd };
+  if (request.overrides.traceOut !== undefined && checks.length > 1) {
+    throw new PreforkCheckError('INVALID_OPTION', '`--trace-out` saves one trace: name one app (`--entry` or `--`), not the config\'s several checks.');
+  }
   const projectRoot = fromConfig ? config.root : cwd;
   const defaultBaseline = resolve(projectRoot, DEFAULT_BASELINE);
   const baselineFile = request.baseline !== undefined ? resolve(cwd, request.baseline) : (config.baseline ?? (existsSync(defaultBaseline) || request.updateBaseline ? defaultBaseline : undefined));
