@@ -71,7 +71,8 @@ async function mergeReports(patterns: string[]): Promise<RunResult> {
 }
 
 async function writeReports(result: RunResult, request: CliRequest, json: string | undefined, junit: string | undefined): Promise<void> {
-  process.stdout.write(formatConsole(result, { color: useColor(), quiet: request.quiet }));
+  // The app shares our stdout and may have left a line unfinished (a marker without its newline).
+  process.stdout.write('\n' + formatConsole(result, { color: useColor(), quiet: request.quiet }));
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => process.stdout.write(text));
   if (json !== undefined) await writeJsonReport(result, json);
   if (junit !== undefined) await writeJunitReport(result, junit);
