@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { ROOT, scratch } from './helpers/run-cli.js';
+
+interface ActionYaml {
+  inputs: Record<string, { default?: string }>;
+  outputs: Record<string, { value: string }>;
+  runs: { using: string; steps: Array<{ id?: string; uses?: string; run?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> }> };
+}
+
+const action = parse(readFileSync(join(ROOT, 'ci/action.yml'), 'utf8')) as ActionYaml;
+
+/** Runs ci/run.sh as the composite action's step does, with the workflow files Actions provides as temp files. */
+async function runStep(inputs: Record<string, string>) {
+  const dir = scratch();
+  const files = { output: join(dir, 'output'), summary: join(dir, 'summary.md') };
+  const env: Record<string, string> = {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_ACTION_PATH: join(ROOT, 'ci'),
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_WORKSPACE: ROOT,
+    RUNNER_TEMP: dir,
+    FIXTURE_SCRATCH: dir,
+    NO_COLOR: '1',
+  };
+  for (const [name, input] of Object.entries(action.inputs)) env[`INPUT_${name.toUpperCase().replace(/-/g, '_')}`] = inputs[name] ?? input.default ?? '';
+  const run = await execa('bash', [join(ROOT, 'ci/run.sh')], { cwd: ROOT, env, reject: false, stdin: 'ignore' });
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const outputs = Object.fromEntries(read(files.output).trim().split('\n').filter(Boolean).map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  return { ...run, outputs, summary: read(files.summary) };
+}
+
+describe('the GitHub Action (ci/action.yml)', () => {
+  test('is a composite action whose every input reaches the script and every output comes from it', () => {
+    expect(action.runs.using).toBe('composite');
+    const check = action.runs.steps.find((step) => step.id === 'check')!;
+    expect(check.run).toBe('bash "$GITHUB_ACTION_PATH/run.sh"');
+    for (const name of Object.keys(action.inputs).filter((input) => !['working-directory', 'upload-reports'].includes(input))) {
+      expect(check.env![`INPUT_${name.toUpperCase().replace(/-/g, '_')}`], name).toBe(`\${{ inputs.${name} }}`);
+    }
+    for (const [name, output] of Object.entries(action.outputs)) expect(output.value).toBe(`\${{ steps.check.outputs.${name} }}`);
+    const upload = action.runs.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'))!;
+    expect(upload.if).toMatch(/always\(\)/);
+    expect(upload.with!.path).toMatch(/steps\.check\.outputs\.json-report/);
+  });
+
+  test('the example workflow uses only inputs the action has', () => {
+    const workflow = parse(readFileSync(join(ROOT, 'ci/examples/pull-request.yml'), 'utf8')) as { on: object; jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }> };
+    expect(Object.keys(workflow.on)).toContain('pull_request');
+    const step = Object.values(workflow.jobs).flatMap((job) => job.steps).find((candidate) => candidate.uses?.endsWith('/ci@v1'))!;
+    for (const input of Object.keys(step.with!)) expect(Object.keys(action.inputs)).toContain(input);
+  });
+
+  test('a leak fails the step, with outputs, an annotation at the line, a step summary and both reports', async () => {
+    const run = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY' });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs).toMatchObject({ status: 'fail', leaks: '1' });
+    expect(run.stdout).toMatch(/^::error file=fixtures\/leaky\/app\.py,line=8,/m);
+    expect(run.summary).toMatch(/^### ❌ fixtures\/leaky\/app\.py: 1 fd\(s\) open at the fork point$/m);
+    expect(JSON.parse(readFileSync(run.outputs['json-report']!, 'utf8')).status).toBe('fail');
+    expect(readFileSync(run.outputs['junit-report']!, 'utf8')).toMatch(/<failure /);
+  });
+
+  test('a clean app passes; a quoted command line is split as a shell would', async () => {
+    const run = await runStep({ command: `bash -c 'exec python3 fixtures/clean/app.py'`, 'fork-marker': 'READY' });
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.outputs).toMatchObject({ status: 'pass', leaks: '0' });
+  });
+
+  test('bad inputs are an error annotation and exit 2', async () => {
+    const both = await runStep({ entry: 'app.py', command: 'python3 app.py' });
+    expect(both.exitCode).toBe(2);
+    expect(both.stdout).toMatch(/^::error title=prefork-check::give entry or command, not both$/m);
+    const flag = await runStep({ entry: 'fixtures/clean/app.py', 'fork-at-first-fork': 'yes' });
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stdout).toMatch(/fork-at-first-fork must be true or false, got 'yes'/);
+  });
+});
