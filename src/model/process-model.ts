@@ -158,7 +158,8 @@ export class ProcessModel {
     const proc: Proc = thread
       ? parent.proc
       : { pid: tid, parentPid: parent.proc.pid, program: parent.proc.program, exited: false };
-    const child: Task = { tid, proc, table: sharedTable ? parent.table : tableAtClone };
+    // The child gets its own copy: `tableAtClone` must stay as it was at the clone (first-fork reports it).
+    const child: Task = { tid, proc, table: sharedTable ? parent.table : tableAtClone.copy() };
     this.tasks.set(tid, child);
     const info = { thread, vfork: flags.includes('CLONE_VFORK'), sharedTable, tableAtClone };
     for (const listener of this.listeners) listener.cloned?.(parent, child, info);
