@@ -25,7 +25,7 @@ import { TraceParser } from './trace/parser.js';
 
 function detectorFor(spec: ForkPointSpec): ForkPointDetector {
   if (spec.mode === 'marker') return markerDetector(spec.marker);
-  if (spec.mode === 'first-fork') return firstForkDetector();
+  if (spec.mode === 'first-fork') return firstForkDetector({ spawns: spec.spawns ?? false });
   return exitDetector();
 }
 
@@ -165,7 +165,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   }
 
   function finish(table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }): Report {
-    const input = { name: resolved.name, command: resolved.command, forkPoint, table, allow: resolved.allow, projectRoot: resolved.cwd, startedAt };
+    const input = { name: resolved.name, command: resolved.command, forkPoint, table, allow: resolved.allow, projectRoot: resolved.cwd, startedAt, ...(resolved.preset ? { preset: resolved.preset } : {}) };
     return buildReport({ ...input, ...(error ? { error } : {}) });
   }
 }

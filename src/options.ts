@@ -1,11 +1,13 @@
 import { PreforkCheckError } from './errors.js';
+import { PRESET_NAMES, detectPreset, presetNamed, type Preset, type PresetName } from './presets/presets.js';
 import type { AllowRule } from './rules/allow-rule.js';
 import { validateRule } from './rules/validate-rule.js';
 
 /** How the fork point is declared. */
 export type ForkPointSpec =
   | { mode: 'marker'; marker: string }
-  | { mode: 'first-fork' }
+  /** `spawns`: a child that goes on to exec counts too (supervisord's programs). */
+  | { mode: 'first-fork'; spawns?: boolean }
   | { mode: 'exit' };
 
 export interface CheckOptions {
@@ -34,6 +36,11 @@ export interface CheckOptions {
   timeout?: number;
   /** Allow rules: a string is a glob on the target; objects match path, directory, kind, socket or stack. */
   allow?: AllowRule[];
+  /**
+   * A server's fork point and own fds (gunicorn, celery, uwsgi, supervisor, unicorn), or 'none'.
+   * @default detected from the command
+   */
+  preset?: PresetName | 'none';
   /**
    * Pass on fds that prefork-check itself inherited (beyond stdio) to the app, reported as inherited.
    * @default false
@@ -74,6 +81,7 @@ export interface ResolvedOptions {
   forkPoint: ForkPointSpec;
   timeoutMs: number;
   allow: AllowRule[];
+  preset?: { preset: Preset; detected: boolean };
   inheritFds: boolean;
   attribution: boolean;
   cwd: string;
@@ -118,8 +126,22 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   if (marker !== undefined && options.forkAtFirstFork) {
     invalid('Expected one fork point: `--fork-marker` or `--fork-at-first-fork`, not both.');
   }
+  if (options.preset !== undefined && options.preset !== 'none' && !PRESET_NAMES.includes(options.preset)) {
+    invalid(`Expected \`preset\` to be one of ${PRESET_NAMES.join(', ')} or none, got \`${String(options.preset)}\`.`);
+  }
+  const preset =
+    options.preset === 'none'
+      ? undefined
+      : options.preset !== undefined
+        ? { preset: presetNamed(options.preset), detected: false }
+        : (() => {
+            const detected = detectPreset(argv);
+            return detected ? { preset: detected, detected: true } : undefined;
+          })();
+  // A server's first fork is its preset's (supervisord's counts the programs it spawns).
+  const firstFork: ForkPointSpec = preset?.preset.forkPoint.mode === 'first-fork' ? preset.preset.forkPoint : { mode: 'first-fork' };
   const forkPoint: ForkPointSpec =
-    marker !== undefined ? { mode: 'marker', marker } : options.forkAtFirstFork ? { mode: 'first-fork' } : { mode: 'exit' };
+    marker !== undefined ? { mode: 'marker', marker } : options.forkAtFirstFork ? firstFork : (preset?.preset.forkPoint ?? { mode: 'exit' });
 
   const timeout = options.timeout ?? defaults.timeout;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
@@ -137,6 +159,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     forkPoint,
     timeoutMs: Math.round(timeout * 1000),
     allow,
+    ...(preset ? { preset } : {}),
     inheritFds: options.inheritFds ?? false,
     attribution: options.attribution ?? true,
     cwd: options.cwd ?? process.cwd(),

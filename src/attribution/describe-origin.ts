@@ -38,8 +38,10 @@ function isPythonsOwn(file: string, python: StartRecord): boolean {
   return python.stdlib !== '' && file.startsWith(python.stdlib + sep);
 }
 
-function isInstalledPackage(file: string): boolean {
-  return /[\\/](site|dist)-packages[\\/]/.test(file);
+/** An installed package, or an installed console script (`/usr/bin/gunicorn`, `venv/bin/celery`) outside the project. */
+function isInstalled(file: string, projectRoot: string): boolean {
+  if (/[\\/](site|dist)-packages[\\/]/.test(file)) return true;
+  return /[\\/]s?bin[\\/][^\\/]+$/.test(file) && relative(projectRoot, file).startsWith('..');
 }
 
 /** A frame's file as the user knows it: relative to the project when inside it. */
@@ -73,7 +75,7 @@ function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): 
   return frames.map((frame) => {
     const absolute = frame.file.startsWith('<') ? frame.file : resolve(python.cwd, frame.file);
     const stdlib = isPythonsOwn(absolute, python);
-    const library = stdlib || isInstalledPackage(absolute);
+    const library = stdlib || isInstalled(absolute, projectRoot);
     const module = moduleOf(absolute, python, projectRoot);
     return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, module, library, stdlib };
   });

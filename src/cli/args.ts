@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
+import type { PresetName } from '../presets/presets.js';
 import { parseShard, type Shard } from '../run/shard.js';
 
 export interface CliRequest {
@@ -38,6 +39,7 @@ const flags = {
   junit: { type: 'string' },
   concurrency: { type: 'string' },
   shard: { type: 'string' },
+  preset: { type: 'string' },
   'inherit-fds': { type: 'boolean' },
   'no-attribution': { type: 'boolean' },
   strace: { type: 'string' },
@@ -83,6 +85,7 @@ export function parseCli(argv: string[]): CliRequest {
   const timeout = positiveNumber('timeout', values.timeout);
   if (timeout !== undefined) overrides.timeout = timeout;
   if (values.allow) overrides.allow = values.allow;
+  if (values.preset !== undefined) overrides.preset = values.preset as PresetName;
   if (values['inherit-fds']) overrides.inheritFds = true;
   if (values['no-attribution']) overrides.attribution = false;
   if (values.strace !== undefined) overrides.strace = values.strace;

@@ -12,6 +12,11 @@ Fork point (choose one; default: exit of the started process):
   --fork-at-first-fork     the first fork() that creates a worker
                            (not a thread, not a subprocess that execs)
 
+Servers:
+  --preset <name>          gunicorn, celery, uwsgi, supervisor, unicorn, or none: the
+                           server's fork point, and its own fds allowed by their role
+                           (default: detected from the command)
+
 Known leaks and rules:
   --allow <glob>           excuse fds whose target matches (repeatable), e.g. '/var/log/**'
   --baseline <file>        known leaks (default: prefork-check.baseline.json when present)

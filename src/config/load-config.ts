@@ -6,7 +6,8 @@ import type { AllowRule } from '../rules/allow-rule.js';
 import { validateRule } from '../rules/validate-rule.js';
 import { readJsonFile } from './json-file.js';
 import { lineOf } from './json-locate.js';
-import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, formatProblems, isObject, type Problems } from './shape.js';
+import { PRESET_NAMES, type PresetName } from '../presets/presets.js';
+import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, describeValue, formatProblems, isObject, type Problems } from './shape.js';
 
 export const CONFIG_FILE = 'prefork-check.config.json';
 const PACKAGE_FIELD = 'prefork-check';
@@ -25,6 +26,7 @@ export interface CheckConfig {
   allow?: AllowRule[];
   inheritFds?: boolean;
   attribution?: boolean;
+  preset?: PresetName | 'none';
 }
 
 export interface ConfigFile extends CheckConfig {
@@ -50,7 +52,7 @@ export interface LoadedConfig {
   reporters: { json?: string; junit?: string };
 }
 
-const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution'] as const;
+const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'preset'] as const;
 const TOP_FIELDS = [...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
 
 function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
@@ -63,6 +65,9 @@ function validateCheck(value: Record<string, unknown>, path: string, problems: P
   }
   if (value.command !== undefined && checkStringArray(value.command, at('command'), problems) && (value.command as string[]).length === 0) {
     problems.push(`${at('command')}: expected at least the program`);
+  }
+  if (value.preset !== undefined && !(['none', ...PRESET_NAMES] as unknown[]).includes(value.preset)) {
+    problems.push(`${at('preset')}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value.preset)}`);
   }
   if (value.timeout !== undefined) checkNumber(value.timeout, at('timeout'), problems, { min: Number.MIN_VALUE });
   if (value.env !== undefined) checkStringMap(value.env, at('env'), problems);
@@ -94,7 +99,7 @@ function validate(value: unknown, problems: Problems): value is ConfigFile {
 export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: string): CheckOptions {
   const merged: CheckConfig = { ...defaults, ...check, allow: [...(defaults.allow ?? []), ...(check.allow ?? [])], env: { ...defaults.env, ...check.env } };
   const cwd = merged.cwd === undefined ? root : resolve(root, merged.cwd);
-  const { name, entry, command, python, forkMarker, forkAtFirstFork, timeout, env, allow, inheritFds, attribution } = merged;
+  const { name, entry, command, python, forkMarker, forkAtFirstFork, timeout, env, allow, inheritFds, attribution, preset } = merged;
   // The name keys the check's baseline entries: from the config as written, never a resolved path.
   const options: CheckOptions = { name: name ?? entry ?? command?.join(' ') ?? '', cwd, env: env ?? {}, allow: allow ?? [] };
   if (entry !== undefined) options.entry = isAbsolute(entry) ? entry : resolve(root, entry);
@@ -105,6 +110,7 @@ export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: stri
   if (timeout !== undefined) options.timeout = timeout;
   if (inheritFds !== undefined) options.inheritFds = inheritFds;
   if (attribution !== undefined) options.attribution = attribution;
+  if (preset !== undefined) options.preset = preset;
   return options;
 }
 

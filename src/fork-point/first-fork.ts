@@ -29,7 +29,7 @@ const MAX_NOTES = 5;
  * makes it a spawn; making an fd, forking, or exiting without exec makes it a
  * worker. Forks are decided in order, so an earlier spawn never hides a later worker.
  */
-export function firstForkDetector(): ForkPointDetector {
+export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
   const candidates: Candidate[] = [];
   const byChild = new Map<number, Candidate>();
   const notes: string[] = [];
@@ -43,7 +43,7 @@ export function firstForkDetector(): ForkPointDetector {
       task: first.parent,
       table: first.table,
       childPid: first.childTid,
-      description: `fork of worker pid ${first.childTid} by ${describeProcess(first.parent.proc)}`,
+      description: `fork of ${spawns ? 'child' : 'worker'} pid ${first.childTid} by ${describeProcess(first.parent.proc)}`,
     };
   };
 
@@ -63,7 +63,8 @@ export function firstForkDetector(): ForkPointDetector {
           shellForks.set(shell, (shellForks.get(shell) ?? 0) + 1);
           return;
         }
-        const candidate: Candidate = { parent, childTid: child.tid, table: info.tableAtClone, verdict: 'pending' };
+        // Counting spawns, the fork itself is the fork point, whatever the child does next.
+        const candidate: Candidate = { parent, childTid: child.tid, table: info.tableAtClone, verdict: spawns ? 'worker' : 'pending' };
         candidates.push(candidate);
         byChild.set(child.tid, candidate);
       },

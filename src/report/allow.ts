@@ -1,14 +1,14 @@
-import { compileRule, type AllowRule } from '../rules/allow-rule.js';
+import type { CompiledRule } from '../rules/allow-rule.js';
 import type { FdRecord, Leak, RuleUse } from './types.js';
 
 /** Marks each record allowed by the first rule that matches it, and counts what each rule allowed. */
-export function applyAllowRules(records: FdRecord[], rules: AllowRule[], projectRoot: string): { leaks: Leak[]; rules: RuleUse[] } {
-  const compiled = rules.map((rule) => ({ ...compileRule(rule, projectRoot), allowed: 0 }));
+export function applyAllowRules(records: FdRecord[], rules: CompiledRule[]): { leaks: Leak[]; rules: RuleUse[] } {
+  const counted = rules.map((rule) => ({ rule, allowed: 0 }));
   const leaks = records.map((record): Leak => {
-    const rule = compiled.find((candidate) => candidate.matches(record));
-    if (!rule) return { ...record, allowed: false };
-    rule.allowed++;
-    return { ...record, allowed: true, allowedBy: rule.label };
+    const use = counted.find((candidate) => candidate.rule.matches(record));
+    if (!use) return { ...record, allowed: false };
+    use.allowed++;
+    return { ...record, allowed: true, allowedBy: use.rule.label };
   });
-  return { leaks, rules: compiled.map(({ label, allowed }) => ({ rule: label, allowed })) };
+  return { leaks, rules: counted.map(({ rule, allowed }) => ({ rule: rule.label, allowed, ...(rule.preset ? { preset: rule.preset } : {}) })) };
 }

@@ -1,4 +1,5 @@
-import type { AllowRule } from '../rules/allow-rule.js';
+import type { Preset } from '../presets/presets.js';
+import { compileRule, type AllowRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from './allow.js';
 import type { FdRecord, ForkPointReport, Leak, Report, RunResult } from './types.js';
@@ -11,20 +12,21 @@ export interface ReportInput {
   forkPoint: ForkPointReport;
   table: FdRecord[];
   allow: AllowRule[];
+  preset?: { preset: Preset; detected: boolean };
   projectRoot: string;
   error?: { code: string; message: string };
   startedAt: number;
 }
 
 /** What identifies "the same file or socket" across fds: a path, or a socket's inode. Pipes' two ends are not duplicates. */
-function identity(leak: Leak): string | undefined {
+function identity(leak: FdRecord): string | undefined {
   if (leak.kind === 'socket') return leak.inode === undefined ? undefined : `socket ${leak.inode}`;
   if (leak.kind === 'file' || leak.kind === 'directory' || leak.kind === 'device' || leak.kind === 'fifo') return `${leak.kind} ${leak.target}`;
   return undefined;
 }
 
-function markSameTargets(leaks: Leak[]): void {
-  const byIdentity = new Map<string, Leak[]>();
+function markSameTargets(leaks: FdRecord[]): void {
+  const byIdentity = new Map<string, FdRecord[]>();
   for (const leak of leaks) {
     const key = identity(leak);
     if (key !== undefined) byIdentity.set(key, [...(byIdentity.get(key) ?? []), leak]);
@@ -37,12 +39,15 @@ function markSameTargets(leaks: Leak[]): void {
 
 /** Every fd beyond stdio is a leak unless a rule allows it; the verdict is settled by `settle`. */
 export function buildReport(input: ReportInput): Report {
-  const { leaks, rules } = applyAllowRules(
-    input.table.filter((record) => record.fd > STDIO),
-    input.allow,
-    input.projectRoot,
-  );
-  markSameTargets(leaks);
+  const records = input.table.filter((record) => record.fd > STDIO);
+  // Duplicates first: the supervisor preset excuses a log file only when it is open once.
+  markSameTargets(records);
+  const presetRules: CompiledRule[] = (input.preset?.preset.ownFds ?? []).map((own) => ({
+    label: `preset ${input.preset!.preset.name}: ${own.role}`,
+    matches: own.matches,
+    preset: input.preset!.preset.name,
+  }));
+  const { leaks, rules } = applyAllowRules(records, [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules]);
   return settle(
     {
       name: input.name,
@@ -51,6 +56,7 @@ export function buildReport(input: ReportInput): Report {
       command: input.command,
       cwd: input.projectRoot,
       forkPoint: input.forkPoint,
+      ...(input.preset ? { preset: { name: input.preset.preset.name, detected: input.preset.detected } } : {}),
       leaks,
       rules,
       stale: [],

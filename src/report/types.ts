@@ -18,6 +18,8 @@ export interface FdRecord {
   createdBy: Creator;
   /** The model met this fd in use without seeing where it came from. */
   unaccounted?: boolean;
+  /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
+  sameTargetAs?: number[];
   /** The app's source line that made it (Python only); null when no line did, see originNote. */
   origin: Origin | null;
   /** The Python stack at creation, innermost first; library frames marked. */
@@ -33,14 +35,14 @@ export interface Leak extends FdRecord {
   allowedBy?: string;
   /** The baseline entry's key, when the baseline excused it. */
   baselineKey?: string;
-  /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
-  sameTargetAs?: number[];
 }
 
 /** How many fds an allow rule excused; a rule that excused none is listed with 0, so stale rules show. */
 export interface RuleUse {
   rule: string;
   allowed: number;
+  /** The server preset the rule comes from. */
+  preset?: string;
 }
 
 export interface ForkPointReport {
@@ -74,6 +76,8 @@ export interface Report {
   /** The app's working directory: relative paths in origins and stacks start here. */
   cwd: string;
   forkPoint: ForkPointReport;
+  /** The server preset applied, and whether it was detected from the command. */
+  preset?: { name: string; detected: boolean };
   /** Every fd open at the fork point other than stdio; allowed ones stay listed with `allowed: true`. */
   leaks: Leak[];
   rules: RuleUse[];

@@ -70,6 +70,10 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
   if (!options.quiet) {
     const where = report.forkPoint.reached ? `fork point: ${report.forkPoint.description}` : `fork point not reached (${report.forkPoint.mode})`;
     lines.push(paint('dim', `prefork-check ${report.tool.version} · ${report.name} · ${where}`));
+    if (report.preset) {
+      const how = report.preset.detected ? 'detected from the command; `--preset none` turns it off' : 'chosen';
+      lines.push(paint('dim', `  preset ${report.preset.name} (${how}): its fork point, and its own fds allowed by their role`));
+    }
     if (!report.forkPoint.reached) for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
     if (report.error && report.leaks.length > 0) lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
     for (const group of groupBySite(report.leaks)) lines.push('', ...leakBlock(group, paint));
@@ -77,7 +81,7 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
   }
   lines.push(verdict(report, paint));
   for (const entry of report.stale) lines.push(paint('yellow', `      stale baseline entry (the leak is gone; --update-baseline drops it): ${entry.key}`));
-  for (const rule of report.rules.filter((use) => use.allowed === 0)) lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
+  for (const rule of report.rules.filter((use) => use.allowed === 0 && !use.preset)) lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
   return lines.join('\n') + '\n';
 }
 

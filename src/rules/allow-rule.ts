@@ -27,9 +27,11 @@ export type AllowRule =
     };
 
 export interface CompiledRule {
-  /** How reports name the rule: `glob /var/log/**`, `kind eventfd and createdIn asyncio`. */
+  /** How reports name the rule: `glob /var/log/**`, `kind eventfd and createdIn asyncio`, `preset gunicorn: listening socket`. */
   label: string;
   matches(record: FdRecord): boolean;
+  /** Set for a server preset's rule: reported, but not warned about when it matches nothing. */
+  preset?: string;
 }
 
 export const RULE_FIELDS = ['path', 'glob', 'under', 'kind', 'socket', 'createdIn', 'reason'] as const;

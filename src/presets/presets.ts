@@ -1,0 +1,108 @@
+import { basename } from 'node:path';
+import type { ForkPointSpec } from '../options.js';
+import type { FdRecord } from '../report/types.js';
+
+export const PRESET_NAMES = ['gunicorn', 'celery', 'uwsgi', 'supervisor', 'unicorn'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** One kind of fd a server makes for itself, recognised by how it was made. */
+export interface ServerFd {
+  role: string;
+  matches(record: FdRecord): boolean;
+}
+
+/** What prefork-check knows about a pre-fork server: its fork point and its own fds. */
+export interface Preset {
+  name: PresetName;
+  /** The program names that start it (`gunicorn`, or `python3 -m gunicorn`). */
+  programs: string[];
+  forkPoint: ForkPointSpec;
+  ownFds: ServerFd[];
+}
+
+/** Made with `module:function` on the Python stack. */
+const madeIn = (site: string) => (record: FdRecord) => record.stack.some((frame) => `${frame.module}:${frame.function}` === site);
+
+/** Made by the server's own native code (no Python line), with this syscall. */
+const madeNatively = (programs: string[], syscall: string) => (record: FdRecord) =>
+  record.origin === null && record.createdBy.type === 'syscall' && record.createdBy.syscall === syscall && programs.includes(basename(record.createdBy.program));
+
+const RUBY = ['unicorn', 'unicorn_rails', 'ruby'];
+
+const PRESETS: Record<PresetName, Preset> = {
+  gunicorn: {
+    name: 'gunicorn',
+    programs: ['gunicorn'],
+    forkPoint: { mode: 'first-fork' },
+    ownFds: [
+      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('gunicorn.sock:create_sockets')(r) },
+      { role: "arbiter's signal pipe", matches: (r) => r.kind === 'pipe' && madeIn('gunicorn.arbiter:Arbiter.init_signals')(r) },
+      { role: "worker's heartbeat file", matches: (r) => r.kind === 'file' && madeIn('gunicorn.workers.workertmp:WorkerTmp.__init__')(r) },
+    ],
+  },
+  celery: {
+    name: 'celery',
+    programs: ['celery'],
+    forkPoint: { mode: 'first-fork' },
+    ownFds: [
+      { role: "pool's task queue pipe", matches: (r) => r.kind === 'pipe' && madeIn('billiard.pool:Pool._setup_queues')(r) },
+      { role: "pool's shared-memory arena", matches: (r) => r.kind === 'file' && madeIn('billiard.heap:Arena.__init__')(r) },
+      { role: "worker's sentinel pipe", matches: (r) => r.kind === 'pipe' && madeIn('billiard.popen_fork:Popen._launch')(r) },
+    ],
+  },
+  uwsgi: {
+    name: 'uwsgi',
+    programs: ['uwsgi'],
+    forkPoint: { mode: 'first-fork' },
+    ownFds: [
+      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.peer === undefined },
+      { role: "master's socketpair", matches: (r) => r.target === 'unix socketpair' && madeNatively(['uwsgi'], 'socketpair')(r) },
+    ],
+  },
+  supervisor: {
+    name: 'supervisor',
+    programs: ['supervisord'],
+    // supervisord forks to exec its programs: that fork is the moment its fds reach a child.
+    forkPoint: { mode: 'first-fork', spawns: true },
+    ownFds: [
+      // One fd per log file: the same file opened twice (stdout and stderr logs) is the bug to catch.
+      { role: 'log file', matches: (r) => r.kind === 'file' && madeIn('supervisor.loggers:FileHandler.__init__')(r) && r.sameTargetAs === undefined },
+      { role: 'control socket', matches: (r) => r.kind === 'socket' && madeIn('supervisor.http:make_http_servers')(r) },
+      { role: "program's stdio pipe", matches: (r) => r.kind === 'pipe' && madeIn('supervisor.options:ServerOptions.make_pipes')(r) },
+    ],
+  },
+  unicorn: {
+    name: 'unicorn',
+    programs: ['unicorn', 'unicorn_rails'],
+    forkPoint: { mode: 'first-fork' },
+    // Ruby code has no attribution: unicorn's pipes (its self-pipe, one per worker) and the Ruby
+    // VM's eventfds are known by kind and program, so an app's own IO.pipe would pass as theirs.
+    ownFds: [
+      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeNatively(RUBY, 'socket')(r) && r.socket?.listening === true },
+      { role: 'self-pipe or worker pipe', matches: (r) => r.kind === 'pipe' && madeNatively(RUBY, 'pipe2')(r) },
+      { role: "Ruby VM's eventfd", matches: (r) => r.kind === 'eventfd' && madeNatively(RUBY, 'eventfd2')(r) },
+    ],
+  },
+};
+
+export function presetNamed(name: PresetName): Preset {
+  return PRESETS[name];
+}
+
+/** The program a command runs, past an interpreter: `python3 -m celery ...` → celery, `/usr/bin/gunicorn` → gunicorn. */
+function programOf(command: string[]): string[] {
+  const names = [basename(command[0] ?? '')];
+  if (/^(python[0-9.]*|ruby[0-9.]*)$/.test(names[0]!)) {
+    const module = command.indexOf('-m');
+    if (module > 0 && command[module + 1]) names.push(command[module + 1]!);
+    const script = command.slice(1).find((arg) => !arg.startsWith('-'));
+    if (script) names.push(basename(script));
+  }
+  return names;
+}
+
+/** The preset whose server the command starts, if any. */
+export function detectPreset(command: string[]): Preset | undefined {
+  const names = programOf(command);
+  return Object.values(PRESETS).find((preset) => preset.programs.some((program) => names.includes(program)));
+}

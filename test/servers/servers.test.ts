@@ -1,0 +1,129 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { findProgram } from '../../src/launch/find-program.js';
+import type { Report } from '../../src/report/types.js';
+import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
+
+// Real servers from Debian's packages (installed by .ci/run); Debian's own python3 runs them.
+const SERVERS = {
+  gunicorn: ['gunicorn', '--preload', '--bind', '127.0.0.1:0', '--workers', '2', 'app:app'],
+  celery: ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'worker', '--pool=prefork', '--concurrency=2', '--loglevel=WARNING', '--without-heartbeat', '--without-mingle', '--without-gossip'],
+  uwsgi: ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:0', '--master', '--processes', '2', '--wsgi-file', 'app.py', '--disable-logging'],
+  supervisor: ['supervisord', '-c', 'supervisord.conf'],
+  unicorn: ['unicorn', '-c', 'unicorn.conf.rb', 'config.ru'],
+} as const;
+type Server = keyof typeof SERVERS;
+
+beforeAll(() => {
+  const missing = ['gunicorn', 'uwsgi', 'supervisord', 'unicorn', '/usr/bin/python3'].filter((program) => findProgram(program, ROOT) === undefined);
+  if (missing.length > 0) throw new Error(`Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn python3-flask python3-prometheus-client`);
+});
+
+/** Processes still running with this run's APP_DATA in their environment: the check must leave none. */
+function survivors(appData: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`APP_DATA=${appData}`)) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+async function check(server: Server, variant: 'leaky' | 'fixed'): Promise<{ report: Report; exitCode: number; appData: string; stdout: string }> {
+  const appData = scratch();
+  const run = await runCli(['--', ...SERVERS[server]], { cwd: join(ROOT, 'examples', server, variant), env: { APP_DATA: appData } });
+  expect(run.report, run.stderr).toBeDefined();
+  // Give the kernel a moment to reap what was killed before looking.
+  await new Promise((done) => setTimeout(done, 200));
+  expect(survivors(appData), 'server processes left running').toEqual([]);
+  return { report: run.report!, exitCode: run.exitCode, appData, stdout: run.stdout };
+}
+
+/** The line of an example's source marked `# leak`. */
+function markedLine(file: string): number {
+  return readFileSync(file, 'utf8').split('\n').findIndex((line) => line.includes('# leak')) + 1;
+}
+
+const counted = (report: Report) => report.leaks.filter((leak) => !leak.allowed);
+const allowedRoles = (report: Report) => report.leaks.filter((leak) => leak.allowed).map((leak) => leak.allowedBy).sort();
+
+describe.each([
+  {
+    server: 'gunicorn' as const,
+    leak: (d: string) => `file ${d}/app.db`,
+    origin: { file: 'app.py', function: '<module>', native: true },
+    allowed: ["preset gunicorn: arbiter's signal pipe", "preset gunicorn: arbiter's signal pipe", 'preset gunicorn: listening socket', "preset gunicorn: worker's heartbeat file"],
+  },
+  {
+    server: 'celery' as const,
+    leak: (d: string) => `file ${d}/audit.log`,
+    origin: { file: 'tasks.py', function: '<module>', native: false },
+    allowed: [
+      ...Array(2).fill("preset celery: pool's shared-memory arena"),
+      ...Array(4).fill("preset celery: pool's task queue pipe"),
+      ...Array(2).fill("preset celery: worker's sentinel pipe"),
+    ],
+  },
+  {
+    server: 'uwsgi' as const,
+    leak: () => 'socket tcp 127.0.0.1:*',
+    origin: { file: 'app.py', function: '<module>', native: false },
+    allowed: ['preset uwsgi: listening socket', ...Array(6).fill("preset uwsgi: master's socketpair")],
+  },
+])('$server', ({ server, leak, origin, allowed }) => {
+  test('the leaky example fails with exactly its leak, at its line; the preset excuses only the server’s own fds', async () => {
+    const { report, exitCode, appData } = await check(server, 'leaky');
+    expect(exitCode).toBe(1);
+    expect(report.preset).toEqual({ name: server, detected: true });
+    expect(report.forkPoint).toMatchObject({ mode: 'first-fork', reached: true });
+    expect(counted(report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([expect.stringMatching(new RegExp(`^${leak(appData).replace(/[.[\]]/g, '\\$&').replace('*', '\\d+')}$`))]);
+    expect(counted(report)[0]!.origin).toMatchObject({ ...origin, line: markedLine(join(ROOT, 'examples', server, 'leaky', origin.file)) });
+    expect(allowedRoles(report)).toEqual([...allowed].sort());
+  });
+
+  test('the fixed example passes', async () => {
+    const { report, exitCode } = await check(server, 'fixed');
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(allowedRoles(report)).toEqual([...allowed].sort());
+  });
+});
+
+describe('supervisor', () => {
+  test('the same log file opened twice for one program fails, as duplicates; everything else is supervisord’s own', async () => {
+    const { report, exitCode, appData } = await check('supervisor', 'leaky');
+    expect(exitCode).toBe(1);
+    expect(report.forkPoint.description).toMatch(/^fork of child pid \d+ by pid \d+ \(supervisord\)$/);
+    const leaks = counted(report);
+    expect(leaks.map((fd) => fd.target)).toEqual([`${appData}/worker.log`, `${appData}/worker.log`]);
+    expect(leaks[0]!.sameTargetAs).toEqual([leaks[1]!.fd]);
+    expect(leaks[0]!.origin).toMatchObject({ function: 'FileHandler.__init__', library: true });
+    expect(new Set(allowedRoles(report))).toEqual(new Set(['preset supervisor: control socket', 'preset supervisor: log file', "preset supervisor: program's stdio pipe"]));
+  });
+
+  test('redirect_stderr: the log is open once, and the check passes', async () => {
+    const { exitCode, report } = await check('supervisor', 'fixed');
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+  });
+});
+
+describe('unicorn (Ruby: no source lines, the syscall and program instead)', () => {
+  test('the leaky example fails with exactly its audit log', async () => {
+    const { report, exitCode, appData } = await check('unicorn', 'leaky');
+    expect(exitCode).toBe(1);
+    const leaks = counted(report);
+    expect(leaks.map((fd) => fd.target)).toEqual([`${appData}/audit.log`]);
+    expect(leaks[0]!.origin).toBeNull();
+    expect(leaks[0]!.createdBy).toMatchObject({ syscall: 'openat', program: expect.stringMatching(/unicorn$/) });
+    expect(new Set(allowedRoles(report))).toEqual(new Set(['preset unicorn: listening socket', 'preset unicorn: self-pipe or worker pipe', "preset unicorn: Ruby VM's eventfd"]));
+  });
+
+  test('the fixed example passes', async () => {
+    const { exitCode, report } = await check('unicorn', 'fixed');
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+  });
+});
