@@ -10,9 +10,9 @@ import { isShell } from './fork-point/program-kind.js';
 import { Attributor } from './attribution/attributor.js';
 import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
 import { describeOrigin } from './attribution/describe-origin.js';
-import { diagnoseStraceFailure } from './launch/diagnose.js';
+import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js';
 import { findProgram } from './launch/find-program.js';
-import { runTraced } from './launch/run-traced.js';
+import { findStrace, runTraced } from './launch/run-traced.js';
 import { straceArguments } from './launch/strace-command.js';
 import { initialTable } from './model/initial-table.js';
 import type { FdTable } from './model/fd-table.js';
@@ -47,6 +47,7 @@ function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
       program.includes('/') ? `The command ${program} does not exist or is not executable.` : `The command \`${program}\` was not found on PATH.`,
     );
   }
+  findStrace(resolved.strace, resolved.cwd);
 }
 
 /** The process a partial report is about: the started one, unless it is a shell, then its newest non-shell descendant. */
@@ -74,9 +75,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const resolved = preflightCheck(options);
   const spec = resolved.forkPoint;
 
+  const strace = findStrace(resolved.strace, resolved.cwd);
+  await ensureTracingWorks(strace);
   const token = newToken();
   const run = await runTraced({
-    strace: resolved.strace,
+    strace,
     straceArgs: (output) => straceArguments(spec, resolved.attribution, output, resolved.command),
     cwd: resolved.cwd,
     env: resolved.attribution ? { ...resolved.env, ...bootstrapEnv(token, { ...process.env, ...resolved.env }) } : resolved.env,
@@ -154,7 +157,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       return finish(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }
     if (!sawEvents) {
-      throw await diagnoseStraceFailure(resolved.strace, (await run.child).exitCode);
+      throw await diagnoseStraceFailure(strace, (await run.child).exitCode);
     }
     throw new PreforkCheckError('STRACE_FAILED', 'The trace ended before the started process did (strace stopped early).');
   } finally {

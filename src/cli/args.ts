@@ -67,7 +67,11 @@ export function parseCli(argv: string[]): CliRequest {
   try {
     parsed = parseArgs({ args: own, options: flags, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new PreforkCheckError('INVALID_OPTION', `${(error as Error).message.replace(/\. To specify a positional.*$/s, '.')} See \`prefork-check --help\`.`);
+    // Node's messages run over two lines with advice in its own terms: keep the first sentence.
+    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '.');
+    const flag = /Option '(--[\w-]+)'/.exec(message)?.[1];
+    const hint = /ambiguous/.test(message) && flag ? ` For a value that starts with a dash, write \`${flag}=<value>\`.` : '';
+    throw new PreforkCheckError('INVALID_OPTION', `${message}${hint} See \`prefork-check --help\`.`);
   }
   const { values, positionals } = parsed;
   const merging = positionals[0] === 'merge-reports';

@@ -1,19 +1,43 @@
 import { execa } from 'execa';
 import { PreforkCheckError } from '../errors.js';
 
+/** A trace of `true`: what strace says when it cannot trace here. */
+function probe(strace: string) {
+  return execa(strace, ['-f', '-qq', '-e', 'trace=none', '--', 'true'], { reject: false, stdin: 'ignore' });
+}
+
+const probed = new Map<string, Promise<void>>();
+
 /**
- * strace produced no trace at all. Finds out why with a trace of `true`, and
- * turns the answer into an error that says what to do.
+ * Fails, with what to do, when strace cannot trace here (no ptrace in a
+ * container): checked once per strace binary, before any app starts, so the
+ * user sees one clear message instead of strace's own. Takes ~10 ms.
  */
-export async function diagnoseStraceFailure(strace: string, exitCode: number | undefined): Promise<PreforkCheckError> {
-  const probe = await execa(strace, ['-f', '-qq', '-e', 'trace=none', '--', 'true'], { reject: false, stdin: 'ignore' });
-  const said = probe.stderr.trim().split('\n')[0] ?? '';
-  if (probe.exitCode !== 0 && /Operation not permitted|EPERM/.test(probe.stderr)) {
+export function ensureTracingWorks(strace: string): Promise<void> {
+  let done = probed.get(strace);
+  if (!done) {
+    done = probe(strace).then(async (result) => {
+      if (result.exitCode !== 0) throw await diagnoseStraceFailure(strace, result.exitCode, result.stderr);
+    });
+    probed.set(strace, done);
+  }
+  return done;
+}
+
+/**
+ * strace could not trace. Finds out why (from its own words, or a trace of
+ * `true`) and turns the answer into an error that says what to do.
+ */
+export async function diagnoseStraceFailure(strace: string, exitCode: number | undefined, stderr?: string): Promise<PreforkCheckError> {
+  const lines = (stderr ?? (await probe(strace)).stderr).trim().split('\n');
+  const denied = lines.find((line) => /Operation not permitted|EPERM/.test(line));
+  if (denied !== undefined) {
     return new PreforkCheckError(
       'PTRACE_NOT_PERMITTED',
-      `strace may not trace processes here (it said: "${said}"). prefork-check needs ptrace: in Docker add \`--cap-add=SYS_PTRACE\`, in Kubernetes add SYS_PTRACE to the container's securityContext capabilities, and on a host check /proc/sys/kernel/yama/ptrace_scope (0 or 1 works when prefork-check starts the app).`,
+      `strace may not trace processes here (it said: "${denied.trim()}"). prefork-check needs ptrace: in Docker add \`--cap-add=SYS_PTRACE\` (or a seccomp profile that allows ptrace), in Kubernetes add SYS_PTRACE to the container's securityContext capabilities, and on a host check /proc/sys/kernel/yama/ptrace_scope (0 or 1 works when prefork-check starts the app).`,
     );
   }
+  const said = lines[0] ?? '';
   return new PreforkCheckError(
     'STRACE_FAILED',
     `strace exited${exitCode === undefined ? '' : ` with status ${exitCode}`} before the app started${said ? ` (it said: "${said}")` : ''}. Check that the command runs on its own.`,

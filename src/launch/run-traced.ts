@@ -10,6 +10,7 @@ import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
 import { readLines } from './read-lines.js';
 
 export interface RunRequest {
+  /** The strace binary, as findStrace found it. */
   strace: string;
   straceArgs: (output: string) => string[];
   cwd: string;
@@ -35,14 +36,20 @@ export interface TracedRun {
  * to a fifo that is read as a stream: the trace never touches the disk, and
  * the fifo is unlinked as soon as strace has it open.
  */
-export async function runTraced(request: RunRequest): Promise<TracedRun> {
-  const strace = findProgram(request.strace, request.cwd);
+/** The strace binary to run, or an error that says how to install it. */
+export function findStrace(name: string, cwd: string): string {
+  const strace = findProgram(name, cwd);
   if (strace === undefined) {
     throw new PreforkCheckError(
       'STRACE_NOT_FOUND',
-      `strace was not found (looked for \`${request.strace}\` on PATH). Install it: \`apt-get install strace\` (Debian/Ubuntu), \`dnf install strace\` (Fedora), \`apk add strace\` (Alpine).`,
+      `strace was not found (looked for \`${name}\` on PATH). Install it: \`apt-get install strace\` (Debian/Ubuntu), \`dnf install strace\` (Fedora), \`apk add strace\` (Alpine).`,
     );
   }
+  return strace;
+}
+
+export async function runTraced(request: RunRequest): Promise<TracedRun> {
+  const strace = request.strace;
 
   const dir = await mkdtemp(join(tmpdir(), 'prefork-check-'));
   const fifo = join(dir, 'trace');
@@ -104,32 +111,62 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const stop = async (pids: Iterable<number>) => {
     if (stopped) return;
     stopped = true;
-    killAll(pid, pids);
-    await Promise.race([child, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    const tracees = new Tracees(pid);
+    for (const known of pids) tracees.kill(known);
+    // strace stays to the end: a process forked just before the kills (a daemon
+    // leaving the group with setsid) shows up in the rest of the trace and is
+    // killed too, and strace exits once it has no tracee left.
+    const drained = (async () => {
+      for await (const line of readLines(reader)) for (const seen of pidsIn(line)) tracees.kill(seen);
+    })();
+    const exited = await Promise.race([child.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
+    if (!exited) tracees.killGroup();
+    await Promise.race([child, delay(STOP_GRACE_MS)]);
     releaseWriter();
     reader.destroy();
+    await drained.catch(() => undefined);
     await cleanup();
   };
 
   return { lines: readLines(reader), initialFds, passedDownFds, child, stop };
 }
 
-function killAll(groupLeader: number | undefined, pids: Iterable<number>): void {
-  const signalled = new Set<number>();
-  const kill = (target: number) => {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  };
-  if (groupLeader !== undefined) kill(-groupLeader);
-  // Processes that left the group (setsid) are still known from the trace.
-  for (const pid of pids) {
-    if (pid > 1 && pid !== process.pid && !signalled.has(pid)) {
-      signalled.add(pid);
-      kill(pid);
-    }
+const STOP_GRACE_MS = 5000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** Pids a trace line shows: the line's own, and a new child's (a clone's result). */
+export function pidsIn(line: string): number[] {
+  const own = /^(\d+) /.exec(line);
+  if (!own) return [];
+  const child = /^\d+ +(?:<\.\.\. )?(?:clone3?|v?fork)\b.*= (\d+)$/.exec(line);
+  return child ? [Number(own[1]), Number(child[1])] : [Number(own[1])];
+}
+
+/** SIGKILLs the app's processes, each once; strace itself last, so that it keeps reporting new ones. */
+class Tracees {
+  private readonly killed = new Set<number>([0, 1, process.pid]);
+
+  constructor(private readonly tracer: number | undefined) {}
+
+  kill(pid: number): void {
+    if (this.killed.has(pid) || pid === this.tracer) return;
+    this.killed.add(pid);
+    signal(pid);
   }
-  if (groupLeader !== undefined) kill(groupLeader);
+
+  /** The whole process group, strace included: for a trace that would not end. */
+  killGroup(): void {
+    if (this.tracer === undefined) return;
+    signal(-this.tracer);
+    signal(this.tracer);
+  }
+}
+
+function signal(target: number): void {
+  try {
+    process.kill(target, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }

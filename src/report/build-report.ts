@@ -25,15 +25,25 @@ function identity(leak: FdRecord): string | undefined {
   return undefined;
 }
 
+/** Others listed per fd: enough to find them, without a list of 10,000 on each of 10,000 fds. */
+const SAME_TARGET_LISTED = 16;
+
 function markSameTargets(leaks: FdRecord[]): void {
   const byIdentity = new Map<string, FdRecord[]>();
   for (const leak of leaks) {
     const key = identity(leak);
-    if (key !== undefined) byIdentity.set(key, [...(byIdentity.get(key) ?? []), leak]);
+    if (key === undefined) continue;
+    const group = byIdentity.get(key);
+    if (group) group.push(leak);
+    else byIdentity.set(key, [leak]);
   }
   for (const group of byIdentity.values()) {
     if (group.length < 2) continue;
-    for (const leak of group) leak.sameTargetAs = group.filter((other) => other !== leak).map((other) => other.fd);
+    const listed = group.slice(0, SAME_TARGET_LISTED + 1);
+    for (const leak of group) {
+      leak.sameTargetAs = listed.filter((other) => other !== leak).slice(0, SAME_TARGET_LISTED).map((other) => other.fd);
+      leak.sameTargetCount = group.length;
+    }
   }
 }
 

@@ -16,7 +16,9 @@ export function groupBySite(leaks: Leak[]): Leak[][] {
   const groups = new Map<string, Leak[]>();
   for (const leak of leaks) {
     const key = `${leak.allowed} ${leak.allowedBy ?? ''} ${leak.kind} ${siteOf(leak)}`;
-    groups.set(key, [...(groups.get(key) ?? []), leak]);
+    const group = groups.get(key);
+    if (group) group.push(leak);
+    else groups.set(key, [leak]);
   }
   return [...groups.values()];
 }

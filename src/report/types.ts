@@ -20,6 +20,8 @@ export interface FdRecord {
   unaccounted?: boolean;
   /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
   sameTargetAs?: number[];
+  /** How many fds in all are open on that target (sameTargetAs lists at most 16 of the others). */
+  sameTargetCount?: number;
   /** The app's source line that made it (Python only); null when no line did, see originNote. */
   origin: Origin | null;
   /** The Python stack at creation, innermost first; library frames marked. */

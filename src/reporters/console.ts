@@ -127,8 +127,12 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
   ];
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
   foldStack(leak.stack).forEach((entry, i) => lines.push(`          ${i === 0 ? 'stack' : '     '}     ${i === 0 ? entry : paint('dim', entry)}`.replace(/ +$/, '')));
-  const sharing = [...new Set(group.flatMap((member) => (member.sameTargetAs ? [member.fd, ...member.sameTargetAs] : [])))].sort((a, b) => a - b);
-  if (sharing.length > 0) lines.push(paint('yellow', `          duplicate fds ${sharing.join(', ')} are open on the same ${leak.kind === 'socket' ? 'socket' : leak.kind}`));
+  const sharing = [...new Set(group.slice(0, 16).flatMap((member) => (member.sameTargetAs ? [member.fd, ...member.sameTargetAs] : [])))].sort((a, b) => a - b);
+  const total = Math.max(...group.map((member) => member.sameTargetCount ?? 0));
+  if (sharing.length > 0) {
+    const fds = total > sharing.length ? `${total} fds (${sharing.slice(0, 5).join(', ')}, …)` : `fds ${sharing.join(', ')}`;
+    lines.push(paint('yellow', `          duplicate ${fds} are open on the same ${leak.kind === 'socket' ? 'socket' : leak.kind}`));
+  }
   if (leak.unaccounted) lines.push(paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'));
   return lines;
 }

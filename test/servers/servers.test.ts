@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
 import type { Report } from '../../src/report/types.js';
+import { processesWithEnv, settle } from '../helpers/processes.js';
 import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
 
 // Real servers from Debian's packages (installed by .ci/run); Debian's own python3 runs them.
@@ -20,27 +21,11 @@ beforeAll(() => {
   if (missing.length > 0) throw new Error(`Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn python3-flask python3-prometheus-client`);
 });
 
-/** Processes still running with this run's APP_DATA in their environment: the check must leave none. */
-function survivors(appData: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`APP_DATA=${appData}`)) pids.push(Number(entry));
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-  return pids;
-}
-
 async function check(server: Server, variant: 'leaky' | 'fixed'): Promise<{ report: Report; exitCode: number; appData: string; stdout: string }> {
   const appData = scratch();
   const run = await runCli(['--', ...SERVERS[server]], { cwd: join(ROOT, 'examples', server, variant), env: { APP_DATA: appData } });
   expect(run.report, run.stderr).toBeDefined();
-  // Give the kernel a moment to reap what was killed before looking.
-  await new Promise((done) => setTimeout(done, 200));
-  expect(survivors(appData), 'server processes left running').toEqual([]);
+  expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
   return { report: run.report!, exitCode: run.exitCode, appData, stdout: run.stdout };
 }
 

@@ -1,0 +1,28 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Live processes whose environment holds `NAME=value`: what a check started and must not leave behind. */
+export function processesWithEnv(name: string, value: string): number[] {
+  const wanted = `${name}=${value}`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      if (/\) Z /.test(stat)) continue; // a zombie is dead, only not yet reaped
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(wanted)) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/** Waits up to `ms` for `check` to return an empty list, then returns what it last said. */
+export async function settle(check: () => number[], ms = 2000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = check();
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

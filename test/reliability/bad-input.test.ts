@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { CLI, ROOT, scratch } from '../helpers/run-cli.js';
+
+/** Runs the CLI asking for every output file; returns what it did and whether any file appeared. */
+async function badRun(args: string[], options: { env?: Record<string, string>; wrap?: string[] } = {}) {
+  const dir = scratch();
+  const outputs = ['report.json', 'junit.xml', 'baseline.json'].map((name) => join(dir, name));
+  const [json, junit, baseline] = outputs as [string, string, string];
+  const own = ['--json', json, '--junit', junit, '--baseline', baseline, '--update-baseline'];
+  const [program, ...rest] = [...(options.wrap ?? []), process.execPath, CLI, ...own, ...args];
+  const run = await execa(program!, rest, { cwd: ROOT, env: { FIXTURE_SCRATCH: dir, ...options.env }, reject: false, stdin: 'ignore' });
+  return { ...run, written: outputs.filter((file) => existsSync(file)) };
+}
+
+// Drops ptrace the way a container's seccomp profile does, then runs the CLI (Debian's python3-seccomp).
+const WITHOUT_PTRACE = [
+  '/usr/bin/python3',
+  '-c',
+  'import errno, os, seccomp, sys\nf = seccomp.SyscallFilter(seccomp.ALLOW)\nf.add_rule(seccomp.ERRNO(errno.EPERM), "ptrace")\nf.load()\nos.execv(sys.argv[1], sys.argv[1:])',
+];
+
+describe('bad input: exit 2, one clear line, no stack, no report or baseline written', () => {
+  const emptyPath = scratch();
+
+  test.concurrent.each([
+    { name: 'missing entry', args: ['--entry', 'fixtures/nope.py'], error: /^prefork-check: The entry file fixtures\/nope\.py does not exist/ },
+    { name: 'command that does not exist', args: ['--', 'no-such-server', '--preload'], error: /^prefork-check: The command `no-such-server` was not found on PATH\.$/ },
+    { name: 'unknown flag', args: ['--forkmarker', 'READY', '--', 'true'], error: /^prefork-check: Unknown option '--forkmarker'\. See `prefork-check --help`\.$/ },
+    { name: 'bad --timeout', args: ['--timeout', 'soon', '--', 'true'], error: /^prefork-check: Expected `--timeout` to be a positive number of seconds, got `soon`\.$/ },
+    { name: 'a flag value that looks like a flag', args: ['--timeout', '-3', '--', 'true'], error: /^prefork-check: Option '--timeout' argument is ambiguous\. For a value that starts with a dash, write `--timeout=<value>`\./ },
+    { name: 'empty marker', args: ['--fork-marker', '', '--', 'true'], error: /^prefork-check: Expected `fork-marker` to be a non-empty text/ },
+    { name: 'strace missing from PATH', args: ['--', '/bin/true'], env: { PATH: emptyPath }, error: /^prefork-check: strace was not found .*apt-get install strace/ },
+    { name: 'ptrace not permitted', args: ['--', '/bin/true'], wrap: WITHOUT_PTRACE, error: /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/ },
+    { name: 'unwritable report path', args: ['--json', '/proc/nope/report.json', '--', '/bin/true'], error: /^prefork-check: Cannot write the report \/proc\/nope\/report\.json/ },
+  ])('$name', async ({ args, env, wrap, error }) => {
+    const run = await badRun(args, { ...(env ? { env } : {}), ...(wrap ? { wrap } : {}) });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trimEnd().split('\n'), run.stderr).toHaveLength(1);
+    expect(run.stderr).toMatch(error);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.written).toEqual([]);
+  });
+});

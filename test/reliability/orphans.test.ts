@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { processesWithEnv, settle } from '../helpers/processes.js';
+import { CLI, fixture, runCli, scratch } from '../helpers/run-cli.js';
+
+// Each run marks its processes with a unique environment variable; the app
+// double-forks a daemon that calls setsid(), leaving the process group.
+const MARK = 'PREFORK_CHECK_ORPHAN_TEST';
+
+async function leftBehind(mark: string): Promise<number[]> {
+  return settle(() => processesWithEnv(MARK, mark));
+}
+
+describe('no process outlives the check, a setsid() daemon included', () => {
+  test.concurrent.each([
+    { how: 'pass', args: ['--fork-marker', 'READY'], mode: 'ready', exitCode: 0 },
+    { how: 'fail', args: ['--fork-marker', 'READY'], mode: 'leak', exitCode: 1 },
+    { how: 'timeout', args: ['--fork-marker', 'READY', '--timeout', '2'], mode: 'hang', exitCode: 2 },
+    { how: 'crash', args: ['--fork-marker', 'READY'], mode: 'crash', exitCode: 2 },
+    { how: 'first fork', args: ['--fork-at-first-fork'], mode: 'hang', exitCode: 0 },
+  ])('$how', async ({ args, mode, exitCode }) => {
+    const mark = randomUUID();
+    const run = await runCli([...args, '--', 'python3', fixture('daemon'), mode], { env: { [MARK]: mark } });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(exitCode);
+    expect(await leftBehind(mark)).toEqual([]);
+  });
+
+  test.concurrent.each(['SIGINT', 'SIGTERM'] as const)('the CLI gets %s', async (signal) => {
+    const mark = randomUUID();
+    const cli = execa('node', [CLI, '--fork-marker', 'READY', '--', 'python3', fixture('daemon'), 'hang'], {
+      env: { [MARK]: mark, FIXTURE_SCRATCH: scratch() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    // Until the daemon is up: the app and its daemon both carry the mark.
+    const deadline = Date.now() + 10_000;
+    while (processesWithEnv(MARK, mark).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    cli.kill(signal);
+    const result = await cli;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/ERROR The check was interrupted; the app was stopped\./);
+    expect(await leftBehind(mark)).toEqual([]);
+  });
+});
