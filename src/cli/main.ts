@@ -82,8 +82,9 @@ async function writeReports(result: RunResult, request: CliRequest, json: string
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: execa's exit hook re-raises a signal that has no other listener left.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const request = parseCli(argv);
     if (request.help) {

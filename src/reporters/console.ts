@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import { groupBySite } from '../report/group-leaks.js';
+import { printable } from './printable.js';
 import type { Leak, Report, RunResult, StackFrame } from '../report/types.js';
 
 export interface ConsoleOptions {
@@ -12,10 +13,6 @@ export interface ConsoleOptions {
 
 const STYLES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 
-/** Shows control characters in paths (a newline in a file name) without breaking the layout. */
-function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (char) => (char === '\n' ? '\\n' : char === '\t' ? '\\t' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}
 
 function madeBy(creator: Creator): string {
   switch (creator.type) {

@@ -2,15 +2,16 @@ import junitModule, { type Builder } from 'junit-report-builder';
 import { groupBySite, siteOf } from '../report/group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { foldStack } from './console.js';
+import { printable } from './printable.js';
 import { writeFileAtomic } from './write-atomic.js';
 
 // A CommonJS package with a transpiled default export: TypeScript sees it one level deeper than Node loads it.
 const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
 
 function failureBody(group: Leak[]): string {
-  const lines = group.map((leak) => `fd ${leak.fd} ${leak.kind} ${leak.target}${leak.cloexec ? ' (close-on-exec)' : ''}`);
+  const lines = group.map((leak) => `fd ${leak.fd} ${leak.kind} ${printable(leak.target)}${leak.cloexec ? ' (close-on-exec)' : ''}`);
   const leak = group[0]!;
-  if (leak.originNote) lines.push(`note: ${leak.originNote}`);
+  if (leak.originNote) lines.push(`note: ${printable(leak.originNote)}`);
   if (leak.stack.length > 0) lines.push('stack:', ...foldStack(leak.stack).map((line) => `  ${line}`));
   return lines.join('\n');
 }
@@ -25,9 +26,10 @@ function addCheck(builder: Builder, report: Report): void {
   for (const group of counted) {
     const leak = group[0]!;
     const count = group.length > 1 ? ` (x${group.length})` : '';
-    const testCase = suite.testCase().className(className).name(`no ${leak.kind} left open by ${siteOf(leak)}${count}`);
+    // XML cannot hold most control characters: they are written as \xNN, like the console does.
+    const testCase = suite.testCase().className(className).name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`));
     if (leak.origin && !leak.origin.file.startsWith('<')) testCase.file(leak.origin.file);
-    testCase.failure(`${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`, 'LeakedFd').stacktrace(failureBody(group));
+    testCase.failure(printable(`${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`), 'LeakedFd').stacktrace(failureBody(group));
   }
   if (!report.error && counted.length === 0) suite.testCase().className(className).name('nothing open at the fork point beyond stdio');
   // Stale entries fail the check only under --strict, which shows as a failure with no leak left.

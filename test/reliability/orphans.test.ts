@@ -33,9 +33,9 @@ describe('no process outlives the check, a setsid() daemon included', () => {
       reject: false,
       stdin: 'ignore',
     });
-    // Until the daemon is up: the app and its daemon both carry the mark.
+    // Until the daemon is up: the CLI, strace, the app and its daemon all carry the mark.
     const deadline = Date.now() + 10_000;
-    while (processesWithEnv(MARK, mark).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     cli.kill(signal);
     const result = await cli;
     expect(result.exitCode).toBe(130);
