@@ -8,6 +8,7 @@ import { firstForkDetector } from './fork-point/first-fork.js';
 import { markerDetector } from './fork-point/marker.js';
 import { isShell } from './fork-point/program-kind.js';
 import { Attributor } from './attribution/attributor.js';
+import { screenAtMarker } from './screen.js';
 import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
 import { describeOrigin } from './attribution/describe-origin.js';
 import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js';
@@ -76,11 +77,30 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const spec = resolved.forkPoint;
 
   const strace = findStrace(resolved.strace, resolved.cwd);
-  await ensureTracingWorks(strace);
+  const ready = ensureTracingWorks(strace);
+  ready.catch(() => undefined); // awaited by the first run; this keeps an early rejection from going unhandled
+  const reportOf = (table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }) => {
+    const input = { name: resolved.name, command: resolved.command, forkPoint, table, allow: resolved.allow, projectRoot: resolved.cwd, startedAt, ...(resolved.preset ? { preset: resolved.preset } : {}) };
+    return buildReport({ ...input, ...(error ? { error } : {}) });
+  };
+
+  if (spec.mode === 'marker' && !resolved.deep) {
+    const screen = await screenAtMarker(resolved, strace, spec.marker, ready);
+    if (screen.outcome === 'clean') {
+      const forkPoint: ForkPointReport = { mode: 'marker', marker: spec.marker, reached: true, description: screen.description, pid: screen.pid, program: screen.program, notes: ['fast pass: only stdio was open at the marker'] };
+      return reportOf(screen.table, forkPoint);
+    }
+    if (screen.outcome === 'stopped') {
+      const forkPoint: ForkPointReport = { mode: 'marker', marker: spec.marker, reached: false, description: 'not reached', ...(screen.pid ? { pid: screen.pid, program: screen.program ?? '' } : {}), notes: [] };
+      return reportOf(screen.table, forkPoint, stopMessage(screen.code, spec, resolved.timeoutMs));
+    }
+  }
+
   const token = newToken();
   const run = await runTraced({
     strace,
-    straceArgs: (output) => straceArguments(spec, resolved.attribution, output, resolved.command),
+    ready,
+    straceArgs: (output) => straceArguments(spec, { fdModel: true, attribution: resolved.attribution }, output, resolved.command),
     cwd: resolved.cwd,
     env: resolved.attribution ? { ...resolved.env, ...bootstrapEnv(token, { ...process.env, ...resolved.env }) } : resolved.env,
     inheritFds: resolved.inheritFds,
@@ -100,11 +120,14 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     stop = { code, message, task, table: task?.table.copy() };
     void run.stop(livePids());
   };
-  const timer = setTimeout(
-    () => interrupt('TIMEOUT', `The app did not reach the fork point (${forkPointWords(spec)}) within ${resolved.timeoutMs / 1000} s; it was stopped. Raise --timeout if it is just slow.`),
-    resolved.timeoutMs,
-  );
-  const onAbort = () => interrupt('INTERRUPTED', 'The check was interrupted; the app was stopped.');
+  const timer = setTimeout(() => {
+    const { code, message } = stopMessage('TIMEOUT', spec, resolved.timeoutMs);
+    interrupt(code, message);
+  }, resolved.timeoutMs);
+  const onAbort = () => {
+    const { code, message } = stopMessage('INTERRUPTED', spec, resolved.timeoutMs);
+    interrupt(code, message);
+  };
   resolved.signal?.addEventListener('abort', onAbort);
   if (resolved.signal?.aborted) onAbort();
 
@@ -168,9 +191,14 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   }
 
   function finish(table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }): Report {
-    const input = { name: resolved.name, command: resolved.command, forkPoint, table, allow: resolved.allow, projectRoot: resolved.cwd, startedAt, ...(resolved.preset ? { preset: resolved.preset } : {}) };
-    return buildReport({ ...input, ...(error ? { error } : {}) });
+    return reportOf(table, forkPoint, error);
   }
+}
+
+/** Why a check stopped early, in words that say what to do. */
+function stopMessage(code: 'TIMEOUT' | 'INTERRUPTED', spec: ForkPointSpec, timeoutMs: number): { code: ErrorCode; message: string } {
+  if (code === 'INTERRUPTED') return { code, message: 'The check was interrupted; the app was stopped.' };
+  return { code, message: `The app did not reach the fork point (${forkPointWords(spec)}) within ${timeoutMs / 1000} s; it was stopped. Raise --timeout if it is just slow.` };
 }
 
 function forkPointWords(spec: ForkPointSpec): string {

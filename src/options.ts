@@ -47,6 +47,13 @@ export interface CheckOptions {
    */
   inheritFds?: boolean;
   /**
+   * Always trace every fd syscall. By default a marker check first runs a fast
+   * pass that traces only process life and writes, and passes when the table at
+   * the marker holds only stdio; the full trace runs when anything else is open.
+   * @default false
+   */
+  deep?: boolean;
+  /**
    * Name the Python line that made each fd, through a bootstrap every Python
    * process of the app loads (PYTHONPATH). Off: plain tracing, origin null.
    * @default true
@@ -83,6 +90,7 @@ export interface ResolvedOptions {
   allow: AllowRule[];
   preset?: { preset: Preset; detected: boolean };
   inheritFds: boolean;
+  deep: boolean;
   attribution: boolean;
   cwd: string;
   env: Record<string, string>;
@@ -161,6 +169,8 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     allow,
     ...(preset ? { preset } : {}),
     inheritFds: options.inheritFds ?? false,
+    // A saved trace should be the whole one.
+    deep: (options.deep ?? false) || options.traceOut !== undefined,
     attribution: options.attribution ?? true,
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? {},

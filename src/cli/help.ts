@@ -38,6 +38,8 @@ Running:
   --python <path>          interpreter for --entry (default python3)
   --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
   --no-attribution         do not load the Python bootstrap that names source lines
+  --deep                   trace every fd syscall even when the fast pass finds
+                           only stdio at the marker
   --strace <path>          strace binary (default: strace on PATH)
   --trace-out <file>       also save strace's raw output (to debug the check itself)
   -h, --help               show this help

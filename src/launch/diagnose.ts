@@ -1,9 +1,14 @@
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import { PreforkCheckError } from '../errors.js';
 
 /** A trace of `true`: what strace says when it cannot trace here. */
-function probe(strace: string) {
-  return execa(strace, ['-f', '-qq', '-e', 'trace=none', '--', 'true'], { reject: false, stdin: 'ignore' });
+function probe(strace: string): Promise<{ exitCode: number | undefined; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(strace, ['-f', '-qq', '-e', 'trace=none', '--', 'true'], (error, _stdout, stderr) => {
+      const code = error ? (error as { code?: unknown }).code : 0;
+      resolve({ exitCode: typeof code === 'number' ? code : undefined, stderr });
+    });
+  });
 }
 
 const probed = new Map<string, Promise<void>>();

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import { findProgram } from './find-program.js';
 import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
@@ -16,6 +17,8 @@ export interface RunRequest {
   cwd: string;
   env: Record<string, string>;
   inheritFds: boolean;
+  /** Settles before strace starts (the ptrace probe, run while the fifo is made); a rejection stops the run. */
+  ready?: Promise<void>;
 }
 
 export interface TracedRun {
@@ -25,8 +28,8 @@ export interface TracedRun {
   initialFds: KernelFd[];
   /** Which of the starting fds came from prefork-check's own parent rather than stdio. */
   passedDownFds: number[];
-  /** The strace process, for its exit status. */
-  child: ResultPromise;
+  /** strace's exit, with its status (undefined when killed by a signal or never started). */
+  child: Promise<{ exitCode: number | undefined }>;
   /** Kills strace, its process group and every pid given, then removes the fifo. Safe to call twice. */
   stop(pids: Iterable<number>): Promise<void>;
 }
@@ -63,7 +66,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   let readFd: number;
   let keepOpen: number | undefined;
   try {
-    await execa('mkfifo', ['-m', '600', fifo]);
+    await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
     // Non-blocking open never waits for a writer; our own writer end stops the
     // reader seeing EOF before strace has opened the fifo.
     readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -71,6 +74,14 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   } catch (error) {
     await cleanup();
     throw new PreforkCheckError('STRACE_FAILED', `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    await request.ready;
+  } catch (error) {
+    closeSync(readFd);
+    closeSync(keepOpen);
+    await cleanup();
+    throw error;
   }
   const releaseWriter = () => {
     if (keepOpen === undefined) return;
@@ -90,15 +101,19 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     args = ['-c', `exec ${closing}; exec "$@"`, 'prefork-check', strace, ...args];
   }
 
-  const child = execa(file, args, {
+  // Its own process group (detached), our stdio. node:child_process rather than execa here:
+  // execa's import alone costs ~65 ms, more than Node's start, on every check.
+  const spawned = spawn(file, args, {
     cwd: request.cwd,
-    env: { PYTHONUNBUFFERED: '1', ...request.env },
+    env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
     stdio: 'inherit',
     detached: true,
-    reject: false,
-    cleanup: true,
   });
-  const pid = child.pid;
+  const child = new Promise<{ exitCode: number | undefined }>((resolve) => {
+    spawned.once('exit', (code) => resolve({ exitCode: code ?? undefined }));
+    spawned.once('error', () => resolve({ exitCode: undefined }));
+  });
+  const pid = spawned.pid;
   // The app inherits exactly our stdio and the fds passed down. (strace's own 0 and 1
   // are no guide: it swaps them for pipes of its own once the app has started.)
   const initialFds = [0, 1, 2, ...passedDownFds].map((fd) => readKernelFd('self', fd)).filter((info) => info !== undefined);

@@ -6,10 +6,16 @@ import type { ForkPointSpec } from '../options.js';
 /** Calls an older strace may not know; `?` makes it skip them instead of failing. */
 const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup']);
 
-/** The syscalls a check needs: every fd-changing call, process life, attribution records, and the fork point's own. */
-export function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
-  const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
-  if (attribution) names.add(RECORD_SYSCALL);
+/** What a trace is for: the full model of every fd (deep), or only finding the fork point (the fast screen). */
+export interface TraceScope {
+  fdModel: boolean;
+  attribution: boolean;
+}
+
+/** The syscalls a check needs: process life and the fork point's own; every fd-changing call and attribution records when modelling. */
+export function tracedSyscalls(forkPoint: ForkPointSpec, scope: TraceScope): string[] {
+  const names = new Set([...(scope.fdModel ? FD_SYSCALLS : []), ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
+  if (scope.attribution) names.add(RECORD_SYSCALL);
   if (forkPoint.mode === 'marker') {
     names.add('write');
     names.add('writev');
@@ -21,9 +27,9 @@ export function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): 
 const RECORD_LIMIT = 4096;
 
 /** strace's arguments: follow forks, annotate fds, print whole records and marker writes, and filter in the kernel. */
-export function straceArguments(forkPoint: ForkPointSpec, attribution: boolean, output: string, command: string[]): string[] {
+export function straceArguments(forkPoint: ForkPointSpec, scope: TraceScope, output: string, command: string[]): string[] {
   const markerLimit = forkPoint.mode === 'marker' ? Math.max(1024, Buffer.byteLength(forkPoint.marker) * 4) : 32;
-  const stringLimit = attribution ? Math.max(RECORD_LIMIT, markerLimit) : markerLimit;
+  const stringLimit = scope.attribution ? Math.max(RECORD_LIMIT, markerLimit) : markerLimit;
   return [
     '-f',
     '-q',
@@ -35,7 +41,7 @@ export function straceArguments(forkPoint: ForkPointSpec, attribution: boolean, 
     '-e',
     'signal=none',
     '-e',
-    `trace=${tracedSyscalls(forkPoint, attribution).join(',')}`,
+    `trace=${tracedSyscalls(forkPoint, scope).join(',')}`,
     '-o',
     output,
     '--',

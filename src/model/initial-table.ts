@@ -13,13 +13,17 @@ function accessFlags(flags: number): string[] {
   return names;
 }
 
-/** The table the app starts with: the fds it was given, as the kernel showed them at start. */
-export function initialTable(fds: KernelFd[], passedDown: number[]): FdTable {
+/**
+ * A table from the kernel's view of it: the fds the app starts with, or (`made`)
+ * a table read at the fork point, whose fds above stdio nobody saw being made.
+ */
+export function initialTable(fds: KernelFd[], passedDown: number[], made: 'inherited' | 'unknown' = 'inherited'): FdTable {
   const table = new FdTable();
   for (const { fd, link, flags } of fds) {
     const annotation = annotationFromLink(link);
     const from = passedDown.includes(fd) ? 'prefork-check' : 'stdio';
-    const file = new OpenFile(kindOf(annotation, '', []), accessFlags(flags), { type: 'inherited', from });
+    const creator = made === 'unknown' && fd > 2 && !passedDown.includes(fd) ? ({ type: 'unknown' } as const) : ({ type: 'inherited', from } as const);
+    const file = new OpenFile(kindOf(annotation, '', []), accessFlags(flags), creator);
     file.learn(annotation);
     // The child gets stdio by dup2, which clears close-on-exec; passed-down fds have it clear already.
     table.set(fd, file, false);

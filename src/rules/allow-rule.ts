@@ -1,5 +1,6 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import type picomatchType from 'picomatch';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { FD_KINDS, type FdKind } from '../model/open-file.js';
 import type { FdRecord } from '../report/types.js';
@@ -25,6 +26,11 @@ export type AllowRule =
       createdIn?: string;
       reason?: string;
     };
+
+// Loaded on the first glob rule: most checks have none, and every check pays for an import.
+let picomatchModule: typeof picomatchType | undefined;
+const picomatch = (pattern: string, options: picomatchType.PicomatchOptions) =>
+  (picomatchModule ??= createRequire(import.meta.url)('picomatch') as typeof picomatchType)(pattern, options);
 
 export interface CompiledRule {
   /** How reports name the rule: `glob /var/log/**`, `kind eventfd and createdIn asyncio`, `preset gunicorn: listening socket`. */

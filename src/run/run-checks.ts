@@ -1,7 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import { applyBaseline, updateBaseline } from '../baseline/apply-baseline.js';
 import { formatBaseline, readBaseline } from '../baseline/baseline-file.js';
 import { normalizeContext } from '../baseline/normalize.js';
@@ -62,6 +61,7 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
     const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
     const changed = oldText !== newText;
     if (changed) await writeFileAtomic(baselineFile, newText, 'the baseline');
+    const { createTwoFilesPatch } = await import('diff');
     baseline = { file: baselineFile, updated: changed, ...(changed ? { diff: createTwoFilesPatch(shown, shown, oldText, newText, 'before', 'after') } : {}) };
   } else if (baselineFile !== undefined) {
     baseline = { file: baselineFile, updated: false };
