@@ -1,21 +1,24 @@
-// Runs each benchmark app bare, under `prefork-check`, and under `prefork-check
-// --no-attribution` side by side, several times, and prints the median times,
-// their ratios to bare, and prefork-check's peak RSS.
+// Runs each benchmark app bare, under `prefork-check` (fast pass first for a
+// clean app), and under `prefork-check --deep` (every fd syscall traced, with
+// attribution), interleaved so all see the same machine load, and prints the
+// medians, their ratios to bare and prefork-check's peak RSS. Then the
+// parser's throughput and memory against trace length (bench/parse.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
+
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
-const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+// Debian's python3: the realistic cases import its Flask, Celery and prometheus_client.
+const python = '/usr/bin/python3';
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 
 function timed(command, args) {
-  // GNU time is not everywhere: measure wall time here and peak RSS from rusage of the children.
   const start = process.hrtime.bigint();
   const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { seconds, status: result.status };
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, status: result.status };
 }
 
 function median(values) {
@@ -23,38 +26,47 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** Peak RSS of a prefork-check run, sampled from /proc while it runs. */
 function peakRss(args) {
-  const out = spawnSync('/usr/bin/env', ['bash', '-c', `command -v /usr/bin/time >/dev/null && /usr/bin/time -f %M node ${args.map((a) => `'${a}'`).join(' ')} 2>&1 >/dev/null | tail -1`]);
-  const kb = Number(out.stdout.toString().trim());
-  return Number.isFinite(kb) && kb > 0 ? `${(kb / 1024).toFixed(0)} MB` : 'n/a';
+  const script = `node ${args.map((a) => `'${a}'`).join(' ')} >/dev/null & p=$!; m=0; while kill -0 $p 2>/dev/null; do h=$(awk '/VmHWM/{print $2}' /proc/$p/status 2>/dev/null); [ -n "$h" ] && m=$h; sleep 0.02; done; echo $m`;
+  const kb = Number(execFileSync('bash', ['-c', script]).toString().trim());
+  return kb > 0 ? `${(kb / 1024).toFixed(0)} MB` : 'n/a';
 }
 
 const cases = [
-  ['import-heavy start', join(root, 'bench/clean_import_heavy.py')],
-  ['fd-heavy start (3,000 opens)', join(root, 'bench/clean_fd_heavy.py')],
+  ['realistic start (Flask, Celery, prometheus_client; clean)', 'bench/clean_service.py', 0],
+  ['import-heavy start (clean)', 'bench/clean_import_heavy.py', 0],
+  ['fd-heavy start (3,000 opens; clean)', 'bench/clean_fd_heavy.py', 0],
+  ['leaky realistic start (3 leaks, each attributed)', 'bench/leaky_service.py', 1],
 ];
 
-console.log(`python: ${python}; ${runs} runs each, medians\n`);
-console.log('| case | bare | prefork-check | ratio | --no-attribution | ratio | peak RSS (checker) |');
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`${python}, ${cpus().length} × ${cpu}; ${runs} runs each, medians\n`);
+console.log('| case | bare | prefork-check | ratio | --deep | ratio | peak RSS |');
 console.log('|---|---|---|---|---|---|---|');
-for (const [name, app] of cases) {
+for (const [name, file, expected] of cases) {
+  const app = join(root, file);
   const bare = [];
-  const traced = [];
-  const plain = [];
+  const checked = [];
+  const deep = [];
   const check = (extra) => {
     const run = timed('node', [cli, '-q', ...extra, '--fork-marker', 'READY', '--', python, app]);
-    if (run.status !== 0) throw new Error(`prefork-check exited ${run.status} on ${app}`);
+    if (run.status !== expected) throw new Error(`prefork-check exited ${run.status} on ${file}, expected ${expected}`);
     return run.seconds;
   };
   for (let i = 0; i < runs; i++) {
-    // Interleaved, so all three see the same machine load.
     bare.push(timed(python, [app]).seconds);
-    traced.push(check([]));
-    plain.push(check(['--no-attribution']));
+    checked.push(check([]));
+    deep.push(check(['--deep']));
   }
-  const b = median(bare);
-  const t = median(traced);
-  const p = median(plain);
+  const [b, c, d] = [median(bare), median(checked), median(deep)];
   const rss = peakRss([cli, '-q', '--fork-marker', 'READY', '--', python, app]);
-  console.log(`| ${name} | ${b.toFixed(3)} s | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${p.toFixed(3)} s | ${(p / b).toFixed(2)}x | ${rss} |`);
+  console.log(`| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${d.toFixed(3)} s | ${(d / b).toFixed(2)}x | ${rss} |`);
+}
+
+console.log('\n| trace lines | parser + model + attribution | peak RSS |');
+console.log('|---|---|---|');
+for (const lines of [10_000, 10_000_000]) {
+  const [count, perSecond, rss] = execFileSync('node', [join(root, 'bench/parse.mjs'), String(lines)]).toString().trim().split(' ');
+  console.log(`| ${Number(count).toLocaleString('en')} | ${Number(perSecond).toLocaleString('en')} lines/s | ${rss} MB |`);
 }

@@ -34,7 +34,8 @@ export function straceArguments(forkPoint: ForkPointSpec, scope: TraceScope, out
     '-f',
     '-q',
     '-y',
-    '-yy',
+    // Socket addresses (-yy) cost a netlink query per fd argument: only the full model needs them.
+    ...(scope.fdModel ? ['-yy'] : []),
     '--seccomp-bpf',
     '-s',
     String(stringLimit),
