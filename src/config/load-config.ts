@@ -2,32 +2,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
-import type { AllowRule } from '../rules/allow-rule.js';
 import { validateRule } from '../rules/validate-rule.js';
 import { readJsonFile } from './json-file.js';
 import { lineOf } from './json-locate.js';
-import { PRESET_NAMES, type PresetName } from '../presets/presets.js';
+import { PRESET_NAMES } from '../presets/presets.js';
 import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, describeValue, formatProblems, isObject, type Problems } from './shape.js';
 
 export const CONFIG_FILE = 'prefork-check.config.json';
 const PACKAGE_FIELD = 'prefork-check';
 
 /** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
-export interface CheckConfig {
-  name?: string;
-  entry?: string;
-  command?: string[];
-  python?: string;
-  forkMarker?: string;
-  forkAtFirstFork?: boolean;
-  timeout?: number;
-  cwd?: string;
-  env?: Record<string, string>;
-  allow?: AllowRule[];
-  inheritFds?: boolean;
-  attribution?: boolean;
-  preset?: PresetName | 'none';
-}
+export type CheckConfig = Pick<
+  CheckOptions,
+  'name' | 'entry' | 'command' | 'python' | 'forkMarker' | 'forkAtFirstFork' | 'timeout' | 'cwd' | 'env' | 'allow' | 'inheritFds' | 'attribution' | 'preset'
+>;
 
 export interface ConfigFile extends CheckConfig {
   checks?: CheckConfig[];
