@@ -4,7 +4,21 @@ import type { CheckOptions } from '../options.js';
 import type { PresetName } from '../presets/presets.js';
 import { parseShard, type Shard } from '../run/shard.js';
 
+/** `prefork-check watch`: load driven at a running server, fds sampled per step. */
+export interface WatchRequest {
+  command: string[];
+  request?: string;
+  drive?: string;
+  count?: number;
+  warmup?: number;
+  maxGrowth?: number;
+  readyMarker?: string;
+  readyPort?: number;
+  html?: string;
+}
+
 export interface CliRequest {
+  watch?: WatchRequest;
   /** `merge-reports <files...>`: combine shards' JSON reports instead of running checks. */
   mergeReports?: string[];
   /** The app named on the command line (`--entry` or after `--`); without one, the config's checks run. */
@@ -45,15 +59,23 @@ const flags = {
   deep: { type: 'boolean' },
   strace: { type: 'string' },
   'trace-out': { type: 'string' },
+  request: { type: 'string' },
+  requests: { type: 'string' },
+  drive: { type: 'string' },
+  warmup: { type: 'string' },
+  'max-growth': { type: 'string' },
+  'ready-marker': { type: 'string' },
+  'ready-port': { type: 'string' },
+  html: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
-function positiveNumber(flag: string, text: string | undefined, integer = false): number | undefined {
+function positiveNumber(flag: string, text: string | undefined, integer = false, zero = false): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !zero) || (integer && !Number.isInteger(value))) {
     throw new PreforkCheckError('INVALID_OPTION', `Expected \`--${flag}\` to be a positive ${integer ? 'whole number' : 'number of seconds'}, got \`${text}\`.`);
   }
   return value;
@@ -76,8 +98,13 @@ export function parseCli(argv: string[]): CliRequest {
   }
   const { values, positionals } = parsed;
   const merging = positionals[0] === 'merge-reports';
+  const watching = positionals[0] === 'watch';
+  const watchFlags = ['request', 'requests', 'drive', 'warmup', 'max-growth', 'ready-marker', 'ready-port', 'html'] as const;
+  const misplaced = watchFlags.find((flag) => values[flag] !== undefined);
+  if (!watching && misplaced) throw new PreforkCheckError('INVALID_OPTION', `\`--${misplaced}\` is for \`prefork-check watch\`. See \`prefork-check --help\`.`);
+  if (watching && positionals.length > 1) throw new PreforkCheckError('INVALID_OPTION', `Unexpected argument \`${positionals[1]}\`: put the server's command after \`--\`.`);
   if (merging && positionals.length < 2) throw new PreforkCheckError('INVALID_OPTION', 'Expected JSON reports to merge: `prefork-check merge-reports shard-*.json --json all.json`.');
-  if (!merging && positionals.length > 0) {
+  if (!merging && !watching && positionals.length > 0) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
       `Unexpected argument \`${positionals[0]}\`. Put the app's command after \`--\` (e.g. \`prefork-check -- ${positionals.join(' ')}\`) or use \`--entry app.py\`.`,
@@ -100,7 +127,21 @@ export function parseCli(argv: string[]): CliRequest {
   const app = values.entry !== undefined ? { entry: values.entry } : command.length > 0 ? { command } : undefined;
   if (values.entry !== undefined && command.length > 0) throw new PreforkCheckError('INVALID_OPTION', 'Expected either `--entry` or a command after `--`, not both.');
   const concurrency = positiveNumber('concurrency', values.concurrency, true);
+  const watch: WatchRequest | undefined = watching
+    ? {
+        command,
+        ...(values.request !== undefined ? { request: values.request } : {}),
+        ...(values.drive !== undefined ? { drive: values.drive } : {}),
+        ...(values.requests !== undefined ? { count: positiveNumber('requests', values.requests, true) } : {}),
+        ...(values.warmup !== undefined ? { warmup: positiveNumber('warmup', values.warmup, true, true) } : {}),
+        ...(values['max-growth'] !== undefined ? { maxGrowth: positiveNumber('max-growth', values['max-growth'], false, true) } : {}),
+        ...(values['ready-marker'] !== undefined ? { readyMarker: values['ready-marker'] } : {}),
+        ...(values['ready-port'] !== undefined ? { readyPort: positiveNumber('ready-port', values['ready-port'], true) } : {}),
+        ...(values.html !== undefined ? { html: values.html } : {}),
+      }
+    : undefined;
   return {
+    ...(watch ? { watch } : {}),
     ...(merging ? { mergeReports: positionals.slice(1) } : {}),
     ...(app ? { app } : {}),
     overrides,

@@ -4,6 +4,7 @@ import { DEFAULT_BASELINE } from '../baseline/baseline-file.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
+import { runVerdict } from '../report/build-report.js';
 import type { RunResult } from '../report/types.js';
 import { formatConsole } from '../reporters/console.js';
 import { writeGithub } from '../reporters/github.js';
@@ -94,6 +95,30 @@ export async function main(argv: string[]): Promise<number> {
     if (request.version) {
       process.stdout.write(`${version}\n`);
       return 0;
+    }
+    if (request.watch) {
+      const { watch: run, html } = { watch: request.watch, html: request.watch.html };
+      for (const file of [request.json, request.junit, html]) if (file !== undefined) assertWritable(file);
+      const { watch } = await import('../watch/watch.js');
+      const { formatWatch, writeWatchHtml } = await import('../reporters/watch-chart.js');
+      const report = await watch({
+        command: run.command,
+        ...(run.request !== undefined ? { request: run.request } : {}),
+        ...(run.drive !== undefined ? { drive: run.drive } : {}),
+        ...(run.count !== undefined ? { count: run.count } : {}),
+        ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
+        ...(run.maxGrowth !== undefined ? { maxGrowth: run.maxGrowth } : {}),
+        ...(run.readyMarker !== undefined ? { readyMarker: run.readyMarker } : {}),
+        ...(run.readyPort !== undefined ? { readyPort: run.readyPort } : {}),
+        ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
+        ...(request.overrides.strace !== undefined ? { strace: request.overrides.strace } : {}),
+        signal: controller.signal,
+      });
+      const result: RunResult = { ...runVerdict([report]), checks: [report], tool: report.tool };
+      await writeReports(result, request, request.json, request.junit);
+      if (!request.quiet) process.stdout.write(formatWatch(report.watch));
+      if (html !== undefined) await writeWatchHtml(report.watch, report.name, html);
+      return report.error?.code === 'INTERRUPTED' ? EXIT_INTERRUPTED : result.exitCode;
     }
     if (request.mergeReports) {
       for (const file of [request.json, request.junit]) if (file !== undefined) assertWritable(file);

@@ -48,7 +48,8 @@ export interface RuleUse {
 }
 
 export interface ForkPointReport {
-  mode: 'marker' | 'first-fork' | 'exit';
+  /** `watch`: not a fork point but a run under load (prefork-check watch). */
+  mode: 'marker' | 'first-fork' | 'exit' | 'watch';
   marker?: string;
   reached: boolean;
   /** What happened, in words: `marker "READY" written by pid 12 (python3)`. */

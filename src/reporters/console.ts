@@ -65,7 +65,12 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
   const paint: Paint = (style, text) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
   const lines: string[] = [];
   if (!options.quiet) {
-    const where = report.forkPoint.reached ? `fork point: ${report.forkPoint.description}` : `fork point not reached (${report.forkPoint.mode})`;
+    const where =
+      report.forkPoint.mode === 'watch'
+        ? `watch: ${report.forkPoint.description}`
+        : report.forkPoint.reached
+          ? `fork point: ${report.forkPoint.description}`
+          : `fork point not reached (${report.forkPoint.mode})`;
     lines.push(paint('dim', `prefork-check ${report.tool.version} · ${report.name} · ${where}`));
     if (report.preset) {
       const how = report.preset.detected ? 'detected from the command; `--preset none` turns it off' : 'chosen';
@@ -144,5 +149,6 @@ function verdict(report: Report, paint: Paint): string {
   const byKind = new Map<string, number>();
   for (const leak of counted) byKind.set(leak.kind, (byKind.get(leak.kind) ?? 0) + 1);
   const kinds = [...byKind].map(([kind, count]) => plural(count, kind)).join(', ');
-  return `${paint('red', 'FAIL')}  ${plural(counted.length, 'fd')} open at the fork point (${kinds})${allowedNote}`;
+  const where = report.forkPoint.mode === 'watch' ? 'made under load and never closed' : 'open at the fork point';
+  return `${paint('red', 'FAIL')}  ${plural(counted.length, 'fd')} ${where} (${kinds})${allowedNote}`;
 }

@@ -1,0 +1,219 @@
+import { Attributor } from '../attribution/attributor.js';
+import { bootstrapEnv, newToken } from '../attribution/bootstrap.js';
+import { describeOrigin } from '../attribution/describe-origin.js';
+import { PreforkCheckError } from '../errors.js';
+import { markerDetector } from '../fork-point/marker.js';
+import { ensureTracingWorks } from '../launch/diagnose.js';
+import { findProgram } from '../launch/find-program.js';
+import { findStrace, runTraced } from '../launch/run-traced.js';
+import { straceArguments } from '../launch/strace-command.js';
+import { FdTable } from '../model/fd-table.js';
+import { initialTable } from '../model/initial-table.js';
+import type { FdKind, OpenFile } from '../model/open-file.js';
+import { ProcessModel } from '../model/process-model.js';
+import { buildReport, settle } from '../report/build-report.js';
+import { describeTable } from '../report/describe-table.js';
+import type { FdRecord, Report } from '../report/types.js';
+import { TraceParser } from '../trace/parser.js';
+import { drive, get, listening } from './drive.js';
+import { countFds, total } from './sample.js';
+
+export interface WatchOptions {
+  /** The server's command line. */
+  command: string[];
+  name?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** HTTP GET this URL once per step... */
+  request?: string;
+  /** ...or run this shell command once per step. */
+  drive?: string;
+  /** Steps (requests or driver runs). @default 100 */
+  count?: number;
+  /** First steps not counted: caches and pools fill up. @default a tenth of count, at most 10 */
+  warmup?: number;
+  /** fds each process may gain per step after warm-up. @default 0 */
+  maxGrowth?: number;
+  /** Ready when the server prints this... */
+  readyMarker?: string;
+  /** ...or when this port accepts connections. @default the request URL's port */
+  readyPort?: number;
+  /** Seconds for the whole watch, readiness included. @default 120 */
+  timeout?: number;
+  strace?: string;
+  signal?: AbortSignal;
+}
+
+/** One process's fd count after each step, by kind and in all. */
+export interface WatchSeries {
+  pid: number;
+  program: string;
+  totals: number[];
+  byKind: Partial<Record<FdKind, number[]>>;
+  /** fds gained per step after warm-up. */
+  growthPerStep: number;
+}
+
+export interface WatchData {
+  steps: number;
+  warmup: number;
+  maxGrowth: number;
+  driver: string;
+  processes: WatchSeries[];
+}
+
+export type WatchReport = Report & { watch: WatchData };
+
+function invalid(message: string): never {
+  throw new PreforkCheckError('INVALID_OPTION', message);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function validate(options: WatchOptions) {
+  if (options.command.length === 0) invalid('Nothing to watch: give the server command after `--` (e.g. `prefork-check watch --request http://127.0.0.1:8000/ -- gunicorn app:app`).');
+  if ((options.request === undefined) === (options.drive === undefined)) invalid('Give one load driver: `--request <url>` or `--drive <command>`.');
+  let readyPort = options.readyPort;
+  if (options.request !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(options.request);
+    } catch {
+      invalid(`Expected \`--request\` to be an http URL, got \`${options.request}\`.`);
+    }
+    if (url.protocol !== 'http:') invalid(`Expected \`--request\` to be an http:// URL, got \`${options.request}\`.`);
+    readyPort ??= Number(url.port || 80);
+  }
+  if (readyPort === undefined && options.readyMarker === undefined) invalid('Say when the server is ready: `--ready-marker <text>` or `--ready-port <port>`.');
+  const count = options.count ?? 100;
+  if (!Number.isInteger(count) || count < 1) invalid(`Expected \`--requests\` to be a whole number of at least 1, got \`${count}\`.`);
+  const warmup = options.warmup ?? Math.min(10, Math.floor(count / 10));
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup >= count) invalid(`Expected \`--warmup\` to be a whole number below the number of steps (${count}), got \`${warmup}\`.`);
+  const maxGrowth = options.maxGrowth ?? 0;
+  if (!Number.isFinite(maxGrowth) || maxGrowth < 0) invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
+  const cwd = options.cwd ?? process.cwd();
+  if (findProgram(options.command[0]!, cwd) === undefined) throw new PreforkCheckError('COMMAND_NOT_FOUND', `The command \`${options.command[0]}\` was not found.`);
+  return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: (options.timeout ?? 120) * 1000 };
+}
+
+/**
+ * Runs a server under the full trace, drives load at it step by step, and
+ * samples every process's fd table after each step: fds that keep growing
+ * per request are a leak, named by the line that makes them.
+ */
+export async function watch(options: WatchOptions): Promise<WatchReport> {
+  const startedAt = Date.now();
+  const { count, warmup, maxGrowth, cwd, readyPort, timeoutMs } = validate(options);
+  const strace = findStrace(options.strace ?? 'strace', cwd);
+  const token = newToken();
+  const env = options.env ?? {};
+  const marker = options.readyMarker;
+  const run = await runTraced({
+    strace,
+    ready: ensureTracingWorks(strace),
+    straceArgs: (output) => straceArguments(marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' }, { fdModel: true, attribution: true }, output, options.command),
+    cwd,
+    env: { ...env, ...bootstrapEnv(token, { ...process.env, ...env }) },
+    inheritFds: false,
+  });
+
+  const attributor = new Attributor(token);
+  // fds made after warm-up: the ones a leak per step leaves behind.
+  const fresh = new WeakSet<OpenFile>();
+  let collecting = false;
+  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [
+    attributor.listener,
+    { created: (_task, _syscall, files) => collecting && files.forEach((file) => fresh.add(file)) },
+  ]);
+  const detector = marker !== undefined ? markerDetector(marker) : undefined;
+  const parser = new TraceParser();
+  let sawMarker = false;
+  let ended = false;
+  const consumer = (async () => {
+    for await (const line of run.lines) {
+      const event = parser.parse(line);
+      if (!event) continue;
+      const task = model.apply(event);
+      attributor.observe(event, task);
+      if (detector && !sawMarker && detector.observe(event, task, model)) sawMarker = true;
+      if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) break;
+    }
+    ended = true;
+  })();
+
+  const deadline = startedAt + timeoutMs;
+  const series = new Map<number, { program: string; samples: Array<Partial<Record<FdKind, number>> | undefined> }>();
+  const describe = (table: FdTable, pid: number) => describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, cwd));
+  let error: { code: 'APP_EXITED_BEFORE_FORK_POINT' | 'TIMEOUT' | 'INTERRUPTED' | 'APP_FAILED'; message: string } | undefined;
+  const driver = options.request !== undefined ? `GET ${options.request}` : options.drive!;
+  let records: FdRecord[] = [];
+  try {
+    // Ready: the marker in the trace, or the port answering.
+    while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
+      if (ended) throw Object.assign(new Error(), { stop: { code: 'APP_EXITED_BEFORE_FORK_POINT', message: 'The server exited before it was ready.' } });
+      if (Date.now() > deadline || options.signal?.aborted) throw Object.assign(new Error(), { stop: { code: options.signal?.aborted ? 'INTERRUPTED' : 'TIMEOUT', message: `The server was not ready within ${timeoutMs / 1000} s.` } });
+      await sleep(25);
+    }
+    if (readyPort !== undefined) while (!(await listening(readyPort)) && Date.now() < deadline) await sleep(25);
+    for (let step = 1; step <= count; step++) {
+      if (options.signal?.aborted) throw Object.assign(new Error(), { stop: { code: 'INTERRUPTED', message: 'The watch was interrupted; the server was stopped.' } });
+      if (Date.now() > deadline) throw Object.assign(new Error(), { stop: { code: 'TIMEOUT', message: `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).` } });
+      try {
+        if (options.request !== undefined) await get(options.request, 10_000);
+        else await drive(options.drive!, 30_000);
+      } catch (cause) {
+        throw Object.assign(new Error(), { stop: { code: 'APP_FAILED', message: `Step ${step} failed: ${(cause as Error).message}.` } });
+      }
+      // Let the trace catch up before the step's fds are judged, then look at every process.
+      await sleep(5);
+      if (step === warmup) {
+        await sleep(100);
+        collecting = true;
+      }
+      for (const task of model.liveProcesses()) {
+        const entry = series.get(task.proc.pid) ?? { program: task.proc.program, samples: Array<undefined>(step - 1).fill(undefined) };
+        entry.samples.push(countFds(task.proc.pid));
+        series.set(task.proc.pid, entry);
+      }
+    }
+    await sleep(300);
+    for (const task of model.liveProcesses()) {
+      const kept = new FdTable();
+      for (const [fd, slot] of task.table.slots) if (fresh.has(slot.file)) kept.set(fd, slot.file, slot.cloexec);
+      records.push(...describe(kept, task.proc.pid));
+    }
+  } catch (stopped) {
+    const stop = (stopped as { stop?: typeof error }).stop;
+    if (!stop) throw stopped;
+    error = stop;
+    records = [];
+  } finally {
+    await run.stop(model.tasks.keys());
+    await consumer.catch(() => undefined);
+  }
+
+  const processes: WatchSeries[] = [...series].map(([pid, { program, samples }]) => {
+    const totals = samples.map((sample) => (sample ? total(sample) : 0));
+    const byKind: Partial<Record<FdKind, number[]>> = {};
+    for (const kind of new Set(samples.flatMap((sample) => Object.keys(sample ?? {})))) byKind[kind as FdKind] = samples.map((sample) => sample?.[kind as FdKind] ?? 0);
+    const base = totals[Math.max(0, warmup - 1)] ?? 0;
+    const last = totals.at(-1) ?? 0;
+    const steps = totals.length - Math.max(warmup, 1);
+    return { pid, program, totals, byKind, growthPerStep: steps > 0 ? (last - base) / steps : 0 };
+  });
+  const growing = processes.some((process) => process.growthPerStep > maxGrowth);
+  const report = buildReport({
+    name: options.name ?? options.command.join(' '),
+    command: options.command,
+    forkPoint: { mode: 'watch', reached: !error, description: `${count} steps of ${driver}, ${warmup} of them warm-up`, notes: [] },
+    table: records,
+    allow: [],
+    projectRoot: cwd,
+    startedAt,
+    ...(error ? { error } : {}),
+  });
+  // The records are every fresh fd of every process: shown, but only growth fails the watch.
+  const leaks = report.leaks.map((leak) => (growing ? leak : { ...leak, allowed: true, allowedBy: `watch: growth within --max-growth ${maxGrowth}` }));
+  const settled = settle({ ...report, leaks }, false);
+  return { ...settled, watch: { steps: count, warmup, maxGrowth, driver, processes } };
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { WatchReport } from '../src/watch/watch.js';
+import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
+import { processesWithEnv, settle } from './helpers/processes.js';
+import { fixture, runCli, scratch } from './helpers/run-cli.js';
+
+/** A port free right now, for the server under test. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function watchExporter(name: string, extra: string[] = []) {
+  const port = await freePort();
+  const mark = randomUUID();
+  const html = join(scratch(), 'watch.html');
+  const run = await runCli(['watch', '--request', `http://127.0.0.1:${port}/metrics`, '--requests', '40', '--html', html, ...extra, '--', 'python3', fixture(name), String(port)], {
+    env: { WATCH_TEST: mark },
+  });
+  expect(await settle(() => processesWithEnv('WATCH_TEST', mark)), 'server processes left running').toEqual([]);
+  return { ...run, report: run.report as WatchReport, html: readFileSync(html, 'utf8') };
+}
+
+describe('prefork-check watch', () => {
+  test('an exporter leaking a socket per request: ~1 socket per request, at the line that makes it', async () => {
+    const run = await watchExporter('exporter');
+    expect(run.exitCode).toBe(1);
+    const [server] = run.report.watch.processes;
+    expect(server!.growthPerStep).toBeCloseTo(1, 1);
+    expect(reportedOrigins(run.report)).toEqual(declaredOrigins(fixture('exporter')));
+    expect(run.report.leaks.filter((leak) => !leak.allowed).every((leak) => leak.kind === 'socket')).toBe(true);
+    expect(run.stdout).toMatch(/1\.00 fds\/step/);
+    // The chart's data: the socket count climbs by one per step after warm-up.
+    const values = /data-kind="socket" data-values="([\d,]+)"/.exec(run.html)![1]!.split(',').map(Number);
+    expect(values).toHaveLength(40);
+    expect(values.at(-1)! - values[3]!).toBe(36);
+  });
+
+  test('its fixed version: no growth, and the watch passes', async () => {
+    const run = await watchExporter('exporter-fixed');
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.report.watch.processes[0]!.growthPerStep).toBe(0);
+    expect(run.report.leaks.filter((leak) => !leak.allowed)).toEqual([]);
+  });
+
+  test('--max-growth allows a known rate', async () => {
+    const run = await watchExporter('exporter', ['--max-growth', '1.5']);
+    expect(run.exitCode).toBe(0);
+    expect(run.report.leaks.every((leak) => leak.allowedBy === 'watch: growth within --max-growth 1.5')).toBe(true);
+  });
+
+  test('bad use is exit 2 with one line', async () => {
+    const both = await runCli(['watch', '--request', 'http://127.0.0.1:1/', '--drive', 'true', '--', 'true']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toMatch(/^prefork-check: Give one load driver: `--request <url>` or `--drive <command>`\.$/);
+    const misplaced = await runCli(['--request', 'http://127.0.0.1:1/', '--', 'true']);
+    expect(misplaced.stderr).toMatch(/`--request` is for `prefork-check watch`/);
+  });
+});
+
+describe('prefork-check watch on a worker pool', () => {
+  test('a file per task kept by the pool workers: the workers grow, at the task’s line', async () => {
+    const port = await freePort();
+    const mark = randomUUID();
+    const run = await runCli(['watch', '--request', `http://127.0.0.1:${port}/`, '--requests', '30', '--ready-marker', 'READY', '--', 'python3', fixture('task-pool'), String(port)], {
+      env: { WATCH_TEST: mark },
+    });
+    expect(await settle(() => processesWithEnv('WATCH_TEST', mark))).toEqual([]);
+    const report = run.report as WatchReport;
+    expect(run.exitCode, run.stdout).toBe(1);
+    const growth = report.watch.processes.map((process) => process.growthPerStep);
+    // The server itself does not grow; its two workers share the tasks between them.
+    expect(report.watch.processes).toHaveLength(3);
+    expect(growth.reduce((sum, each) => sum + each, 0)).toBeCloseTo(1, 1);
+    expect(reportedOrigins(report)).toEqual(declaredOrigins(fixture('task-pool')));
+  });
+});
