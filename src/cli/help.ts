@@ -3,6 +3,7 @@ export const HELP = `Usage:
   prefork-check [options] -- <command> [args]   run any command (gunicorn, celery, bash, ...)
   prefork-check [options]                       run the checks in prefork-check.config.json
   prefork-check merge-reports <json...>         combine shards' --json reports
+  prefork-check watch [options] -- <server>     fds that grow with every request
 
 Runs the app under strace to its fork point and fails if it holds any fd
 there other than stdio: every worker forked from it would share that fd.
@@ -30,6 +31,16 @@ Reports:
   --junit <file>           JUnit XML: a testsuite per check, a testcase per leak site
   -q, --quiet              print only the verdict lines
   (under GitHub Actions, ::error annotations and a step summary are added)
+
+Watch (prefork-check watch):
+  --request <url>          GET this URL once per step (ready when its port answers)
+  --drive <command>        or run this shell command once per step
+  --requests <n>           steps (default 100)
+  --warmup <n>             first steps not counted (default a tenth, at most 10)
+  --max-growth <n>         fds a process may gain per step (default 0)
+  --ready-marker <text>    ready when the server prints this
+  --ready-port <port>      ready when this port answers
+  --html <file>            an HTML page with an SVG chart per process
 
 Running:
   --timeout <seconds>      stop and fail (exit 2) if the fork point is not reached (default 30)

@@ -1,0 +1,45 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { fixture, runCli, scratch } from './helpers/run-cli.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Reads the screenshot with Pillow (Debian's python3-pil): where the socket series' colour is drawn.
+const INSPECT = `
+import sys
+from PIL import Image
+image = Image.open(sys.argv[1]).convert("RGB")
+width, height = image.size
+target = (0x24, 0x71, 0xa3)
+near = lambda p: all(abs(a - b) <= 40 for a, b in zip(p, target))
+points = [(x, y) for x in range(width) for y in range(height) if near(image.getpixel((x, y)))]
+xs = sorted({x for x, _ in points})
+left = min(y for x, y in points if x < xs[0] + 40)
+right = min(y for x, y in points if x > xs[-1] - 40)
+print(len(points), left, right)
+`;
+
+describe('the watch chart, rendered by headless Chromium', () => {
+  test('the socket line is drawn and climbs from left to right', async () => {
+    const port = await freePort();
+    const dir = scratch();
+    const html = join(dir, 'watch.html');
+    const run = await runCli(['watch', '--request', `http://127.0.0.1:${port}/metrics`, '--requests', '40', '--html', html, '--', 'python3', fixture('exporter'), String(port)]);
+    expect(run.exitCode).toBe(1);
+    const png = join(dir, 'watch.png');
+    await execa('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--screenshot=${png}`, '--window-size=800,700', `file://${html}`], { reject: false });
+    const [pixels, left, right] = (await execa('/usr/bin/python3', ['-c', INSPECT, png])).stdout.split(' ').map(Number);
+    expect(pixels).toBeGreaterThan(200);
+    // Screen y grows downwards: the line ends far above where it starts.
+    expect(left! - right!).toBeGreaterThan(100);
+  }, 120_000);
+});
