@@ -2,20 +2,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
 import type { PresetName } from '../presets/presets.js';
+import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';
 
-/** `prefork-check watch`: load driven at a running server, fds sampled per step. */
-export interface WatchRequest {
-  command: string[];
-  request?: string;
-  drive?: string;
-  count?: number;
-  warmup?: number;
-  maxGrowth?: number;
-  readyMarker?: string;
-  readyPort?: number;
-  html?: string;
-}
+/** `prefork-check watch`: load driven at a running server, fds sampled per step; `html` for the chart. */
+export type WatchRequest = Pick<WatchOptions, 'command' | 'request' | 'drive' | 'count' | 'warmup' | 'maxGrowth' | 'readyMarker' | 'readyPort'> & { html?: string };
 
 export interface CliRequest {
   watch?: WatchRequest;

@@ -97,19 +97,14 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (request.watch) {
-      const { watch: run, html } = { watch: request.watch, html: request.watch.html };
+      const run = request.watch;
+      const html = run.html;
       for (const file of [request.json, request.junit, html]) if (file !== undefined) assertWritable(file);
       const { watch } = await import('../watch/watch.js');
       const { formatWatch, writeWatchHtml } = await import('../reporters/watch-chart.js');
+      const { html: _, ...load } = run;
       const report = await watch({
-        command: run.command,
-        ...(run.request !== undefined ? { request: run.request } : {}),
-        ...(run.drive !== undefined ? { drive: run.drive } : {}),
-        ...(run.count !== undefined ? { count: run.count } : {}),
-        ...(run.warmup !== undefined ? { warmup: run.warmup } : {}),
-        ...(run.maxGrowth !== undefined ? { maxGrowth: run.maxGrowth } : {}),
-        ...(run.readyMarker !== undefined ? { readyMarker: run.readyMarker } : {}),
-        ...(run.readyPort !== undefined ? { readyPort: run.readyPort } : {}),
+        ...load,
         ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
         ...(request.overrides.strace !== undefined ? { strace: request.overrides.strace } : {}),
         signal: controller.signal,
