@@ -164,20 +164,20 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
       if (spec.mode === 'exit' && hit.exitCode !== 0) {
         const message = `The app exited with status ${hit.exitCode}: it failed before or while exiting, so its fds are not a trustworthy answer.`;
-        return finish(table, forkPoint, { code: 'APP_FAILED', message });
+        return reportOf(table, forkPoint, { code: 'APP_FAILED', message });
       }
-      return finish(table, forkPoint);
+      return reportOf(table, forkPoint);
     }
     if (stop) {
       const table = stop.table && stop.task ? describe(stop.table, stop.task.proc.pid) : [];
-      return finish(table, forkPointReport(spec, detector, false, 'not reached', stop.task), { code: stop.code, message: stop.message });
+      return reportOf(table, forkPointReport(spec, detector, false, 'not reached', stop.task), { code: stop.code, message: stop.message });
     }
     if (rootEnd && model.root) {
       const table = describe(rootExit?.table ?? model.root.table, model.root.proc.pid);
       const who = describeProcess(model.root.proc);
       const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). The table below is what it held when it ended.`;
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
-      return finish(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
+      return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }
     if (!sawEvents) {
       throw await diagnoseStraceFailure(strace, (await run.child).exitCode);
@@ -188,10 +188,6 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     clearTimeout(timer);
     resolved.signal?.removeEventListener('abort', onAbort);
     await run.stop(livePids());
-  }
-
-  function finish(table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }): Report {
-    return reportOf(table, forkPoint, error);
   }
 }
 

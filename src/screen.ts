@@ -10,7 +10,7 @@ import { ProcessModel } from './model/process-model.js';
 import type { ResolvedOptions } from './options.js';
 import { describeTable } from './report/describe-table.js';
 import type { FdRecord } from './report/types.js';
-import { parseFdRef } from './trace/annotation.js';
+import { parseFdRef, type Annotation } from './trace/annotation.js';
 import type { TraceEvent } from './trace/events.js';
 import { TraceParser } from './trace/parser.js';
 
@@ -68,13 +68,13 @@ export async function screenAtMarker(resolved: ResolvedOptions, strace: string, 
   const detector = markerDetector(marker);
   const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [detector.listener ?? {}]);
   const parser = new TraceParser();
-  const stdout = run.initialFds.filter(({ fd }) => fd === 1 || fd === 2).map(({ fd, link }) => ({ fd, link: JSON.stringify(annotationFromLink(link)) }));
+  const started = new Map(run.initialFds.filter(({ fd }) => fd === 1 || fd === 2).map(({ fd, link }) => [fd, annotationFromLink(link)]));
   // Without the fd model a redirected fd 1 looks like stdout: check what the write went to.
   const toStartStream = (event: TraceEvent) => {
     if (event.type !== 'syscall') return false;
     const ref = parseFdRef(event.args);
-    const started = stdout.find(({ fd }) => fd === ref?.fd);
-    return started !== undefined && ref?.annotation !== undefined && sameTarget(started.link, JSON.stringify(ref.annotation));
+    const stream = ref && started.get(ref.fd);
+    return stream !== undefined && ref?.annotation !== undefined && sameTarget(stream, ref.annotation);
   };
 
   let stopped: { code: Extract<ErrorCode, 'TIMEOUT' | 'INTERRUPTED'>; pid?: number; program?: string; table: FdRecord[] } | undefined;
@@ -119,7 +119,9 @@ export async function screenAtMarker(resolved: ResolvedOptions, strace: string, 
   return stopped ? { outcome: 'stopped', ...stopped } : result;
 }
 
-/** Two targets from annotations: a pipe or socket by inode, a path by path. */
-function sameTarget(a: string, b: string): boolean {
-  return a === b || JSON.stringify(JSON.parse(a), ['type', 'inode', 'path']) === JSON.stringify(JSON.parse(b), ['type', 'inode', 'path']);
+/** The same file or stream: a pipe or socket by inode, anything else by path. */
+function sameTarget(a: Annotation, b: Annotation): boolean {
+  if (a.type !== b.type) return false;
+  if ((a.type === 'pipe' || a.type === 'socket') && (b.type === 'pipe' || b.type === 'socket')) return a.inode === b.inode;
+  return a.type === 'path' && b.type === 'path' && a.path === b.path;
 }

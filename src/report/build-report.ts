@@ -2,7 +2,7 @@ import type { Preset } from '../presets/presets.js';
 import { compileRule, type AllowRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from './allow.js';
-import type { FdRecord, ForkPointReport, Leak, Report, RunResult } from './types.js';
+import type { FdRecord, ForkPointReport, Report, RunResult } from './types.js';
 
 const STDIO = 2;
 

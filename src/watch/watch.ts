@@ -70,6 +70,18 @@ function invalid(message: string): never {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type StopCode = 'APP_EXITED_BEFORE_FORK_POINT' | 'TIMEOUT' | 'INTERRUPTED' | 'APP_FAILED';
+
+/** The watch ended before its last step; the report says why. */
+class WatchStopped extends Error {
+  constructor(
+    readonly code: StopCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 function validate(options: WatchOptions) {
   if (options.command.length === 0) invalid('Nothing to watch: give the server command after `--` (e.g. `prefork-check watch --request http://127.0.0.1:8000/ -- gunicorn app:app`).');
   if ((options.request === undefined) === (options.drive === undefined)) invalid('Give one load driver: `--request <url>` or `--drive <command>`.');
@@ -144,25 +156,26 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const deadline = startedAt + timeoutMs;
   const series = new Map<number, { program: string; samples: Array<Partial<Record<FdKind, number>> | undefined> }>();
   const describe = (table: FdTable, pid: number) => describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, cwd));
-  let error: { code: 'APP_EXITED_BEFORE_FORK_POINT' | 'TIMEOUT' | 'INTERRUPTED' | 'APP_FAILED'; message: string } | undefined;
+  let error: { code: StopCode; message: string } | undefined;
   const driver = options.request !== undefined ? `GET ${options.request}` : options.drive!;
   let records: FdRecord[] = [];
   try {
     // Ready: the marker in the trace, or the port answering.
     while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
-      if (ended) throw Object.assign(new Error(), { stop: { code: 'APP_EXITED_BEFORE_FORK_POINT', message: 'The server exited before it was ready.' } });
-      if (Date.now() > deadline || options.signal?.aborted) throw Object.assign(new Error(), { stop: { code: options.signal?.aborted ? 'INTERRUPTED' : 'TIMEOUT', message: `The server was not ready within ${timeoutMs / 1000} s.` } });
+      if (ended) throw new WatchStopped('APP_EXITED_BEFORE_FORK_POINT', 'The server exited before it was ready.');
+      if (options.signal?.aborted) throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+      if (Date.now() > deadline) throw new WatchStopped('TIMEOUT', `The server was not ready within ${timeoutMs / 1000} s.`);
       await sleep(25);
     }
     if (readyPort !== undefined) while (!(await listening(readyPort)) && Date.now() < deadline) await sleep(25);
     for (let step = 1; step <= count; step++) {
-      if (options.signal?.aborted) throw Object.assign(new Error(), { stop: { code: 'INTERRUPTED', message: 'The watch was interrupted; the server was stopped.' } });
-      if (Date.now() > deadline) throw Object.assign(new Error(), { stop: { code: 'TIMEOUT', message: `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).` } });
+      if (options.signal?.aborted) throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+      if (Date.now() > deadline) throw new WatchStopped('TIMEOUT', `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).`);
       try {
         if (options.request !== undefined) await get(options.request, 10_000);
         else await drive(options.drive!, 30_000);
       } catch (cause) {
-        throw Object.assign(new Error(), { stop: { code: 'APP_FAILED', message: `Step ${step} failed: ${(cause as Error).message}.` } });
+        throw new WatchStopped('APP_FAILED', `Step ${step} failed: ${(cause as Error).message}.`);
       }
       // Let the trace catch up before the step's fds are judged, then look at every process.
       await sleep(5);
@@ -183,9 +196,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
       records.push(...describe(kept, task.proc.pid));
     }
   } catch (stopped) {
-    const stop = (stopped as { stop?: typeof error }).stop;
-    if (!stop) throw stopped;
-    error = stop;
+    if (!(stopped instanceof WatchStopped)) throw stopped;
+    error = { code: stopped.code, message: stopped.message };
     records = [];
   } finally {
     await run.stop(model.tasks.keys());
