@@ -57,6 +57,21 @@ describe('prefork-check watch', () => {
     expect(run.report.leaks.every((leak) => leak.allowedBy === 'watch: growth within --max-growth 1.5')).toBe(true);
   });
 
+  test('--drive runs a command per step; --ready-marker says when to start', async () => {
+    const port = await freePort();
+    const mark = randomUUID();
+    // A GET in plain bash, as any load script would do it its own way.
+    const get = `exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3 >/dev/null`;
+    const run = await runCli(['watch', '--drive', get, '--ready-marker', 'READY', '--requests', '20', '--', 'python3', fixture('exporter'), String(port)], {
+      env: { WATCH_TEST: mark },
+    });
+    expect(await settle(() => processesWithEnv('WATCH_TEST', mark))).toEqual([]);
+    const report = run.report as WatchReport;
+    expect(run.exitCode, run.stdout).toBe(1);
+    expect(report.watch.driver).toBe(get);
+    expect(report.watch.processes[0]!.growthPerStep).toBeCloseTo(1, 1);
+  });
+
   test('bad use is exit 2 with one line', async () => {
     const both = await runCli(['watch', '--request', 'http://127.0.0.1:1/', '--drive', 'true', '--', 'true']);
     expect(both.exitCode).toBe(2);

@@ -16,10 +16,17 @@ export function sparkline(values: number[], width = 40): string {
 /** The console's lines for a watch: per process, its fd count over the steps and its growth. */
 export function formatWatch(data: WatchData): string {
   const lines = [`fds per process over ${data.steps} steps of ${data.driver} (warm-up ${data.warmup}):`];
+  const counted = (values: number[]) => values.length - Math.max(data.warmup, 1);
+  const growth = (values: number[]) => (counted(values) > 0 ? ((values.at(-1) ?? 0) - (values[Math.max(0, data.warmup - 1)] ?? 0)) / counted(values) : 0);
   for (const process of data.processes) {
     const first = process.totals[0] ?? 0;
     const last = process.totals.at(-1) ?? 0;
-    lines.push(`  pid ${process.pid} ${process.program}  ${sparkline(process.totals)}  ${first} → ${last}  ${process.growthPerStep.toFixed(2)} fds/step`);
+    // Which kinds grow: the chart in words.
+    const kinds = Object.entries(process.byKind)
+      .map(([kind, values]) => [kind, growth(values ?? [])] as const)
+      .filter(([, rate]) => rate !== 0)
+      .map(([kind, rate]) => `${kind} ${rate > 0 ? '+' : ''}${rate.toFixed(2)}`);
+    lines.push(`  pid ${process.pid} ${process.program}  ${sparkline(process.totals)}  ${first} → ${last}  ${process.growthPerStep.toFixed(2)} fds/step${kinds.length ? ` (${kinds.join(', ')})` : ''}`);
   }
   return lines.join('\n') + '\n';
 }
