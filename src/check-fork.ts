@@ -7,22 +7,16 @@ import { exitDetector } from './fork-point/exit.js';
 import { firstForkDetector } from './fork-point/first-fork.js';
 import { markerDetector } from './fork-point/marker.js';
 import { isShell } from './fork-point/program-kind.js';
-import { Attributor } from './attribution/attributor.js';
 import { screenAtMarker } from './screen.js';
-import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
-import { describeOrigin } from './attribution/describe-origin.js';
 import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js';
 import { findProgram } from './launch/find-program.js';
-import { findStrace, runTraced } from './launch/run-traced.js';
-import { straceArguments } from './launch/strace-command.js';
-import { initialTable } from './model/initial-table.js';
+import { findStrace } from './launch/run-traced.js';
+import { startFullTrace } from './full-trace.js';
 import type { FdTable } from './model/fd-table.js';
 import { ProcessModel, type Task } from './model/process-model.js';
 import { resolveOptions, type CheckOptions, type ForkPointSpec, type ResolvedOptions } from './options.js';
 import { buildReport } from './report/build-report.js';
-import { describeTable } from './report/describe-table.js';
 import type { FdRecord, ForkPointReport, Report } from './report/types.js';
-import { TraceParser } from './trace/parser.js';
 
 function detectorFor(spec: ForkPointSpec): ForkPointDetector {
   if (spec.mode === 'marker') return markerDetector(spec.marker);
@@ -30,11 +24,11 @@ function detectorFor(spec: ForkPointSpec): ForkPointDetector {
   return exitDetector();
 }
 
-/** Checks what can be checked before anything runs: the options, the entry file, the command. */
+/** Checks what can be checked before anything runs: the options, the entry file, the command, strace (its path in `strace`). */
 export function preflightCheck(options: CheckOptions): ResolvedOptions {
   const resolved = resolveOptions(options);
   preflight(options, resolved);
-  return resolved;
+  return { ...resolved, strace: findStrace(resolved.strace, resolved.cwd) };
 }
 
 function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
@@ -48,7 +42,6 @@ function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
       program.includes('/') ? `The command ${program} does not exist or is not executable.` : `The command \`${program}\` was not found on PATH.`,
     );
   }
-  findStrace(resolved.strace, resolved.cwd);
 }
 
 /** The process a partial report is about: the started one, unless it is a shell, then its newest non-shell descendant. */
@@ -76,7 +69,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const resolved = preflightCheck(options);
   const spec = resolved.forkPoint;
 
-  const strace = findStrace(resolved.strace, resolved.cwd);
+  const strace = resolved.strace;
   const ready = ensureTracingWorks(strace);
   ready.catch(() => undefined); // awaited by the first run; this keeps an early rejection from going unhandled
   const reportOf = (table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }) => {
@@ -96,21 +89,18 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     }
   }
 
-  const token = newToken();
-  const run = await runTraced({
+  const detector = detectorFor(spec);
+  const { run, model, apply, describe } = await startFullTrace({
     strace,
     ready,
-    straceArgs: (output) => straceArguments(spec, { fdModel: true, attribution: resolved.attribution }, output, resolved.command),
+    forkPoint: spec,
+    command: resolved.command,
     cwd: resolved.cwd,
-    env: resolved.attribution ? { ...resolved.env, ...bootstrapEnv(token, { ...process.env, ...resolved.env }) } : resolved.env,
+    env: resolved.env,
     inheritFds: resolved.inheritFds,
+    attribution: resolved.attribution,
+    listeners: [detector.listener ?? {}],
   });
-  const detector = detectorFor(spec);
-  const attributor = new Attributor(token);
-  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [detector.listener ?? {}, attributor.listener]);
-  const describe = (table: FdTable, pid: number) =>
-    describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, resolved.cwd));
-  const parser = new TraceParser();
   const livePids = () => [...model.tasks.keys()];
 
   let stop: Stop | undefined;
@@ -140,11 +130,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     for await (const line of run.lines) {
       if (stop) break;
       traceCopy?.write(line + '\n');
-      const event = parser.parse(line);
-      if (event === undefined) continue;
+      const applied = apply(line);
+      if (applied === undefined) continue;
       sawEvents = true;
-      const task = model.apply(event);
-      if (attributor.observe(event, task)) continue;
+      const { event, task, record } = applied;
+      if (record) continue;
       if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
         rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
       }

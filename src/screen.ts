@@ -1,7 +1,6 @@
-import { readdirSync } from 'node:fs';
 import type { ErrorCode } from './errors.js';
 import { markerDetector } from './fork-point/marker.js';
-import { readKernelFd } from './launch/own-fds.js';
+import { readKernelFds } from './launch/own-fds.js';
 import { runTraced } from './launch/run-traced.js';
 import { straceArguments } from './launch/strace-command.js';
 import { annotationFromLink } from './model/kernel-link.js';
@@ -21,19 +20,6 @@ export type ScreenResult =
   | { outcome: 'stopped'; code: Extract<ErrorCode, 'TIMEOUT' | 'INTERRUPTED'>; pid?: number; program?: string; table: FdRecord[] }
   /** Something is open, or the app ended first: the full trace must say what, and where it came from. */
   | { outcome: 'deep' };
-
-/** The fds of a live process, as its /proc shows them. */
-function kernelFds(pid: number) {
-  try {
-    return readdirSync(`/proc/${pid}/fd`)
-      .map(Number)
-      .sort((a, b) => a - b)
-      .map((fd) => readKernelFd(pid, fd))
-      .filter((fd) => fd !== undefined);
-  } catch {
-    return [];
-  }
-}
 
 function stopProcess(pid: number, signal: 'SIGSTOP'): void {
   try {
@@ -82,7 +68,7 @@ export async function screenAtMarker(resolved: ResolvedOptions, strace: string, 
     if (stopped) return;
     const root = model.root && !model.root.proc.exited ? model.root.proc : undefined;
     if (root) stopProcess(root.pid, 'SIGSTOP');
-    const table = root ? describeTable(initialTable(kernelFds(root.pid), run.passedDownFds, 'unknown'), root.pid, () => KERNEL_ONLY) : [];
+    const table = root ? describeTable(initialTable(readKernelFds(root.pid), run.passedDownFds, 'unknown'), root.pid, () => KERNEL_ONLY) : [];
     stopped = { code, table, ...(root ? { pid: root.pid, program: root.program } : {}) };
     void run.stop(model.tasks.keys());
   };
@@ -103,7 +89,7 @@ export async function screenAtMarker(resolved: ResolvedOptions, strace: string, 
       if (!hit) continue;
       const pid = hit.task.proc.pid;
       stopProcess(pid, 'SIGSTOP');
-      const fds = kernelFds(pid);
+      const fds = readKernelFds(pid);
       if (fds.length > 0 && fds.every(({ fd }) => fd <= 2)) {
         await resolved.onForkPoint?.({ pid });
         const table = describeTable(initialTable(fds, run.passedDownFds), pid, () => ({ origin: null, stack: [] }));

@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { checkFork, preflightCheck } from '../src/check-fork.js';
 import { ensureTracingWorks } from '../src/launch/diagnose.js';
-import { findStrace } from '../src/launch/run-traced.js';
 import { screenAtMarker } from '../src/screen.js';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
@@ -13,8 +12,7 @@ describe('the fast pass and the full trace agree', () => {
     const options = { entry: fixture(name), forkMarker: 'READY', cwd: ROOT };
     const deep = await checkFork({ ...options, deep: true, env: { FIXTURE_SCRATCH: scratch() } });
     const resolved = preflightCheck({ ...options, env: { FIXTURE_SCRATCH: scratch() } });
-    const strace = findStrace(resolved.strace, resolved.cwd);
-    const screen = await screenAtMarker(resolved, strace, 'READY', ensureTracingWorks(strace));
+    const screen = await screenAtMarker(resolved, resolved.strace, 'READY', ensureTracingWorks(resolved.strace));
     // Clean by the fast pass exactly when the full trace finds nothing beyond stdio.
     expect(screen.outcome).toBe(deep.leaks.length === 0 ? 'clean' : 'deep');
   });

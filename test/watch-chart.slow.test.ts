@@ -1,17 +1,8 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { freePort } from './helpers/ports.js';
 import { fixture, runCli, scratch } from './helpers/run-cli.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // Reads the screenshot with Pillow (Debian's python3-pil): where the socket series' colour is drawn.
 const INSPECT = `

@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { WatchReport } from '../src/watch/watch.js';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { processesWithEnv, settle } from './helpers/processes.js';
+import { freePort } from './helpers/ports.js';
 import { fixture, runCli, scratch } from './helpers/run-cli.js';
-
-/** A port free right now, for the server under test. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function watchExporter(name: string, extra: string[] = []) {
   const port = await freePort();

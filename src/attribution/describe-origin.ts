@@ -44,10 +44,14 @@ function isInstalled(file: string, projectRoot: string): boolean {
   return /[\\/]s?bin[\\/][^\\/]+$/.test(file) && relative(projectRoot, file).startsWith('..');
 }
 
+/** A co_filename made absolute against Python's start directory; `resolve` also drops the `..` of sys.path entries like `bin/../lib`. */
+function absoluteFile(file: string, python: StartRecord): string {
+  return file.startsWith('<') ? file : resolve(python.cwd, file); // <string>, <stdin>, <frozen ...> stay
+}
+
 /** A frame's file as the user knows it: relative to the project when inside it. */
-function shownPath(file: string, python: StartRecord, projectRoot: string): string {
-  if (file.startsWith('<')) return file; // <string>, <stdin>
-  const absolute = resolve(python.cwd, file); // also drops the `..` of sys.path entries like `bin/../lib`
+function shownPath(absolute: string, projectRoot: string): string {
+  if (absolute.startsWith('<')) return absolute;
   const fromRoot = relative(projectRoot, absolute);
   return fromRoot.startsWith('..') || isAbsolute(fromRoot) ? absolute : fromRoot;
 }
@@ -73,11 +77,11 @@ function moduleOf(absolute: string, python: StartRecord, projectRoot: string): s
 
 function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): ClassifiedFrame[] {
   return frames.map((frame) => {
-    const absolute = frame.file.startsWith('<') ? frame.file : resolve(python.cwd, frame.file);
+    const absolute = absoluteFile(frame.file, python);
     const stdlib = isPythonsOwn(absolute, python);
     const library = stdlib || isInstalled(absolute, projectRoot);
     const module = moduleOf(absolute, python, projectRoot);
-    return { file: shownPath(frame.file, python, projectRoot), line: frame.line, function: frame.function, module, library, stdlib };
+    return { file: shownPath(absolute, projectRoot), line: frame.line, function: frame.function, module, library, stdlib };
   });
 }
 
@@ -115,7 +119,7 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
   const made = `made by ${createdBy.syscall} in ${createdBy.program || 'the started process'}`;
   if (image.python) {
     const last = attribution.lastRecord?.frames[0];
-    const hint = last ? `; the last Python call recorded in this thread was at ${shownPath(last.file, image.python, projectRoot)}:${last.line}` : '';
+    const hint = last ? `; the last Python call recorded in this thread was at ${shownPath(absoluteFile(last.file, image.python), projectRoot)}:${last.line}` : '';
     return { origin: null, stack: [], originNote: `${made}, in native code that no Python call announced${hint}` };
   }
   if (PYTHON_NAME.test(basename(createdBy.program))) {

@@ -22,6 +22,21 @@ export function readKernelFd(pid: number | 'self', fd: number): KernelFd | undef
   }
 }
 
+/** Every fd of a live process as the kernel sees it, in fd order; empty when it is gone. */
+export function readKernelFds(pid: number | 'self'): KernelFd[] {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  return names
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((fd) => readKernelFd(pid, fd))
+    .filter((fd) => fd !== undefined);
+}
+
 /** Whether the kernel flags say close-on-exec. */
 export function isCloexec(flags: number): boolean {
   return (flags & O_CLOEXEC) !== 0;
@@ -33,12 +48,7 @@ export function isCloexec(flags: number): boolean {
  * Node's own fds are all close-on-exec.
  */
 export function inheritableOwnFds(): number[] {
-  const fds: number[] = [];
-  for (const name of readdirSync('/proc/self/fd')) {
-    const fd = Number(name);
-    if (fd <= 2) continue;
-    const info = readKernelFd('self', fd);
-    if (info && !isCloexec(info.flags)) fds.push(fd);
-  }
-  return fds.sort((a, b) => a - b);
+  return readKernelFds('self')
+    .filter((info) => info.fd > 2 && !isCloexec(info.flags))
+    .map((info) => info.fd);
 }

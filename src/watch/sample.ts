@@ -1,23 +1,15 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readKernelFds } from '../launch/own-fds.js';
 import { annotationFromLink } from '../model/kernel-link.js';
 import { kindOf, type FdKind } from '../model/open-file.js';
 
-/** One process's fds by kind, as /proc shows them now. */
+/** One process's fds by kind, as /proc shows them now; undefined when it is gone. */
 export function countFds(pid: number): Partial<Record<FdKind, number>> | undefined {
-  let names: string[];
-  try {
-    names = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return undefined;
-  }
+  const fds = readKernelFds(pid);
+  if (fds.length === 0) return undefined;
   const counts: Partial<Record<FdKind, number>> = {};
-  for (const name of names) {
-    try {
-      const kind = kindOf(annotationFromLink(readlinkSync(`/proc/${pid}/fd/${name}`, { encoding: 'buffer' })), '', []);
-      counts[kind] = (counts[kind] ?? 0) + 1;
-    } catch {
-      // Closed while we looked.
-    }
+  for (const { link } of fds) {
+    const kind = kindOf(annotationFromLink(link), '', []);
+    counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return counts;
 }

@@ -1,20 +1,13 @@
-import { Attributor } from '../attribution/attributor.js';
-import { bootstrapEnv, newToken } from '../attribution/bootstrap.js';
-import { describeOrigin } from '../attribution/describe-origin.js';
 import { PreforkCheckError } from '../errors.js';
 import { markerDetector } from '../fork-point/marker.js';
 import { ensureTracingWorks } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
-import { findStrace, runTraced } from '../launch/run-traced.js';
-import { straceArguments } from '../launch/strace-command.js';
+import { findStrace } from '../launch/run-traced.js';
+import { startFullTrace } from '../full-trace.js';
 import { FdTable } from '../model/fd-table.js';
-import { initialTable } from '../model/initial-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
-import { ProcessModel } from '../model/process-model.js';
 import { buildReport, settle } from '../report/build-report.js';
-import { describeTable } from '../report/describe-table.js';
 import type { FdRecord, Report } from '../report/types.js';
-import { TraceParser } from '../trace/parser.js';
 import { drive, get, listening } from './drive.js';
 import { countFds, total } from './sample.js';
 
@@ -117,36 +110,29 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const startedAt = Date.now();
   const { count, warmup, maxGrowth, cwd, readyPort, timeoutMs } = validate(options);
   const strace = findStrace(options.strace ?? 'strace', cwd);
-  const token = newToken();
-  const env = options.env ?? {};
   const marker = options.readyMarker;
-  const run = await runTraced({
-    strace,
-    ready: ensureTracingWorks(strace),
-    straceArgs: (output) => straceArguments(marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' }, { fdModel: true, attribution: true }, output, options.command),
-    cwd,
-    env: { ...env, ...bootstrapEnv(token, { ...process.env, ...env }) },
-    inheritFds: false,
-  });
-
-  const attributor = new Attributor(token);
   // fds made after warm-up: the ones a leak per step leaves behind.
   const fresh = new WeakSet<OpenFile>();
   let collecting = false;
-  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [
-    attributor.listener,
-    { created: (_task, _syscall, files) => collecting && files.forEach((file) => fresh.add(file)) },
-  ]);
+  const { run, model, apply, describe } = await startFullTrace({
+    strace,
+    ready: ensureTracingWorks(strace),
+    forkPoint: marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' },
+    command: options.command,
+    cwd,
+    env: options.env ?? {},
+    inheritFds: false,
+    attribution: true,
+    listeners: [{ created: (_task, _syscall, files) => collecting && files.forEach((file) => fresh.add(file)) }],
+  });
   const detector = marker !== undefined ? markerDetector(marker) : undefined;
-  const parser = new TraceParser();
   let sawMarker = false;
   let ended = false;
   const consumer = (async () => {
     for await (const line of run.lines) {
-      const event = parser.parse(line);
-      if (!event) continue;
-      const task = model.apply(event);
-      attributor.observe(event, task);
+      const applied = apply(line);
+      if (!applied || applied.record) continue;
+      const { event, task } = applied;
       if (detector && !sawMarker && detector.observe(event, task, model)) sawMarker = true;
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) break;
     }
@@ -155,7 +141,6 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
 
   const deadline = startedAt + timeoutMs;
   const series = new Map<number, { program: string; samples: Array<Partial<Record<FdKind, number>> | undefined> }>();
-  const describe = (table: FdTable, pid: number) => describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, cwd));
   let error: { code: StopCode; message: string } | undefined;
   const driver = options.request !== undefined ? `GET ${options.request}` : options.drive!;
   let records: FdRecord[] = [];

@@ -1,0 +1,66 @@
+import { Attributor } from './attribution/attributor.js';
+import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
+import { describeOrigin } from './attribution/describe-origin.js';
+import { runTraced, type TracedRun } from './launch/run-traced.js';
+import { straceArguments } from './launch/strace-command.js';
+import type { FdTable } from './model/fd-table.js';
+import { initialTable } from './model/initial-table.js';
+import { ProcessModel, type ModelListener, type Task } from './model/process-model.js';
+import type { ForkPointSpec } from './options.js';
+import { describeTable } from './report/describe-table.js';
+import type { FdRecord } from './report/types.js';
+import type { TraceEvent } from './trace/events.js';
+import { TraceParser } from './trace/parser.js';
+
+export interface FullTraceRequest {
+  strace: string;
+  ready?: Promise<void>;
+  /** What strace must show besides the fd model (writes, for a marker). */
+  forkPoint: ForkPointSpec;
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  inheritFds: boolean;
+  attribution: boolean;
+  /** Told of clones, execs and new fds as the model applies them. */
+  listeners: ModelListener[];
+}
+
+export interface FullTrace {
+  run: TracedRun;
+  model: ProcessModel;
+  /** Parses and applies one line; undefined when it holds no event. `record`: an attribution record, nothing else to see. */
+  apply(line: string): { event: TraceEvent; task: Task; record: boolean } | undefined;
+  /** Report records of a table, origins included. Call while the process lives: sockets are completed from its /proc. */
+  describe(table: FdTable, pid: number): FdRecord[];
+}
+
+/**
+ * The app under the full trace: every fd syscall modelled, and (with
+ * attribution) the Python bootstrap's records matched to the fds they announce.
+ */
+export async function startFullTrace(request: FullTraceRequest): Promise<FullTrace> {
+  const token = newToken();
+  const run = await runTraced({
+    strace: request.strace,
+    ...(request.ready ? { ready: request.ready } : {}),
+    straceArgs: (output) => straceArguments(request.forkPoint, { fdModel: true, attribution: request.attribution }, output, request.command),
+    cwd: request.cwd,
+    env: request.attribution ? { ...request.env, ...bootstrapEnv(token, { ...process.env, ...request.env }) } : request.env,
+    inheritFds: request.inheritFds,
+  });
+  const attributor = new Attributor(token);
+  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [...request.listeners, attributor.listener]);
+  const parser = new TraceParser();
+  return {
+    run,
+    model,
+    apply(line) {
+      const event = parser.parse(line);
+      if (event === undefined) return undefined;
+      const task = model.apply(event);
+      return { event, task, record: attributor.observe(event, task) };
+    },
+    describe: (table, pid) => describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, request.cwd)),
+  };
+}
