@@ -7,10 +7,10 @@ import { exitDetector } from './fork-point/exit.js';
 import { firstForkDetector } from './fork-point/first-fork.js';
 import { markerDetector } from './fork-point/marker.js';
 import { isShell } from './fork-point/program-kind.js';
-import { screenAtMarker } from './screen.js';
 import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js';
 import { findProgram } from './launch/find-program.js';
 import { findStrace } from './launch/run-traced.js';
+import { AppOutput } from './launch/app-output.js';
 import { startFullTrace } from './full-trace.js';
 import type { FdTable } from './model/fd-table.js';
 import { ProcessModel, type Task } from './model/process-model.js';
@@ -18,8 +18,8 @@ import { resolveOptions, type CheckOptions, type ForkPointSpec, type ResolvedOpt
 import { buildReport } from './report/build-report.js';
 import type { FdRecord, ForkPointReport, Report } from './report/types.js';
 
-function detectorFor(spec: ForkPointSpec): ForkPointDetector {
-  if (spec.mode === 'marker') return markerDetector(spec.marker);
+function detectorFor(spec: ForkPointSpec, output: AppOutput): ForkPointDetector {
+  if (spec.mode === 'marker') return markerDetector(spec.marker, output);
   if (spec.mode === 'first-fork') return firstForkDetector({ spawns: spec.spawns ?? false });
   return exitDetector();
 }
@@ -77,19 +77,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     return buildReport({ ...input, ...(error ? { error } : {}) });
   };
 
-  if (spec.mode === 'marker' && !resolved.deep) {
-    const screen = await screenAtMarker(resolved, strace, spec.marker, ready);
-    if (screen.outcome === 'clean') {
-      const forkPoint: ForkPointReport = { mode: 'marker', marker: spec.marker, reached: true, description: screen.description, pid: screen.pid, program: screen.program, notes: ['fast pass: only stdio was open at the marker'] };
-      return reportOf(screen.table, forkPoint);
-    }
-    if (screen.outcome === 'stopped') {
-      const forkPoint: ForkPointReport = { mode: 'marker', marker: spec.marker, reached: false, description: 'not reached', ...(screen.pid ? { pid: screen.pid, program: screen.program ?? '' } : {}), notes: [] };
-      return reportOf(screen.table, forkPoint, stopMessage(screen.code, spec, resolved.timeoutMs));
-    }
-  }
-
-  const detector = detectorFor(spec);
+  const output = new AppOutput(spec.mode === 'marker' ? spec.marker : undefined);
+  const detector = detectorFor(spec, output);
   const { run, model, apply, describe } = await startFullTrace({
     strace,
     ready,
@@ -100,6 +89,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     inheritFds: resolved.inheritFds,
     attribution: resolved.attribution,
     listeners: [detector.listener ?? {}],
+    output,
   });
   const livePids = () => [...model.tasks.keys()];
 
@@ -138,7 +128,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
         rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
       }
-      hit = detector.observe(event, task, model);
+      const seen = detector.observe(event, task, model);
+      hit = seen instanceof Promise ? await seen : seen;
       if (hit) break;
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
         hit = detector.rootEnded?.(model);

@@ -1,6 +1,7 @@
 import { Attributor } from './attribution/attributor.js';
 import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
 import { describeOrigin } from './attribution/describe-origin.js';
+import type { AppOutput } from './launch/app-output.js';
 import { runTraced, type TracedRun } from './launch/run-traced.js';
 import { straceArguments } from './launch/strace-command.js';
 import type { FdTable } from './model/fd-table.js';
@@ -24,6 +25,8 @@ export interface FullTraceRequest {
   attribution: boolean;
   /** Told of clones, execs and new fds as the model applies them. */
   listeners: ModelListener[];
+  /** The app's stdout and stderr, relayed to ours and searched for a marker. */
+  output: AppOutput;
 }
 
 export interface FullTrace {
@@ -42,9 +45,10 @@ export interface FullTrace {
 export async function startFullTrace(request: FullTraceRequest): Promise<FullTrace> {
   const token = newToken();
   const run = await runTraced({
+    output: request.output,
     strace: request.strace,
     ...(request.ready ? { ready: request.ready } : {}),
-    straceArgs: (output) => straceArguments(request.forkPoint, { fdModel: true, attribution: request.attribution }, output, request.command),
+    straceArgs: (traceFile) => straceArguments(request.forkPoint, request.attribution, traceFile, request.command),
     cwd: request.cwd,
     env: request.attribution ? { ...request.env, ...bootstrapEnv(token, { ...process.env, ...request.env }) } : request.env,
     inheritFds: request.inheritFds,

@@ -47,10 +47,9 @@ export interface CheckOptions {
    */
   inheritFds?: boolean;
   /**
-   * Always trace every fd syscall. By default a marker check first runs a fast
-   * pass that traces only process life and writes, and passes when the table at
-   * the marker holds only stdio; the full trace runs when anything else is open.
-   * @default false
+   * No effect, kept for older configs and scripts: every check traces every fd
+   * syscall, in one start of the app.
+   * @deprecated
    */
   deep?: boolean;
   /**
@@ -90,7 +89,6 @@ export interface ResolvedOptions {
   allow: AllowRule[];
   preset?: { preset: Preset; detected: boolean };
   inheritFds: boolean;
-  deep: boolean;
   attribution: boolean;
   cwd: string;
   env: Record<string, string>;
@@ -169,8 +167,6 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     allow,
     ...(preset ? { preset } : {}),
     inheritFds: options.inheritFds ?? false,
-    // A saved trace should be the whole one.
-    deep: (options.deep ?? false) || options.traceOut !== undefined,
     attribution: options.attribution ?? true,
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? {},

@@ -9,9 +9,13 @@ Runs the app under strace to its fork point and fails if it holds any fd
 there other than stdio: every worker forked from it would share that fd.
 
 Fork point (choose one; default: exit of the started process):
-  --fork-marker <text>     the app writes <text> to stdout or stderr
+  --fork-marker <text>     the app writes <text> to stdout or stderr (any write,
+                           any process under it, split over writes or not)
   --fork-at-first-fork     the first fork() that creates a worker
                            (not a thread, not a subprocess that execs)
+  The table is the kernel's at that syscall, whatever the app does next.
+  At exit, a Python app has already closed its open() files and sockets:
+  for Python, declare --fork-marker or --fork-at-first-fork.
 
 Servers:
   --preset <name>          gunicorn, celery, uwsgi, supervisor, unicorn, or none: the
@@ -49,8 +53,8 @@ Running:
   --python <path>          interpreter for --entry (default python3)
   --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
   --no-attribution         do not load the Python bootstrap that names source lines
-  --deep                   trace every fd syscall even when the fast pass finds
-                           only stdio at the marker
+  --deep                   accepted for older scripts: every check traces every
+                           fd syscall in one start of the app
   --strace <path>          strace binary (default: strace on PATH)
   --trace-out <file>       also save strace's raw output (to debug the check itself)
   -h, --help               show this help

@@ -6,6 +6,7 @@ import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
 import { runVerdict } from '../report/build-report.js';
 import type { RunResult } from '../report/types.js';
+import { relayed } from '../launch/app-output.js';
 import { formatConsole } from '../reporters/console.js';
 import { writeGithub } from '../reporters/github.js';
 import { writeJsonReport } from '../reporters/json.js';
@@ -21,6 +22,12 @@ const EXIT_INTERRUPTED = 130;
 
 function useColor(): boolean {
   return process.stdout.isTTY === true && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+}
+
+/** A rule between the app's output and our report, on a line of its own (the app may end without a newline). */
+function apartFromApp(): string {
+  if (!relayed.any) return '';
+  return `${relayed.stdoutLineOpen ? '\n' : ''}${'─'.repeat(24)} end of the app's output ${'─'.repeat(24)}\n`;
 }
 
 /** Command-line flags over a check's own settings; `--allow` adds to its rules. */
@@ -71,8 +78,7 @@ async function mergeReports(patterns: string[]): Promise<RunResult> {
 }
 
 async function writeReports(result: RunResult, request: CliRequest, json: string | undefined, junit: string | undefined): Promise<void> {
-  // The app shares our stdout and may have left a line unfinished (a marker without its newline).
-  process.stdout.write('\n' + formatConsole(result, { color: useColor(), quiet: request.quiet }));
+  process.stdout.write(apartFromApp() + formatConsole(result, { color: useColor(), quiet: request.quiet }));
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => process.stdout.write(text));
   if (json !== undefined) await writeJsonReport(result, json);
   // Loaded only when asked for: the XML builder takes ~50 ms to import.

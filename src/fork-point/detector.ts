@@ -17,8 +17,11 @@ export interface ForkPointHit {
 export interface ForkPointDetector {
   /** Model callbacks (clone, exec) the detector needs. */
   readonly listener?: ModelListener;
-  /** Looks at one event after the model has applied it. */
-  observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | undefined;
+  /**
+   * Looks at one event after the model has applied it. A promise (the marker
+   * waiting for the app's bytes to arrive) must settle before the next event is applied.
+   */
+  observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined;
   /** The started process has ended: a last chance to decide (first fork pending). */
   rootEnded?(model: ProcessModel): ForkPointHit | undefined;
   /** Why the fork point was not reached, when something is worth saying. */

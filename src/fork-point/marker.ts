@@ -1,55 +1,65 @@
-import type { OpenFile } from '../model/open-file.js';
+import type { AppOutput } from '../launch/app-output.js';
 import type { ProcessModel, Task } from '../model/process-model.js';
-import { decodeCString } from '../trace/c-string.js';
 import type { TraceEvent } from '../trace/events.js';
-import { skipAnnotation, skipString } from '../trace/scan.js';
+import { splitTopLevel } from '../trace/scan.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 
-/** The bytes of every string argument (write's buffer, writev's iov_base), and whether any was cut short. */
-function writtenBytes(args: string): { bytes: Buffer; truncated: boolean } {
-  const parts: Buffer[] = [];
-  let truncated = false;
-  for (let i = args.indexOf('"'); i >= 0; i = args.indexOf('"', i)) {
-    const end = skipString(args, i);
-    const cut = args.endsWith('...', end) && args[end - 4] === '"';
-    parts.push(decodeCString(args.slice(i + 1, cut ? end - 4 : end - 1)));
-    truncated ||= cut;
-    i = end;
-  }
-  return { bytes: Buffer.concat(parts), truncated };
-}
+/** Syscalls that put bytes into an fd, and which argument is that fd. */
+export const OUTPUT_SYSCALLS: Readonly<Record<string, number>> = {
+  write: 0,
+  writev: 0,
+  pwrite64: 0,
+  pwritev: 0,
+  pwritev2: 0,
+  sendto: 0,
+  sendmsg: 0,
+  vmsplice: 0,
+  sendfile: 0,
+  splice: 2,
+  tee: 1,
+  copy_file_range: 2,
+};
 
-/** Index just past the leading fd argument and its annotation (a path may hold commas and quotes). */
-function afterLeadingFd(args: string): number {
-  let i = 0;
-  while (i < args.length && args.charCodeAt(i) >= 0x30 && args.charCodeAt(i) <= 0x39) i++;
-  return args[i] === '<' ? skipAnnotation(args, i) : i;
+/** The fd a successful output syscall wrote to, and how many bytes. */
+function outputOf(event: TraceEvent): { fd: number; count: number } | undefined {
+  if (event.type !== 'syscall') return undefined;
+  const at = OUTPUT_SYSCALLS[event.name];
+  if (at === undefined) return undefined;
+  const count = Number.parseInt(event.result, 10);
+  if (!(count > 0)) return undefined;
+  const fd = Number.parseInt(at === 0 ? event.args : (splitTopLevel(event.args)[at] ?? ''), 10);
+  return Number.isNaN(fd) ? undefined : { fd, count };
 }
 
 /**
  * Fork point = the app writes the marker to the stdout or stderr it was
- * started with, from any process under it, in as many writes as it likes.
+ * started with, from any process under it, in as many writes as it likes and
+ * by any output syscall. The bytes come from the relayed streams; the trace
+ * says which syscall carried them: the marker's last byte falls in that
+ * syscall's share of the stream, and the table is its writer's at that line.
  */
-export function markerDetector(marker: string): ForkPointDetector {
-  const needle = Buffer.from(marker);
-  // The last bytes written to each stream, so a marker split over writes is found.
-  const tails = new Map<OpenFile, Buffer>();
+export function markerDetector(marker: string, output: AppOutput): ForkPointDetector {
+  // Bytes the trace has seen written to each stream, in trace order.
+  const written = { 1: 0, 2: 0 };
 
   return {
-    observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | undefined {
-      if (event.type !== 'syscall' || (event.name !== 'write' && event.name !== 'writev')) return undefined;
-      if (event.result[0] === '-' || event.result[0] === '?') return undefined;
+    observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined {
+      const wrote = outputOf(event);
+      if (wrote === undefined) return undefined;
       // Only the streams the app was started with: not a pipe to a child, not a shell's brief 2>/dev/null.
-      const file = task.table.get(Number.parseInt(event.args, 10))?.file;
-      if (file === undefined || !model.startStreams.has(file)) return undefined;
-      const { bytes, truncated } = writtenBytes(event.args.slice(afterLeadingFd(event.args)));
-      const seen = Buffer.concat([tails.get(file) ?? Buffer.alloc(0), bytes]);
-      if (seen.includes(needle)) {
-        return { task, table: task.table.copy(), description: `marker ${JSON.stringify(marker)} written by ${describeProcess(task.proc)}` };
-      }
-      tails.set(file, truncated ? Buffer.alloc(0) : seen.subarray(Math.max(0, seen.length - needle.length + 1)));
-      return undefined;
+      const file = task.table.get(wrote.fd)?.file;
+      const which = file && model.startStreams.get(file);
+      if (which === undefined) return undefined;
+      const stream = output.streams[which];
+      const until = (written[which] += wrote.count);
+      // The caller applies no further event until this is settled, so the table is still this syscall's.
+      const judge = (): ForkPointHit | undefined =>
+        stream.markerEnd !== undefined && stream.markerEnd <= until
+          ? { task, table: task.table.copy(), description: `marker ${JSON.stringify(marker)} written by ${describeProcess(task.proc)}` }
+          : undefined;
+      // The syscall has returned, so its bytes are in the fifo: wait for them to be read.
+      return stream.received >= until ? judge() : stream.reached(until).then(judge);
     },
   };
 }

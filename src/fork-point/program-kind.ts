@@ -30,3 +30,8 @@ export function interpreterOf(program: string): string {
 export function isShell(program: string): boolean {
   return SHELLS.has(basename(program)) || SHELLS.has(basename(interpreterOf(program)));
 }
+
+/** CPython, run directly or through a `#!` script (a console script such as `gunicorn`). */
+export function isPython(program: string): boolean {
+  return [program, interpreterOf(program)].some((name) => /^python[0-9.]*$/.test(basename(name)));
+}

@@ -10,13 +10,13 @@ export interface KernelFd {
   flags: number;
 }
 
-/** Reads one fd of a live process as the kernel sees it, or undefined when it is gone. */
-export function readKernelFd(pid: number | 'self', fd: number): KernelFd | undefined {
+/** Reads one fd of a live process as the kernel sees it (as fd `as`, when it is passed on as another), or undefined when it is gone. */
+export function readKernelFd(pid: number | 'self', fd: number, as = fd): KernelFd | undefined {
   try {
     const link = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' });
     const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
     const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
-    return { fd, link, flags };
+    return { fd: as, link, flags };
   } catch {
     return undefined;
   }

@@ -4,8 +4,10 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
+import type { AppOutput } from './app-output.js';
 import { findProgram } from './find-program.js';
 import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
 import { readLines } from './read-lines.js';
@@ -19,12 +21,14 @@ export interface RunRequest {
   inheritFds: boolean;
   /** Settles before strace starts (the ptrace probe, run while the fifo is made); a rejection stops the run. */
   ready?: Promise<void>;
+  /** Where the app's stdout and stderr go (relayed to ours), searched for this marker. */
+  output: AppOutput;
 }
 
 export interface TracedRun {
   /** strace's output, one line at a time, as it is written. */
   lines: AsyncIterable<string>;
-  /** The app's starting fds as the kernel shows them: stdio, plus inherited ones when asked. */
+  /** The app's starting fds as the kernel shows them: our stdin, the relay fifos as 1 and 2, plus inherited ones when asked. */
   initialFds: KernelFd[];
   /** Which of the starting fds came from prefork-check's own parent rather than stdio. */
   passedDownFds: number[];
@@ -56,6 +60,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 
   const dir = await mkdtemp(join(tmpdir(), 'prefork-check-'));
   const fifo = join(dir, 'trace');
+  const outputFifos = [join(dir, 'stdout'), join(dir, 'stderr')] as const;
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
@@ -65,21 +70,28 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 
   let readFd: number;
   let keepOpen: number | undefined;
+  const outputReadFds: number[] = [];
+  const outputWriteFds: number[] = [];
   try {
-    await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
+    await promisify(execFile)('mkfifo', ['-m', '600', fifo, ...outputFifos]);
     // Non-blocking open never waits for a writer; our own writer end stops the
     // reader seeing EOF before strace has opened the fifo.
     readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     keepOpen = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    // The app's stdout and stderr: blocking write ends (a reader is there, so the open does not wait).
+    for (const path of outputFifos) {
+      outputReadFds.push(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+      outputWriteFds.push(openSync(path, constants.O_WRONLY));
+    }
   } catch (error) {
+    for (const fd of [...outputReadFds, ...outputWriteFds]) closeSync(fd);
     await cleanup();
     throw new PreforkCheckError('STRACE_FAILED', `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`, { cause: error });
   }
   try {
     await request.ready;
   } catch (error) {
-    closeSync(readFd);
-    closeSync(keepOpen);
+    for (const fd of [readFd, keepOpen, ...outputReadFds, ...outputWriteFds]) closeSync(fd);
     await cleanup();
     throw error;
   }
@@ -103,10 +115,12 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 
   // Its own process group (detached), our stdio. node:child_process rather than execa here:
   // execa's import alone costs ~65 ms, more than Node's start, on every check.
+  // The app's stdout and stderr are fifos we relay: its bytes reach the marker search
+  // however they were written, and its output stays apart from our report.
   const spawned = spawn(file, args, {
     cwd: request.cwd,
     env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
-    stdio: 'inherit',
+    stdio: ['inherit', outputWriteFds[0], outputWriteFds[1]],
     detached: true,
   });
   const child = new Promise<{ exitCode: number | undefined }>((resolve) => {
@@ -114,9 +128,12 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned.once('error', () => resolve({ exitCode: undefined }));
   });
   const pid = spawned.pid;
-  // The app inherits exactly our stdio and the fds passed down. (strace's own 0 and 1
-  // are no guide: it swaps them for pipes of its own once the app has started.)
-  const initialFds = [0, 1, 2, ...passedDownFds].map((fd) => readKernelFd('self', fd)).filter((info) => info !== undefined);
+  // The app inherits exactly our stdin, the relay fifos and the fds passed down. (strace's
+  // own 0 and 1 are no guide: it swaps them for pipes of its own once the app has started.)
+  const starting = [[0, 0], [1, outputWriteFds[0]!], [2, outputWriteFds[1]!], ...passedDownFds.map((fd) => [fd, fd])] as const;
+  const initialFds = starting.map(([fd, ours]) => readKernelFd('self', ours, fd)).filter((info) => info !== undefined);
+  for (const fd of outputWriteFds) closeSync(fd);
+  const outputReaders = outputReadFds.map((fd, i) => request.output.streams[i === 0 ? 1 : 2].attach(fd));
 
   const reader = new Socket({ fd: readFd, readable: true, writable: false });
   reader.once('data', releaseWriter);
@@ -133,13 +150,16 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     // killed too, and strace exits once it has no tracee left.
     const drained = (async () => {
       for await (const line of readLines(reader)) for (const seen of pidsIn(line)) tracees.kill(seen);
-    })();
+    })().catch(() => undefined); // destroyed mid-line: nothing more to kill
     const exited = await Promise.race([child.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
     if (!exited) tracees.killGroup();
     await Promise.race([child, delay(STOP_GRACE_MS)]);
     releaseWriter();
     reader.destroy();
-    await drained.catch(() => undefined);
+    // The app's last words are passed on: its streams end once the killed tree has closed them.
+    await Promise.race([Promise.all(outputReaders.map((output) => (output.readableEnded ? undefined : once(output, 'close')))), delay(OUTPUT_GRACE_MS)]);
+    for (const output of outputReaders) output.destroy();
+    await drained;
     await cleanup();
   };
 
@@ -147,6 +167,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 }
 
 const STOP_GRACE_MS = 5000;
+const OUTPUT_GRACE_MS = 200;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 

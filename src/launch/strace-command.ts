@@ -1,48 +1,40 @@
 import { FD_SYSCALLS } from '../model/fd-syscalls.js';
 import { CLONE_CALLS } from '../model/process-model.js';
 import { RECORD_SYSCALL } from '../attribution/records.js';
+import { OUTPUT_SYSCALLS } from '../fork-point/marker.js';
 import type { ForkPointSpec } from '../options.js';
 
 /** Calls an older strace may not know; `?` makes it skip them instead of failing. */
-const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup']);
+const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup', 'pwritev2', 'copy_file_range']);
 
-/** What a trace is for: the full model of every fd (deep), or only finding the fork point (the fast screen). */
-export interface TraceScope {
-  fdModel: boolean;
-  attribution: boolean;
-}
-
-/** The syscalls a check needs: process life and the fork point's own; every fd-changing call and attribution records when modelling. */
-export function tracedSyscalls(forkPoint: ForkPointSpec, scope: TraceScope): string[] {
-  const names = new Set([...(scope.fdModel ? FD_SYSCALLS : []), ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
-  if (scope.attribution) names.add(RECORD_SYSCALL);
-  if (forkPoint.mode === 'marker') {
-    names.add('write');
-    names.add('writev');
-  }
+/** The syscalls a check needs: every fd-changing call, process life, the fork point's own, and attribution records. */
+export function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
+  const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
+  if (attribution) names.add(RECORD_SYSCALL);
+  // Every way of putting bytes on stdout or stderr: the marker may come by any of them.
+  if (forkPoint.mode === 'marker') for (const name of Object.keys(OUTPUT_SYSCALLS)) names.add(name);
   return [...names].map((name) => (OPTIONAL.has(name) ? `?${name}` : name));
 }
 
 /** Longest attribution record the bootstrap writes is under this. */
 const RECORD_LIMIT = 4096;
+/** Without records no string is read: the marker comes from the app's own output, not the trace. */
+const NO_STRINGS = 16;
 
-/** strace's arguments: follow forks, annotate fds, print whole records and marker writes, and filter in the kernel. */
-export function straceArguments(forkPoint: ForkPointSpec, scope: TraceScope, output: string, command: string[]): string[] {
-  const markerLimit = forkPoint.mode === 'marker' ? Math.max(1024, Buffer.byteLength(forkPoint.marker) * 4) : 32;
-  const stringLimit = scope.attribution ? Math.max(RECORD_LIMIT, markerLimit) : markerLimit;
+/** strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole records, and filter in the kernel. */
+export function straceArguments(forkPoint: ForkPointSpec, attribution: boolean, output: string, command: string[]): string[] {
   return [
     '-f',
     '-q',
     '-y',
-    // Socket addresses (-yy) cost a netlink query per fd argument: only the full model needs them.
-    ...(scope.fdModel ? ['-yy'] : []),
+    '-yy',
     '--seccomp-bpf',
     '-s',
-    String(stringLimit),
+    String(attribution ? RECORD_LIMIT : NO_STRINGS),
     '-e',
     'signal=none',
     '-e',
-    `trace=${tracedSyscalls(forkPoint, scope).join(',')}`,
+    `trace=${tracedSyscalls(forkPoint, attribution).join(',')}`,
     '-o',
     output,
     '--',

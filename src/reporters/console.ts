@@ -76,7 +76,7 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
       const how = report.preset.detected ? 'detected from the command; `--preset none` turns it off' : 'chosen';
       lines.push(paint('dim', `  preset ${report.preset.name} (${how}): its fork point, and its own fds allowed by their role`));
     }
-    if (!report.forkPoint.reached) for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
+    for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
     if (report.error && report.leaks.length > 0) lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
     for (const group of groupBySite(report.leaks)) lines.push('', ...leakBlock(group, paint));
     lines.push('');

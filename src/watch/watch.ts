@@ -4,6 +4,7 @@ import { ensureTracingWorks } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
 import { startFullTrace } from '../full-trace.js';
+import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
 import { buildReport, settle } from '../report/build-report.js';
@@ -114,6 +115,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   // fds made after warm-up: the ones a leak per step leaves behind.
   const fresh = new WeakSet<OpenFile>();
   let collecting = false;
+  const output = new AppOutput(marker);
   const { run, model, apply, describe } = await startFullTrace({
     strace,
     ready: ensureTracingWorks(strace),
@@ -124,8 +126,9 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     inheritFds: false,
     attribution: true,
     listeners: [{ created: (_task, _syscall, files) => collecting && files.forEach((file) => fresh.add(file)) }],
+    output,
   });
-  const detector = marker !== undefined ? markerDetector(marker) : undefined;
+  const detector = marker !== undefined ? markerDetector(marker, output) : undefined;
   let sawMarker = false;
   let ended = false;
   const consumer = (async () => {
@@ -133,7 +136,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
       const applied = apply(line);
       if (!applied || applied.record) continue;
       const { event, task } = applied;
-      if (detector && !sawMarker && detector.observe(event, task, model)) sawMarker = true;
+      if (detector && !sawMarker && (await detector.observe(event, task, model))) sawMarker = true;
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) break;
     }
     ended = true;

@@ -6,6 +6,7 @@ import { Attributor } from '../../src/attribution/attributor.js';
 import { describeOrigin } from '../../src/attribution/describe-origin.js';
 import { firstForkDetector } from '../../src/fork-point/first-fork.js';
 import { markerDetector } from '../../src/fork-point/marker.js';
+import { AppOutput } from '../../src/launch/app-output.js';
 import { FdTable } from '../../src/model/fd-table.js';
 import { OpenFile } from '../../src/model/open-file.js';
 import { ProcessModel } from '../../src/model/process-model.js';
@@ -27,7 +28,11 @@ function stdio(): FdTable {
 /** Everything a check does with trace lines: parse, model, attribute, detect fork points, describe. */
 function runPipeline(lines: string[]): ProcessModel {
   const parser = new TraceParser();
-  const marker = markerDetector('READY');
+  // The app's streams, already ended: the marker never waits for bytes here.
+  const output = new AppOutput('READY');
+  output.streams[1].end();
+  output.streams[2].end();
+  const marker = markerDetector('READY', output);
   const firstFork = firstForkDetector();
   const attributor = new Attributor('0'.repeat(32));
   const model = new ProcessModel(stdio, [marker.listener ?? {}, firstFork.listener ?? {}, attributor.listener]);

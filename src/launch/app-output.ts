@@ -1,0 +1,95 @@
+import { Socket } from 'node:net';
+
+/** What the relays have passed on: so our report can start on a line of its own, set apart from the app's. */
+export const relayed = { any: false, stdoutLineOpen: false };
+
+/**
+ * One of the app's output streams (its stdout or its stderr): a fifo we read,
+ * passed on to ours as it comes, and searched for the fork-point marker. The
+ * bytes are the app's own, however they were written (write, writev,
+ * sendfile, splice, a child's echo), so the marker is found in any of them;
+ * offsets let the trace tell which syscall wrote it.
+ */
+export class AppStream {
+  /** Bytes read so far. */
+  received = 0;
+  ended = false;
+  /** Offset just past the first marker, once its bytes have arrived. */
+  markerEnd: number | undefined;
+  private tail = Buffer.alloc(0);
+  private waiters: Array<{ offset: number; wake: () => void }> = [];
+
+  constructor(
+    private readonly needle: Buffer | undefined,
+    private readonly pass: (chunk: Buffer) => void,
+  ) {}
+
+  /** Reads the fifo's read end until every writer has closed it. */
+  attach(fd: number): Socket {
+    const reader = new Socket({ fd, readable: true, writable: false });
+    reader.on('data', (chunk: Buffer) => this.push(chunk));
+    reader.on('end', () => this.end());
+    reader.on('error', () => this.end());
+    return reader;
+  }
+
+  push(chunk: Buffer): void {
+    this.pass(chunk);
+    if (this.needle && this.markerEnd === undefined) {
+      const seen = Buffer.concat([this.tail, chunk]);
+      const at = seen.indexOf(this.needle);
+      const start = this.received - this.tail.length;
+      if (at >= 0) this.markerEnd = start + at + this.needle.length;
+      else this.tail = seen.subarray(Math.max(0, seen.length - this.needle.length + 1));
+    }
+    this.received += chunk.length;
+    this.wake();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  /** Resolves once `offset` bytes have arrived (or the stream has ended). */
+  reached(offset: number): Promise<void> {
+    if (this.received >= offset || this.ended) return Promise.resolve();
+    return new Promise((wake) => this.waiters.push({ offset, wake }));
+  }
+
+  private wake(): void {
+    const ready = this.waiters.filter(({ offset }) => this.ended || this.received >= offset);
+    this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
+    for (const { wake } of ready) wake();
+  }
+}
+
+/** The app's stdout (fd 1) and stderr (fd 2), relayed to ours. */
+export class AppOutput {
+  readonly streams: { 1: AppStream; 2: AppStream };
+
+  constructor(marker?: string) {
+    const needle = marker === undefined ? undefined : Buffer.from(marker);
+    this.streams = {
+      1: new AppStream(needle, (chunk) => {
+        relayed.any = true;
+        relayed.stdoutLineOpen = chunk.at(-1) !== 0x0a;
+        passOn(process.stdout, chunk);
+      }),
+      2: new AppStream(needle, (chunk) => {
+        relayed.any = true;
+        passOn(process.stderr, chunk);
+      }),
+    };
+  }
+}
+
+/** Our own stdout may be closed (`| head`): the app's output is then dropped, never an error of ours. */
+function passOn(stream: NodeJS.WriteStream, chunk: Buffer): void {
+  if (stream.destroyed || !stream.writable) return;
+  try {
+    stream.write(chunk, () => undefined);
+  } catch {
+    // The stream closed under us.
+  }
+}
