@@ -77,7 +77,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     return buildReport({ ...input, ...(error ? { error } : {}) });
   };
 
-  const output = new AppOutput(spec.mode === 'marker' ? spec.marker : undefined);
+  const output = new AppOutput(spec.mode === 'marker' ? spec.marker : undefined, resolved.appOutput);
   const detector = detectorFor(spec, output);
   const { run, model, apply, describe } = await startFullTrace({
     strace,

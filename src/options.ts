@@ -66,6 +66,12 @@ export interface CheckOptions {
   /** Extra environment variables for the app. */
   env?: Record<string, string>;
   /**
+   * The app's stdout and stderr: passed on to ours as they come ('inherit'),
+   * or read for the marker only ('ignore').
+   * @default 'inherit'
+   */
+  appOutput?: 'inherit' | 'ignore';
+  /**
    * The strace binary.
    * @default 'strace' found on PATH
    */
@@ -92,6 +98,7 @@ export interface ResolvedOptions {
   attribution: boolean;
   cwd: string;
   env: Record<string, string>;
+  appOutput: 'inherit' | 'ignore';
   strace: string;
   traceOut?: string;
   onForkPoint?: CheckOptions['onForkPoint'];
@@ -170,6 +177,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     attribution: options.attribution ?? true,
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? {},
+    appOutput: options.appOutput ?? 'inherit',
     strace: options.strace ?? defaults.strace,
     ...(options.traceOut !== undefined ? { traceOut: options.traceOut } : {}),
     onForkPoint: options.onForkPoint,

@@ -68,8 +68,12 @@ export class AppStream {
 export class AppOutput {
   readonly streams: { 1: AppStream; 2: AppStream };
 
-  constructor(marker?: string) {
+  constructor(marker?: string, show: 'inherit' | 'ignore' = 'inherit') {
     const needle = marker === undefined ? undefined : Buffer.from(marker);
+    if (show === 'ignore') {
+      this.streams = { 1: new AppStream(needle, () => undefined), 2: new AppStream(needle, () => undefined) };
+      return;
+    }
     this.streams = {
       1: new AppStream(needle, (chunk) => {
         relayed.any = true;

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -151,7 +151,14 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     const drained = (async () => {
       for await (const line of readLines(reader)) for (const seen of pidsIn(line)) tracees.kill(seen);
     })().catch(() => undefined); // destroyed mid-line: nothing more to kill
-    const exited = await Promise.race([child.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
+    // A process the trace never named (forked just as its parent was killed, and silent
+    // since) is still strace's tracee: the kernel names its tracer.
+    let exited = false;
+    void child.then(() => (exited = true));
+    for (let waited = 0; !exited && waited < STOP_GRACE_MS; waited += TRACEE_POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, TRACEE_POLL_MS));
+      if (!exited) tracees.killTracedBy(pid);
+    }
     if (!exited) tracees.killGroup();
     await Promise.race([child, delay(STOP_GRACE_MS)]);
     releaseWriter();
@@ -167,6 +174,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 }
 
 const STOP_GRACE_MS = 5000;
+const TRACEE_POLL_MS = 50;
 const OUTPUT_GRACE_MS = 200;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -189,6 +197,19 @@ class Tracees {
     if (this.killed.has(pid) || pid === this.tracer) return;
     this.killed.add(pid);
     signal(pid);
+  }
+
+  /** Every process the kernel says `tracer` traces. */
+  killTracedBy(tracer: number | undefined): void {
+    if (tracer === undefined) return;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (Number(/^TracerPid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'latin1'))?.[1]) === tracer) this.kill(Number(name));
+      } catch {
+        // Gone while we looked.
+      }
+    }
   }
 
   /** The whole process group, strace included: for a trace that would not end. */
