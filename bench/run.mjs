@@ -1,24 +1,27 @@
-// Runs each benchmark app bare, under `prefork-check` (fast pass first for a
-// clean app), and under `prefork-check --deep` (every fd syscall traced, with
-// attribution), interleaved so all see the same machine load, and prints the
-// medians, their ratios to bare and prefork-check's peak RSS. Then the
-// parser's throughput and memory against trace length (bench/parse.mjs).
+// The benchmark: each app bare, under prefork-check, and under strace alone with the
+// check's own strace arguments (the tracer's share of the cost), interleaved so all
+// see the same machine load; medians, and ratios to bare. Then where a check's time
+// goes, phase by phase (PREFORK_CHECK_PHASES=1), and the parser's throughput and
+// memory against trace length (bench/parse.mjs). Every row checks that the app
+// started exactly once per check.
 import { execFileSync, spawnSync } from 'node:child_process';
-
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
+const { straceArguments } = await import(join(root, 'dist/launch/strace-command.js'));
 // Debian's python3: the realistic cases import its Flask, Celery and prometheus_client.
 const python = '/usr/bin/python3';
 const runs = Number(process.env.BENCH_RUNS ?? 7);
+const scratch = mkdtempSync(join(tmpdir(), 'prefork-check-bench-'));
 
-function timed(command, args) {
+function timed(command, args, env = {}) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, status: result.status };
+  const result = spawnSync(command, args, { cwd: join(root, 'bench'), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, status: result.status, stderr: result.stderr.toString() };
 }
 
 function median(values) {
@@ -28,40 +31,83 @@ function median(values) {
 
 /** Peak RSS of a prefork-check run, sampled from /proc while it runs. */
 function peakRss(args) {
-  const script = `node ${args.map((a) => `'${a}'`).join(' ')} >/dev/null & p=$!; m=0; while kill -0 $p 2>/dev/null; do h=$(awk '/VmHWM/{print $2}' /proc/$p/status 2>/dev/null); [ -n "$h" ] && m=$h; sleep 0.02; done; echo $m`;
-  const kb = Number(execFileSync('bash', ['-c', script]).toString().trim());
+  const script = `cd bench; node ${args.map((a) => `'${a}'`).join(' ')} >/dev/null 2>&1 & p=$!; m=0; while kill -0 $p 2>/dev/null; do h=$(awk '/VmHWM/{print $2}' /proc/$p/status 2>/dev/null); [ -n "$h" ] && m=$h; sleep 0.02; done; echo $m`;
+  const kb = Number(execFileSync('bash', ['-c', script], { cwd: root }).toString().trim());
   return kb > 0 ? `${(kb / 1024).toFixed(0)} MB` : 'n/a';
 }
 
+const marker = ['--fork-marker', 'READY'];
 const cases = [
-  ['realistic start (Flask, Celery, prometheus_client; clean)', 'bench/clean_service.py', 0],
-  ['import-heavy start (clean)', 'bench/clean_import_heavy.py', 0],
-  ['fd-heavy start (3,000 opens; clean)', 'bench/clean_fd_heavy.py', 0],
-  ['leaky realistic start (3 leaks, each attributed)', 'bench/leaky_service.py', 1],
+  { name: 'realistic start (Flask, Celery, prometheus_client), clean, marker', app: 'clean_service.py', flags: marker, exit: 0, phases: true },
+  { name: 'realistic start, clean, marker, --no-attribution', app: 'clean_service.py', flags: [...marker, '--no-attribution'], exit: 0 },
+  { name: 'realistic start, 3 leaks, each attributed, marker', app: 'leaky_service.py', flags: marker, exit: 1 },
+  { name: 'realistic start + one worker fork, --fork-at-first-fork', app: 'forking_service.py', flags: ['--fork-at-first-fork'], exit: 0 },
+  { name: 'import-heavy stdlib start, clean, marker', app: 'clean_import_heavy.py', flags: marker, exit: 0 },
+  { name: 'fd-heavy start (3,000 open/write/close), clean, marker', app: 'clean_fd_heavy.py', flags: marker, exit: 0 },
 ];
+
+function forkPointOf(flags) {
+  if (flags.includes('--fork-at-first-fork')) return { mode: 'first-fork' };
+  return { mode: 'marker', marker: 'READY' };
+}
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`${python}, ${cpus().length} × ${cpu}; ${runs} runs each, medians\n`);
-console.log('| case | bare | prefork-check | ratio | --deep | ratio | peak RSS |');
-console.log('|---|---|---|---|---|---|---|');
-for (const [name, file, expected] of cases) {
-  const app = join(root, file);
+console.log('| case | bare | prefork-check | ratio | strace alone | ratio | starts | peak RSS |');
+console.log('|---|---|---|---|---|---|---|---|');
+const phaseRuns = [];
+for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
+  const command = [python, app];
+  const check = (env = {}) => {
+    const run = timed('node', [cli, '-q', ...flags, '--', ...command], env);
+    if (run.status !== exit) throw new Error(`prefork-check exited ${run.status} on ${app}, expected ${exit}:\n${run.stderr}`);
+    return run;
+  };
+  // One start per check, counted by the app itself.
+  const starts = join(scratch, `${row}.starts`);
+  check({ BENCH_STARTS: starts });
+  const started = readFileSync(starts, 'utf8').split('\n').filter(Boolean).length;
+  if (started !== 1) throw new Error(`${app} started ${started} times in one check`);
+
+  const tracerOnly = straceArguments(forkPointOf(flags), false, '/dev/null', command);
   const bare = [];
   const checked = [];
-  const deep = [];
-  const check = (extra) => {
-    const run = timed('node', [cli, '-q', ...extra, '--fork-marker', 'READY', '--', python, app]);
-    if (run.status !== expected) throw new Error(`prefork-check exited ${run.status} on ${file}, expected ${expected}`);
-    return run.seconds;
-  };
+  const tracer = [];
   for (let i = 0; i < runs; i++) {
     bare.push(timed(python, [app]).seconds);
-    checked.push(check([]));
-    deep.push(check(['--deep']));
+    const run = check(phases ? { PREFORK_CHECK_PHASES: '1' } : {});
+    checked.push(run.seconds);
+    if (phases) phaseRuns.push(run.stderr);
+    tracer.push(timed('strace', tracerOnly).seconds);
   }
-  const [b, c, d] = [median(bare), median(checked), median(deep)];
-  const rss = peakRss([cli, '-q', '--fork-marker', 'READY', '--', python, app]);
-  console.log(`| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${d.toFixed(3)} s | ${(d / b).toFixed(2)}x | ${rss} |`);
+  const [b, c, t] = [median(bare), median(checked), median(tracer)];
+  const rss = peakRss([cli, '-q', ...flags, '--', ...command]);
+  console.log(`| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`);
+}
+
+// Where the time of the first row's checks went: each phase's end (ms since Node started), medians.
+const nodeStart = median(Array.from({ length: runs }, () => timed('node', ['-e', '0']).seconds * 1000));
+const marks = phaseRuns.map((stderr) => Object.fromEntries([...stderr.matchAll(/(\w[\w-]*)=([\d.]+)/g)].map(([, k, v]) => [k, Number(v)])));
+const words = {
+  loaded: 'Node start and our modules loaded',
+  preflight: 'options, config, entry and strace found',
+  probed: 'ptrace probe and trace fifos',
+  spawned: 'strace started',
+  traced: 'first trace line read',
+  'fork-point': 'app traced to its fork point (parse, model, attribution as it runs)',
+  described: 'table described and report built',
+  stopped: 'process tree killed, strace gone',
+  reported: 'console report written',
+};
+console.log(`\nWhere the time goes (first row; \`node -e 0\` alone takes ${nodeStart.toFixed(0)} ms here):\n`);
+console.log('| phase | ends at | takes |');
+console.log('|---|---|---|');
+let previous = 0;
+for (const [key, label] of Object.entries(words)) {
+  const at = median(marks.map((mark) => mark[key]).filter((value) => value !== undefined));
+  if (at === undefined) continue;
+  console.log(`| ${label} | ${at.toFixed(0)} ms | ${(at - previous).toFixed(0)} ms |`);
+  previous = at;
 }
 
 console.log('\n| trace lines | parser + model + attribution | peak RSS |');
@@ -70,3 +116,4 @@ for (const lines of [10_000, 10_000_000]) {
   const [count, perSecond, rss] = execFileSync('node', [join(root, 'bench/parse.mjs'), String(lines)]).toString().trim().split(' ');
   console.log(`| ${Number(count).toLocaleString('en')} | ${Number(perSecond).toLocaleString('en')} lines/s | ${rss} MB |`);
 }
+rmSync(scratch, { recursive: true, force: true });

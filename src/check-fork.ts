@@ -10,6 +10,7 @@ import { isShell } from './fork-point/program-kind.js';
 import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js';
 import { findProgram } from './launch/find-program.js';
 import { findStrace } from './launch/run-traced.js';
+import { phase } from './phases.js';
 import { AppOutput } from './launch/app-output.js';
 import { startFullTrace } from './full-trace.js';
 import type { FdTable } from './model/fd-table.js';
@@ -68,6 +69,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const startedAt = Date.now();
   const resolved = preflightCheck(options);
   const spec = resolved.forkPoint;
+  phase('preflight');
 
   const strace = resolved.strace;
   const ready = ensureTracingWorks(strace);
@@ -122,6 +124,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       traceCopy?.write(line + '\n');
       const applied = apply(line);
       if (applied === undefined) continue;
+      if (!sawEvents) phase('traced');
       sawEvents = true;
       const { event, task, record } = applied;
       if (record) continue;
@@ -130,7 +133,10 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       }
       const seen = detector.observe(event, task, model);
       hit = seen instanceof Promise ? await seen : seen;
-      if (hit) break;
+      if (hit) {
+        phase('fork-point');
+        break;
+      }
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
         hit = detector.rootEnded?.(model);
         if (!hit) rootEnd = event.type === 'exit' ? { how: `exited with status ${event.code}`, killed: false } : { how: `was killed by ${event.signal}`, killed: true };
@@ -147,7 +153,9 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         const message = `The app exited with status ${hit.exitCode}: it failed before or while exiting, so its fds are not a trustworthy answer.`;
         return reportOf(table, forkPoint, { code: 'APP_FAILED', message });
       }
-      return reportOf(table, forkPoint);
+      const report = reportOf(table, forkPoint);
+      phase('described');
+      return report;
     }
     if (stop) {
       const table = stop.table && stop.task ? describe(stop.table, stop.task.proc.pid) : [];
@@ -169,6 +177,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     clearTimeout(timer);
     resolved.signal?.removeEventListener('abort', onAbort);
     await run.stop(livePids());
+    phase('stopped');
   }
 }
 

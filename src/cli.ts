@@ -1,4 +1,8 @@
 #!/usr/bin/env node
 import { main } from './cli/main.js';
+import { phase, phaseLine } from './phases.js';
 
+phase('loaded');
 process.exitCode = await main(process.argv.slice(2));
+phase('reported');
+process.stderr.write(phaseLine());

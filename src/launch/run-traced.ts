@@ -11,6 +11,7 @@ import type { AppOutput } from './app-output.js';
 import { findProgram } from './find-program.js';
 import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
 import { readLines } from './read-lines.js';
+import { phase } from '../phases.js';
 
 export interface RunRequest {
   /** The strace binary, as findStrace found it. */
@@ -90,6 +91,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   }
   try {
     await request.ready;
+    phase('probed');
   } catch (error) {
     for (const fd of [readFd, keepOpen, ...outputReadFds, ...outputWriteFds]) closeSync(fd);
     await cleanup();
@@ -128,6 +130,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned.once('error', () => resolve({ exitCode: undefined }));
   });
   const pid = spawned.pid;
+  phase('spawned');
   // The app inherits exactly our stdin, the relay fifos and the fds passed down. (strace's
   // own 0 and 1 are no guide: it swaps them for pipes of its own once the app has started.)
   const starting = [[0, 0], [1, outputWriteFds[0]!], [2, outputWriteFds[1]!], ...passedDownFds.map((fd) => [fd, fd])] as const;
@@ -156,7 +159,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     let exited = false;
     void child.then(() => (exited = true));
     for (let waited = 0; !exited && waited < STOP_GRACE_MS; waited += TRACEE_POLL_MS) {
-      await new Promise((resolve) => setTimeout(resolve, TRACEE_POLL_MS));
+      await exitOrDelay(child, TRACEE_POLL_MS);
       if (!exited) tracees.killTracedBy(pid);
     }
     if (!exited) tracees.killGroup();
@@ -178,6 +181,13 @@ const TRACEE_POLL_MS = 50;
 const OUTPUT_GRACE_MS = 200;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** Whichever comes first; the timer keeps Node alive meanwhile, and is cleared after. */
+async function exitOrDelay(exit: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exit, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 /** Pids a trace line shows: the line's own, and a new child's (a clone's result). */
 export function pidsIn(line: string): number[] {
