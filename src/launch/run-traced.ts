@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { AppOutput } from './app-output.js';
 import { findProgram } from './find-program.js';
+import { oneCpuPrefix } from './one-cpu.js';
 import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
 import { readLines } from './read-lines.js';
 import { phase } from '../phases.js';
@@ -106,13 +107,12 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 
   const ownExtras = inheritableOwnFds();
   const passedDownFds = request.inheritFds ? ownExtras : [];
-  let file = strace;
-  let args = request.straceArgs(fifo);
+  let [file, ...args] = [...oneCpuPrefix(request.cwd), strace, ...request.straceArgs(fifo)] as [string, ...string[]];
   if (!request.inheritFds && ownExtras.length > 0) {
     // Node cannot close fds in a child before exec; bash can, then execs strace in place.
     const closing = ownExtras.map((fd) => `${fd}>&-`).join(' ');
+    args = ['-c', `exec ${closing}; exec "$@"`, 'prefork-check', file, ...args];
     file = findProgram('bash', request.cwd) ?? '/bin/bash';
-    args = ['-c', `exec ${closing}; exec "$@"`, 'prefork-check', strace, ...args];
   }
 
   // Its own process group (detached), our stdio. node:child_process rather than execa here:
