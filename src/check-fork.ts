@@ -11,6 +11,7 @@ import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js'
 import { findProgram } from './launch/find-program.js';
 import { findStrace } from './launch/run-traced.js';
 import { phase } from './phases.js';
+import { outputTarget } from './reporters/write-atomic.js';
 import { AppOutput } from './launch/app-output.js';
 import { startFullTrace } from './full-trace.js';
 import type { FdTable } from './model/fd-table.js';
@@ -33,6 +34,7 @@ export function preflightCheck(options: CheckOptions): ResolvedOptions {
 }
 
 function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
+  if (options.traceOut !== undefined) outputTarget(options.traceOut, 'the trace');
   if (options.entry !== undefined && !existsSync(resolve(resolved.cwd, options.entry))) {
     throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`);
   }
@@ -117,11 +119,13 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   let rootExit: { table: FdTable; code: number } | undefined;
   let rootEnd: { how: string; killed: boolean } | undefined;
   let sawEvents = false;
-  const traceCopy = resolved.traceOut === undefined ? undefined : createWriteStream(resolved.traceOut);
+  const traceCopy = resolved.traceOut === undefined ? undefined : createWriteStream(outputTarget(resolved.traceOut, 'the trace'));
+  let traceCopyFailed: Error | undefined;
+  traceCopy?.on('error', (error) => (traceCopyFailed ??= error));
   try {
     for await (const line of run.lines) {
       if (stop) break;
-      traceCopy?.write(line + '\n');
+      if (!traceCopyFailed) traceCopy?.write(line + '\n');
       const applied = apply(line);
       if (applied === undefined) continue;
       if (!sawEvents) phase('traced');
@@ -178,6 +182,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     resolved.signal?.removeEventListener('abort', onAbort);
     await run.stop(livePids());
     phase('stopped');
+    if (traceCopyFailed) throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the trace ${resolved.traceOut}: ${traceCopyFailed.message}`, { cause: traceCopyFailed });
   }
 }
 

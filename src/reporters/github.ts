@@ -64,5 +64,12 @@ export function formatStepSummary(result: RunResult): string {
 /** Under GitHub Actions: annotations on stdout, the summary appended to the step's summary file. */
 export async function writeGithub(result: RunResult, env: NodeJS.ProcessEnv, write: (text: string) => void): Promise<void> {
   write(formatAnnotations(result, env.GITHUB_WORKSPACE ?? process.cwd()));
-  if (env.GITHUB_STEP_SUMMARY) await appendFile(env.GITHUB_STEP_SUMMARY, formatStepSummary(result));
+  if (!env.GITHUB_STEP_SUMMARY) return;
+  try {
+    // Appended, as every step's summary is: the file is the runner's, never replaced.
+    await appendFile(env.GITHUB_STEP_SUMMARY, formatStepSummary(result));
+  } catch (error) {
+    // The verdict and the other reports stand; only the summary is missing.
+    process.stderr.write(`prefork-check: warning: could not append the step summary to ${env.GITHUB_STEP_SUMMARY}: ${(error as Error).message}\n`);
+  }
 }

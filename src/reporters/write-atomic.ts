@@ -1,27 +1,87 @@
-import { accessSync, constants } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
+
+function refuse(what: string, file: string, why: string, cause?: unknown): never {
+  throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: ${why}`, cause === undefined ? undefined : { cause });
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a fifo';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Where `file` is really written: a symlink's target (the user's file stays a
+ * symlink), or the path itself for a new file. Refuses what must never be
+ * replaced: a device, fifo, socket or directory, and a symlink to nowhere.
+ */
+export function outputTarget(file: string, what = 'the report'): string {
+  if (file.trim() === '') refuse(what, JSON.stringify(file), 'the path is empty.');
+  const path = resolve(file);
+  let exists = true;
+  try {
+    lstatSync(path);
+  } catch {
+    exists = false;
+  }
+  if (exists) {
+    let target: string;
+    try {
+      target = realpathSync(path);
+    } catch (error) {
+      return refuse(what, file, 'it is a symlink to a path that does not exist.', error);
+    }
+    const stats = statSync(target);
+    if (!stats.isFile()) refuse(what, file, `it is ${kindOf(stats)}; give the path of a regular file.`);
+    return target;
+  }
+  const dir = dirname(path);
+  try {
+    if (!statSync(dir).isDirectory()) refuse(what, file, `${dir} is not a directory.`);
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    if (error instanceof PreforkCheckError) throw error;
+    refuse(what, file, `the directory ${dir} does not exist or is not writable.`, error);
+  }
+  return path;
+}
 
 /** Fails early, before the app runs, when a report could not be written at the end. */
 export function assertWritable(file: string, what = 'the report'): void {
-  const dir = dirname(resolve(file));
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch (error) {
-    throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: the directory ${dir} does not exist or is not writable.`, { cause: error });
-  }
+  outputTarget(file, what);
 }
 
-/** Temp file then rename: readers see the old file or the new one, never half of one. */
+/**
+ * A new temp file beside the target, created exclusively under a random name
+ * (a planted file or symlink there makes it fail, never followed), then
+ * renamed over the target: readers see the old file or the new one, never half.
+ */
 export async function writeFileAtomic(file: string, content: string, what = 'the report'): Promise<void> {
-  const target = resolve(file);
-  const temp = `${target}.${process.pid}.tmp`;
+  const target = outputTarget(file, what);
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  let mode = 0o666;
   try {
-    await writeFile(temp, content);
+    mode = statSync(target).mode & 0o7777;
+  } catch {
+    // A new file: the umask decides, as for any file the user creates.
+  }
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(content);
+      if (mode !== 0o666) await handle.chmod(mode);
+    } finally {
+      await handle.close();
+    }
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
-    throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: ${(error as Error).message}`, { cause: error });
+    refuse(what, file, `${(error as Error).message}`, error);
   }
 }
