@@ -13,6 +13,7 @@ no audit event (os.pipe, socketpair, accept, ...). Then the site's own
 sitecustomize, if any, runs as if this one were not here.
 """
 
+import itertools
 import os
 import sys
 
@@ -26,6 +27,11 @@ _MAX_FRAMES = 32
 _MAX_BYTES = 3800
 _FIELD = b"\x1f"
 _RECORD = b"\x1e"
+# Each frame is sent in full once per process, then by number: records stay small, so
+# strace has little to print and prefork-check little to read. A forked child inherits
+# both (the tracer keeps a table per process, copied from the parent's at the fork).
+_frame_ids = {}
+_next_frame_id = itertools.count(1)
 # Events whose syscall follows in the same thread; "native" ones may make any number of fds.
 _AUDITED = {"open": b"open", "socket.__new__": b"socket"}
 # A ctypes function is looked up (dlsym) where it is first called; later calls raise no event.
@@ -40,13 +46,19 @@ def _emit(kind, event, frame):
     parts = [_TOKEN, kind, event]
     size = 0
     count = 0
+    new = {}
     while frame is not None and count < _MAX_FRAMES:
         code = frame.f_code
-        part = _FIELD.join(
-            (_text(code.co_filename), str(frame.f_lineno).encode(), _text(getattr(code, "co_qualname", code.co_name)))
-        )
-        if size + len(part) > _MAX_BYTES:
-            break
+        key = (code.co_filename, frame.f_lineno, getattr(code, "co_qualname", code.co_name))
+        ident = _frame_ids.get(key) or new.get(key)
+        if ident is None:
+            ident = next(_next_frame_id)
+            part = _FIELD.join((b"%d" % ident, _text(key[0]), b"%d" % key[1], _text(key[2])))
+            if size + len(part) > _MAX_BYTES:
+                break
+            new[key] = ident
+        else:
+            part = b"%d" % ident
         parts.append(part)
         size += len(part)
         count += 1
@@ -55,6 +67,8 @@ def _emit(kind, event, frame):
         _pwrite(-1, _RECORD.join(parts), 0)
     except OSError:
         pass
+    # Known from now on: the record that defines them is in the trace.
+    _frame_ids.update(new)
 
 
 def _caller():

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { parseRecord } from '../src/attribution/records.js';
+import { FrameTable, parseRecord } from '../src/attribution/records.js';
 import { TraceParser } from '../src/trace/parser.js';
 import type { SyscallEvent } from '../src/trace/events.js';
 import { scratch } from './helpers/run-cli.js';
@@ -20,12 +20,12 @@ async function traced(fd: number, data: string, stringLimit = 4096): Promise<Sys
   return event as SyscallEvent;
 }
 
-const frame = (file: string, line: number, fn: string) => `${file}\x1f${line}\x1f${fn}`;
+const frame = (id: number, file: string, line: number, fn: string) => `${id}\x1f${file}\x1f${line}\x1f${fn}`;
 
 describe('attribution records, as strace prints them', () => {
   test('a call record: event, native flag and frames, with odd bytes in paths kept exactly', async () => {
-    const event = await traced(-1, [TOKEN, 'E', 'open', frame('/srv/app 1/\xffx.py', 12, 'Cache.load'), frame('app.py', 3, '<module>')].join('\x1e'));
-    expect(parseRecord(event, TOKEN)).toEqual({
+    const event = await traced(-1, [TOKEN, 'E', 'open', frame(1, '/srv/app 1/\xffx.py', 12, 'Cache.load'), frame(2, 'app.py', 3, '<module>')].join('\x1e'));
+    expect(parseRecord(event, TOKEN, new FrameTable())).toEqual({
       type: 'call',
       event: 'open',
       native: false,
@@ -36,16 +36,33 @@ describe('attribution records, as strace prints them', () => {
     });
   });
 
+  test('frames sent once, then by number; a forked child reads its parent’s and numbers its own', async () => {
+    const parent = new FrameTable();
+    parseRecord(await traced(-1, [TOKEN, 'E', 'open', frame(1, 'lib.py', 4, 'load'), frame(2, 'app.py', 3, '<module>')].join('\x1e')), TOKEN, parent);
+    const child = new FrameTable(parent);
+    // After the fork both number their next frame 3: each reads its own.
+    parseRecord(await traced(-1, [TOKEN, 'E', 'open', frame(3, 'parent.py', 9, 'run'), '2'].join('\x1e')), TOKEN, parent);
+    const record = parseRecord(await traced(-1, [TOKEN, 'E', 'socket', frame(3, 'worker.py', 7, 'serve'), '1', '2'].join('\x1e')), TOKEN, child);
+    expect(record).toMatchObject({
+      frames: [
+        { file: 'worker.py', line: 7, function: 'serve' },
+        { file: 'lib.py', line: 4, function: 'load' },
+        { file: 'app.py', line: 3, function: '<module>' },
+      ],
+    });
+    expect(parent.get(3)).toEqual({ file: 'parent.py', line: 9, function: 'run' });
+  });
+
   test('a start record', async () => {
     const event = await traced(-1, [TOKEN, 'S', '/srv', '/usr/lib/python3.11', '/usr/bin/python3'].join('\x1e'));
-    expect(parseRecord(event, TOKEN)).toEqual({ type: 'start', cwd: '/srv', stdlib: '/usr/lib/python3.11', executable: '/usr/bin/python3' });
+    expect(parseRecord(event, TOKEN, new FrameTable())).toEqual({ type: 'start', cwd: '/srv', stdlib: '/usr/lib/python3.11', executable: '/usr/bin/python3' });
   });
 
   test('not records: another token, a real fd, or a record strace cut short', async () => {
-    const body = [TOKEN, 'N', 'ctypes', frame('app.py', 3, '<module>')].join('\x1e');
-    expect(parseRecord(await traced(-1, body.replace(/^c0/, 'c1')), TOKEN)).toBeUndefined();
-    expect(parseRecord(await traced(2, body), TOKEN)).toBeUndefined();
-    expect(parseRecord(await traced(-1, body, 40), TOKEN)).toBeUndefined();
-    expect(parseRecord(await traced(-1, body), TOKEN)).toMatchObject({ native: true, event: 'ctypes' });
+    const body = [TOKEN, 'N', 'ctypes', frame(1, 'app.py', 3, '<module>')].join('\x1e');
+    expect(parseRecord(await traced(-1, body.replace(/^c0/, 'c1')), TOKEN, new FrameTable())).toBeUndefined();
+    expect(parseRecord(await traced(2, body), TOKEN, new FrameTable())).toBeUndefined();
+    expect(parseRecord(await traced(-1, body, 40), TOKEN, new FrameTable())).toBeUndefined();
+    expect(parseRecord(await traced(-1, body), TOKEN, new FrameTable())).toMatchObject({ native: true, event: 'ctypes' });
   });
 });

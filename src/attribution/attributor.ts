@@ -2,7 +2,7 @@ import type { ModelListener, Proc, Task } from '../model/process-model.js';
 import type { OpenFile } from '../model/open-file.js';
 import { CREATING_SYSCALLS } from '../model/fd-syscalls.js';
 import type { TraceEvent } from '../trace/events.js';
-import { parseRecord, type CallRecord, type StartRecord } from './records.js';
+import { FrameTable, parseRecord, type CallRecord, type StartRecord } from './records.js';
 
 /** One program image of a process: what execve started, and Python's start record once it ran. */
 export interface ProcessImage {
@@ -54,6 +54,7 @@ export class Attributor {
   private readonly images = new WeakMap<Proc, ProcessImage>();
   private readonly threads = new Map<number, ThreadState>();
   private readonly attributions = new WeakMap<OpenFile, Attribution>();
+  private readonly frames = new WeakMap<Proc, FrameTable>();
 
   constructor(private readonly token: string) {}
 
@@ -64,7 +65,7 @@ export class Attributor {
       return false;
     }
     if (event.type !== 'syscall') return false;
-    const record = parseRecord(event, this.token);
+    const record = parseRecord(event, this.token, this.framesOf(task.proc));
     if (record === undefined) {
       // A failed call still uses up its record: the fd it announced was never made.
       if (event.result.startsWith('-')) this.take(task.tid, event.name);
@@ -87,10 +88,14 @@ export class Attributor {
   readonly listener: ModelListener = {
     cloned: (parent, child, info) => {
       // A forked child runs the same interpreter, hooks and all; a new thread starts with no record.
-      if (!info.thread) this.images.set(child.proc, this.imageOf(parent.proc));
+      if (!info.thread) {
+        this.images.set(child.proc, this.imageOf(parent.proc));
+        this.frames.set(child.proc, new FrameTable(this.framesOf(parent.proc)));
+      }
     },
     execed: (task) => {
       this.images.set(task.proc, { program: task.proc.program });
+      this.frames.set(task.proc, new FrameTable());
       this.threads.delete(task.tid);
     },
     created: (task, syscall, files) => {
@@ -115,6 +120,15 @@ export class Attributor {
     thread.remaining--;
     if (thread.remaining <= 0) thread.pending = undefined;
     return pending;
+  }
+
+  private framesOf(proc: Proc): FrameTable {
+    let frames = this.frames.get(proc);
+    if (!frames) {
+      frames = new FrameTable();
+      this.frames.set(proc, frames);
+    }
+    return frames;
   }
 
   private imageOf(proc: Proc): ProcessImage {

@@ -45,17 +45,38 @@ function split(bytes: Buffer, separator: number): Buffer[] {
   return parts;
 }
 
-function frameOf(part: Buffer): RawFrame | undefined {
-  const [file, line, fn] = split(part, FIELD_SEPARATOR);
-  if (file === undefined || line === undefined || fn === undefined) return undefined;
-  return { file: bytesToText(file), line: Number(line.toString('latin1')), function: bytesToText(fn) };
+/**
+ * The frames one process's bootstrap has sent: each in full once (`id file line
+ * function`), then by number. A forked child starts with its parent's, and
+ * numbers what it sends after the fork on its own, as the parent does.
+ */
+export class FrameTable {
+  private readonly own = new Map<number, RawFrame>();
+
+  constructor(private readonly inherited?: FrameTable) {}
+
+  get(id: number): RawFrame | undefined {
+    return this.own.get(id) ?? this.inherited?.get(id);
+  }
+
+  /** The frame a record's part names, defining it first when the part carries it in full. */
+  read(part: Buffer): RawFrame | undefined {
+    const fields = split(part, FIELD_SEPARATOR);
+    const id = Number(fields[0]?.toString('latin1'));
+    if (fields.length === 1) return this.get(id);
+    const [, file, line, fn] = fields;
+    if (fields.length !== 4 || file === undefined || line === undefined || fn === undefined) return undefined;
+    const frame = { file: bytesToText(file), line: Number(line.toString('latin1')), function: bytesToText(fn) };
+    this.own.set(id, frame);
+    return frame;
+  }
 }
 
 /**
  * The record a traced syscall carries, or undefined when it is not one of
  * this run's (wrong syscall, fd not -1, or a token the app cannot know).
  */
-export function parseRecord(event: SyscallEvent, token: string): PythonRecord | undefined {
+export function parseRecord(event: SyscallEvent, token: string, frames: FrameTable): PythonRecord | undefined {
   if (event.name !== RECORD_SYSCALL || !event.args.startsWith('-1, "')) return undefined;
   const open = event.args.indexOf('"');
   const close = skipString(event.args, open);
@@ -68,6 +89,6 @@ export function parseRecord(event: SyscallEvent, token: string): PythonRecord | 
     return { type: 'start', cwd: cwd ?? '', stdlib: stdlib ?? '', executable: executable ?? '' };
   }
   if (type !== 'E' && type !== 'N') return undefined;
-  const frames = parts.slice(3).map(frameOf).filter((frame) => frame !== undefined);
-  return { type: 'call', event: parts[2]?.toString('latin1') ?? '', native: type === 'N', frames };
+  const stack = parts.slice(3).map((part) => frames.read(part)).filter((frame) => frame !== undefined);
+  return { type: 'call', event: parts[2]?.toString('latin1') ?? '', native: type === 'N', frames: stack };
 }
