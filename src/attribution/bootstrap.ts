@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { delimiter } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** The directory holding the Python bootstrap (`sitecustomize.py`), shipped beside dist/. */
-export const BOOTSTRAP_DIR = fileURLToPath(new URL('../../python', import.meta.url));
+export const BOOTSTRAP_DIR = join(PACKAGE_ROOT, 'python');
 
 /** A fresh secret per run: records without it are the app's own writes, not ours. */
 export function newToken(): string {
