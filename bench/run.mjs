@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
 const { straceArguments } = await import(join(root, 'dist/launch/strace-command.js'));
+const { oneCpuPrefix } = await import(join(root, 'dist/launch/one-cpu.js'));
 // Debian's python3: the realistic cases import its Flask, Celery and prometheus_client.
 const python = '/usr/bin/python3';
 const runs = Number(process.env.BENCH_RUNS ?? 7);
@@ -69,7 +70,8 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   const started = readFileSync(starts, 'utf8').split('\n').filter(Boolean).length;
   if (started !== 1) throw new Error(`${app} started ${started} times in one check`);
 
-  const tracerOnly = straceArguments(forkPointOf(flags), false, '/dev/null', command);
+  // strace as the check runs it (on one CPU), without the bootstrap or anything of ours.
+  const [tracerCommand, ...tracerArgs] = [...oneCpuPrefix(root), 'strace', ...straceArguments(forkPointOf(flags), false, '/dev/null', command)];
   const bare = [];
   const checked = [];
   const tracer = [];
@@ -78,7 +80,7 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
     const run = check(phases ? { PREFORK_CHECK_PHASES: '1' } : {});
     checked.push(run.seconds);
     if (phases) phaseRuns.push(run.stderr);
-    tracer.push(timed('strace', tracerOnly).seconds);
+    tracer.push(timed(tracerCommand, tracerArgs).seconds);
   }
   const [b, c, t] = [median(bare), median(checked), median(tracer)];
   const rss = peakRss([cli, '-q', ...flags, '--', ...command]);

@@ -18,7 +18,8 @@ import { parseCli, type CliRequest } from './args.js';
 import { HELP } from './help.js';
 
 const EXIT_ERROR = 2;
-const EXIT_INTERRUPTED = 130;
+/** The signals that end a run the same way: the app's tree killed, reports written, exit 128 + n. */
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 
 function useColor(): boolean {
   return process.stdout.isTTY === true && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
@@ -88,10 +89,16 @@ async function writeReports(result: RunResult, request: CliRequest, json: string
 /** parse → plan → run → report → exit code. Errors of ours are one message on stderr, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  let stoppedBy: number | undefined;
+  const onSignal = (name: NodeJS.Signals) => {
+    stoppedBy ??= STOP_SIGNALS[name as keyof typeof STOP_SIGNALS];
+    controller.abort();
+  };
+  const interrupted = () => 128 + (stoppedBy ?? STOP_SIGNALS.SIGINT);
   // `on`, not `once`: a signal with no listener left would end the process before the app is stopped.
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of Object.keys(STOP_SIGNALS)) process.on(name, onSignal);
+  // A closed stdout (`| head`) ends our output, not the run.
+  process.stdout.on('error', () => undefined);
   try {
     const request = parseCli(argv);
     if (request.help) {
@@ -119,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
       await writeReports(result, request, request.json, request.junit);
       if (!request.quiet) process.stdout.write(formatWatch(report.watch));
       if (html !== undefined) await writeWatchHtml(report.watch, report.name, html);
-      return report.error?.code === 'INTERRUPTED' ? EXIT_INTERRUPTED : result.exitCode;
+      return report.error?.code === 'INTERRUPTED' ? interrupted() : result.exitCode;
     }
     if (request.mergeReports) {
       for (const file of [request.json, request.junit]) if (file !== undefined) assertWritable(file);
@@ -133,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
     const result = await runChecks(plan);
     await writeReports(result, request, json, junit);
-    return result.checks.some((report) => report.error?.code === 'INTERRUPTED') ? EXIT_INTERRUPTED : result.exitCode;
+    return result.checks.some((report) => report.error?.code === 'INTERRUPTED') ? interrupted() : result.exitCode;
   } catch (error) {
     if (isPreforkCheckError(error)) {
       process.stderr.write(`prefork-check: ${error.message}\n`);
@@ -142,7 +149,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`prefork-check: internal error: ${(error as Error)?.stack ?? String(error)}\nPlease report this with the command you ran.\n`);
     return EXIT_ERROR;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const name of Object.keys(STOP_SIGNALS)) process.off(name, onSignal);
   }
 }

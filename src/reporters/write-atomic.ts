@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 
 function refuse(what: string, file: string, why: string, cause?: unknown): never {
   throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: ${why}`, cause === undefined ? undefined : { cause });
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function kindOf(stats: Stats): string {
@@ -23,20 +32,21 @@ function kindOf(stats: Stats): string {
  */
 export function outputTarget(file: string, what = 'the report'): string {
   if (file.trim() === '') refuse(what, JSON.stringify(file), 'the path is empty.');
-  const path = resolve(file);
-  let exists = true;
+  let path = resolve(file);
+  let link: Stats | undefined;
   try {
-    lstatSync(path);
+    link = lstatSync(path);
   } catch {
-    exists = false;
+    link = undefined;
   }
-  if (exists) {
-    let target: string;
-    try {
-      target = realpathSync(path);
-    } catch (error) {
-      return refuse(what, file, 'it is a symlink to a path that does not exist.', error);
-    }
+  if (link?.isSymbolicLink() && !existsSync(path)) {
+    // A symlink to a file not made yet (a first baseline): the file is made where it points.
+    path = resolve(dirname(path), readlinkSync(path));
+    if (lstatExists(path)) refuse(what, file, 'it is a symlink that leads to another symlink to nowhere.');
+    link = undefined;
+  }
+  if (link) {
+    const target = realpathSync(path);
     const stats = statSync(target);
     if (!stats.isFile()) refuse(what, file, `it is ${kindOf(stats)}; give the path of a regular file.`);
     return target;

@@ -7,7 +7,8 @@ import { normalizeContext } from '../baseline/normalize.js';
 import { checkFork, preflightCheck } from '../check-fork.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
-import { writeFileAtomic } from '../reporters/write-atomic.js';
+import { outputTarget, writeFileAtomic } from '../reporters/write-atomic.js';
+import { withFileLock } from '../baseline/lock.js';
 import { runVerdict } from '../report/build-report.js';
 import type { RunResult } from '../report/types.js';
 import { version } from '../version.js';
@@ -55,12 +56,17 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   let baseline: RunResult['baseline'];
   let current = before;
   if (baselineFile !== undefined && before !== undefined && plan.updateBaseline) {
-    current = updateBaseline(before, reports, context);
-    const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
-    const newText = formatBaseline(current);
+    // Read again under the lock: a run in parallel may have updated it since.
+    const { oldText, newText, updated } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
+      const updated = updateBaseline(readBaseline(baselineFile), reports, context);
+      const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
+      const newText = formatBaseline(updated);
+      if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
+      return { oldText, newText, updated };
+    });
+    current = updated;
     const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
     const changed = oldText !== newText;
-    if (changed) await writeFileAtomic(baselineFile, newText, 'the baseline');
     const { createTwoFilesPatch } = await import('diff');
     baseline = { file: baselineFile, updated: changed, ...(changed ? { diff: createTwoFilesPatch(shown, shown, oldText, newText, 'before', 'after') } : {}) };
   } else if (baselineFile !== undefined) {

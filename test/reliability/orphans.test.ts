@@ -26,7 +26,12 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     expect(await leftBehind(mark)).toEqual([]);
   });
 
-  test.concurrent.each(['SIGINT', 'SIGTERM'] as const)('the CLI gets %s', async (signal) => {
+  test.concurrent.each([
+    { signal: 'SIGINT', exitCode: 130 },
+    { signal: 'SIGTERM', exitCode: 143 },
+    { signal: 'SIGHUP', exitCode: 129 },
+    { signal: 'SIGQUIT', exitCode: 131 },
+  ] as const)('the CLI gets $signal: exit $exitCode', async ({ signal, exitCode }) => {
     const mark = randomUUID();
     const cli = execa('node', [CLI, '--fork-marker', 'READY', '--', 'python3', fixture('daemon'), 'hang'], {
       env: { [MARK]: mark, FIXTURE_SCRATCH: scratch() },
@@ -38,7 +43,7 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     cli.kill(signal);
     const result = await cli;
-    expect(result.exitCode).toBe(130);
+    expect(result.exitCode).toBe(exitCode);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/ERROR The check was interrupted; the app was stopped\./);
     expect(await leftBehind(mark)).toEqual([]);
