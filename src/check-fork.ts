@@ -189,7 +189,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
 /** Why a check stopped early, in words that say what to do. */
 function stopMessage(code: 'TIMEOUT' | 'INTERRUPTED', spec: ForkPointSpec, timeoutMs: number): { code: ErrorCode; message: string } {
   if (code === 'INTERRUPTED') return { code, message: 'The check was interrupted; the app was stopped.' };
-  return { code, message: `The app did not reach the fork point (${forkPointWords(spec)}) within ${timeoutMs / 1000} s; it was stopped. Raise --timeout if it is just slow.` };
+  return { code, message: `The app did not reach the fork point (${forkPointWords(spec)}) within ${Number((timeoutMs / 1000).toPrecision(6))} s; it was stopped. Raise --timeout if it is just slow.` };
 }
 
 function forkPointWords(spec: ForkPointSpec): string {

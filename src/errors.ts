@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'REPORT_WRITE_FAILED'
   | 'INVALID_CONFIG'
   | 'INVALID_BASELINE'
-  | 'INVALID_REPORT';
+  | 'INVALID_REPORT'
+  | 'TMPDIR_UNUSABLE';
 
 /**
  * The check could not be done. `message` says what went wrong and what to do;

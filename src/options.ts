@@ -105,6 +105,9 @@ export interface ResolvedOptions {
   signal?: AbortSignal;
 }
 
+/** The longest timeout Node's timers can wait for, in seconds. */
+export const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+
 export const defaults = {
   python: 'python3',
   timeout: 30,
@@ -157,8 +160,9 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     marker !== undefined ? { mode: 'marker', marker } : options.forkAtFirstFork ? firstFork : (preset?.preset.forkPoint ?? { mode: 'exit' });
 
   const timeout = options.timeout ?? defaults.timeout;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    invalid(`Expected \`timeout\` to be a positive number of seconds, got \`${String(timeout)}\`.`);
+  // Node's timers hold at most 2^31 - 1 ms; below a millisecond there is nothing to wait for.
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0.001 || timeout > MAX_TIMEOUT_S) {
+    invalid(`Expected \`timeout\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(timeout)}\`.`);
   }
 
   const allow = options.allow ?? [];

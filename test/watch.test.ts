@@ -62,6 +62,12 @@ describe('prefork-check watch', () => {
     expect(report.watch.processes[0]!.growthPerStep).toBeCloseTo(1, 1);
   });
 
+  test('a --drive step that fails put no load on the server: exit 2, naming the step and its status', async () => {
+    const run = await runCli(['watch', '--drive', 'exit 7', '--ready-marker', 'READY', '--requests', '3', '--', 'bash', '-c', 'echo READY; sleep 30']);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+    expect(run.report!.error).toEqual({ code: 'APP_FAILED', message: 'Step 1 failed: `exit 7` exited with status 7.' });
+  });
+
   test('bad use is exit 2 with one line', async () => {
     const both = await runCli(['watch', '--request', 'http://127.0.0.1:1/', '--drive', 'true', '--', 'true']);
     expect(both.exitCode).toBe(2);

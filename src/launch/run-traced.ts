@@ -60,7 +60,12 @@ export function findStrace(name: string, cwd: string): string {
 export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const strace = request.strace;
 
-  const dir = await mkdtemp(join(tmpdir(), 'prefork-check-'));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(tmpdir(), 'prefork-check-'));
+  } catch (error) {
+    throw new PreforkCheckError('TMPDIR_UNUSABLE', `Cannot make a temp directory in ${tmpdir()} for the trace fifos (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set TMPDIR to an existing, writable directory.`, { cause: error });
+  }
   const fifo = join(dir, 'trace');
   const outputFifos = [join(dir, 'stdout'), join(dir, 'stderr')] as const;
   let cleaned = false;

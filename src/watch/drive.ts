@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 
@@ -15,13 +15,38 @@ export function get(url: string, timeoutMs: number): Promise<number> {
   });
 }
 
-/** Runs the driver command once through bash; resolves with its exit status. */
-export function drive(command: string, timeoutMs: number): Promise<number> {
+/**
+ * Runs the driver command once through bash, in a process group of its own:
+ * at `timeoutMs`, or when `signal` aborts, the whole group is killed (a
+ * `sleep` it started too). Resolves with its exit status, or 'timeout'.
+ */
+export function drive(command: string, timeoutMs: number, signal?: AbortSignal): Promise<number | 'timeout'> {
   return new Promise((resolve) => {
-    execFile('bash', ['-c', command], { timeout: timeoutMs }, (error) => {
-      const code = error ? (error as { code?: unknown }).code : 0;
-      resolve(typeof code === 'number' ? code : 1);
+    const child = spawn('bash', ['-c', command], { stdio: 'ignore', detached: true });
+    let timedOut = false;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    signal?.addEventListener('abort', killGroup, { once: true });
+    const done = (status: number) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', killGroup);
+      resolve(timedOut ? 'timeout' : status);
+    };
+    child.once('exit', (code) => {
+      // The step is over for its whole group: nothing it started runs on into the next one.
+      killGroup();
+      done(code ?? 1);
     });
+    child.once('error', () => done(127));
   });
 }
 

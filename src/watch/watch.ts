@@ -4,6 +4,7 @@ import { ensureTracingWorks } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
 import { startFullTrace } from '../full-trace.js';
+import { MAX_TIMEOUT_S } from '../options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
@@ -62,6 +63,9 @@ function invalid(message: string): never {
   throw new PreforkCheckError('INVALID_OPTION', message);
 }
 
+/** The longest one --drive step may take. */
+const DRIVE_STEP_MS = 30_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type StopCode = 'APP_EXITED_BEFORE_FORK_POINT' | 'TIMEOUT' | 'INTERRUPTED' | 'APP_FAILED';
@@ -90,6 +94,11 @@ function validate(options: WatchOptions) {
     if (url.protocol !== 'http:') invalid(`Expected \`--request\` to be an http:// URL, got \`${options.request}\`.`);
     readyPort ??= Number(url.port || 80);
   }
+  if (readyPort !== undefined && !(Number.isInteger(readyPort) && readyPort >= 1 && readyPort <= 65535)) {
+    invalid(`Expected the ready port to be a whole number from 1 to 65535, got \`${readyPort}\`.`);
+  }
+  const timeout = options.timeout ?? 120;
+  if (!Number.isFinite(timeout) || timeout < 0.001 || timeout > MAX_TIMEOUT_S) invalid(`Expected \`--timeout\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S}, got \`${timeout}\`.`);
   if (readyPort === undefined && options.readyMarker === undefined) invalid('Say when the server is ready: `--ready-marker <text>` or `--ready-port <port>`.');
   const count = options.count ?? 100;
   if (!Number.isInteger(count) || count < 1) invalid(`Expected \`--requests\` to be a whole number of at least 1, got \`${count}\`.`);
@@ -99,7 +108,7 @@ function validate(options: WatchOptions) {
   if (!Number.isFinite(maxGrowth) || maxGrowth < 0) invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
   if (findProgram(options.command[0]!, cwd) === undefined) throw new PreforkCheckError('COMMAND_NOT_FOUND', `The command \`${options.command[0]}\` was not found.`);
-  return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: (options.timeout ?? 120) * 1000 };
+  return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: Math.round(timeout * 1000) };
 }
 
 /**
@@ -161,8 +170,14 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
       if (Date.now() > deadline) throw new WatchStopped('TIMEOUT', `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).`);
       try {
         if (options.request !== undefined) await get(options.request, 10_000);
-        else await drive(options.drive!, 30_000);
+        else {
+          // A step that fails put no load on the server: its fds say nothing.
+          const status = await drive(options.drive!, DRIVE_STEP_MS, options.signal);
+          if (options.signal?.aborted) throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+          if (status !== 0) throw new Error(status === 'timeout' ? `\`${options.drive}\` ran over ${DRIVE_STEP_MS / 1000} s and was killed with its children` : `\`${options.drive}\` exited with status ${status}`);
+        }
       } catch (cause) {
+        if (cause instanceof WatchStopped) throw cause;
         throw new WatchStopped('APP_FAILED', `Step ${step} failed: ${(cause as Error).message}.`);
       }
       // Let the trace catch up before the step's fds are judged, then look at every process.
