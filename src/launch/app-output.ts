@@ -28,8 +28,10 @@ export class AppStream {
   attach(fd: number): Socket {
     const reader = new Socket({ fd, readable: true, writable: false });
     reader.on('data', (chunk: Buffer) => this.push(chunk));
+    // Ended, failed or destroyed by a stop: no waiter may wait for bytes that will not come.
     reader.on('end', () => this.end());
     reader.on('error', () => this.end());
+    reader.on('close', () => this.end());
     return reader;
   }
 

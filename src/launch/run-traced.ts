@@ -40,11 +40,6 @@ export interface TracedRun {
   stop(pids: Iterable<number>): Promise<void>;
 }
 
-/**
- * Starts the app under strace in its own process group, with strace writing
- * to a fifo that is read as a stream: the trace never touches the disk, and
- * the fifo is unlinked as soon as strace has it open.
- */
 /** The strace binary to run, or an error that says how to install it. */
 export function findStrace(name: string, cwd: string): string {
   const strace = findProgram(name, cwd);
@@ -57,6 +52,12 @@ export function findStrace(name: string, cwd: string): string {
   return strace;
 }
 
+/**
+ * Starts the app under strace in its own process group, with strace writing
+ * to a fifo that is read as a stream (the trace never touches the disk), and
+ * the app's stdout and stderr on fifos we relay. The fifos are unlinked as
+ * soon as strace has its open.
+ */
 export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const strace = request.strace;
 
@@ -79,6 +80,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   let keepOpen: number | undefined;
   const outputReadFds: number[] = [];
   const outputWriteFds: number[] = [];
+  const opened = () => [readFd, keepOpen, ...outputReadFds, ...outputWriteFds].filter((fd) => fd !== undefined);
   try {
     await promisify(execFile)('mkfifo', ['-m', '600', fifo, ...outputFifos]);
     // Non-blocking open never waits for a writer; our own writer end stops the
@@ -91,7 +93,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
       outputWriteFds.push(openSync(path, constants.O_WRONLY));
     }
   } catch (error) {
-    for (const fd of [...outputReadFds, ...outputWriteFds]) closeSync(fd);
+    for (const fd of opened()) closeSync(fd);
     await cleanup();
     throw new PreforkCheckError('STRACE_FAILED', `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`, { cause: error });
   }
@@ -99,7 +101,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     await request.ready;
     phase('probed');
   } catch (error) {
-    for (const fd of [readFd, keepOpen, ...outputReadFds, ...outputWriteFds]) closeSync(fd);
+    for (const fd of opened()) closeSync(fd);
     await cleanup();
     throw error;
   }
@@ -120,10 +122,9 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     file = findProgram('bash', request.cwd) ?? '/bin/bash';
   }
 
-  // Its own process group (detached), our stdio. node:child_process rather than execa here:
-  // execa's import alone costs ~65 ms, more than Node's start, on every check.
-  // The app's stdout and stderr are fifos we relay: its bytes reach the marker search
-  // however they were written, and its output stays apart from our report.
+  // Its own process group (detached), our stdin, and the relay fifos as stdout and stderr: the
+  // app's bytes reach the marker search however they were written, and its output stays apart
+  // from our report. node:child_process rather than execa: execa's import alone costs ~65 ms.
   const spawned = spawn(file, args, {
     cwd: request.cwd,
     env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
