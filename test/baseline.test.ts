@@ -93,6 +93,18 @@ describe('baseline', () => {
     expect(JSON.parse(readFileSync(join(dir, 'prefork-check.baseline.json'), 'utf8')).entries).toHaveLength(2);
   });
 
+  test('an update of a hand-ordered 20,000-entry baseline ends, keeps every other check’s entry, and says what changed', async () => {
+    const dir = project({ 'app.py': app({ listener: false }) });
+    const baselineFile = join(dir, 'prefork-check.baseline.json');
+    // Reverse-sorted: the rewrite (sorted) differs from it on nearly every line.
+    const others = Array.from({ length: 20_000 }, (_, i) => ({ check: `other-${String(19_999 - i).padStart(5, '0')}`, kind: 'file', target: `<project>/f${i}.log`, site: ['app.py:<module>'], count: 1, note: '' }));
+    writeFileSync(baselineFile, JSON.stringify({ version: 1, entries: others }, null, 2));
+    const run = await check(dir, ['--update-baseline']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(readBaseline(baselineFile).entries).toHaveLength(20_001);
+    expect(run.result!.baseline!.diff).toMatch(/20000 entries before, 20001 after|^\+/m);
+  }, 60_000);
+
   test('kill -9 at any moment of --update-baseline leaves the old file or the new one, never a broken one', async () => {
     const dir = project({ 'app.py': app() });
     const baselineFile = join(dir, 'prefork-check.baseline.json');

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_BASELINE } from '../baseline/baseline-file.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
@@ -29,6 +29,21 @@ function useColor(): boolean {
 function apartFromApp(): string {
   if (!relayed.any) return '';
   return `${relayed.stdoutLineOpen ? '\n' : ''}${'─'.repeat(24)} end of the app's output ${'─'.repeat(24)}\n`;
+}
+
+/** A report written over the baseline, an entry file or another report would destroy it: refused up front. */
+function assertReportsSpareInputs(reports: Array<string | undefined>, plan: RunPlan): void {
+  const real = (file: string) => (existsSync(file) ? realpathSync(file) : resolve(file));
+  const inputs = new Map<string, string>();
+  if (plan.baselineFile !== undefined) inputs.set(real(plan.baselineFile), 'the baseline');
+  for (const check of plan.checks) if (check.entry !== undefined) inputs.set(real(resolve(check.cwd ?? process.cwd(), check.entry)), 'an entry file');
+  for (const report of reports) {
+    if (report === undefined) continue;
+    const target = real(report);
+    const taken = inputs.get(target);
+    if (taken !== undefined) throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the report ${report}: it is ${taken}. Give reports paths of their own.`);
+    inputs.set(target, 'another report');
+  }
 }
 
 /** Command-line flags over a check's own settings; `--allow` adds to its rules. */
@@ -137,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     const { plan, json, junit } = planRun(request, controller.signal);
     // Fail before the app runs, not after, when a report could not be written.
     for (const file of [json, junit]) if (file !== undefined) assertWritable(file);
+    assertReportsSpareInputs([json, junit, plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined], plan);
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
     const result = await runChecks(plan);
     await writeReports(result, request, json, junit);

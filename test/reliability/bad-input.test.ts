@@ -35,6 +35,7 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     { name: 'strace missing from PATH', args: ['--', '/bin/true'], env: { PATH: emptyPath }, error: /^prefork-check: strace was not found .*apt-get install strace/ },
     { name: 'ptrace not permitted', args: ['--', '/bin/true'], wrap: WITHOUT_PTRACE, error: /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/ },
     { name: 'unwritable report path', args: ['--json', '/proc/nope/report.json', '--', '/bin/true'], error: /^prefork-check: Cannot write the report \/proc\/nope\/report\.json/ },
+    { name: 'a report over the entry file', args: ['--json', 'fixtures/clean/app.py', '--entry', 'fixtures/clean/app.py'], error: /^prefork-check: Cannot write the report fixtures\/clean\/app\.py: it is an entry file\. Give reports paths of their own\.$/ },
     { name: 'an empty report path', args: ['--json', '', '--', '/bin/true'], error: /^prefork-check: Cannot write the report "": the path is empty\.$/ },
     { name: 'a directory as the report', args: ['--junit', '.', '--', '/bin/true'], error: /^prefork-check: Cannot write the report \.: it is a directory/ },
     { name: 'a timeout past what Node can wait', args: ['--timeout', '2147484', '--', '/bin/true'], error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001 to 2147483/ },
