@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PreforkCheckError, type ErrorCode } from './errors.js';
 import type { ForkPointDetector, ForkPointHit } from './fork-point/detector.js';
@@ -9,7 +9,7 @@ import { markerDetector } from './fork-point/marker.js';
 import { isShell } from './fork-point/program-kind.js';
 import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js';
 import { findProgram } from './launch/find-program.js';
-import { findStrace } from './launch/run-traced.js';
+import { findStrace, spawnFailure } from './launch/run-traced.js';
 import { phase } from './phases.js';
 import { outputTarget } from './reporters/write-atomic.js';
 import { AppOutput } from './launch/app-output.js';
@@ -35,8 +35,11 @@ export function preflightCheck(options: CheckOptions): ResolvedOptions {
 
 function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
   if (options.traceOut !== undefined) outputTarget(options.traceOut, 'the trace');
-  if (options.entry !== undefined && !existsSync(resolve(resolved.cwd, options.entry))) {
-    throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`);
+  if (!isDirectory(resolved.cwd)) throw new PreforkCheckError('INVALID_OPTION', `The working directory ${resolved.cwd} does not exist or is not a directory.`);
+  if (options.entry !== undefined) {
+    const entry = resolve(resolved.cwd, options.entry);
+    if (options.entry.trim() === '' || !existsSync(entry)) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${JSON.stringify(options.entry)} does not exist (looked in ${resolved.cwd}).`);
+    if (!statSync(entry).isFile()) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry ${options.entry} is not a file: give the Python file to run.`);
   }
   const program = resolved.command[0]!;
   if (findProgram(program, resolved.cwd) === undefined) {
@@ -44,6 +47,14 @@ function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
       'COMMAND_NOT_FOUND',
       program.includes('/') ? `The command ${program} does not exist or is not executable.` : `The command \`${program}\` was not found on PATH.`,
     );
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -173,7 +184,9 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }
     if (!sawEvents) {
-      throw await diagnoseStraceFailure(strace, (await run.child).exitCode);
+      const ended = await run.child;
+      if (ended.spawnError) throw spawnFailure(ended.spawnError);
+      throw await diagnoseStraceFailure(strace, ended.exitCode);
     }
     throw new PreforkCheckError('STRACE_FAILED', 'The trace ended before the started process did (strace stopped early).');
   } finally {

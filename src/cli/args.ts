@@ -115,6 +115,7 @@ export function parseCli(argv: string[]): CliRequest {
   if (values.strace !== undefined) overrides.strace = values.strace;
   if (values['trace-out'] !== undefined) overrides.traceOut = values['trace-out'];
 
+  if (values.entry !== undefined && values.entry.trim() === '') throw new PreforkCheckError('INVALID_OPTION', 'Expected `--entry` to name a Python file, got an empty path.');
   const app = values.entry !== undefined ? { entry: values.entry } : command.length > 0 ? { command } : undefined;
   if (values.entry !== undefined && command.length > 0) throw new PreforkCheckError('INVALID_OPTION', 'Expected either `--entry` or a command after `--`, not both.');
   const concurrency = positiveNumber('concurrency', values.concurrency, true);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
@@ -34,8 +34,8 @@ export interface TracedRun {
   initialFds: KernelFd[];
   /** Which of the starting fds came from prefork-check's own parent rather than stdio. */
   passedDownFds: number[];
-  /** strace's exit, with its status (undefined when killed by a signal or never started). */
-  child: Promise<{ exitCode: number | undefined }>;
+  /** strace's exit, with its status (undefined when killed by a signal or never started, then with why). */
+  child: Promise<{ exitCode: number | undefined; spawnError?: NodeJS.ErrnoException }>;
   /** Kills strace, its process group and every pid given, then removes the fifo. Safe to call twice. */
   stop(pids: Iterable<number>): Promise<void>;
 }
@@ -125,15 +125,23 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   // Its own process group (detached), our stdin, and the relay fifos as stdout and stderr: the
   // app's bytes reach the marker search however they were written, and its output stays apart
   // from our report. node:child_process rather than execa: execa's import alone costs ~65 ms.
-  const spawned = spawn(file, args, {
-    cwd: request.cwd,
-    env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
-    stdio: ['inherit', outputWriteFds[0], outputWriteFds[1]],
-    detached: true,
-  });
-  const child = new Promise<{ exitCode: number | undefined }>((resolve) => {
+  let spawned: ChildProcess;
+  try {
+    spawned = spawn(file, args, {
+      cwd: request.cwd,
+      env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
+      stdio: ['inherit', outputWriteFds[0], outputWriteFds[1]],
+      detached: true,
+    });
+  } catch (error) {
+    // Some failures (E2BIG) are thrown at once rather than emitted.
+    for (const fd of opened()) closeSync(fd);
+    await cleanup();
+    throw spawnFailure(error as NodeJS.ErrnoException);
+  }
+  const child = new Promise<{ exitCode: number | undefined; spawnError?: NodeJS.ErrnoException }>((resolve) => {
     spawned.once('exit', (code) => resolve({ exitCode: code ?? undefined }));
-    spawned.once('error', () => resolve({ exitCode: undefined }));
+    spawned.once('error', (error) => resolve({ exitCode: undefined, spawnError: error }));
   });
   const pid = spawned.pid;
   phase('spawned');
@@ -180,6 +188,15 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   };
 
   return { lines: readLines(reader), initialFds, passedDownFds, child, stop };
+}
+
+/** strace could not even be started: the kernel's reason, in words that say what to do. */
+export function spawnFailure(error: NodeJS.ErrnoException): PreforkCheckError {
+  const why =
+    error.code === 'E2BIG'
+      ? 'the environment and arguments are larger than the kernel takes (E2BIG): shrink the config\'s `env` or the command line'
+      : `${error.code ?? error.message}`;
+  return new PreforkCheckError('STRACE_FAILED', `Could not start strace: ${why}.`, { cause: error });
 }
 
 const STOP_GRACE_MS = 5000;

@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { project } from '../helpers/project.js';
+import { runCli } from '../helpers/run-cli.js';
+
+/** A config that says too much: exit 2, one line naming the input, no stack, no report. */
+async function refused(config: string | object, error: RegExp) {
+  const dir = project({ 'prefork-check.config.json': config });
+  const run = await runCli([], { cwd: dir });
+  expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+  expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(run.stderr).toMatch(error);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+  expect(run.report).toBeUndefined();
+}
+
+describe('hostile input is one line and exit 2, before anything runs', () => {
+  test.concurrent('a config nested 100,000 levels deep', async () => {
+    await refused(`{"checks": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /is nested more than 64 levels deep/);
+  });
+
+  test.concurrent('an env too large for the kernel (E2BIG)', async () => {
+    await refused({ command: ['true'], env: { BIG: 'x'.repeat(200_000) } }, /^prefork-check: Could not start strace: the environment and arguments are larger than the kernel takes \(E2BIG\)/);
+  });
+
+  test.concurrent('a working directory that does not exist', async () => {
+    await refused({ command: ['true'], cwd: 'no/such/dir' }, /^prefork-check: The working directory .*no\/such\/dir does not exist or is not a directory\.$/);
+  });
+
+  test.concurrent('an empty entry, and an entry that is a directory', async () => {
+    const empty = await runCli(['--entry', '']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toBe('prefork-check: Expected `--entry` to name a Python file, got an empty path.');
+    await refused({ entry: '/tmp' }, /^prefork-check: The entry \/tmp is not a file: give the Python file to run\.$/);
+  });
+});
+
+describe('a step summary that cannot be written costs only the summary', () => {
+  test('GITHUB_STEP_SUMMARY in a directory that does not exist: a warning, the verdict and the JSON report stand', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', 'exec 7</etc/hostname; echo READY; sleep 30'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: '/nonexistent/summary.md' },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^prefork-check: warning: could not append the step summary to \/nonexistent\/summary\.md: ENOENT/);
+    expect(run.report!.leaks).toHaveLength(1);
+    expect(existsSync(join(run.scratch, 'report.json'))).toBe(true);
+  });
+});
