@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runCli, scratch } from '../helpers/run-cli.js';
+import { execa } from 'execa';
+import { processesWithEnv, settle } from '../helpers/processes.js';
+import { CLI, runCli, scratch } from '../helpers/run-cli.js';
 
 /** A check of a one-leak bash app, named by what it leaks. */
 const leaky = (file: string) => ['--fork-marker', 'READY', '--', 'bash', '-c', `exec 7<'${file}'; echo READY; sleep 30`];
@@ -56,3 +58,49 @@ describe('output files are the user’s: never replaced when they are not regula
     expect(entries.map((entry) => entry.target).sort()).toEqual(files.map((_, i) => `<tmp>/*/leak-${i}.txt`).sort());
   }, 120_000);
 });
+
+describe('a symlink planted where a temp file might go is never followed', () => {
+  test('the old predictable temp name (<report>.<pid>.tmp) pointing at a victim: the victim is untouched', async () => {
+    const dir = scratch();
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const out = join(dir, 'out.json');
+    // exec keeps the pid, so the planted name is the one a pid-named temp file would take.
+    const script = `ln -s '${victim}' '${out}'.$$.tmp; exec node '${CLI}' --json '${out}' "$@"`;
+    const run = await execa('bash', ['-c', script, 'bash', ...leaky('/etc/hostname')], { reject: false, stdin: 'ignore' });
+    expect(run.exitCode).toBe(1);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(lstatSync(out).isFile()).toBe(true);
+    expect(JSON.parse(readFileSync(out, 'utf8')).exitCode).toBe(1);
+  });
+});
+
+describe('a signal during checks in parallel', () => {
+  test('SIGINT while eight checks run: exit 130, each check an interrupted report in the JSON, nothing left running', async () => {
+    const dir = scratch();
+    const config = {
+      checks: Array.from({ length: 8 }, (_, i) => ({ name: `c${i}`, command: ['bash', '-c', `exec 7</etc/hostname; sleep 30; echo READY`], forkMarker: 'READY' })),
+      concurrency: 8,
+    };
+    writeFileSync(join(dir, 'prefork-check.config.json'), JSON.stringify(config));
+    const json = join(dir, 'run.json');
+    const cli = execa('node', [CLI, '--json', json], { cwd: dir, reject: false, stdin: 'ignore', env: { PREFORK_CHECK_SIGNAL_TEST: dir } });
+    const deadline = Date.now() + 15_000;
+    while (processesWithEnv('PREFORK_CHECK_SIGNAL_TEST', dir).filter(isSleep).length < 8 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    cli.kill('SIGINT');
+    const result = await cli;
+    expect(result.exitCode, result.stderr).toBe(130);
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { checks: Array<{ error?: { code: string } }> };
+    expect(report.checks.map((check) => check.error?.code)).toEqual(Array(8).fill('INTERRUPTED'));
+    expect(await settle(() => processesWithEnv('PREFORK_CHECK_SIGNAL_TEST', dir))).toEqual([]);
+  }, 60_000);
+});
+
+function isSleep(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+  } catch {
+    return false;
+  }
+}
