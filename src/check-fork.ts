@@ -38,7 +38,7 @@ function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
   if (!isDirectory(resolved.cwd)) throw new PreforkCheckError('INVALID_OPTION', `The working directory ${resolved.cwd} does not exist or is not a directory.`);
   if (options.entry !== undefined) {
     const entry = resolve(resolved.cwd, options.entry);
-    if (options.entry.trim() === '' || !existsSync(entry)) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${JSON.stringify(options.entry)} does not exist (looked in ${resolved.cwd}).`);
+    if (options.entry.trim() === '' || !existsSync(entry)) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`);
     if (!statSync(entry).isFile()) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry ${options.entry} is not a file: give the Python file to run.`);
   }
   const program = resolved.command[0]!;
