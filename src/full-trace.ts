@@ -65,6 +65,12 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
       const task = model.apply(event);
       return { event, task, record: attributor.observe(event, task) };
     },
-    describe: (table, pid) => describeTable(table, pid, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, request.cwd)),
+    describe: (table, pid) =>
+      describeTable(
+        table,
+        pid,
+        (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, request.cwd),
+        (file) => model.startStdio.get(file),
+      ),
   };
 }

@@ -45,6 +45,19 @@ describe('usage', () => {
   });
 });
 
+describe('another fd on the app’s own stdio', () => {
+  test('is shown, allowed as a duplicate of it (workers share fds 0-2 anyway), and is the kernel’s', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', 'exec 5>&1 6<&0 7>&2; echo READY; sleep 30']);
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.report!.leaks.map((leak) => [leak.fd, leak.stdio, leak.allowed])).toEqual([
+      [5, 'stdout', true],
+      [6, 'stdin', true],
+      [7, 'stderr', true],
+    ]);
+    expect(run.report!.leaks[0]!.allowedBy).toBe("a duplicate of the app's stdout, which workers share anyway");
+  });
+});
+
 describe('fork point: exit of the started process', () => {
   test('an fd held at exit is a leak; a clean exit passes', async () => {
     const leaky = await runCli(['--', 'bash', '-c', 'exec 7</etc/hostname']);

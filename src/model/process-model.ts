@@ -52,8 +52,8 @@ function cloneFlags(name: string, args: string): string[] {
 export class ProcessModel {
   readonly tasks = new Map<number, Task>();
   root: Task | undefined;
-  /** The descriptions of the stdout (1) and stderr (2) the app was started with. */
-  startStreams = new Map<OpenFile, 1 | 2>();
+  /** The descriptions of the stdin (0), stdout (1) and stderr (2) the app was started with. */
+  readonly startStdio = new Map<OpenFile, 0 | 1 | 2>();
   /** Clone calls that have entered but not returned, by calling thread. */
   private readonly pendingClones = new Map<number, string[]>();
 
@@ -113,9 +113,9 @@ export class ProcessModel {
     if (this.root === undefined) {
       const proc: Proc = { pid: tid, parentPid: undefined, program: '', exited: false };
       this.root = { tid, proc, table: this.initialTable() };
-      for (const fd of [1, 2] as const) {
+      for (const fd of [0, 1, 2] as const) {
         const file = this.root.table.get(fd)?.file;
-        if (file && !this.startStreams.has(file)) this.startStreams.set(file, fd);
+        if (file && !this.startStdio.has(file)) this.startStdio.set(file, fd);
       }
       this.tasks.set(tid, this.root);
       return this.root;

@@ -38,6 +38,9 @@ const PRESETS: Record<PresetName, Preset> = {
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('gunicorn.sock:create_sockets')(r) },
       { role: "arbiter's signal pipe", matches: (r) => r.kind === 'pipe' && madeIn('gunicorn.arbiter:Arbiter.init_signals')(r) },
       { role: "worker's heartbeat file", matches: (r) => r.kind === 'file' && madeIn('gunicorn.workers.workertmp:WorkerTmp.__init__')(r) },
+      // --access-logfile, --error-logfile and --log-syslog: opened by the arbiter before the app loads.
+      { role: 'log file (--access-logfile, --error-logfile)', matches: (r) => r.kind === 'file' && madeIn('gunicorn.glogging:Logger._set_handler')(r) },
+      { role: 'syslog socket (--log-syslog)', matches: (r) => r.kind === 'socket' && madeIn('gunicorn.glogging:Logger._set_syslog_handler')(r) },
     ],
   },
   celery: {
@@ -48,6 +51,8 @@ const PRESETS: Record<PresetName, Preset> = {
       { role: "pool's task queue pipe", matches: (r) => r.kind === 'pipe' && madeIn('billiard.pool:Pool._setup_queues')(r) },
       { role: "pool's shared-memory arena", matches: (r) => r.kind === 'file' && madeIn('billiard.heap:Arena.__init__')(r) },
       { role: "worker's sentinel pipe", matches: (r) => r.kind === 'pipe' && madeIn('billiard.popen_fork:Popen._launch')(r) },
+      // --logfile: one handler per logger (celery, celery.task, the root), each its own fd on the file.
+      { role: 'log file (--logfile)', matches: (r) => r.kind === 'file' && madeIn('celery.app.log:Logging._detect_handler')(r) },
     ],
   },
   uwsgi: {

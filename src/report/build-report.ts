@@ -2,7 +2,7 @@ import type { Preset } from '../presets/presets.js';
 import { compileRule, type AllowRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from './allow.js';
-import type { FdRecord, ForkPointReport, Report, RunResult } from './types.js';
+import type { FdRecord, ForkPointReport, Leak, Report, RunResult } from './types.js';
 
 const STDIO = 2;
 
@@ -57,7 +57,15 @@ export function buildReport(input: ReportInput): Report {
     matches: own.matches,
     preset: input.preset!.preset.name,
   }));
-  const { leaks, rules } = applyAllowRules(records, [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules]);
+  const { leaks: ruled, rules } = applyAllowRules(
+    records.filter((record) => record.stdio === undefined),
+    [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules],
+  );
+  // Another fd on the app's own stdin, stdout or stderr shares nothing new with workers.
+  const stdio = records
+    .filter((record) => record.stdio !== undefined)
+    .map((record): Leak => ({ ...record, allowed: true, allowedBy: `a duplicate of the app's ${record.stdio}, which workers share anyway` }));
+  const leaks = [...ruled, ...stdio].sort((a, b) => a.fd - b.fd);
   return settle(
     {
       name: input.name,

@@ -6,6 +6,8 @@ import { readSocketTable, type KernelSocket } from './proc-net.js';
 import { targetOf } from './target.js';
 import type { FdRecord } from './types.js';
 
+const STDIO_NAMES = ['stdin', 'stdout', 'stderr'] as const;
+
 /** Refines `file` by what the path is now: a directory, fifo or device opened without saying so. */
 function kindOnDisk(file: OpenFile): FdKind {
   if (file.kind !== 'file' || file.path === undefined || file.path.includes('\\')) return file.kind;
@@ -41,7 +43,7 @@ function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>)
  * The table as report records, sorted by fd. Call it while the process is
  * still alive: sockets are completed from its /proc/PID/net.
  */
-export function describeTable(table: FdTable, pid: number, originOf: (file: OpenFile) => OriginFields): FdRecord[] {
+export function describeTable(table: FdTable, pid: number, originOf: (file: OpenFile) => OriginFields, stdioOf: (file: OpenFile) => 0 | 1 | 2 | undefined = () => undefined): FdRecord[] {
   let sockets: Map<number, KernelSocket> | undefined;
   const kernel = () => (sockets ??= readSocketTable(pid));
   const records: FdRecord[] = [];
@@ -61,6 +63,8 @@ export function describeTable(table: FdTable, pid: number, originOf: (file: Open
     if (inode !== undefined) record.inode = inode;
     if (file.socket) record.socket = { ...file.socket };
     if (file.unaccounted) record.unaccounted = true;
+    const stdio = stdioOf(file);
+    if (stdio !== undefined) record.stdio = STDIO_NAMES[stdio];
     records.push(record);
   }
   return records.sort((a, b) => a.fd - b.fd);

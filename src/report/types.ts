@@ -18,6 +18,11 @@ export interface FdRecord {
   createdBy: Creator;
   /** The model met this fd in use without seeing where it came from. */
   unaccounted?: boolean;
+  /**
+   * It shares the open file of the app's own stdin, stdout or stderr (a dup of it, as uWSGI keeps
+   * for its logger): workers share that already, through fds 0-2.
+   */
+  stdio?: 'stdin' | 'stdout' | 'stderr';
   /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
   sameTargetAs?: number[];
   /** How many fds in all are open on that target (sameTargetAs lists at most 16 of the others). */

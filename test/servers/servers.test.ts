@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
@@ -110,5 +110,48 @@ describe('unicorn (Ruby: no source lines, the syscall and program instead)', () 
   test('the fixed example passes', async () => {
     const { exitCode, report } = await check('unicorn', 'fixed');
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+  });
+});
+
+/** A server run from `cwd` with extra flags, its files in a fresh APP_DATA directory. */
+async function checkWith(cwd: string, command: (appData: string) => string[]): Promise<{ report: Report; exitCode: number; appData: string }> {
+  const appData = scratch();
+  const run = await runCli(['--', ...command(appData)], { cwd, env: { APP_DATA: appData } });
+  expect(run.report, run.stderr).toBeDefined();
+  expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
+  return { report: run.report!, exitCode: run.exitCode, appData };
+}
+
+const example = (server: Server) => join(ROOT, 'examples', server, 'fixed');
+
+describe('clean production configs: the server’s own log and pid files pass, by their role', () => {
+  test('gunicorn --access-logfile --error-logfile --pid', async () => {
+    const { report, exitCode } = await checkWith(example('gunicorn'), (d) => [...SERVERS.gunicorn.slice(0, -1), '--access-logfile', `${d}/access.log`, '--error-logfile', `${d}/error.log`, '--pid', `${d}/gunicorn.pid`, 'app:app']);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(Array(2).fill('preset gunicorn: log file (--access-logfile, --error-logfile)'));
+  });
+
+  test('celery --logfile --pidfile (three handlers on one file)', async () => {
+    const { report, exitCode } = await checkWith(example('celery'), (d) => [...SERVERS.celery, '--logfile', `${d}/celery.log`, '--pidfile', `${d}/celery.pid`]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(Array(3).fill('preset celery: log file (--logfile)'));
+  });
+
+  test('uwsgi --logto, and --logger file: (which keeps a dup of stdout)', async () => {
+    const logto = await checkWith(example('uwsgi'), (d) => [...SERVERS.uwsgi, '--logto', `${d}/uwsgi.log`, '--pidfile', `${d}/uwsgi.pid`]);
+    expect(logto.exitCode, JSON.stringify(counted(logto.report))).toBe(0);
+    const logger = await checkWith(example('uwsgi'), (d) => ['uwsgi', '--plugin', 'python3,logfile', ...SERVERS.uwsgi.slice(3), '--logger', `file:${d}/uwsgi.log`]);
+    expect(logger.exitCode, JSON.stringify(counted(logger.report))).toBe(0);
+    const dup = logger.report.leaks.filter((leak) => leak.stdio !== undefined);
+    expect(dup.map((leak) => [leak.stdio, leak.allowedBy])).toEqual([['stdout', "a duplicate of the app's stdout, which workers share anyway"]]);
+  });
+
+  test('an app that opens the same path as gunicorn’s access log is still reported, at its line', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'app.py'), ['import os', 'audit = open(os.path.join(os.environ["APP_DATA"], "access.log"), "a")  # leak', 'def app(environ, start_response):', '    start_response("200 OK", [])', '    return [b"ok"]', ''].join('\n'));
+    const { report, exitCode, appData } = await checkWith(dir, (d) => [...SERVERS.gunicorn.slice(0, -1), '--access-logfile', `${d}/access.log`, 'app:app']);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((leak) => [leak.target, leak.origin?.file, leak.origin?.line])).toEqual([[`${appData}/access.log`, 'app.py', 2]]);
+    expect(allowedRoles(report)).toContain('preset gunicorn: log file (--access-logfile, --error-logfile)');
   });
 });
