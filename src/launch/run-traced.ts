@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,9 +88,11 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     keepOpen = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
     // The app's stdout and stderr: blocking write ends (a reader is there, so the open does not wait).
+    // Unlinked at once: both ends are open, and the app sees the same name, "(deleted)", throughout.
     for (const path of outputFifos) {
       outputReadFds.push(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
       outputWriteFds.push(openSync(path, constants.O_WRONLY));
+      unlinkSync(path);
     }
   } catch (error) {
     for (const fd of opened()) closeSync(fd);

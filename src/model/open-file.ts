@@ -49,6 +49,8 @@ export class OpenFile {
   socket?: SocketState;
   /** Set when the model met this fd in use without having seen it created. */
   unaccounted = false;
+  /** Its path was unlinked (O_TMPFILE, mkstemp then unlink): the name is gone, the file is not. */
+  deleted = false;
 
   constructor(
     public kind: FdKind,
@@ -63,6 +65,8 @@ export class OpenFile {
     switch (annotation.type) {
       case 'path':
         this.path ??= annotation.path;
+        // A memfd is always "(deleted)" to the kernel: it never had a name to lose.
+        if (annotation.deleted && !annotation.path.startsWith('/memfd:')) this.deleted = true;
         if (annotation.device) this.device = annotation.device;
         break;
       case 'pipe':

@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import type { FdTable } from '../model/fd-table.js';
 import type { OriginFields } from '../attribution/describe-origin.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
+import { bytesToText } from '../trace/c-string.js';
 import { readSocketTable, type KernelSocket } from './proc-net.js';
 import { targetOf } from './target.js';
 import type { FdRecord } from './types.js';
@@ -21,6 +22,20 @@ function kindOnDisk(file: OpenFile): FdKind {
     // Gone (deleted after open): keep what the trace said.
   }
   return file.kind;
+}
+
+/**
+ * A file unlinked after it was opened (mkstemp then unlink) shows no sign in the trace until the
+ * fd is used again: the kernel's link says so. Only when it still names the same path, so a
+ * reused fd number cannot mislead.
+ */
+function noticeDeletion(file: OpenFile, pid: number, fd: number): void {
+  if (file.deleted || file.path === undefined || file.socket || file.kind === 'memfd') return;
+  try {
+    if (bytesToText(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' })) === `${file.path} (deleted)`) file.deleted = true;
+  } catch {
+    // Gone: keep what the trace said.
+  }
 }
 
 /** Completes a socket the trace saw only partly (an OS-picked port, a client's local end). */
@@ -49,6 +64,7 @@ export function describeTable(table: FdTable, pid: number, originOf: (file: Open
   const records: FdRecord[] = [];
   for (const [fd, { file, cloexec }] of table.slots) {
     completeSocket(file, kernel);
+    noticeDeletion(file, pid, fd);
     file.kind = kindOnDisk(file);
     const record: FdRecord = {
       fd,
@@ -63,6 +79,7 @@ export function describeTable(table: FdTable, pid: number, originOf: (file: Open
     if (inode !== undefined) record.inode = inode;
     if (file.socket) record.socket = { ...file.socket };
     if (file.unaccounted) record.unaccounted = true;
+    if (file.deleted) record.deleted = true;
     const stdio = stdioOf(file);
     if (stdio !== undefined) record.stdio = STDIO_NAMES[stdio];
     records.push(record);

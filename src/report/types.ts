@@ -23,6 +23,8 @@ export interface FdRecord {
    * for its logger): workers share that already, through fds 0-2.
    */
   stdio?: 'stdin' | 'stdout' | 'stderr';
+  /** Its path was unlinked after it was opened (O_TMPFILE, mkstemp then unlink); the target ends with ` (deleted)`. */
+  deleted?: true;
   /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
   sameTargetAs?: number[];
   /** How many fds in all are open on that target (sameTargetAs lists at most 16 of the others). */

@@ -51,7 +51,7 @@ export function kernelTable(view: KernelView): Map<number, { target: string; clo
     if (annotation.type === 'socket') {
       const known = sockets.get(annotation.inode!);
       target = known ? socketTarget({ ...known, protocol: known.protocol }) : `socket:[${annotation.inode}]`;
-    } else if (annotation.type === 'path') target = annotation.path;
+    } else if (annotation.type === 'path') target = annotation.deleted && !annotation.path.startsWith('/memfd:') ? `${annotation.path} (deleted)` : annotation.path;
     else if (annotation.type === 'pipe') target = `pipe:[${annotation.inode}]`;
     else if (annotation.type === 'anon') target = anonTarget(annotation.name);
     else target = annotation.text;
