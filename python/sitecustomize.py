@@ -159,6 +159,8 @@ def _install():
         ("memfd_create", b"memfd_create"),
         ("pidfd_open", b"pidfd_open"),
         ("openpty", b"openpty"),
+        ("dup", b"dup"),
+        ("dup2", b"dup"),
     ):
         _wrap(os, name, event)
     try:
@@ -168,6 +170,8 @@ def _install():
         pass
     else:
         _wrap(_socket, "socketpair", b"socketpair")
+        # socket.dup() and socket.fromfd() duplicate through _socket.dup.
+        _wrap(_socket, "dup", b"dup")
         _wrap_type(select, "epoll", b"epoll")
     sys.addaudithook(_audit)
 

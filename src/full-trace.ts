@@ -69,7 +69,7 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
       describeTable(
         table,
         pid,
-        (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, request.cwd),
+        (made, createdBy) => describeOrigin(attributor.attributionOf(made), createdBy, request.cwd),
         (file) => model.startStdio.get(file),
       ),
   };

@@ -94,3 +94,18 @@ describe('the app cannot disturb attribution', () => {
     expect(readFileSync(join(run.scratch, 'signals.txt'), 'utf8')).toBe('');
   });
 });
+
+describe('a duplicated fd is an fd of its own', () => {
+  test('os.dup, socket.dup and socket.fromfd: each made by its own fcntl at its own line, pointing at what it copies', async () => {
+    const run = await runCli(['--entry', fixture('dup'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    const rows = run.report!.leaks.map((leak) => [leak.fd, leak.createdBy.type === 'syscall' ? leak.createdBy.syscall : leak.createdBy.type, leak.duplicateOf, leak.origin?.line]);
+    expect(rows).toEqual([
+      [3, 'openat', undefined, 9],
+      [4, 'fcntl', 3, 10],
+      [5, 'socket', undefined, 12],
+      [6, 'fcntl', 5, 15],
+      [7, 'fcntl', 5, 16],
+    ]);
+  });
+});

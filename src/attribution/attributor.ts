@@ -1,4 +1,5 @@
 import type { ModelListener, Proc, Task } from '../model/process-model.js';
+import type { Duplication } from '../model/fd-table.js';
 import type { OpenFile } from '../model/open-file.js';
 import { CREATING_SYSCALLS } from '../model/fd-syscalls.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -28,6 +29,8 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   eventfd: { syscalls: ['eventfd', 'eventfd2'], count: 1 },
   memfd_create: { syscalls: ['memfd_create'], count: 1 },
   pidfd_open: { syscalls: ['pidfd_open'], count: 1 },
+  // os.dup and socket.dup use fcntl(F_DUPFD_CLOEXEC); os.dup2, dup2 or dup3.
+  dup: { syscalls: ['dup', 'dup2', 'dup3', 'fcntl'], count: 1 },
   openpty: { syscalls: ['open', 'openat'], count: 2 },
   // sqlite3 opens its database file natively right away.
   'sqlite3.connect': { syscalls: ['open', 'openat'], count: 1 },
@@ -53,7 +56,8 @@ interface ThreadState {
 export class Attributor {
   private readonly images = new WeakMap<Proc, ProcessImage>();
   private readonly threads = new Map<number, ThreadState>();
-  private readonly attributions = new WeakMap<OpenFile, Attribution>();
+  /** By what made the fd: a new description, or a dup of an old one. */
+  private readonly attributions = new WeakMap<OpenFile | Duplication, Attribution>();
   private readonly frames = new WeakMap<Proc, FrameTable>();
 
   constructor(private readonly token: string) {}
@@ -81,8 +85,8 @@ export class Attributor {
     return true;
   }
 
-  attributionOf(file: OpenFile): Attribution | undefined {
-    return this.attributions.get(file);
+  attributionOf(made: OpenFile | Duplication): Attribution | undefined {
+    return this.attributions.get(made);
   }
 
   readonly listener: ModelListener = {
@@ -101,6 +105,9 @@ export class Attributor {
     created: (task, syscall, files) => {
       const attribution = this.attribute(task, syscall);
       for (const file of files) this.attributions.set(file, attribution);
+    },
+    duplicated: (task, syscall, dup) => {
+      this.attributions.set(dup, this.attribute(task, syscall));
     },
   };
 

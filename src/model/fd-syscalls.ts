@@ -2,6 +2,7 @@ import { parseFdRef, type FdRef } from '../trace/annotation.js';
 import type { SyscallEvent } from '../trace/events.js';
 import { parseResult } from '../trace/result.js';
 import { findClose, splitTopLevel } from '../trace/scan.js';
+import type { Duplication } from './fd-table.js';
 import { OpenFile, kindOf } from './open-file.js';
 import { creatorOf, type Task } from './process-model.js';
 import { hasPort, parseSockaddr } from './sockaddr.js';
@@ -23,6 +24,8 @@ function hasCloexec(flags: string[]): boolean {
 
 /** Descriptions made by the syscall being applied; applyFdSyscall hands them back. */
 let made: OpenFile[] = [];
+/** The dup it made, if any; applyFdSyscall hands it back too. */
+let duplicated: Duplication[] = [];
 
 /** Adds a new description at `ref.fd`, replacing (implicitly closing) what was there. */
 function create(task: Task, event: SyscallEvent, ref: FdRef, flags: string[], cloexec: boolean): OpenFile {
@@ -61,11 +64,13 @@ function creatingPair(arrayAt: number, flagsAt: number, familyAt?: number): Hand
 }
 
 /** dup family: the new fd shares the old one's description. */
-function duplicate(task: Task, oldFd: FdRef | undefined, newFd: number, cloexec: boolean): void {
+function duplicate(task: Task, event: SyscallEvent, oldFd: FdRef | undefined, newFd: number, cloexec: boolean): void {
   if (!oldFd) return;
   const file = task.table.get(oldFd.fd)?.file ?? unaccounted(task, oldFd);
-  if (oldFd.fd === newFd) return;
-  task.table.set(newFd, file, cloexec);
+  const dup: Duplication = { creator: creatorOf(task, event.name), of: oldFd.fd };
+  // dup2(fd, fd) makes nothing, but it is still the call an attribution record announced.
+  duplicated.push(dup);
+  if (oldFd.fd !== newFd) task.table.set(newFd, file, cloexec, dup);
 }
 
 /** An fd the trace never showed being made; kept and marked rather than guessed. */
@@ -172,14 +177,14 @@ const HANDLERS: Record<string, Handler> = {
   pidfd_open: creating(undefined),
   pidfd_getfd: creating(undefined),
   io_uring_setup: creating(undefined),
-  dup: (task, args, _event, returned) => returned && duplicate(task, parseFdRef(args[0] ?? ''), returned.fd, false),
-  dup2: (task, args, _event, returned) => returned && duplicate(task, parseFdRef(args[0] ?? ''), returned.fd, false),
-  dup3: (task, args, _event, returned) => returned && duplicate(task, parseFdRef(args[0] ?? ''), returned.fd, hasCloexec(flagsOf(args[2]))),
+  dup: (task, args, event, returned) => returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, false),
+  dup2: (task, args, event, returned) => returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, false),
+  dup3: (task, args, event, returned) => returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, hasCloexec(flagsOf(args[2]))),
   fcntl: (task, args, event, returned) => {
     const command = args[1];
     const fd = parseFdRef(args[0] ?? '');
     if (command === 'F_DUPFD' || command === 'F_DUPFD_CLOEXEC') {
-      if (returned) duplicate(task, fd, returned.fd, command === 'F_DUPFD_CLOEXEC');
+      if (returned) duplicate(task, event, fd, returned.fd, command === 'F_DUPFD_CLOEXEC');
     } else if (command === 'F_SETFD' && fd && event.result.startsWith('0')) {
       refresh(task, fd);
       task.table.setCloexec(fd.fd, (args[2] ?? '').includes('FD_CLOEXEC') || args[2] === '1');
@@ -249,17 +254,18 @@ export const CREATING_SYSCALLS = new Set(
 );
 
 /** Applies one fd-changing syscall to the calling task's table; returns the descriptions it made. */
-export function applyFdSyscall(task: Task, event: SyscallEvent): OpenFile[] {
+export function applyFdSyscall(task: Task, event: SyscallEvent): { made: OpenFile[]; duplicated: Duplication[] } {
   const handler = HANDLERS[event.name];
   if (handler === undefined) {
     // write, getsockname, ...: only what their fd argument's annotation says.
     if (event.result[0] !== '-') refreshLeadingFd(task, event.args);
-    return [];
+    return { made: [], duplicated: [] };
   }
   const result = parseResult(event.result);
   const returned = result.errno === undefined && result.value !== undefined && result.value >= 0 ? result.ref : undefined;
   made = [];
+  duplicated = [];
   handler(task, splitTopLevel(event.args), event, returned);
-  return made;
+  return { made, duplicated };
 }
 

@@ -1,9 +1,21 @@
-import type { OpenFile } from './open-file.js';
+import type { Creator, OpenFile } from './open-file.js';
 
-/** One fd number in one table: a description plus the per-fd close-on-exec bit. */
+/**
+ * How an fd made by dup, dup2, dup3 or fcntl F_DUPFD came to be: it shares its
+ * description with the fd it copied, but it has its own creator and line.
+ * The object is also its key for attribution.
+ */
+export interface Duplication {
+  readonly creator: Creator;
+  /** The fd it copied, in the same table, at the time. */
+  readonly of: number;
+}
+
+/** One fd number in one table: a description plus the per-fd close-on-exec bit, and how a dup was made. */
 export interface FdSlot {
   readonly file: OpenFile;
   readonly cloexec: boolean;
+  readonly dup?: Duplication;
 }
 
 /** A process's fd table. Slots are immutable, so a copy is a cheap Map copy. */
@@ -14,8 +26,8 @@ export class FdTable {
     return this.slots.get(fd);
   }
 
-  set(fd: number, file: OpenFile, cloexec: boolean): void {
-    this.slots.set(fd, { file, cloexec });
+  set(fd: number, file: OpenFile, cloexec: boolean, dup?: Duplication): void {
+    this.slots.set(fd, dup ? { file, cloexec, dup } : { file, cloexec });
   }
 
   close(fd: number): void {
@@ -24,7 +36,7 @@ export class FdTable {
 
   setCloexec(fd: number, cloexec: boolean): void {
     const slot = this.slots.get(fd);
-    if (slot && slot.cloexec !== cloexec) this.slots.set(fd, { file: slot.file, cloexec });
+    if (slot && slot.cloexec !== cloexec) this.slots.set(fd, { ...slot, cloexec });
   }
 
   /** Applies `fn` to every open fd in [first, last]. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SyscallEvent, TraceEvent } from '../trace/events.js';
-import { FdTable } from './fd-table.js';
+import { FdTable, type Duplication } from './fd-table.js';
 import type { Creator, OpenFile } from './open-file.js';
 import { applyFdSyscall } from './fd-syscalls.js';
 
@@ -33,6 +33,8 @@ export interface ModelListener {
   execed?(task: Task): void;
   /** `files` are new descriptions the syscall made (not dups of old ones). */
   created?(task: Task, syscall: string, files: OpenFile[]): void;
+  /** A new fd that shares an old one's description (dup, dup2, dup3, fcntl F_DUPFD). */
+  duplicated?(task: Task, syscall: string, dup: Duplication): void;
 }
 
 export const CLONE_CALLS = new Set(['clone', 'clone3', 'fork', 'vfork']);
@@ -95,8 +97,9 @@ export class ProcessModel {
       if (event.result.startsWith('0')) this.exec(task, event);
       return;
     }
-    const made = applyFdSyscall(task, event);
+    const { made, duplicated } = applyFdSyscall(task, event);
     if (made.length > 0) for (const listener of this.listeners) listener.created?.(task, event.name, made);
+    for (const dup of duplicated) for (const listener of this.listeners) listener.duplicated?.(task, event.name, dup);
   }
 
   private exec(task: Task, event: SyscallEvent): void {

@@ -1,7 +1,7 @@
 import { readlinkSync, statSync } from 'node:fs';
-import type { FdTable } from '../model/fd-table.js';
+import type { Duplication, FdTable } from '../model/fd-table.js';
 import type { OriginFields } from '../attribution/describe-origin.js';
-import type { FdKind, OpenFile } from '../model/open-file.js';
+import type { Creator, FdKind, OpenFile } from '../model/open-file.js';
 import { bytesToText } from '../trace/c-string.js';
 import { readSocketTable, type KernelSocket } from './proc-net.js';
 import { targetOf } from './target.js';
@@ -58,11 +58,19 @@ function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>)
  * The table as report records, sorted by fd. Call it while the process is
  * still alive: sockets are completed from its /proc/PID/net.
  */
-export function describeTable(table: FdTable, pid: number, originOf: (file: OpenFile) => OriginFields, stdioOf: (file: OpenFile) => 0 | 1 | 2 | undefined = () => undefined): FdRecord[] {
+export function describeTable(
+  table: FdTable,
+  pid: number,
+  originOf: (made: OpenFile | Duplication, createdBy: Creator) => OriginFields,
+  stdioOf: (file: OpenFile) => 0 | 1 | 2 | undefined = () => undefined,
+): FdRecord[] {
   let sockets: Map<number, KernelSocket> | undefined;
   const kernel = () => (sockets ??= readSocketTable(pid));
   const records: FdRecord[] = [];
-  for (const [fd, { file, cloexec }] of table.slots) {
+  for (const [fd, { file, cloexec, dup: made }] of table.slots) {
+    // A dup whose original is still open here is an fd of its own; one that replaced it
+    // (dup2 then close, as shells redirect) only renumbered it, and is reported as the original.
+    const dup = made && table.get(made.of)?.file === file ? made : undefined;
     completeSocket(file, kernel);
     noticeDeletion(file, pid, fd);
     file.kind = kindOnDisk(file);
@@ -72,9 +80,10 @@ export function describeTable(table: FdTable, pid: number, originOf: (file: Open
       target: targetOf(file),
       flags: file.flags,
       cloexec,
-      createdBy: file.createdBy,
-      ...originOf(file),
+      createdBy: dup?.creator ?? file.createdBy,
+      ...(dup ? originOf(dup, dup.creator) : originOf(file, file.createdBy)),
     };
+    if (dup) record.duplicateOf = dup.of;
     const inode = file.socket?.inode ?? file.inode;
     if (inode !== undefined) record.inode = inode;
     if (file.socket) record.socket = { ...file.socket };

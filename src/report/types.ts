@@ -23,6 +23,8 @@ export interface FdRecord {
    * for its logger): workers share that already, through fds 0-2.
    */
   stdio?: 'stdin' | 'stdout' | 'stderr';
+  /** Made by dup, dup2, dup3 or fcntl F_DUPFD from this fd, which still shares its file (its own creator and line are this fd's). */
+  duplicateOf?: number;
   /** Its path was unlinked after it was opened (O_TMPFILE, mkstemp then unlink); the target ends with ` (deleted)`. */
   deleted?: true;
   /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */

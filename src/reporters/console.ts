@@ -124,7 +124,7 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
   const lines = [
     leak.allowed ? paint('dim', `${head}  (allowed by ${leak.allowedBy})`) : paint('bold', head),
     `          flags     ${flags}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
-    `          made by   ${madeBy(leak.createdBy)}`,
+    `          made by   ${madeBy(leak.createdBy)}${leak.duplicateOf !== undefined ? `, a duplicate of fd ${leak.duplicateOf}` : ''}`,
     `          origin    ${leak.origin ? `${leak.origin.file}:${leak.origin.line} in ${leak.origin.function}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
   ];
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));

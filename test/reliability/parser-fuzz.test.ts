@@ -44,7 +44,7 @@ function runPipeline(lines: string[]): ProcessModel {
     marker.observe(event, task, model);
     firstFork.observe(event, task, model);
   }
-  for (const task of model.liveProcesses()) describeTable(task.table, 0, (file) => describeOrigin(attributor.attributionOf(file), file.createdBy, ROOT));
+  for (const task of model.liveProcesses()) describeTable(task.table, 0, (made, createdBy) => describeOrigin(attributor.attributionOf(made), createdBy, ROOT));
   return model;
 }
 
