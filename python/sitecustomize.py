@@ -123,6 +123,8 @@ def _wrap_socket_methods():
     cls = getattr(sys.modules["socket"], "socket", None)
     if isinstance(cls, type):
         _wrap(cls, "accept", b"accept")
+        # socket.recv_fds and recvmsg receive fds passed with SCM_RIGHTS.
+        _wrap(cls, "recvmsg", b"recvmsg")
 
 
 def _wrap_type(owner, name, event):

@@ -31,6 +31,8 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   pidfd_open: { syscalls: ['pidfd_open'], count: 1 },
   // os.dup and socket.dup use fcntl(F_DUPFD_CLOEXEC); os.dup2, dup2 or dup3.
   dup: { syscalls: ['dup', 'dup2', 'dup3', 'fcntl'], count: 1 },
+  // socket.recv_fds and recvmsg: the fds another process passed with SCM_RIGHTS.
+  recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
   openpty: { syscalls: ['open', 'openat'], count: 2 },
   // sqlite3 opens its database file natively right away.
   'sqlite3.connect': { syscalls: ['open', 'openat'], count: 1 },
@@ -59,6 +61,8 @@ export class Attributor {
   /** By what made the fd: a new description, or a dup of an old one. */
   private readonly attributions = new WeakMap<OpenFile | Duplication, Attribution>();
   private readonly frames = new WeakMap<Proc, FrameTable>();
+  /** A record was used up while the model applied the current event. */
+  private took = false;
 
   constructor(private readonly token: string) {}
 
@@ -70,9 +74,12 @@ export class Attributor {
     }
     if (event.type !== 'syscall') return false;
     const record = parseRecord(event, this.token, this.framesOf(task.proc));
+    const tookHere = this.took;
+    this.took = false;
     if (record === undefined) {
-      // A failed call still uses up its record: the fd it announced was never made.
-      if (event.result.startsWith('-')) this.take(task.tid, event.name);
+      // The call a record announced uses it up, whatever came of it: failed, or made no fd
+      // (a recvmsg with no fds, dup2 onto itself). A later call in the thread never gets its line.
+      if (!tookHere) this.take(task.tid, event.name, { once: true });
       return false;
     }
     if (record.type === 'start') {
@@ -119,11 +126,16 @@ export class Attributor {
     return { type: 'unrecorded', image, ...(last ? { lastRecord: last } : {}) };
   }
 
-  /** The thread's pending record if it covers this syscall, used up by one. */
-  private take(tid: number, syscall: string): CallRecord | undefined {
+  /**
+   * The thread's pending record if it covers this syscall, used up by one. `once`: a call
+   * that made no fd; a native call's record (any number of fds) is not used up by it.
+   */
+  private take(tid: number, syscall: string, { once = false } = {}): CallRecord | undefined {
     const thread = this.threads.get(tid);
     const pending = thread?.pending;
     if (!thread || !pending || !covers(pending, syscall)) return undefined;
+    if (once && pending.native) return undefined;
+    this.took = true;
     thread.remaining--;
     if (thread.remaining <= 0) thread.pending = undefined;
     return pending;

@@ -104,7 +104,9 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
     const python = image.python ?? { type: 'start', cwd: projectRoot, stdlib: '', executable: '' };
     const frames = stackOf(attribution.record.frames, python, projectRoot);
     const stack = frames.map(({ stdlib: _, ...frame }) => frame);
-    const own = frames.find((frame) => !frame.library);
+    // Code compiled from a string (`<string>`: exec, namedtuple, multiprocessing's proxies) has no
+    // file to point at: the app's innermost real file says where, unless there is none (python -c).
+    const own = frames.find((frame) => !frame.library && !frame.file.startsWith('<')) ?? frames.find((frame) => !frame.library);
     // With no app frame, the installed package that made it (gunicorn) says more than socket.py.
     const innermost = own ?? frames.find((frame) => !frame.stdlib) ?? frames[0];
     if (!innermost) return { origin: null, stack, originNote: `made by ${attribution.record.event} with no Python frame on the stack` };

@@ -67,10 +67,10 @@ function creatingPair(arrayAt: number, flagsAt: number, familyAt?: number): Hand
 function duplicate(task: Task, event: SyscallEvent, oldFd: FdRef | undefined, newFd: number, cloexec: boolean): void {
   if (!oldFd) return;
   const file = task.table.get(oldFd.fd)?.file ?? unaccounted(task, oldFd);
+  if (oldFd.fd === newFd) return;
   const dup: Duplication = { creator: creatorOf(task, event.name), of: oldFd.fd };
-  // dup2(fd, fd) makes nothing, but it is still the call an attribution record announced.
+  task.table.set(newFd, file, cloexec, dup);
   duplicated.push(dup);
-  if (oldFd.fd !== newFd) task.table.set(newFd, file, cloexec, dup);
 }
 
 /** An fd the trace never showed being made; kept and marked rather than guessed. */
