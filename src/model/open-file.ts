@@ -81,7 +81,9 @@ export class OpenFile {
         if (annotation.protocol !== 'socket') socket.protocol = annotation.protocol;
         if (annotation.inode !== undefined) socket.inode = annotation.inode;
         if (annotation.local !== undefined) socket.local = annotation.local;
-        if (annotation.peer !== undefined) socket.peer = annotation.peer;
+        // A unix peer's path (from connect) says more than the peer's inode a later annotation shows.
+        const inodeOnly = annotation.peer !== undefined && /^\d+$/.test(annotation.peer);
+        if (annotation.peer !== undefined && !(inodeOnly && socket.peer !== undefined && !/^\d+$/.test(socket.peer))) socket.peer = annotation.peer;
         if (annotation.unixPath !== undefined) socket.unixPath = annotation.unixPath;
         break;
       }
