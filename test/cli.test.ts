@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { useColor } from '../src/cli/main.js';
 import { fixture, leakLines, ROOT, runCli, scratch } from './helpers/run-cli.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -42,6 +43,19 @@ describe('usage', () => {
     expectCleanError(run, /Cannot write the report/);
     expect(existsSync(report)).toBe(false);
     expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+});
+
+describe('colour follows the common conventions', () => {
+  test('NO_COLOR set and not empty turns it off; FORCE_COLOR turns it on, unless 0 or false; else a terminal decides', () => {
+    expect(useColor({ NO_COLOR: '1', FORCE_COLOR: '1' }, true)).toBe(false);
+    expect(useColor({ NO_COLOR: '' }, true)).toBe(true);
+    expect(useColor({ FORCE_COLOR: '1' }, false)).toBe(true);
+    expect(useColor({ FORCE_COLOR: '0' }, true)).toBe(false);
+    expect(useColor({ FORCE_COLOR: 'false' }, true)).toBe(false);
+    expect(useColor({}, true)).toBe(true);
+    expect(useColor({ TERM: 'dumb' }, true)).toBe(false);
+    expect(useColor({}, false)).toBe(false);
   });
 });
 

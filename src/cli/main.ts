@@ -21,8 +21,11 @@ const EXIT_ERROR = 2;
 /** The signals that end a run the same way: the app's tree killed, reports written, exit 128 + n. */
 const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 
-function useColor(): boolean {
-  return process.stdout.isTTY === true && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+/** The common conventions: NO_COLOR (set and not empty) turns colour off, FORCE_COLOR on (unless 0 or false), else a terminal's. */
+export function useColor(env: NodeJS.ProcessEnv = process.env, terminal = process.stdout.isTTY === true): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return !['0', 'false'].includes(env.FORCE_COLOR);
+  return terminal && env.TERM !== 'dumb';
 }
 
 /** A rule between the app's output and our report, on a line of its own (the app may end without a newline). */
