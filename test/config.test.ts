@@ -69,6 +69,26 @@ describe('the config file', () => {
     expect(run.stdout).toMatch(/FAIL {2}2 checks: 1 passed, 1 failed \(web\)/);
   });
 
+  test('-q names each check on its verdict line; a fork point on the command line replaces the config’s', async () => {
+    const dir = project({
+      'prefork-check.config.json': {
+        forkMarker: 'NEVER',
+        timeout: 20,
+        checks: [
+          { name: 'web', command: ['python3', '-c', 'import os, time\nf = open("/etc/hostname")\nos.fork() or os._exit(0)\ntime.sleep(30)'] },
+          { name: 'worker', command: ['python3', '-c', 'import os, time\nos.fork() or os._exit(0)\ntime.sleep(30)'] },
+        ],
+      },
+    });
+    const run = await runCli(['-q', '--fork-at-first-fork'], { cwd: dir });
+    expect(run.result!.checks.map((check) => [check.name, check.forkPoint.mode, check.status])).toEqual([
+      ['web', 'first-fork', 'fail'],
+      ['worker', 'first-fork', 'pass'],
+    ]);
+    expect(run.stdout).toMatch(/^FAIL {2}web: 1 fd open at the fork point \(1 file\)$/m);
+    expect(run.stdout).toMatch(/^PASS {2}worker: nothing open at the fork point beyond stdio$/m);
+  });
+
   test('or a "prefork-check" field in package.json', async () => {
     const dir = project({ 'package.json': { name: 'svc', 'prefork-check': { entry: fixture('clean'), forkMarker: 'READY' } } });
     const run = await runCli([], { cwd: dir });

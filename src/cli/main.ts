@@ -49,9 +49,11 @@ function assertReportsSpareInputs(reports: Array<string | undefined>, plan: RunP
   }
 }
 
-/** Command-line flags over a check's own settings; `--allow` adds to its rules. */
+/** Command-line flags over a check's own settings; `--allow` adds to its rules; a fork point given replaces the check's. */
 function withOverrides(check: CheckOptions, overrides: CheckOptions): CheckOptions {
-  return { ...check, ...overrides, allow: [...(check.allow ?? []), ...(overrides.allow ?? [])] };
+  const forkPoint = overrides.forkMarker !== undefined || overrides.forkAtFirstFork !== undefined;
+  const { forkMarker: _marker, forkAtFirstFork: _firstFork, ...rest } = check;
+  return { ...(forkPoint ? rest : check), ...overrides, allow: [...(check.allow ?? []), ...(overrides.allow ?? [])] };
 }
 
 /** The run the request and the project's config describe. */

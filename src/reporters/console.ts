@@ -81,7 +81,8 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
     for (const group of groupBySite(report.leaks)) lines.push('', ...leakBlock(group, paint));
     lines.push('');
   }
-  lines.push(verdict(report, paint));
+  // Alone, a verdict line says which check it is about.
+  lines.push(verdict(report, paint, options.quiet ? `${printable(report.name)}: ` : ''));
   for (const entry of report.stale) lines.push(paint('yellow', `      stale baseline entry (the leak is gone; --update-baseline drops it): ${entry.key}`));
   for (const rule of report.rules.filter((use) => use.allowed === 0 && !use.preset)) lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
   return lines.join('\n') + '\n';
@@ -139,16 +140,16 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
   return lines;
 }
 
-function verdict(report: Report, paint: Paint): string {
+function verdict(report: Report, paint: Paint, name: string): string {
   const counted = report.leaks.filter((leak) => !leak.allowed);
   const allowed = report.leaks.length - counted.length;
   const allowedNote = allowed > 0 ? `; ${allowed} allowed` : '';
-  if (report.status === 'error') return `${paint('red', 'ERROR')} ${report.error?.message ?? 'the check could not be completed'}`;
-  if (report.status === 'pass') return `${paint('green', 'PASS')}  nothing open at the fork point beyond stdio${allowedNote}`;
-  if (counted.length === 0) return `${paint('red', 'FAIL')}  ${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${allowedNote}`;
+  if (report.status === 'error') return `${paint('red', 'ERROR')} ${name}${report.error?.message ?? 'the check could not be completed'}`;
+  if (report.status === 'pass') return `${paint('green', 'PASS')}  ${name}nothing open at the fork point beyond stdio${allowedNote}`;
+  if (counted.length === 0) return `${paint('red', 'FAIL')}  ${name}${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${allowedNote}`;
   const byKind = new Map<string, number>();
   for (const leak of counted) byKind.set(leak.kind, (byKind.get(leak.kind) ?? 0) + 1);
   const kinds = [...byKind].map(([kind, count]) => plural(count, kind)).join(', ');
   const where = report.forkPoint.mode === 'watch' ? 'made under load and never closed' : 'open at the fork point';
-  return `${paint('red', 'FAIL')}  ${plural(counted.length, 'fd')} ${where} (${kinds})${allowedNote}`;
+  return `${paint('red', 'FAIL')}  ${name}${plural(counted.length, 'fd')} ${where} (${kinds})${allowedNote}`;
 }
