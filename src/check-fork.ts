@@ -11,7 +11,7 @@ import { diagnoseStraceFailure, ensureTracingWorks } from './launch/diagnose.js'
 import { findProgram } from './launch/find-program.js';
 import { findStrace, spawnFailure } from './launch/run-traced.js';
 import { phase } from './phases.js';
-import { outputTarget } from './reporters/write-atomic.js';
+import { outputTarget, preparedOutput } from './reporters/write-atomic.js';
 import { AppOutput } from './launch/app-output.js';
 import { startFullTrace } from './full-trace.js';
 import type { FdTable } from './model/fd-table.js';
@@ -130,7 +130,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   let rootExit: { table: FdTable; code: number } | undefined;
   let rootEnd: { how: string; killed: boolean } | undefined;
   let sawEvents = false;
-  const traceCopy = resolved.traceOut === undefined ? undefined : createWriteStream(outputTarget(resolved.traceOut, 'the trace'));
+  const traceCopy = resolved.traceOut === undefined ? undefined : createWriteStream(preparedOutput(resolved.traceOut, 'the trace'));
   let traceCopyFailed: Error | undefined;
   traceCopy?.on('error', (error) => (traceCopyFailed ??= error));
   try {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { useColor } from '../src/cli/main.js';
@@ -38,7 +38,9 @@ describe('usage', () => {
 
   test('an unwritable report path fails before the app runs and writes nothing', async () => {
     const dir = scratch();
-    const report = join(dir, 'missing-dir', 'report.json');
+    // A file where its directory should be: not a directory, and not made into one.
+    writeFileSync(join(dir, 'blocker'), '');
+    const report = join(dir, 'blocker', 'report.json');
     const run = await runCli(['--json', report, '--', 'bash', '-c', 'touch "$FIXTURE_SCRATCH/ran"'], { json: false, env: { FIXTURE_SCRATCH: dir } });
     expectCleanError(run, /Cannot write the report/);
     expect(existsSync(report)).toBe(false);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
@@ -51,20 +51,36 @@ export function outputTarget(file: string, what = 'the report'): string {
     if (!stats.isFile()) refuse(what, file, `it is ${kindOf(stats)}; give the path of a regular file.`);
     return target;
   }
-  const dir = dirname(path);
+  // Missing directories are made when it is written (`reports/junit.xml`): the nearest one there must take them.
+  let dir = dirname(path);
+  while (!lstatExists(dir) && dirname(dir) !== dir) dir = dirname(dir);
   try {
     if (!statSync(dir).isDirectory()) refuse(what, file, `${dir} is not a directory.`);
     accessSync(dir, constants.W_OK);
   } catch (error) {
     if (error instanceof PreforkCheckError) throw error;
-    refuse(what, file, `the directory ${dir} does not exist or is not writable.`, error);
+    refuse(what, file, `the directory ${dir} is not writable.`, error);
   }
   return path;
 }
 
-/** Fails early, before the app runs, when a report could not be written at the end. */
+/** `outputTarget`, with the directories it needs made. */
+export function preparedOutput(file: string, what = 'the report'): string {
+  const target = outputTarget(file, what);
+  // One level at a time: Node's recursive mkdir never returns under /proc.
+  const missing: string[] = [];
+  for (let dir = dirname(target); !lstatExists(dir) && dirname(dir) !== dir; dir = dirname(dir)) missing.unshift(dir);
+  try {
+    for (const dir of missing) mkdirSync(dir);
+  } catch (error) {
+    refuse(what, file, `cannot make its directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, error);
+  }
+  return target;
+}
+
+/** Fails early, before the app runs, when a report could not be written at the end; makes its directories. */
 export function assertWritable(file: string, what = 'the report'): void {
-  outputTarget(file, what);
+  preparedOutput(file, what);
 }
 
 /**
@@ -73,7 +89,7 @@ export function assertWritable(file: string, what = 'the report'): void {
  * renamed over the target: readers see the old file or the new one, never half.
  */
 export async function writeFileAtomic(file: string, content: string, what = 'the report'): Promise<void> {
-  const target = outputTarget(file, what);
+  const target = preparedOutput(file, what);
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   let mode = 0o666;
   try {

@@ -30,6 +30,14 @@ describe('output files are the user’s: never replaced when they are not regula
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
   });
 
+  test('report directories that do not exist yet are made (the config example’s reports/)', async () => {
+    const dir = scratch();
+    const run = await runCli(['--junit', join(dir, 'reports', 'ci', 'junit.xml'), '--trace-out', join(dir, 'traces', 'app.trace'), ...leaky('/etc/hostname')]);
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(readFileSync(join(dir, 'reports', 'ci', 'junit.xml'), 'utf8')).toMatch(/<testsuites/);
+    expect(readFileSync(join(dir, 'traces', 'app.trace'), 'latin1')).toMatch(/execve\(/);
+  });
+
   test('a report path that is a symlink is written at its target, and stays a symlink', async () => {
     const dir = scratch();
     const real = join(dir, 'reports', 'real.json');
