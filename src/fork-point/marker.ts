@@ -1,25 +1,10 @@
 import type { AppOutput } from '../launch/app-output.js';
 import type { ProcessModel, Task } from '../model/process-model.js';
 import type { TraceEvent } from '../trace/events.js';
+import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
 import { splitTopLevel } from '../trace/scan.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
-
-/** Syscalls that put bytes into an fd, and which argument is that fd. */
-export const OUTPUT_SYSCALLS: Readonly<Record<string, number>> = {
-  write: 0,
-  writev: 0,
-  pwrite64: 0,
-  pwritev: 0,
-  pwritev2: 0,
-  sendto: 0,
-  sendmsg: 0,
-  vmsplice: 0,
-  sendfile: 0,
-  splice: 2,
-  tee: 1,
-  copy_file_range: 2,
-};
 
 /** The fd a successful output syscall wrote to, and how many bytes. */
 function outputOf(event: TraceEvent): { fd: number; count: number } | undefined {

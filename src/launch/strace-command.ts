@@ -1,7 +1,7 @@
 import { FD_SYSCALLS } from '../model/fd-syscalls.js';
 import { CLONE_CALLS } from '../model/process-model.js';
 import { RECORD_SYSCALL } from '../attribution/records.js';
-import { OUTPUT_SYSCALLS } from '../fork-point/marker.js';
+import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
 import type { ForkPointSpec } from '../options.js';
 
 /** Calls an older strace may not know; `?` makes it skip them instead of failing. */
