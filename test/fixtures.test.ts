@@ -28,7 +28,7 @@ const cases: Array<{ name: string; leaks: (scratch: string) => string[]; exitCod
   { name: 'tls', leaks: () => ['socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*'] },
   { name: 'fork-child', leaks: (s) => [`file ${s}/spool.txt`] },
   { name: 'signals', leaks: (s) => [`file ${s}/state.txt`, 'pipe pipe:[*]', 'pipe pipe:[*]'] },
-  { name: 'dup', leaks: (s) => [`file ${s}/app.log`, `file ${s}/app.log`, 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*'] },
+  { name: 'dup', leaks: (s) => [`file ${s}/mapped.bin`, `file ${s}/mapped.bin`, `file ${s}/app.log`, `file ${s}/app.log`, 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*'] },
   { name: 'received', leaks: (s) => ['socket unix socketpair', 'socket unix socketpair', `file ${s}/passed.txt`, `file ${s}/generated.txt`] },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
 ];

@@ -38,6 +38,21 @@ function noticeDeletion(file: OpenFile, pid: number, fd: number): void {
   }
 }
 
+/**
+ * A dup's own origin; when no Python call announced it (native code: mmap duplicates the fd it
+ * maps), the origin and stack of the fd it copies, said so, rather than none: they still tell
+ * whose file it is (a server preset recognises its own by that stack).
+ */
+function originOfDup(dup: Duplication, file: OpenFile, originOf: (made: OpenFile | Duplication, createdBy: Creator) => OriginFields): OriginFields {
+  const own = originOf(dup, dup.creator);
+  if (own.origin !== null || own.stack.length > 0) return own;
+  const original = originOf(file, file.createdBy);
+  if (original.origin === null && original.stack.length === 0) return own;
+  const syscall = dup.creator.type === 'syscall' ? dup.creator.syscall : 'dup';
+  const note = `duplicated by ${syscall} in native code that no Python call announced; the origin and stack are those of the fd it copies`;
+  return { ...original, originNote: original.originNote ? `${note}; ${original.originNote}` : note };
+}
+
 /** Completes a socket the trace saw only partly (an OS-picked port, a client's local end). */
 function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>): void {
   const socket = file.socket;
@@ -81,7 +96,7 @@ export function describeTable(
       flags: file.flags,
       cloexec,
       createdBy: dup?.creator ?? file.createdBy,
-      ...(dup ? originOf(dup, dup.creator) : originOf(file, file.createdBy)),
+      ...(dup ? originOfDup(dup, file, originOf) : originOf(file, file.createdBy)),
     };
     if (dup) record.duplicateOf = dup.of;
     const inode = file.socket?.inode ?? file.inode;
