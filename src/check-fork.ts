@@ -179,7 +179,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     if (rootEnd && model.root) {
       const table = describe(rootExit?.table ?? model.root.table, model.root.proc.pid);
       const who = describeProcess(model.root.proc);
-      const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). The table below is what it held when it ended.`;
+      const held = table.some((record) => record.fd > 2) ? 'The fds listed are what it held when it ended.' : 'It held nothing beyond stdio when it ended.';
+      const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). ${held}`;
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
       return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }

@@ -126,6 +126,14 @@ describe('errors before the fork point', () => {
     expect(run.report!.forkPoint.reached).toBe(false);
   });
 
+  test('an app that ends before the marker: the message says whether it held anything', async () => {
+    const clean = await runCli(['--fork-marker', 'NEVER', '--', 'true']);
+    expect(clean.report!.error!.message).toMatch(/before the fork point \(marker "NEVER"\)\. It held nothing beyond stdio when it ended\.$/);
+    const holding = await runCli(['--fork-marker', 'NEVER', '--', 'bash', '-c', 'exec 7</etc/hostname; exit 0']);
+    expect(holding.report!.error!.message).toMatch(/\. The fds listed are what it held when it ended\.$/);
+    expect(holding.report!.leaks.map((leak) => leak.target)).toEqual(['/etc/hostname']);
+  });
+
   test('a timeout stops the whole tree and reports what was open', async () => {
     const script = 'import subprocess, time; f = open("/etc/hostname"); child = subprocess.Popen(["sleep", "61"]); time.sleep(60)';
     const run = await runCli(['--timeout', '1.5', '--fork-marker', 'NEVER', '--', 'python3', '-c', script]);
