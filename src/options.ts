@@ -106,7 +106,18 @@ export interface ResolvedOptions {
 }
 
 /** The longest timeout Node's timers can wait for, in seconds. */
-export const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * A timeout in seconds as milliseconds, or an error naming `name`: Node's timers hold at most
+ * 2^31 - 1 ms (a longer one fires at once), and below a millisecond there is nothing to wait for.
+ */
+export function timeoutMsOf(seconds: unknown, name: string): number {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0.001 || seconds > MAX_TIMEOUT_S) {
+    invalid(`Expected \`${name}\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(seconds)}\`.`);
+  }
+  return Math.round(seconds * 1000);
+}
 
 export const defaults = {
   python: 'python3',
@@ -159,11 +170,6 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   const forkPoint: ForkPointSpec =
     marker !== undefined ? { mode: 'marker', marker } : options.forkAtFirstFork ? firstFork : (preset?.preset.forkPoint ?? { mode: 'exit' });
 
-  const timeout = options.timeout ?? defaults.timeout;
-  // Node's timers hold at most 2^31 - 1 ms; below a millisecond there is nothing to wait for.
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0.001 || timeout > MAX_TIMEOUT_S) {
-    invalid(`Expected \`timeout\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(timeout)}\`.`);
-  }
 
   const allow = options.allow ?? [];
   const problems: string[] = [];
@@ -174,7 +180,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     name: options.name ?? options.entry ?? argv.join(' '),
     command: argv,
     forkPoint,
-    timeoutMs: Math.round(timeout * 1000),
+    timeoutMs: timeoutMsOf(options.timeout ?? defaults.timeout, 'timeout'),
     allow,
     ...(preset ? { preset } : {}),
     inheritFds: options.inheritFds ?? false,

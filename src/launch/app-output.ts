@@ -72,21 +72,13 @@ export class AppOutput {
 
   constructor(marker?: string, show: 'inherit' | 'ignore' = 'inherit') {
     const needle = marker === undefined ? undefined : Buffer.from(marker);
-    if (show === 'ignore') {
-      this.streams = { 1: new AppStream(needle, () => undefined), 2: new AppStream(needle, () => undefined) };
-      return;
-    }
-    this.streams = {
-      1: new AppStream(needle, (chunk) => {
-        relayed.any = true;
-        relayed.stdoutLineOpen = chunk.at(-1) !== 0x0a;
-        passOn(process.stdout, chunk);
-      }),
-      2: new AppStream(needle, (chunk) => {
-        relayed.any = true;
-        passOn(process.stderr, chunk);
-      }),
+    const relay = (ours: NodeJS.WriteStream) => (chunk: Buffer) => {
+      if (show === 'ignore') return;
+      relayed.any = true;
+      if (ours === process.stdout) relayed.stdoutLineOpen = chunk.at(-1) !== 0x0a;
+      passOn(ours, chunk);
     };
+    this.streams = { 1: new AppStream(needle, relay(process.stdout)), 2: new AppStream(needle, relay(process.stderr)) };
   }
 }
 

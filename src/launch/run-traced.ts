@@ -55,8 +55,8 @@ export function findStrace(name: string, cwd: string): string {
 /**
  * Starts the app under strace in its own process group, with strace writing
  * to a fifo that is read as a stream (the trace never touches the disk), and
- * the app's stdout and stderr on fifos we relay. The fifos are unlinked as
- * soon as strace has its open.
+ * the app's stdout and stderr on fifos we relay. The output fifos are unlinked
+ * before the app starts, the trace fifo as soon as strace has it open.
  */
 export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const strace = request.strace;

@@ -37,6 +37,11 @@ export interface SocketState {
   fromSocketpair?: boolean;
 }
 
+/** A unix socket's peer known only by its inode (`12345`), not by a path. */
+export function isInodePeer(peer: string): boolean {
+  return /^\d+$/.test(peer);
+}
+
 /**
  * An open file description: what dup() shares and fork() copies a reference to.
  * Mutable, because strace tells more about a socket (its addresses) over time.
@@ -82,8 +87,8 @@ export class OpenFile {
         if (annotation.inode !== undefined) socket.inode = annotation.inode;
         if (annotation.local !== undefined) socket.local = annotation.local;
         // A unix peer's path (from connect) says more than the peer's inode a later annotation shows.
-        const inodeOnly = annotation.peer !== undefined && /^\d+$/.test(annotation.peer);
-        if (annotation.peer !== undefined && !(inodeOnly && socket.peer !== undefined && !/^\d+$/.test(socket.peer))) socket.peer = annotation.peer;
+        const keepPath = socket.peer !== undefined && !isInodePeer(socket.peer) && annotation.peer !== undefined && isInodePeer(annotation.peer);
+        if (annotation.peer !== undefined && !keepPath) socket.peer = annotation.peer;
         if (annotation.unixPath !== undefined) socket.unixPath = annotation.unixPath;
         break;
       }

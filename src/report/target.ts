@@ -1,4 +1,4 @@
-import type { OpenFile, SocketState } from '../model/open-file.js';
+import { isInodePeer, type OpenFile, type SocketState } from '../model/open-file.js';
 
 function socketFamilyName(socket: SocketState): string {
   const protocol = socket.protocol.toUpperCase();
@@ -17,7 +17,7 @@ export function socketTarget(socket: SocketState): string {
   if (family === 'unix') {
     if (socket.unixPath) return `unix ${socket.unixPath}`;
     // A peer that is a path (from connect); inode-only peers say nothing to a reader.
-    if (socket.peer && !/^\d+$/.test(socket.peer)) return `unix -> ${socket.peer}`;
+    if (socket.peer && !isInodePeer(socket.peer)) return `unix -> ${socket.peer}`;
     return socket.fromSocketpair ? 'unix socketpair' : 'unix (unnamed)';
   }
   // A port still 0 was picked by the OS and never shown (bound, not listening: not in /proc/net either).

@@ -17,6 +17,13 @@ function lstatExists(path: string): boolean {
   }
 }
 
+/** The directories above `path` that do not exist yet, outermost first. */
+function missingDirs(path: string): string[] {
+  const missing: string[] = [];
+  for (let dir = dirname(path); !lstatExists(dir) && dirname(dir) !== dir; dir = dirname(dir)) missing.unshift(dir);
+  return missing;
+}
+
 function kindOf(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a fifo';
@@ -52,8 +59,7 @@ export function outputTarget(file: string, what = 'the report'): string {
     return target;
   }
   // Missing directories are made when it is written (`reports/junit.xml`): the nearest one there must take them.
-  let dir = dirname(path);
-  while (!lstatExists(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const dir = dirname(missingDirs(path)[0] ?? path);
   try {
     if (!statSync(dir).isDirectory()) refuse(what, file, `${dir} is not a directory.`);
     accessSync(dir, constants.W_OK);
@@ -67,11 +73,9 @@ export function outputTarget(file: string, what = 'the report'): string {
 /** `outputTarget`, with the directories it needs made. */
 export function preparedOutput(file: string, what = 'the report'): string {
   const target = outputTarget(file, what);
-  // One level at a time: Node's recursive mkdir never returns under /proc.
-  const missing: string[] = [];
-  for (let dir = dirname(target); !lstatExists(dir) && dirname(dir) !== dir; dir = dirname(dir)) missing.unshift(dir);
   try {
-    for (const dir of missing) mkdirSync(dir);
+    // One level at a time: Node's recursive mkdir never returns under /proc.
+    for (const dir of missingDirs(target)) mkdirSync(dir);
   } catch (error) {
     refuse(what, file, `cannot make its directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, error);
   }

@@ -17,11 +17,6 @@ import { selectShard, type Shard } from './shard.js';
 
 const DIFF_TIMEOUT_MS = 2000;
 
-/** How many entries a baseline's text holds (it was read and checked before). */
-function entriesIn(text: string): number {
-  return text === '' ? 0 : ((JSON.parse(text) as { entries?: unknown[] }).entries?.length ?? 0);
-}
-
 export interface RunPlan {
   checks: CheckOptions[];
   /** Where baseline keys and shown paths are relative to (the config's directory). */
@@ -64,12 +59,13 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   let current = before;
   if (baselineFile !== undefined && before !== undefined && plan.updateBaseline) {
     // Read again under the lock: a run in parallel may have updated it since.
-    const { oldText, newText, updated } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
-      const updated = updateBaseline(readBaseline(baselineFile), reports, context);
+    const { old, oldText, newText, updated } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
+      const old = readBaseline(baselineFile);
+      const updated = updateBaseline(old, reports, context);
       const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
       const newText = formatBaseline(updated);
       if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
-      return { oldText, newText, updated };
+      return { old, oldText, newText, updated };
     });
     current = updated;
     const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
@@ -79,7 +75,7 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
     // one: past the time limit the diff says what changed in numbers instead.
     const diff = () =>
       createTwoFilesPatch(shown, shown, oldText, newText, 'before', 'after', { timeout: DIFF_TIMEOUT_MS }) ??
-      `--- ${shown}\n(${entriesIn(oldText)} entries before, ${updated.entries.length} after; too many changes to show line by line within ${DIFF_TIMEOUT_MS / 1000} s)\n`;
+      `--- ${shown}\n(${old.entries.length} entries before, ${updated.entries.length} after; too many changes to show line by line within ${DIFF_TIMEOUT_MS / 1000} s)\n`;
     baseline = { file: baselineFile, updated: changed, ...(changed ? { diff: diff() } : {}) };
   } else if (baselineFile !== undefined) {
     baseline = { file: baselineFile, updated: false };

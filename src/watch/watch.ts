@@ -4,7 +4,7 @@ import { ensureTracingWorks } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
 import { startFullTrace } from '../full-trace.js';
-import { MAX_TIMEOUT_S } from '../options.js';
+import { timeoutMsOf } from '../options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
@@ -97,8 +97,7 @@ function validate(options: WatchOptions) {
   if (readyPort !== undefined && !(Number.isInteger(readyPort) && readyPort >= 1 && readyPort <= 65535)) {
     invalid(`Expected the ready port to be a whole number from 1 to 65535, got \`${readyPort}\`.`);
   }
-  const timeout = options.timeout ?? 120;
-  if (!Number.isFinite(timeout) || timeout < 0.001 || timeout > MAX_TIMEOUT_S) invalid(`Expected \`--timeout\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S}, got \`${timeout}\`.`);
+  const timeout = timeoutMsOf(options.timeout ?? 120, '--timeout');
   if (readyPort === undefined && options.readyMarker === undefined) invalid('Say when the server is ready: `--ready-marker <text>` or `--ready-port <port>`.');
   const count = options.count ?? 100;
   if (!Number.isInteger(count) || count < 1) invalid(`Expected \`--requests\` to be a whole number of at least 1, got \`${count}\`.`);
@@ -108,7 +107,7 @@ function validate(options: WatchOptions) {
   if (!Number.isFinite(maxGrowth) || maxGrowth < 0) invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
   if (findProgram(options.command[0]!, cwd) === undefined) throw new PreforkCheckError('COMMAND_NOT_FOUND', `The command \`${options.command[0]}\` was not found.`);
-  return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: Math.round(timeout * 1000) };
+  return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: timeout };
 }
 
 /**
