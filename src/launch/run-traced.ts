@@ -1,6 +1,5 @@
 import { closeSync, constants, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +10,7 @@ import type { AppOutput } from './app-output.js';
 import { findProgram } from './find-program.js';
 import { oneCpuPrefix } from './one-cpu.js';
 import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
-import { readLines } from './read-lines.js';
+import { TracePipe } from './trace-pipe.js';
 import { phase } from '../phases.js';
 
 export interface RunRequest {
@@ -154,8 +153,8 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   for (const fd of outputWriteFds) closeSync(fd);
   const outputReaders = outputReadFds.map((fd, i) => request.output.streams[i === 0 ? 1 : 2].attach(fd));
 
-  const reader = new Socket({ fd: readFd, readable: true, writable: false });
-  reader.once('data', releaseWriter);
+  const reader = new TracePipe(readFd);
+  void reader.firstData().then(releaseWriter);
   void child.finally(releaseWriter);
 
   let stopped = false;
@@ -168,7 +167,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     // leaving the group with setsid) shows up in the rest of the trace and is
     // killed too, and strace exits once it has no tracee left.
     const drained = (async () => {
-      for await (const line of readLines(reader)) for (const seen of pidsIn(line)) tracees.kill(seen);
+      for await (const line of reader.lines()) for (const seen of pidsIn(line)) tracees.kill(seen);
     })().catch(() => undefined); // destroyed mid-line: nothing more to kill
     // A process the trace never named (forked just as its parent was killed, and silent
     // since) is still strace's tracee: the kernel names its tracer.
@@ -181,7 +180,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     if (!exited) tracees.killGroup();
     await Promise.race([child, delay(STOP_GRACE_MS)]);
     releaseWriter();
-    reader.destroy();
+    reader.close();
     // The app's last words are passed on: its streams end once the killed tree has closed them.
     await Promise.race([Promise.all(outputReaders.map((output) => (output.readableEnded ? undefined : once(output, 'close')))), delay(OUTPUT_GRACE_MS)]);
     for (const output of outputReaders) output.destroy();
@@ -189,7 +188,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     await cleanup();
   };
 
-  return { lines: readLines(reader), initialFds, passedDownFds, child, stop };
+  return { lines: reader.lines(), initialFds, passedDownFds, child, stop };
 }
 
 /** strace could not even be started: the kernel's reason, in words that say what to do. */
