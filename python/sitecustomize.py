@@ -32,6 +32,9 @@ _RECORD = b"\x1e"
 # both (the tracer keeps a table per process, copied from the parent's at the fork).
 _frame_ids = {}
 _next_frame_id = itertools.count(1)
+# Frames the records leave out, as Python's own tracebacks do. Most records are made while
+# modules import, under a dozen of these frames each.
+_IMPORT_MACHINERY = {"_frozen_importlib", "_frozen_importlib_external", "importlib._bootstrap", "importlib._bootstrap_external"}
 # Events whose syscall follows in the same thread; "native" ones may make any number of fds.
 _AUDITED = {"open": b"open", "socket.__new__": b"socket"}
 # A ctypes function is looked up (dlsym) where it is first called; later calls raise no event.
@@ -48,6 +51,11 @@ def _emit(kind, event, frame):
     count = 0
     new = {}
     while frame is not None and count < _MAX_FRAMES:
+        # f_globals, unlike f_code, raises no audit event: the import machinery's frames
+        # are left out cheaply, as Python's own tracebacks leave them out.
+        if frame.f_globals.get("__name__") in _IMPORT_MACHINERY:
+            frame = frame.f_back
+            continue
         code = frame.f_code
         key = (code.co_filename, frame.f_lineno, getattr(code, "co_qualname", code.co_name))
         ident = _frame_ids.get(key) or new.get(key)
@@ -86,7 +94,7 @@ def _audit(event, args):
             caller = _caller()
             if event == "open":
                 # open(fd) makes no fd; an import's own read is closed before it returns.
-                if isinstance(args[0], int) or (caller is not None and caller.f_code.co_filename.startswith("<frozen importlib")):
+                if isinstance(args[0], int) or (caller is not None and caller.f_globals.get("__name__") in _IMPORT_MACHINERY):
                     return
             elif event == "socket.__new__" and "socket" in sys.modules:
                 _wrap_socket_methods()
