@@ -14,6 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
 const { straceArguments } = await import(join(root, 'dist/launch/strace-command.js'));
 const { oneCpuPrefix } = await import(join(root, 'dist/launch/one-cpu.js'));
+// The API as a test suite calls it: Node is already running, so its start is not paid.
+const { checkFork } = await import(join(root, 'dist/index.js'));
 // Debian's python3: the realistic cases import its Flask, Celery and prometheus_client.
 const python = '/usr/bin/python3';
 const runs = Number(process.env.BENCH_RUNS ?? 7);
@@ -54,8 +56,8 @@ function forkPointOf(flags) {
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`${python}, ${cpus().length} × ${cpu}; ${runs} runs each, medians\n`);
-console.log('| case | bare | prefork-check | ratio | strace alone | ratio | starts | peak RSS |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| case | bare | prefork-check | ratio | checkFork() in a running Node | ratio | strace alone | ratio | starts | peak RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 const phaseRuns = [];
 for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   const command = [python, app];
@@ -75,16 +77,28 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   const bare = [];
   const checked = [];
   const tracer = [];
+  const api = [];
+  const apiOptions = {
+    command,
+    cwd: join(root, 'bench'),
+    appOutput: 'ignore',
+    attribution: !flags.includes('--no-attribution'),
+    ...(flags.includes('--fork-at-first-fork') ? { forkAtFirstFork: true } : { forkMarker: 'READY' }),
+  };
   for (let i = 0; i < runs; i++) {
     bare.push(timed(python, [app]).seconds);
     const run = check(phases ? { PREFORK_CHECK_PHASES: '1' } : {});
     checked.push(run.seconds);
     if (phases) phaseRuns.push(run.stderr);
     tracer.push(timed(tracerCommand, tracerArgs).seconds);
+    const start = process.hrtime.bigint();
+    const report = await checkFork(apiOptions);
+    api.push(Number(process.hrtime.bigint() - start) / 1e9);
+    if ((report.status === 'pass') !== (exit === 0)) throw new Error(`checkFork() said ${report.status} on ${app}, expected exit ${exit}`);
   }
-  const [b, c, t] = [median(bare), median(checked), median(tracer)];
+  const [b, c, t, a] = [median(bare), median(checked), median(tracer), median(api)];
   const rss = peakRss([cli, '-q', ...flags, '--', ...command]);
-  console.log(`| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`);
+  console.log(`| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${a.toFixed(3)} s | ${(a / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`);
 }
 
 // Where the time of the first row's checks went: each phase's end (ms since Node started), medians.
