@@ -7,10 +7,13 @@ record with the calling stack as a failing pwrite(-1, ...). strace shows that
 write in the calling thread, just before the fd syscall, and the app's fd
 table is untouched (fd -1 is never valid).
 
-Audit hooks (PEP 578) cover open(), socket() and the native calls into
-sqlite3 and ctypes; thin wrappers cover the few fd-making functions that raise
-no audit event (os.pipe, socketpair, accept, ...). Then the site's own
-sitecustomize, if any, runs as if this one were not here.
+Audit hooks (PEP 578) cover open() and socket(); thin wrappers cover the
+fd-making functions that raise no audit event (os.pipe, socketpair, accept,
+...). Calls into native code that may make fds of its own (ctypes foreign
+functions, sqlite3 connections and cursors) are announced when they start and
+when they end, so an fd C code makes is named by the call it is made in, and
+never by one that has returned. Then the site's own sitecustomize, if any,
+runs as if this one were not here.
 """
 
 import itertools
@@ -37,8 +40,6 @@ _next_frame_id = itertools.count(1)
 _IMPORT_MACHINERY = {"_frozen_importlib", "_frozen_importlib_external", "importlib._bootstrap", "importlib._bootstrap_external"}
 # Events whose syscall follows in the same thread; "native" ones may make any number of fds.
 _AUDITED = {"open": b"open", "socket.__new__": b"socket"}
-# A ctypes function is looked up (dlsym) where it is first called; later calls raise no event.
-_NATIVE = {"sqlite3.connect": b"sqlite3.connect", "ctypes.dlsym": b"ctypes", "ctypes.call_function": b"ctypes"}
 
 
 def _text(value):
@@ -99,10 +100,6 @@ def _audit(event, args):
             elif event == "socket.__new__" and "socket" in sys.modules:
                 _wrap_socket_methods()
             _emit(b"E", kind, caller)
-            return
-        kind = _NATIVE.get(event)
-        if kind is not None:
-            _emit(b"N", kind, _caller())
     except Exception:
         pass
 
@@ -124,6 +121,22 @@ def _wrap(owner, name, event):
     wrapper.__wrapped__ = original
     wrapper.__prefork_check__ = True
     setattr(owner, name, wrapper)
+
+
+def _end_native():
+    try:
+        _pwrite(-1, _RECORD.join((_TOKEN, b"X")), 0)
+    except OSError:
+        pass
+
+
+def _native(event, call, frame, args, kwargs):
+    """Runs a call into native code between its announcement and its end."""
+    _emit(b"N", event, frame)
+    try:
+        return call(*args, **kwargs)
+    finally:
+        _end_native()
 
 
 def _wrap_socket_methods():
@@ -161,6 +174,123 @@ def _wrap_type(owner, name, event):
     setattr(owner, name, _StandIn(original.__name__, (), namespace))
 
 
+def _announcing_subclass(cls, event, methods, extra=None):
+    # A subclass whose listed methods run as native calls; None where cls cannot be subclassed.
+    namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__prefork_check__": True}
+    for name in methods:
+        original = getattr(cls, name, None)
+        if original is not None:
+            namespace[name] = (lambda original: lambda self, *args, **kwargs: _native(event, original, _getframe(1), (self, *args), kwargs))(original)
+    namespace.update(extra or {})
+    try:
+        return type(cls)(cls.__name__, (cls,), namespace)
+    except TypeError:
+        return None
+
+
+def _patch_ctypes(ctypes):
+    # Foreign calls raise no audit event (only the first lookup of a name does, which would
+    # name the wrong line for every later call). Each library's function class gets a
+    # subclass whose calls are announced; PyDLL's (pythonapi) calls into Python, not out.
+    cdll = getattr(ctypes, "CDLL", None)
+    if not isinstance(cdll, type):
+        return
+    lookup = cdll.__getitem__
+    pythonapi = getattr(ctypes, "_FUNCFLAG_PYTHONAPI", 0)
+
+    def __getitem__(self, name_or_ordinal):
+        cls = self._FuncPtr
+        if isinstance(cls, type) and not getattr(cls, "__prefork_check__", False) and not cls._flags_ & pythonapi:
+            fields = {"_flags_": cls._flags_, "_restype_": cls._restype_}
+            self._FuncPtr = _announcing_subclass(cls, b"ctypes", ("__call__",), fields) or cls
+        return lookup(self, name_or_ordinal)
+
+    cdll.__getitem__ = __getitem__
+
+
+# The calls that run statements: SQLite opens the database's journal, -wal and -shm files and
+# its temp files while a statement runs. Rows fetched later are not announced: one record per
+# row would cost more than the rare temp file a later step opens.
+_SQLITE_CONNECTION = ("execute", "executemany", "executescript", "commit", "rollback", "backup", "blobopen", "iterdump")
+_SQLITE_CURSOR = ("execute", "executemany", "executescript")
+
+
+def _patch_sqlite3(dbapi2):
+    # Connection and Cursor are immutable types, so connect() hands out announcing subclasses
+    # through its factory argument, as an app's own factory would.
+    original = getattr(dbapi2, "connect", None)
+    if original is None:
+        return
+    made = {}
+
+    def subclass(factory, methods, extra=None):
+        if factory not in made:
+            made[factory] = _announcing_subclass(factory, b"sqlite3", methods, extra)
+        return made[factory] or factory
+
+    def cursors_of(connection_class):
+        def cursor(self, factory=dbapi2.Cursor):
+            return connection_class.cursor(self, subclass(factory, _SQLITE_CURSOR))
+
+        return cursor
+
+    def connect(*args, **kwargs):
+        if len(args) < 6:
+            factory = kwargs.get("factory", dbapi2.Connection)
+            if isinstance(factory, type):
+                kwargs["factory"] = subclass(factory, _SQLITE_CONNECTION, {"cursor": cursors_of(factory)})
+        return _native(b"sqlite3", original, _getframe(1), args, kwargs)
+
+    connect.__doc__ = original.__doc__
+    dbapi2.connect = connect
+
+
+# Modules adjusted right after they load: their native calls raise no audit event.
+_AFTER_IMPORT = {
+    "ctypes": _patch_ctypes,
+    "sqlite3.dbapi2": _patch_sqlite3,
+    # multiprocessing.shared_memory keeps the fd shm_open makes.
+    "_posixshmem": lambda module: _wrap(module, "shm_open", b"open"),
+}
+
+
+class _AfterImport:
+    """A meta path finder that finds nothing itself: for the modules above, it lets the
+    others find them and adjusts each once its code has run."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        patch = _AFTER_IMPORT.get(name)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is cls or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        exec_module = getattr(loader, "exec_module", None)
+        # A loader that is a class (builtin, frozen) serves every module: it is left alone.
+        if exec_module is None or isinstance(loader, type):
+            return spec
+
+        def patched_exec_module(module):
+            exec_module(module)
+            try:
+                patch(module)
+            except Exception:
+                pass
+
+        try:
+            loader.exec_module = patched_exec_module
+        except AttributeError:
+            pass
+        return spec
+
+
 def _install():
     for name, event in (
         ("pipe", b"pipe"),
@@ -183,6 +313,7 @@ def _install():
         # socket.dup() and socket.fromfd() duplicate through _socket.dup.
         _wrap(_socket, "dup", b"dup")
         _wrap_type(select, "epoll", b"epoll")
+    sys.meta_path.insert(0, _AfterImport)
     sys.addaudithook(_audit)
 
 

@@ -14,8 +14,8 @@ const cases: Array<{ name: string; leaks: (scratch: string) => string[]; exitCod
   { name: 'socketpair', leaks: () => ['socket unix socketpair', 'socket unix socketpair'] },
   { name: 'popen', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
   { name: 'anon', leaks: (s) => ['epoll anon_inode:[eventpoll]', 'eventfd anon_inode:[eventfd]', 'memfd /memfd:cache', `directory ${s}`] },
-  { name: 'ctypes', leaks: (s) => [`file ${s}/native.dat`] },
-  { name: 'sqlite', leaks: (s) => [`file ${s}/app.db`] },
+  { name: 'ctypes', leaks: (s) => [`file ${s}/native.dat`, `file ${s}/native.dat`, `file ${s}/native.dat`] },
+  { name: 'sqlite', leaks: (s) => [`file ${s}/app.db`, `file ${s}/app.db-wal`, `file ${s}/app.db-shm`] },
   { name: 'thread', leaks: (s) => [`file ${s}/cache.bin`] },
   { name: 'dup2', leaks: (s) => [`file ${s}/second.txt`, `file ${s}/second.txt`] },
   { name: 'execv', leaks: (s) => [`file ${s}/kept.txt`] },
@@ -30,6 +30,7 @@ const cases: Array<{ name: string; leaks: (scratch: string) => string[]; exitCod
   { name: 'signals', leaks: (s) => [`file ${s}/state.txt`, 'pipe pipe:[*]', 'pipe pipe:[*]'] },
   { name: 'dup', leaks: (s) => [`file ${s}/mapped.bin`, `file ${s}/mapped.bin`, `file ${s}/app.log`, `file ${s}/app.log`, 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*'] },
   { name: 'received', leaks: (s) => ['socket unix socketpair', 'socket unix socketpair', `file ${s}/passed.txt`, `file ${s}/generated.txt`] },
+  { name: 'shared-memory', leaks: () => ['file /dev/shm/prefork_check_* (deleted)', 'file /dev/shm/prefork_check_* (deleted)', 'pipe pipe:[*]'] },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
 ];
 

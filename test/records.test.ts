@@ -58,6 +58,10 @@ describe('attribution records, as strace prints them', () => {
     expect(parseRecord(event, TOKEN, new FrameTable())).toEqual({ type: 'start', cwd: '/srv', stdlib: '/usr/lib/python3.11', executable: '/usr/bin/python3' });
   });
 
+  test('the end of a native call', async () => {
+    expect(parseRecord(await traced(-1, [TOKEN, 'X'].join('\x1e')), TOKEN, new FrameTable())).toEqual({ type: 'end' });
+  });
+
   test('not records: another token, a real fd, or a record strace cut short', async () => {
     const body = [TOKEN, 'N', 'ctypes', frame(1, 'app.py', 3, '<module>')].join('\x1e');
     expect(parseRecord(await traced(-1, body.replace(/^c0/, 'c1')), TOKEN, new FrameTable())).toBeUndefined();

@@ -34,26 +34,24 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   // socket.recv_fds and recvmsg: the fds another process passed with SCM_RIGHTS.
   recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
   openpty: { syscalls: ['open', 'openat'], count: 2 },
-  // sqlite3 opens its database file natively right away.
-  'sqlite3.connect': { syscalls: ['open', 'openat'], count: 1 },
 };
 
-function covers(record: CallRecord, syscall: string): boolean {
-  const announced = ANNOUNCED[record.event];
-  return announced ? announced.syscalls.includes(syscall) : record.native && CREATING_SYSCALLS.has(syscall);
-}
-
 interface ThreadState {
+  /** A Python call's record, covering its next matching syscalls. */
   pending?: CallRecord;
   /** Syscalls the pending record still covers. */
   remaining: number;
+  /** Native calls in progress (ctypes, sqlite3), innermost last: each covers every fd made until it ends. */
+  native: CallRecord[];
   last?: CallRecord;
 }
 
 /**
- * Matches the bootstrap's records to the fds they announce. A record covers
- * the next matching fd syscalls of the same thread; a native call (ctypes)
- * covers every fd its thread makes until the thread's next record.
+ * Matches the bootstrap's records to the fds they announce. A Python call's
+ * record covers the next matching fd syscalls of the same thread; a native
+ * call (ctypes, sqlite3) covers every fd its thread makes until its end
+ * record, and none after: an fd no call covers has no line rather than a
+ * stale one.
  */
 export class Attributor {
   private readonly images = new WeakMap<Proc, ProcessImage>();
@@ -84,10 +82,18 @@ export class Attributor {
     }
     if (record.type === 'start') {
       this.imageOf(task.proc).python = record;
+      return true;
+    }
+    const thread = this.threadOf(task.tid);
+    if (record.type === 'end') {
+      thread.native.pop();
+    } else if (record.native) {
+      thread.native.push(record);
+      thread.last = record;
     } else {
-      const announced = ANNOUNCED[record.event];
-      const remaining = announced ? announced.count : record.native ? Number.POSITIVE_INFINITY : 0;
-      this.threads.set(task.tid, { pending: record, remaining, last: record });
+      thread.pending = record;
+      thread.remaining = ANNOUNCED[record.event]?.count ?? 0;
+      thread.last = record;
     }
     return true;
   }
@@ -127,18 +133,31 @@ export class Attributor {
   }
 
   /**
-   * The thread's pending record if it covers this syscall, used up by one. `once`: a call
-   * that made no fd; a native call's record (any number of fds) is not used up by it.
+   * The record that covers this syscall in the thread: the pending Python call's, used up by
+   * one, else the innermost native call's (any number of fds). `once`: a call that made no fd,
+   * which uses up only a Python call's record.
    */
   private take(tid: number, syscall: string, { once = false } = {}): CallRecord | undefined {
     const thread = this.threads.get(tid);
-    const pending = thread?.pending;
-    if (!thread || !pending || !covers(pending, syscall)) return undefined;
-    if (once && pending.native) return undefined;
-    this.took = true;
-    thread.remaining--;
-    if (thread.remaining <= 0) thread.pending = undefined;
-    return pending;
+    if (!thread) return undefined;
+    const pending = thread.pending;
+    if (pending && ANNOUNCED[pending.event]?.syscalls.includes(syscall)) {
+      this.took = true;
+      thread.remaining--;
+      if (thread.remaining <= 0) thread.pending = undefined;
+      return pending;
+    }
+    if (once || !CREATING_SYSCALLS.has(syscall)) return undefined;
+    return thread.native.at(-1);
+  }
+
+  private threadOf(tid: number): ThreadState {
+    let thread = this.threads.get(tid);
+    if (!thread) {
+      thread = { remaining: 0, native: [] };
+      this.threads.set(tid, thread);
+    }
+    return thread;
   }
 
   private framesOf(proc: Proc): FrameTable {

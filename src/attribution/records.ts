@@ -29,7 +29,12 @@ export interface CallRecord {
   frames: RawFrame[];
 }
 
-export type PythonRecord = StartRecord | CallRecord;
+/** The thread's innermost announced native call has returned. */
+export interface EndRecord {
+  type: 'end';
+}
+
+export type PythonRecord = StartRecord | CallRecord | EndRecord;
 
 const RECORD_SEPARATOR = 0x1e;
 const FIELD_SEPARATOR = 0x1f;
@@ -88,6 +93,7 @@ export function parseRecord(event: SyscallEvent, token: string, frames: FrameTab
     const [cwd, stdlib, executable] = parts.slice(2).map(bytesToText);
     return { type: 'start', cwd: cwd ?? '', stdlib: stdlib ?? '', executable: executable ?? '' };
   }
+  if (type === 'X') return { type: 'end' };
   if (type !== 'E' && type !== 'N') return undefined;
   const stack = parts.slice(3).map((part) => frames.read(part)).filter((frame) => frame !== undefined);
   return { type: 'call', event: parts[2]?.toString('latin1') ?? '', native: type === 'N', frames: stack };

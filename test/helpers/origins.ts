@@ -5,7 +5,8 @@ import { ROOT } from './run-cli.js';
 
 /**
  * The origins a fixture declares: each line that makes a leaked fd ends with
- * `# origin: <function>` (and ` native` when the fd is made in native code).
+ * `# origin: <function>` (and ` native` when the fd is made in native code), or
+ * `# origin: none` when no line can be named.
  */
 export function declaredOrigins(file: string): string[] {
   const shown = relative(ROOT, file);
@@ -14,7 +15,7 @@ export function declaredOrigins(file: string): string[] {
     .split('\n')
     .forEach((text, index) => {
       const mark = /# origin: (\S+)( native)?$/.exec(text);
-      if (mark) origins.add(`${shown}:${index + 1} ${mark[1]}${mark[2] ?? ''}`);
+      if (mark) origins.add(mark[1] === 'none' ? 'null' : `${shown}:${index + 1} ${mark[1]}${mark[2] ?? ''}`);
     });
   return [...origins].sort();
 }
