@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Leak } from '../src/report/types.js';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
+import { expectTableMatchesKernel } from './helpers/kernel-view.js';
 import { ROOT, fixture, runCli } from './helpers/run-cli.js';
 
 const appFrames = (leak: Leak) => leak.stack.filter((frame) => !frame.library).map((frame) => `${frame.file}:${frame.line}`);
@@ -113,4 +114,22 @@ describe('a duplicated fd is an fd of its own', () => {
     ]);
     expect(run.report!.leaks.at(-1)!.originNote).toMatch(/^duplicated by fcntl in native code that no Python call announced; the origin and stack are those of the fd it copies/);
   });
+});
+
+describe('many threads at once', () => {
+  // 16 threads open and close files from two lines, keeping every tenth, while their closes and
+  // opens interleave in the trace. Every file's name says which line opened it.
+  test('every fd is in the table and names its own line, run after run', async () => {
+    for (let run = 0; run < 5; run++) {
+      const result = await runCli(['--entry', fixture('many-threads'), '--fork-marker', 'READY']);
+      const report = result.report!;
+      expectTableMatchesKernel(report.table, result.kernel!);
+      expect(report.leaks).toHaveLength(64);
+      for (const leak of report.leaks) {
+        const by = /\/(open|libc)-\d+-\d+\.txt$/.exec(leak.target)?.[1];
+        expect(`${leak.target} ${leak.origin?.function}`).toBe(`${leak.target} by_${by}`);
+        expect(leak.origin!.native).toBe(by === 'libc');
+      }
+    }
+  }, 120_000);
 });

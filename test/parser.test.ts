@@ -102,4 +102,24 @@ describe('ProcessModel on a recorded trace', () => {
     const parent = model.tasks.get(1746)!;
     expect([...parent.table.slots.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 7]);
   });
+
+  test("a close still running when another thread's open is handed its number does not close the new file", () => {
+    const model = new ProcessModel(() => new FdTable());
+    // From a 16-thread run (threads of one process share the table): 3684's close enters,
+    // 3690's openat gets 39, and only then does the close print its result.
+    const lines = [
+      '3684  openat(AT_FDCWD</srv>, "/tmp/old.txt", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) = 39</tmp/old.txt>',
+      '3684  close(39</tmp/old.txt> <unfinished ...>',
+      '3690  openat(AT_FDCWD</srv>, "/tmp/new.txt", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666 <unfinished ...>',
+      '3690  <... openat resumed>)             = 39</tmp/new.txt>',
+      '3684  <... close resumed>)              = 0',
+    ];
+    const events = parseAll(lines);
+    const root = model.apply(events[0]!);
+    // 3690 is a thread of 3684's process: same table.
+    model.tasks.set(3690, { tid: 3690, proc: root.proc, table: root.table });
+    for (const event of events.slice(1)) model.apply(event);
+    expect(root.table.get(39)?.file.path).toBe('/tmp/new.txt');
+  });
 });
+

@@ -58,6 +58,8 @@ export class ProcessModel {
   readonly startStdio = new Map<OpenFile, 0 | 1 | 2>();
   /** Clone calls that have entered but not returned, by calling thread. */
   private readonly pendingClones = new Map<number, string[]>();
+  /** Threads whose close, still running, was applied when it entered. */
+  private readonly closedAtEntry = new Set<number>();
 
   constructor(
     private readonly initialTable: () => FdTable,
@@ -69,14 +71,23 @@ export class ProcessModel {
     switch (event.type) {
       case 'unfinished':
         if (CLONE_CALLS.has(event.name)) this.pendingClones.set(event.pid, cloneFlags(event.name, event.args));
+        // Linux frees the number as close enters, and it may block (a flush) while another
+        // thread's open is handed that number and returns: strace prints the close's result
+        // after the open's. Applied at its end, the close would remove the new file.
+        if (event.name === 'close') {
+          this.closedAtEntry.add(event.pid);
+          this.applySyscall(task, { ...event, type: 'syscall', result: '0' });
+        }
         break;
       case 'syscall':
+        if (event.name === 'close' && this.closedAtEntry.delete(event.pid)) break;
         this.applySyscall(task, event);
         break;
       case 'exit':
       case 'killed':
         this.tasks.delete(event.pid);
         this.pendingClones.delete(event.pid);
+        this.closedAtEntry.delete(event.pid);
         if (task.proc.pid === event.pid) task.proc.exited = true;
         break;
       case 'signal':
