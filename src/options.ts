@@ -13,13 +13,13 @@ export type ForkPointSpec =
 export interface CheckOptions {
   /** The check's name in reports. @default the command */
   name?: string;
-  /** A Python file to run with `python`. Exactly one of `entry` and `command` is needed. */
+  /** A Python file to run with `python` (a `.rb` file runs with `ruby`). Exactly one of `entry` and `command` is needed. */
   entry?: string;
   /** A command and its arguments, e.g. `['gunicorn', '--preload', 'app:app']`. */
   command?: string[];
   /**
    * Interpreter for `entry`.
-   * @default 'python3'
+   * @default 'python3' ('ruby' for a `.rb` entry)
    */
   python?: string;
   /** Fork point: the app writes this text to stdout or stderr. */
@@ -138,7 +138,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   let argv: string[];
   if (entry !== undefined) {
     if (typeof entry !== 'string' || entry === '') invalid(`Expected \`entry\` to be a file path, got \`${String(entry)}\`.`);
-    argv = [options.python ?? defaults.python, entry];
+    argv = [options.python ?? (entry.endsWith('.rb') ? 'ruby' : defaults.python), entry];
   } else if (command !== undefined && command.length > 0) {
     if (!command.every((part) => typeof part === 'string')) invalid('Expected `command` to be an array of strings.');
     argv = command;

@@ -60,7 +60,7 @@ describe('fds no Python line made', () => {
     expect(leak.fd).toBe(9);
     expect(leak.origin).toBeNull();
     expect(leak.createdBy).toMatchObject({ type: 'syscall', syscall: 'openat', program: expect.stringMatching(/bash$/) });
-    expect(leak.originNote).toMatch(/not a Python process/);
+    expect(leak.originNote).toMatch(/neither a Python nor a Ruby process/);
   });
 
   test('Python started with -I skips the bootstrap: labelled, not attributed to a wrong line', async () => {
@@ -68,7 +68,7 @@ describe('fds no Python line made', () => {
     const isolated = await runCli(['--', 'python3', '-I', '-c', code]);
     expect(isolated.exitCode).toBe(1);
     expect(isolated.report!.leaks[0]!.origin).toBeNull();
-    expect(isolated.report!.leaks[0]!.originNote).toMatch(/before Python ran any of the app's code .*-I/);
+    expect(isolated.report!.leaks[0]!.originNote).toMatch(/before the interpreter ran any of the app's code .*Python run with -I/);
     const plain = await runCli(['--', 'python3', '-c', code]);
     expect(plain.report!.leaks[0]!.origin).toMatchObject({ file: '<string>', line: 1, function: '<module>' });
   });
@@ -78,7 +78,7 @@ describe('fds no Python line made', () => {
     const leak = run.report!.leaks.find((candidate) => candidate.fd === 7)!;
     expect(leak.origin).toBeNull();
     expect(leak.createdBy).toMatchObject({ syscall: 'openat', program: expect.stringMatching(/bash$/) });
-    expect(run.stdout).toMatch(/note {6}made by openat in \S+bash, which is not a Python process/);
+    expect(run.stdout).toMatch(/note {6}made by openat in \S+bash, which is neither a Python nor a Ruby process/);
   });
 });
 

@@ -28,6 +28,7 @@ describe('attribution records, as strace prints them', () => {
     expect(parseRecord(event, TOKEN, new FrameTable())).toEqual({
       type: 'call',
       event: 'open',
+      scoped: false,
       native: false,
       frames: [
         { file: '/srv/app 1/\\xffx.py', line: 12, function: 'Cache.load' },
@@ -55,10 +56,17 @@ describe('attribution records, as strace prints them', () => {
 
   test('a start record', async () => {
     const event = await traced(-1, [TOKEN, 'S', '/srv', '/usr/lib/python3.11', '/usr/bin/python3'].join('\x1e'));
-    expect(parseRecord(event, TOKEN, new FrameTable())).toEqual({ type: 'start', cwd: '/srv', stdlib: '/usr/lib/python3.11', executable: '/usr/bin/python3' });
+    expect(parseRecord(event, TOKEN, new FrameTable())).toEqual({ type: 'start', runtime: 'python', cwd: '/srv', stdlib: '/usr/lib/python3.11', executable: '/usr/bin/python3' });
   });
 
-  test('the end of a native call', async () => {
+  test('a Ruby call, covering every fd until its end, and a start record naming Ruby', async () => {
+    const call = await traced(-1, [TOKEN, 'C', 'socket', frame(7, 'config.ru', 4, '<main>')].join('\x1e'));
+    expect(parseRecord(call, TOKEN, new FrameTable())).toMatchObject({ type: 'call', event: 'socket', scoped: true, native: false });
+    const start = await traced(-1, [TOKEN, 'S', '/srv', '/usr/lib/ruby/3.1.0', '/usr/bin/ruby', 'ruby'].join('\x1e'));
+    expect(parseRecord(start, TOKEN, new FrameTable())).toMatchObject({ type: 'start', runtime: 'ruby', stdlib: '/usr/lib/ruby/3.1.0' });
+  });
+
+  test('the end of a scoped call', async () => {
     expect(parseRecord(await traced(-1, [TOKEN, 'X'].join('\x1e')), TOKEN, new FrameTable())).toEqual({ type: 'end' });
   });
 

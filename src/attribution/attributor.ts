@@ -1,22 +1,24 @@
 import type { ModelListener, Proc, Task } from '../model/process-model.js';
 import type { Duplication } from '../model/fd-table.js';
 import type { OpenFile } from '../model/open-file.js';
-import { CREATING_SYSCALLS } from '../model/fd-syscalls.js';
 import type { TraceEvent } from '../trace/events.js';
 import { FrameTable, parseRecord, type CallRecord, type StartRecord } from './records.js';
 
-/** One program image of a process: what execve started, and Python's start record once it ran. */
+/** One program image of a process: what execve started, and the bootstrap's start record once Python or Ruby ran it. */
 export interface ProcessImage {
   program: string;
-  python?: StartRecord;
+  started?: StartRecord;
 }
 
 /** Where a description came from, as far as the app's own records tell. */
 export type Attribution =
   /** Made by the call `record` names (a Python call, or native code it called into). */
   | { type: 'recorded'; record: CallRecord; image: ProcessImage }
-  /** No record covered it: made by a non-Python program, before Python ran, or by native code. */
-  | { type: 'unrecorded'; image: ProcessImage; lastRecord?: CallRecord };
+  /**
+   * No record covered it: made by a program with no bootstrap, before the bootstrap ran
+   * (`bootstrapped` false: the interpreter's own start-up), or by native code.
+   */
+  | { type: 'unrecorded'; image: ProcessImage; bootstrapped: boolean; lastRecord?: CallRecord };
 
 /** The fd syscalls each bootstrap event announces, and how many of them it makes. */
 const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
@@ -41,17 +43,17 @@ interface ThreadState {
   pending?: CallRecord;
   /** Syscalls the pending record still covers. */
   remaining: number;
-  /** Native calls in progress (ctypes, sqlite3), innermost last: each covers every fd made until it ends. */
-  native: CallRecord[];
+  /** Scoped calls in progress (Ruby calls, native calls), innermost last: each covers every fd made until it ends. */
+  scoped: CallRecord[];
   last?: CallRecord;
 }
 
 /**
  * Matches the bootstrap's records to the fds they announce. A Python call's
- * record covers the next matching fd syscalls of the same thread; a native
- * call (ctypes, sqlite3) covers every fd its thread makes until its end
- * record, and none after: an fd no call covers has no line rather than a
- * stale one.
+ * record covers the next matching fd syscalls of the same thread; a scoped
+ * call (a Ruby call, a native call from Python) covers every fd its thread
+ * makes until its end record, and none after: an fd no call covers has no
+ * line rather than a stale one.
  */
 export class Attributor {
   private readonly images = new WeakMap<Proc, ProcessImage>();
@@ -81,14 +83,14 @@ export class Attributor {
       return false;
     }
     if (record.type === 'start') {
-      this.imageOf(task.proc).python = record;
+      this.imageOf(task.proc).started = record;
       return true;
     }
     const thread = this.threadOf(task.tid);
     if (record.type === 'end') {
-      thread.native.pop();
-    } else if (record.native) {
-      thread.native.push(record);
+      thread.scoped.pop();
+    } else if (record.scoped) {
+      thread.scoped.push(record);
       thread.last = record;
     } else {
       thread.pending = record;
@@ -129,12 +131,12 @@ export class Attributor {
     const record = this.take(task.tid, syscall);
     if (record) return { type: 'recorded', record, image };
     const last = this.threads.get(task.tid)?.last;
-    return { type: 'unrecorded', image, ...(last ? { lastRecord: last } : {}) };
+    return { type: 'unrecorded', image, bootstrapped: image.started !== undefined, ...(last ? { lastRecord: last } : {}) };
   }
 
   /**
    * The record that covers this syscall in the thread: the pending Python call's, used up by
-   * one, else the innermost native call's (any number of fds). `once`: a call that made no fd,
+   * one, else the innermost scoped call's (any number of fds). `once`: a call that made no fd,
    * which uses up only a Python call's record.
    */
   private take(tid: number, syscall: string, { once = false } = {}): CallRecord | undefined {
@@ -147,14 +149,13 @@ export class Attributor {
       if (thread.remaining <= 0) thread.pending = undefined;
       return pending;
     }
-    if (once || !CREATING_SYSCALLS.has(syscall)) return undefined;
-    return thread.native.at(-1);
+    return once ? undefined : thread.scoped.at(-1);
   }
 
   private threadOf(tid: number): ThreadState {
     let thread = this.threads.get(tid);
     if (!thread) {
-      thread = { remaining: 0, native: [] };
+      thread = { remaining: 0, scoped: [] };
       this.threads.set(tid, thread);
     }
     return thread;

@@ -4,14 +4,18 @@ import { PACKAGE_ROOT } from '../package-root.js';
 
 /** The directory holding the Python bootstrap (`sitecustomize.py`), shipped beside dist/. */
 export const BOOTSTRAP_DIR = join(PACKAGE_ROOT, 'python');
+/** The Ruby bootstrap, loaded with RUBYOPT=-r. */
+export const RUBY_BOOTSTRAP = join(PACKAGE_ROOT, 'ruby', 'prefork_check.rb');
 
 /** A fresh secret per run: records without it are the app's own writes, not ours. */
 export function newToken(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** Environment that makes every Python process of the app load the bootstrap. */
+/** Environment that makes every Python and Ruby process of the app load its bootstrap. */
 export function bootstrapEnv(token: string, env: Record<string, string | undefined>): Record<string, string> {
   const pythonPath = env.PYTHONPATH ? `${BOOTSTRAP_DIR}${delimiter}${env.PYTHONPATH}` : BOOTSTRAP_DIR;
-  return { PYTHONPATH: pythonPath, PREFORK_CHECK_TOKEN: token };
+  // Ruby splits RUBYOPT on spaces, so a path with one cannot be given: Ruby apps then go without lines.
+  const rubyOpt = RUBY_BOOTSTRAP.includes(' ') ? env.RUBYOPT : [`-r${RUBY_BOOTSTRAP}`, env.RUBYOPT].filter(Boolean).join(' ');
+  return { PYTHONPATH: pythonPath, ...(rubyOpt ? { RUBYOPT: rubyOpt } : {}), PREFORK_CHECK_TOKEN: token };
 }

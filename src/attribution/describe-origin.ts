@@ -1,15 +1,15 @@
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import type { Attribution } from './attributor.js';
-import { BOOTSTRAP_DIR } from './bootstrap.js';
-import type { RawFrame, StartRecord } from './records.js';
+import { BOOTSTRAP_DIR, RUBY_BOOTSTRAP } from './bootstrap.js';
+import type { RawFrame, Runtime, StartRecord } from './records.js';
 
-/** A Python frame, innermost first in a stack. `library`: the standard library or an installed package. */
+/** A Python or Ruby frame, innermost first in a stack. `library`: the standard library or an installed package or gem. */
 export interface StackFrame {
   file: string;
   line: number;
   function: string;
-  /** Dotted module name as imported: `logging`, `gunicorn.sock`, `fixtures.pkgapp.storage`. */
+  /** The module as the code names it: Python's dotted import name (`logging`, `gunicorn.sock`), Ruby's require path (`unicorn/http_server`). */
   module: string;
   library: boolean;
 }
@@ -19,7 +19,7 @@ export interface Origin {
   file: string;
   line: number;
   function: string;
-  /** Made inside native code (a ctypes call, sqlite3) that this line called into. */
+  /** Made inside native code (a ctypes call, sqlite3) that this Python line called into. */
   native: boolean;
   /** No frame of the app's own code was on the stack: this is the innermost library frame. */
   library: boolean;
@@ -30,23 +30,30 @@ export interface OriginFields {
   stack: StackFrame[];
   /** Why origin is null, or what it means when the fd was made in native or library code. */
   originNote?: string;
+  /** Made by the interpreter's own start-up, before any of the app's code (and the bootstrap) ran. */
+  runtimeStartup?: Runtime;
 }
 
-/** Python's own code: the standard library, frozen modules, and prefork-check's bootstrap. */
-function isPythonsOwn(file: string, python: StartRecord): boolean {
-  if (file.startsWith('<frozen') || file.startsWith(BOOTSTRAP_DIR + sep)) return true;
-  return python.stdlib !== '' && file.startsWith(python.stdlib + sep);
+const LANGUAGE: Record<Runtime, string> = { python: 'Python', ruby: 'Ruby' };
+
+/** The language's own code: its standard library, its internal frames, and prefork-check's bootstraps. */
+function isRuntimesOwn(file: string, started: StartRecord): boolean {
+  if (file.startsWith('<frozen') || file.startsWith('<internal:') || file.startsWith(BOOTSTRAP_DIR + sep) || file === RUBY_BOOTSTRAP) return true;
+  return started.stdlib !== '' && file.startsWith(started.stdlib + sep);
 }
 
-/** An installed package, or an installed console script (`/usr/bin/gunicorn`, `venv/bin/celery`) outside the project. */
+/** Where installed packages and gems live: pip's and Debian's, RubyGems', Bundler's and Debian's Ruby. */
+const INSTALLED = /[\\/]((site|dist)-packages|gems|vendor_ruby|rubygems-integration)[\\/]/;
+
+/** An installed package or gem, or an installed command (`/usr/bin/gunicorn`, `venv/bin/celery`) outside the project. */
 function isInstalled(file: string, projectRoot: string): boolean {
-  if (/[\\/](site|dist)-packages[\\/]/.test(file)) return true;
+  if (INSTALLED.test(file)) return true;
   return /[\\/]s?bin[\\/][^\\/]+$/.test(file) && relative(projectRoot, file).startsWith('..');
 }
 
-/** A co_filename made absolute against Python's start directory; `resolve` also drops the `..` of sys.path entries like `bin/../lib`. */
-function absoluteFile(file: string, python: StartRecord): string {
-  return file.startsWith('<') ? file : resolve(python.cwd, file); // <string>, <stdin>, <frozen ...> stay
+/** A frame's file made absolute against the start directory; `resolve` also drops the `..` of sys.path entries like `bin/../lib`. */
+function absoluteFile(file: string, started: StartRecord): string {
+  return file.startsWith('<') ? file : resolve(started.cwd, file); // <string>, <stdin>, <frozen ...>, <internal:...> stay
 }
 
 /** A frame's file as the user knows it: relative to the project when inside it. */
@@ -57,35 +64,43 @@ function shownPath(absolute: string, projectRoot: string): string {
 }
 
 interface ClassifiedFrame extends StackFrame {
-  /** The standard library (not an installed package). */
+  /** The language's own code (not an installed package). */
   stdlib: boolean;
 }
 
-/** The module a file is imported as, from where it sits: under the stdlib, site-packages, or the project. */
-function moduleOf(absolute: string, python: StartRecord, projectRoot: string): string {
-  const frozen = /^<frozen (.*)>$/.exec(absolute);
-  if (frozen) return frozen[1]!;
-  if (absolute.startsWith('<')) return '__main__';
-  const packages = /[\\/](?:site|dist)-packages[\\/](.*)$/.exec(absolute)?.[1];
-  const base = packages ?? (python.stdlib !== '' && absolute.startsWith(python.stdlib + sep) ? relative(python.stdlib, absolute) : relative(projectRoot, absolute));
-  return base
-    .replace(/\.py[cw]?$/, '')
-    .split(/[\\/]/)
-    .filter((part) => part !== '' && part !== '..' && part !== '__init__')
-    .join('.');
+/** The path of a file below where its language loads code from: site-packages, a gem's lib, the stdlib, or the project. */
+function loadPath(absolute: string, started: StartRecord, projectRoot: string): string {
+  const installed = /[\\/](?:(?:site|dist)-packages|gems[\\/][^\\/]+[\\/]lib|vendor_ruby(?:[\\/]\d+\.\d+\.\d+)?)[\\/](.*)$/.exec(absolute)?.[1];
+  if (installed !== undefined) return installed;
+  return started.stdlib !== '' && absolute.startsWith(started.stdlib + sep) ? relative(started.stdlib, absolute) : relative(projectRoot, absolute);
 }
 
-function stackOf(frames: RawFrame[], python: StartRecord, projectRoot: string): ClassifiedFrame[] {
+/** The module a file is loaded as, from where it sits. */
+function moduleOf(absolute: string, started: StartRecord, projectRoot: string): string {
+  const frozen = /^<frozen (.*)>$/.exec(absolute);
+  if (frozen) return frozen[1]!;
+  if (absolute.startsWith('<')) return started.runtime === 'ruby' ? absolute : '__main__';
+  const parts = loadPath(absolute, started, projectRoot)
+    .replace(/\.(py[cw]?|rb)$/, '')
+    .split(/[\\/]/)
+    .filter((part) => part !== '' && part !== '..' && part !== '__init__');
+  return parts.join(started.runtime === 'ruby' ? '/' : '.');
+}
+
+function stackOf(frames: RawFrame[], started: StartRecord, projectRoot: string): ClassifiedFrame[] {
   return frames.map((frame) => {
-    const absolute = absoluteFile(frame.file, python);
-    const stdlib = isPythonsOwn(absolute, python);
+    const absolute = absoluteFile(frame.file, started);
+    const stdlib = isRuntimesOwn(absolute, started);
     const library = stdlib || isInstalled(absolute, projectRoot);
-    const module = moduleOf(absolute, python, projectRoot);
+    const module = moduleOf(absolute, started, projectRoot);
     return { file: shownPath(absolute, projectRoot), line: frame.line, function: frame.function, module, library, stdlib };
   });
 }
 
-const PYTHON_NAME = /^python[0-9.]*$/;
+const INTERPRETERS: Array<[RegExp, string]> = [
+  [/^python[0-9.]*$/, 'Python run with -I/-E/-S, which skip prefork-check\'s bootstrap'],
+  [/^ruby[0-9.]*$/, 'ruby run with --disable-rubyopt, which skips prefork-check\'s bootstrap'],
+];
 
 /**
  * The report's origin, stack and note for one description, from its
@@ -101,15 +116,15 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
   }
   const { image } = attribution;
   if (attribution.type === 'recorded') {
-    const python = image.python ?? { type: 'start', cwd: projectRoot, stdlib: '', executable: '' };
-    const frames = stackOf(attribution.record.frames, python, projectRoot);
+    const started = image.started ?? { type: 'start', runtime: 'python', cwd: projectRoot, stdlib: '', executable: '' };
+    const frames = stackOf(attribution.record.frames, started, projectRoot);
     const stack = frames.map(({ stdlib: _, ...frame }) => frame);
     // Code compiled from a string (`<string>`: exec, namedtuple, multiprocessing's proxies) has no
     // file to point at: the app's innermost real file says where, unless there is none (python -c).
     const own = frames.find((frame) => !frame.library && !frame.file.startsWith('<')) ?? frames.find((frame) => !frame.library);
     // With no app frame, the installed package that made it (gunicorn) says more than socket.py.
     const innermost = own ?? frames.find((frame) => !frame.stdlib) ?? frames[0];
-    if (!innermost) return { origin: null, stack, originNote: `made by ${attribution.record.event} with no Python frame on the stack` };
+    if (!innermost) return { origin: null, stack, originNote: `made by ${attribution.record.event} with no ${LANGUAGE[started.runtime]} frame on the stack` };
     const native = attribution.record.native;
     const origin: Origin = { file: innermost.file, line: innermost.line, function: innermost.function, native, library: own === undefined };
     const notes = [
@@ -119,13 +134,19 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
     return { origin, stack, ...(notes.length > 0 ? { originNote: notes.join('; ') } : {}) };
   }
   const made = `made by ${createdBy.syscall} in ${createdBy.program || 'the started process'}`;
-  if (image.python) {
+  const startup = `before the interpreter ran any of the app's code`;
+  if (image.started && !attribution.bootstrapped) {
+    return { origin: null, stack: [], originNote: `${made} ${startup} (its own start-up)`, runtimeStartup: image.started.runtime };
+  }
+  if (image.started) {
+    const language = LANGUAGE[image.started.runtime];
     const last = attribution.lastRecord?.frames[0];
-    const hint = last ? `; the last Python call recorded in this thread was at ${shownPath(absoluteFile(last.file, image.python), projectRoot)}:${last.line}` : '';
-    return { origin: null, stack: [], originNote: `${made}, in native code that no Python call announced${hint}` };
+    const hint = last ? `; the last ${language} call recorded in this thread was at ${shownPath(absoluteFile(last.file, image.started), projectRoot)}:${last.line}` : '';
+    return { origin: null, stack: [], originNote: `${made}, in native code that no ${language} call announced${hint}` };
   }
-  if (PYTHON_NAME.test(basename(createdBy.program))) {
-    return { origin: null, stack: [], originNote: `${made} before Python ran any of the app's code (start-up, .pth files, or Python run with -I/-E/-S, which skip prefork-check's bootstrap)` };
+  const interpreter = INTERPRETERS.find(([name]) => name.test(basename(createdBy.program)));
+  if (interpreter) {
+    return { origin: null, stack: [], originNote: `${made} ${startup} (its start-up, or ${interpreter[1]})` };
   }
-  return { origin: null, stack: [], originNote: `${made}, which is not a Python process: prefork-check names source lines for Python code only` };
+  return { origin: null, stack: [], originNote: `${made}, which is neither a Python nor a Ruby process: prefork-check names source lines for Python and Ruby code only` };
 }

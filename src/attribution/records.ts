@@ -12,24 +12,30 @@ export interface RawFrame {
   function: string;
 }
 
-/** Python came up in this process: where, and where its standard library lives. */
+/** The languages with a bootstrap. */
+export type Runtime = 'python' | 'ruby';
+
+/** Python or Ruby came up in this process: where, and where its standard library lives. */
 export interface StartRecord {
   type: 'start';
+  runtime: Runtime;
   cwd: string;
   stdlib: string;
   executable: string;
 }
 
-/** The calling thread is about to create an fd in `event` (a Python call), from `frames` (innermost first). */
+/** The calling thread is about to create an fd in `event` (a Python or Ruby call), from `frames` (innermost first). */
 export interface CallRecord {
   type: 'call';
   event: string;
-  /** A call into native code (sqlite3, ctypes) that may make any number of fds. */
+  /** A call that may make any number of fds, each covered until its end record (Ruby calls, native calls). */
+  scoped: boolean;
+  /** A call into native code (sqlite3, ctypes). */
   native: boolean;
   frames: RawFrame[];
 }
 
-/** The thread's innermost announced native call has returned. */
+/** The thread's innermost scoped call has returned. */
 export interface EndRecord {
   type: 'end';
 }
@@ -90,11 +96,12 @@ export function parseRecord(event: SyscallEvent, token: string, frames: FrameTab
   if (parts[0]?.toString('latin1') !== token) return undefined;
   const type = parts[1]?.toString('latin1');
   if (type === 'S') {
-    const [cwd, stdlib, executable] = parts.slice(2).map(bytesToText);
-    return { type: 'start', cwd: cwd ?? '', stdlib: stdlib ?? '', executable: executable ?? '' };
+    const [cwd, stdlib, executable, runtime] = parts.slice(2).map(bytesToText);
+    return { type: 'start', runtime: runtime === 'ruby' ? 'ruby' : 'python', cwd: cwd ?? '', stdlib: stdlib ?? '', executable: executable ?? '' };
   }
   if (type === 'X') return { type: 'end' };
-  if (type !== 'E' && type !== 'N') return undefined;
+  // E: a Python call about to make its fd. N: a native call (ctypes, sqlite3) and C: a Ruby call, each covering every fd until its end.
+  if (type !== 'E' && type !== 'N' && type !== 'C') return undefined;
   const stack = parts.slice(3).map((part) => frames.read(part)).filter((frame) => frame !== undefined);
-  return { type: 'call', event: parts[2]?.toString('latin1') ?? '', native: type === 'N', frames: stack };
+  return { type: 'call', event: parts[2]?.toString('latin1') ?? '', scoped: type !== 'E', native: type === 'N', frames: stack };
 }

@@ -1,5 +1,5 @@
 export const HELP = `Usage:
-  prefork-check --entry app.py [options]        run a Python file (python3, or --python)
+  prefork-check --entry app.py [options]        run a Python file (python3, or --python; a .rb file runs with ruby)
   prefork-check [options] -- <command> [args]   run any command (gunicorn, celery, bash, ...)
   prefork-check [options]                       run the checks in prefork-check.config.json
   prefork-check merge-reports <json...>         combine shards' --json reports
@@ -50,7 +50,7 @@ Running:
   --timeout <seconds>      stop and fail (exit 2) if the fork point is not reached (default 30)
   --concurrency <n>        checks run at once (default: the number of cores)
   --shard <i>/<n>          run only the i-th of n slices of the checks (for CI matrices)
-  --python <path>          interpreter for --entry (default python3)
+  --python <path>          interpreter for --entry (default python3, ruby for .rb)
   --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
   --no-attribution         do not load the Python bootstrap that names source lines
   --deep                   accepted for older scripts: every check traces every

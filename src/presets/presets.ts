@@ -27,8 +27,6 @@ const madeIn = (site: string) => (record: FdRecord) => record.stack.some((frame)
 const madeNatively = (programs: string[], syscall: string) => (record: FdRecord) =>
   record.origin === null && record.createdBy.type === 'syscall' && record.createdBy.syscall === syscall && programs.includes(basename(record.createdBy.program));
 
-const RUBY = ['unicorn', 'unicorn_rails', 'ruby'];
-
 const PRESETS: Record<PresetName, Preset> = {
   gunicorn: {
     name: 'gunicorn',
@@ -80,12 +78,11 @@ const PRESETS: Record<PresetName, Preset> = {
     name: 'unicorn',
     programs: ['unicorn', 'unicorn_rails'],
     forkPoint: { mode: 'first-fork' },
-    // Ruby code has no attribution: unicorn's pipes (its self-pipe, one per worker) and the Ruby
-    // VM's eventfds are known by kind and program, so an app's own IO.pipe would pass as theirs.
+    // Known by the Ruby code that made them, as the Python servers' are; the Ruby VM's own
+    // eventfds are allowed for every Ruby process (see build-report).
     ownFds: [
-      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeNatively(RUBY, 'socket')(r) && r.socket?.listening === true },
-      { role: 'self-pipe or worker pipe', matches: (r) => r.kind === 'pipe' && madeNatively(RUBY, 'pipe2')(r) },
-      { role: "Ruby VM's eventfd", matches: (r) => r.kind === 'eventfd' && madeNatively(RUBY, 'eventfd2')(r) },
+      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('unicorn/socket_helper:bind_listen')(r) },
+      { role: 'self-pipe or worker pipe', matches: (r) => r.kind === 'pipe' && r.stack[0] !== undefined && `${r.stack[0].module}:${r.stack[0].function}` === 'unicorn:pipe' },
     ],
   },
 };

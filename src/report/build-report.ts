@@ -47,6 +47,13 @@ function markSameTargets(leaks: FdRecord[]): void {
   }
 }
 
+const RUBY_VM_EVENTFD = "the Ruby VM's own eventfd, made as it starts and made anew in each forked child";
+
+/** The Ruby VM's timer-thread eventfds: a forked child closes its parent's and makes its own. */
+function isRubyVmEventfd(record: FdRecord): boolean {
+  return record.kind === 'eventfd' && record.runtimeStartup === 'ruby';
+}
+
 /** Every fd beyond stdio is a leak unless a rule allows it; the verdict is settled by `settle`. */
 export function buildReport(input: ReportInput): Report {
   const records = input.table.filter((record) => record.fd > STDIO);
@@ -58,14 +65,15 @@ export function buildReport(input: ReportInput): Report {
     preset: input.preset!.preset.name,
   }));
   const { leaks: ruled, rules } = applyAllowRules(
-    records.filter((record) => record.stdio === undefined),
+    records.filter((record) => record.stdio === undefined && !isRubyVmEventfd(record)),
     [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules],
   );
   // Another fd on the app's own stdin, stdout or stderr shares nothing new with workers.
   const stdio = records
     .filter((record) => record.stdio !== undefined)
     .map((record): Leak => ({ ...record, allowed: true, allowedBy: `a duplicate of the app's ${record.stdio}, which workers share anyway` }));
-  const leaks = [...ruled, ...stdio].sort((a, b) => a.fd - b.fd);
+  const runtimes = records.filter(isRubyVmEventfd).map((record): Leak => ({ ...record, allowed: true, allowedBy: RUBY_VM_EVENTFD }));
+  const leaks = [...ruled, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   return settle(
     {
       name: input.name,

@@ -31,12 +31,14 @@ export interface FdRecord {
   sameTargetAs?: number[];
   /** How many fds in all are open on that target (sameTargetAs lists at most 16 of the others). */
   sameTargetCount?: number;
-  /** The app's source line that made it (Python only); null when no line did, see originNote. */
+  /** The app's source line that made it (Python and Ruby); null when no line did, see originNote. */
   origin: Origin | null;
-  /** The Python stack at creation, innermost first; library frames marked. */
+  /** The Python or Ruby stack at creation, innermost first; library frames marked. */
   stack: StackFrame[];
   /** Why origin is null, or that the fd was made in native or library code. */
   originNote?: string;
+  /** Made by the Python or Ruby interpreter's own start-up, before any of the app's code ran. */
+  runtimeStartup?: 'python' | 'ruby';
 }
 
 export interface Leak extends FdRecord {

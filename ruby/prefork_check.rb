@@ -1,0 +1,138 @@
+# prefork-check's attribution bootstrap for Ruby.
+#
+# prefork-check adds `-r` and this file to RUBYOPT, so every Ruby process of the
+# checked app loads it before the app. It tells the tracer which Ruby line is
+# making an fd: around each Ruby call that can make one (File.open, IO.pipe,
+# the Socket classes, accept, ...) it writes a record with the calling stack as
+# a failing pwrite(-1, ...) when the call starts, and another when it ends.
+# strace shows both in the calling thread, around the call's own syscalls, and
+# the app's fd table is untouched (fd -1 is never valid). The record format is
+# the Python bootstrap's (python/sitecustomize.py).
+# A failure here must never stop the app: it then runs without records.
+begin
+token = ENV['PREFORK_CHECK_TOKEN']
+if token && !token.empty? && !defined?(PreforkCheck)
+  require 'fiddle'
+  require 'rbconfig'
+  require 'socket'
+
+  module PreforkCheck
+    TOKEN = ENV['PREFORK_CHECK_TOKEN'].b.freeze
+    FIELD = "\x1f".b.freeze
+    RECORD = "\x1e".b.freeze
+    MAX_FRAMES = 32
+    # Under strace's -s 4096, so a record is never cut short.
+    MAX_BYTES = 3800
+    HERE = File.expand_path(__FILE__).freeze
+    # Held here so an app that redefines Fiddle or IO cannot silence the records.
+    PWRITE = Fiddle::Function.new(Fiddle::Handle::DEFAULT['pwrite'],
+                                  [Fiddle::TYPE_INT, Fiddle::TYPE_VOIDP, Fiddle::TYPE_SIZE_T, Fiddle::TYPE_LONG],
+                                  Fiddle::TYPE_SSIZE_T)
+    # Each frame is sent in full once per process, then by number. A new number is an
+    # object id: unique without a lock (a trap handler may not take one).
+    @frame_ids = {}
+
+    def self.text(value)
+      value.to_s.b.tr("\x1e\x1f".b, '??')
+    end
+
+    def self.write(parts)
+      bytes = parts.join(RECORD)
+      PWRITE.call(-1, bytes, bytes.bytesize, 0)
+    end
+
+    # The app's frames, innermost first: a C method (File.open) shows its caller's path
+    # and line, so of frames at one place only the outermost, the Ruby code's own, is kept.
+    def self.frames
+      locations = caller_locations(1, MAX_FRAMES + 8) || []
+      locations = locations.reject { |location| location.absolute_path == HERE }
+      locations.each_with_index.reject do |location, i|
+        outer = locations[i + 1]
+        outer && outer.path == location.path && outer.lineno == location.lineno
+      end.map(&:first).first(MAX_FRAMES)
+    end
+
+    def self.start(event)
+      parts = [TOKEN, 'C'.b, event.b]
+      size = 0
+      defined = nil
+      frames.each do |location|
+        path = location.absolute_path || location.path
+        key = "#{path}:#{location.lineno}:#{location.label}"
+        part = @frame_ids[key]
+        unless part
+          ident = Object.new.object_id.to_s.b
+          part = [ident, text(path), location.lineno.to_s.b, text(location.label)].join(FIELD)
+          break if size + part.bytesize > MAX_BYTES
+          (defined ||= {})[key] = ident
+        end
+        parts << part
+        size += part.bytesize
+      end
+      write(parts)
+      # Known from now on: the record that defines them is in the trace.
+      @frame_ids.update(defined) if defined
+    rescue StandardError
+      nil
+    end
+
+    def self.finish
+      write([TOKEN, 'X'.b])
+    rescue StandardError
+      nil
+    end
+
+    # Runs the block (the original method) between its start and end records.
+    def self.call(event)
+      start(event)
+      begin
+        yield
+      ensure
+        finish
+      end
+    end
+
+    # A module to prepend whose methods announce the original ones as `event`.
+    def self.announcing(event, names)
+      Module.new do
+        names.each do |name|
+          define_method(name) { |*args, **kwargs, &block| PreforkCheck.call(event) { super(*args, **kwargs, &block) } }
+        end
+      end
+    end
+
+    def self.install
+      start_record
+      File.prepend(announcing('open', %i[initialize]))
+      Dir.prepend(announcing('open', %i[initialize]))
+      IO.singleton_class.prepend(announcing('open', %i[sysopen]))
+      IO.singleton_class.prepend(announcing('pipe', %i[pipe popen]))
+      IO.prepend(announcing('dup', %i[initialize_copy reopen]))
+      [Socket, TCPSocket, TCPServer, UDPSocket, UNIXSocket, UNIXServer].each do |cls|
+        cls.prepend(announcing('socket', %i[initialize]))
+      end
+      [Socket, TCPServer, UNIXServer].each do |cls|
+        cls.prepend(announcing('accept', %i[accept accept_nonblock sysaccept]))
+      end
+      [Socket, UNIXSocket].each { |cls| cls.singleton_class.prepend(announcing('socketpair', %i[pair socketpair])) }
+      # recvmsg receives the fds another process passed with SCM_RIGHTS.
+      BasicSocket.prepend(announcing('recvmsg', %i[recvmsg recvmsg_nonblock]))
+    end
+
+    def self.start_record
+      cwd = begin
+        Dir.pwd
+      rescue SystemCallError
+        ''
+      end
+      write([TOKEN, 'S'.b, text(cwd), text(RbConfig::CONFIG['rubylibdir']), text(RbConfig.ruby), 'ruby'.b])
+    rescue StandardError
+      nil
+    end
+  end
+
+  PreforkCheck.install
+end
+rescue StandardError, ScriptError
+  nil
+end
