@@ -37,7 +37,7 @@ export interface CheckOptions {
   /** Allow rules: a string is a glob on the target; objects match path, directory, kind, socket or stack. */
   allow?: AllowRule[];
   /**
-   * A server's fork point and own fds (gunicorn, celery, uwsgi, supervisor, unicorn), or 'none'.
+   * A server's fork point and own fds (gunicorn, celery, uwsgi, supervisor, unicorn, puma), or 'none'.
    * @default detected from the command
    */
   preset?: PresetName | 'none';

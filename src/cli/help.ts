@@ -18,7 +18,7 @@ Fork point (choose one; default: exit of the started process):
   for Python, declare --fork-marker or --fork-at-first-fork.
 
 Servers:
-  --preset <name>          gunicorn, celery, uwsgi, supervisor, unicorn, or none: the
+  --preset <name>          gunicorn, celery, uwsgi, supervisor, unicorn, puma, or none: the
                            server's fork point, and its own fds allowed by their role
                            (default: detected from the command)
 

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { ForkPointSpec } from '../options.js';
 import type { FdRecord } from '../report/types.js';
 
-export const PRESET_NAMES = ['gunicorn', 'celery', 'uwsgi', 'supervisor', 'unicorn'] as const;
+export const PRESET_NAMES = ['gunicorn', 'celery', 'uwsgi', 'supervisor', 'unicorn', 'puma'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** One kind of fd a server makes for itself, recognised by how it was made. */
@@ -22,6 +22,9 @@ export interface Preset {
 
 /** Made with `module:function` on the Python stack. */
 const madeIn = (site: string) => (record: FdRecord) => record.stack.some((frame) => `${frame.module}:${frame.function}` === site);
+
+/** Made by `module:function` itself: the innermost frame of the stack. */
+const madeDirectlyBy = (site: string) => (record: FdRecord) => record.stack[0] !== undefined && `${record.stack[0].module}:${record.stack[0].function}` === site;
 
 /** Made by the server's own native code (no Python line), with this syscall. */
 const madeNatively = (programs: string[], syscall: string) => (record: FdRecord) =>
@@ -82,7 +85,18 @@ const PRESETS: Record<PresetName, Preset> = {
     // eventfds are allowed for every Ruby process (see build-report).
     ownFds: [
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('unicorn/socket_helper:bind_listen')(r) },
-      { role: 'self-pipe or worker pipe', matches: (r) => r.kind === 'pipe' && r.stack[0] !== undefined && `${r.stack[0].module}:${r.stack[0].function}` === 'unicorn:pipe' },
+      { role: 'self-pipe or worker pipe', matches: (r) => r.kind === 'pipe' && madeDirectlyBy('unicorn:pipe')(r) },
+    ],
+  },
+  puma: {
+    name: 'puma',
+    programs: ['puma'],
+    // Cluster mode (workers N, preload_app!): the first worker fork.
+    forkPoint: { mode: 'first-fork' },
+    ownFds: [
+      // bind, and the control app's (activate_control_app) own binder.
+      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('puma/binder:parse')(r) },
+      { role: "cluster's pipes (wakeup, fork, suicide, worker status)", matches: (r) => r.kind === 'pipe' && madeDirectlyBy('puma/util:pipe')(r) },
     ],
   },
 };

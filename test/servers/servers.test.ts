@@ -14,12 +14,13 @@ const SERVERS = {
   uwsgi: ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:0', '--master', '--processes', '2', '--wsgi-file', 'app.py', '--disable-logging'],
   supervisor: ['supervisord', '-c', 'supervisord.conf'],
   unicorn: ['unicorn', '-c', 'unicorn.conf.rb', 'config.ru'],
+  puma: ['puma', '-C', 'puma.rb', 'config.ru'],
 } as const;
 type Server = keyof typeof SERVERS;
 
 beforeAll(() => {
-  const missing = ['gunicorn', 'uwsgi', 'supervisord', 'unicorn', '/usr/bin/python3'].filter((program) => findProgram(program, ROOT) === undefined);
-  if (missing.length > 0) throw new Error(`Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn python3-flask python3-prometheus-client`);
+  const missing = ['gunicorn', 'uwsgi', 'supervisord', 'unicorn', 'puma', '/usr/bin/python3'].filter((program) => findProgram(program, ROOT) === undefined);
+  if (missing.length > 0) throw new Error(`Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn puma python3-flask python3-prometheus-client`);
 });
 
 async function check(server: Server, variant: 'leaky' | 'fixed'): Promise<{ report: Report; exitCode: number; appData: string; stdout: string }> {
@@ -113,6 +114,25 @@ describe('unicorn (Ruby: source lines from the Ruby bootstrap)', () => {
     const { exitCode, report, appData } = await check('unicorn', 'fixed');
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
     expect(existsSync(join(appData, 'unicorn.stderr.log'))).toBe(true);
+  });
+});
+
+describe('puma (cluster mode, preload_app!)', () => {
+  test("the leaky example fails with exactly its audit log, at its line; puma's listener and pipes are allowed by what made them", async () => {
+    const { report, exitCode, appData } = await check('puma', 'leaky');
+    expect(exitCode).toBe(1);
+    expect(report.preset).toEqual({ name: 'puma', detected: true });
+    const leaks = counted(report);
+    expect(leaks.map((fd) => `${fd.target} ${fd.origin?.file}:${fd.origin?.line}`)).toEqual([`${appData}/audit.log config.ru:${markedLine(join(ROOT, 'examples/puma/leaky/config.ru'))}`]);
+    expect(new Set(allowedRoles(report))).toEqual(new Set(['preset puma: listening socket', "preset puma: cluster's pipes (wakeup, fork, suicide, worker status)", "the Ruby VM's own eventfd, made as it starts and made anew in each forked child"]));
+  });
+
+  test('the fixed example passes, with a production config: pid file, state file and a control app', async () => {
+    const { exitCode, report, appData } = await check('puma', 'fixed');
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(existsSync(join(appData, 'puma.pid'))).toBe(true);
+    // The control app's listener is puma's own too.
+    expect(report.leaks.filter((leak) => leak.allowedBy === 'preset puma: listening socket').map((leak) => leak.target)).toContain(`unix ${appData}/pumactl.sock`);
   });
 });
 
