@@ -1,3 +1,6 @@
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { checkFork } from '../../src/check-fork.js';
 import { runChecks } from '../../src/run/run-checks.js';
@@ -32,5 +35,56 @@ describe('checks running at once do not interfere', () => {
     result.checks.forEach((report, i) => {
       for (const leak of report.leaks) if (leak.kind === 'file') expect(leak.target.startsWith(dirs[i]!)).toBe(true);
     });
+  });
+});
+
+describe('the baseline lock', () => {
+  // Six processes each add to one counter file 25 times under the lock, as --update-baseline
+  // read-merge-writes the baseline. A lock taken twice at once loses an increment.
+  test('six processes taking it 25 times each lose no update', async () => {
+    const dir = scratch();
+    const counter = join(dir, 'counter');
+    writeFileSync(counter, '0');
+    const script = `
+      const { withFileLock } = await import(${JSON.stringify(join(ROOT, 'dist/baseline/lock.js'))});
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      for (let i = 0; i < 25; i++) {
+        await withFileLock(process.argv[1], async () => {
+          const value = Number(readFileSync(process.argv[1], 'utf8'));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+          writeFileSync(process.argv[1], String(value + 1));
+        });
+      }`;
+    const runs = Array.from({ length: 6 }, () => execa('node', ['--input-type=module', '-e', script, counter], { reject: false }));
+    for (const run of await Promise.all(runs)) expect(run.exitCode, run.stderr).toBe(0);
+    expect(readFileSync(counter, 'utf8')).toBe('150');
+    expect(readdirSync(dir).sort()).toEqual(['counter']);
+  }, 120_000);
+
+  test('a lock still being written (empty for a moment) is not taken for a dead one', async () => {
+    const dir = scratch();
+    const file = join(dir, 'baseline.json');
+    writeFileSync(`${file}.lock`, '');
+    const { withFileLock } = await import('../../src/baseline/lock.js');
+    let ran = false;
+    const locked = withFileLock(file, async () => (ran = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ran).toBe(false);
+    // Its writer finishes, then releases it.
+    writeFileSync(`${file}.lock`, String(process.pid));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(ran).toBe(false);
+    rmSync(`${file}.lock`);
+    await locked;
+    expect(ran).toBe(true);
+  });
+
+  test('a lock left by a process that is gone is taken over', async () => {
+    const dir = scratch();
+    const file = join(dir, 'baseline.json');
+    writeFileSync(`${file}.lock`, '2147483646');
+    const { withFileLock } = await import('../../src/baseline/lock.js');
+    expect(await withFileLock(file, async () => 'ran')).toBe('ran');
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
