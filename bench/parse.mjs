@@ -34,7 +34,7 @@ for (let round = 0; done < total; round++) {
   for (const line of corpus) {
     if (done++ >= total) break;
     const event = parser.parse(line);
-    if (event) attributor.observe(event, model.apply(event));
+    if (event && event.type !== 'native-frame') attributor.observe(event, model.apply(event));
   }
   for (const tid of [...model.tasks.keys()]) model.apply({ type: 'exit', pid: tid, code: 0 });
   if (round % 64 === 0) sample();

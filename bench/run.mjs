@@ -43,6 +43,7 @@ const marker = ['--fork-marker', 'READY'];
 const cases = [
   { name: 'realistic start (Flask, Celery, prometheus_client), clean, marker', app: 'clean_service.py', flags: marker, exit: 0, phases: true },
   { name: 'realistic start, clean, marker, --no-attribution', app: 'clean_service.py', flags: [...marker, '--no-attribution'], exit: 0 },
+  { name: 'realistic start, clean, marker, --native-stacks', app: 'clean_service.py', flags: [...marker, '--native-stacks'], exit: 0 },
   { name: 'realistic start, 3 leaks, each attributed, marker', app: 'leaky_service.py', flags: marker, exit: 1 },
   { name: 'realistic start + one worker fork, --fork-at-first-fork', app: 'forking_service.py', flags: ['--fork-at-first-fork'], exit: 0 },
   { name: 'import-heavy stdlib start, clean, marker', app: 'clean_import_heavy.py', flags: marker, exit: 0 },
@@ -73,7 +74,7 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   if (started !== 1) throw new Error(`${app} started ${started} times in one check`);
 
   // strace as the check runs it (on one CPU), without the bootstrap or anything of ours.
-  const [tracerCommand, ...tracerArgs] = [...oneCpuPrefix(root), 'strace', ...straceArguments(forkPointOf(flags), false, '/dev/null', command)];
+  const [tracerCommand, ...tracerArgs] = [...oneCpuPrefix(root), 'strace', ...straceArguments({ forkPoint: forkPointOf(flags), attribution: false, nativeStacks: flags.includes('--native-stacks') }, '/dev/null', command)];
   const bare = [];
   const checked = [];
   const tracer = [];
@@ -83,6 +84,7 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
     cwd: join(root, 'bench'),
     appOutput: 'ignore',
     attribution: !flags.includes('--no-attribution'),
+    nativeStacks: flags.includes('--native-stacks'),
     ...(flags.includes('--fork-at-first-fork') ? { forkAtFirstFork: true } : { forkMarker: 'READY' }),
   };
   for (let i = 0; i < runs; i++) {

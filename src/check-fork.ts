@@ -103,6 +103,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     env: resolved.env,
     inheritFds: resolved.inheritFds,
     attribution: resolved.attribution,
+    nativeStacks: resolved.nativeStacks,
     listeners: [detector.listener ?? {}],
     output,
   });

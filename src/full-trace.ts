@@ -10,8 +10,9 @@ import { ProcessModel, type ModelListener, type Task } from './model/process-mod
 import type { ForkPointSpec } from './options.js';
 import { describeTable } from './report/describe-table.js';
 import type { FdRecord } from './report/types.js';
-import type { TraceEvent } from './trace/events.js';
+import type { ProcessEvent } from './trace/events.js';
 import { TraceParser } from './trace/parser.js';
+import { NativeStacks } from './trace/native-stacks.js';
 
 export interface FullTraceRequest {
   strace: string;
@@ -23,6 +24,7 @@ export interface FullTraceRequest {
   env: Record<string, string>;
   inheritFds: boolean;
   attribution: boolean;
+  nativeStacks: boolean;
   /** Told of clones, execs and new fds as the model applies them. */
   listeners: ModelListener[];
   /** The app's stdout and stderr, relayed to ours and searched for a marker. */
@@ -33,7 +35,7 @@ export interface FullTrace {
   run: TracedRun;
   model: ProcessModel;
   /** Parses and applies one line; undefined when it holds no event. `record`: an attribution record, nothing else to see. */
-  apply(line: string): { event: TraceEvent; task: Task; record: boolean } | undefined;
+  apply(line: string): { event: ProcessEvent; task: Task; record: boolean } | undefined;
   /** Report records of a table, origins included. Call while the process lives: sockets are completed from its /proc. */
   describe(table: FdTable, pid: number): FdRecord[];
 }
@@ -48,13 +50,14 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     output: request.output,
     strace: request.strace,
     ...(request.ready ? { ready: request.ready } : {}),
-    straceArgs: (traceFile) => straceArguments(request.forkPoint, request.attribution, traceFile, request.command),
+    straceArgs: (traceFile) => straceArguments(request, traceFile, request.command),
     cwd: request.cwd,
     env: request.attribution ? { ...request.env, ...bootstrapEnv(token, { ...process.env, ...request.env }) } : request.env,
     inheritFds: request.inheritFds,
   });
   const attributor = new Attributor(token);
-  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [...request.listeners, attributor.listener]);
+  const stacks = new NativeStacks();
+  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [...request.listeners, attributor.listener, stacks.listener]);
   const parser = new TraceParser();
   return {
     run,
@@ -62,6 +65,11 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     apply(line) {
       const event = parser.parse(line);
       if (event === undefined) return undefined;
+      if (event.type === 'native-frame') {
+        stacks.add(event.frame);
+        return undefined;
+      }
+      stacks.next();
       const task = model.apply(event);
       return { event, task, record: attributor.observe(event, task) };
     },
@@ -69,7 +77,7 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
       describeTable(
         table,
         pid,
-        (made, createdBy) => describeOrigin(attributor.attributionOf(made), createdBy, request.cwd),
+        (made, createdBy) => ({ ...describeOrigin(attributor.attributionOf(made), createdBy, request.cwd), ...stacks.of(made) }),
         (file) => model.startStdio.get(file),
       ),
   };

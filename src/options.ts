@@ -53,11 +53,19 @@ export interface CheckOptions {
    */
   deep?: boolean;
   /**
-   * Name the Python line that made each fd, through a bootstrap every Python
-   * process of the app loads (PYTHONPATH). Off: plain tracing, origin null.
+   * Name the Python or Ruby line that made each fd, through a bootstrap every
+   * Python and Ruby process of the app loads (PYTHONPATH, RUBYOPT). Off: plain
+   * tracing, origin null.
    * @default true
    */
   attribution?: boolean;
+  /**
+   * Record the native (C) stack of every fd syscall with strace -k, and list
+   * it for each fd as `nativeStack`: fds made by C code get a stack too. Costs
+   * an unwind per traced syscall.
+   * @default false
+   */
+  nativeStacks?: boolean;
   /**
    * Working directory of the app.
    * @default process.cwd()
@@ -96,6 +104,7 @@ export interface ResolvedOptions {
   preset?: { preset: Preset; detected: boolean };
   inheritFds: boolean;
   attribution: boolean;
+  nativeStacks: boolean;
   cwd: string;
   env: Record<string, string>;
   appOutput: 'inherit' | 'ignore';
@@ -185,6 +194,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     ...(preset ? { preset } : {}),
     inheritFds: options.inheritFds ?? false,
     attribution: options.attribution ?? true,
+    nativeStacks: options.nativeStacks ?? false,
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? {},
     appOutput: options.appOutput ?? 'inherit',

@@ -133,3 +133,22 @@ describe('many threads at once', () => {
     }
   }, 120_000);
 });
+
+describe('--native-stacks', () => {
+  test('an fd C code made names its native stack: the libc call, the library and the extension that called it', async () => {
+    const run = await runCli(['--native-stacks', '--entry', fixture('sqlite'), '--fork-marker', 'READY']);
+    const database = run.report!.leaks.find((leak) => leak.target.endsWith('/app.db'))!;
+    expect(database.nativeStack![0]).toMatch(/^libc\.so\.6 __open/);
+    expect(database.nativeStack).toContainEqual(expect.stringMatching(/^libsqlite3\.so\S* sqlite3(PagerOpen|BtreeOpen)\+0x/));
+    expect(database.nativeStack).toContainEqual(expect.stringMatching(/^_sqlite3\.cpython/));
+    expect(run.stdout).toMatch(/ {10}native {4}libc\.so\.6 __open/);
+  });
+
+  test('the fd no Python call announced gets a stack too; without the flag there is none', async () => {
+    const traced = await runCli(['--native-stacks', '--entry', fixture('ctypes'), '--fork-marker', 'READY']);
+    const unannounced = traced.report!.leaks.find((leak) => leak.origin === null)!;
+    expect(unannounced.nativeStack).toContainEqual(expect.stringMatching(/^_ctypes\.cpython\S* _ctypes_callproc/));
+    const plain = await runCli(['--entry', fixture('ctypes'), '--fork-marker', 'READY']);
+    expect(plain.report!.leaks.every((leak) => leak.nativeStack === undefined)).toBe(true);
+  });
+});

@@ -6,16 +6,16 @@ import { OpenFile } from '../src/model/open-file.js';
 import { ProcessModel } from '../src/model/process-model.js';
 import { parseAnnotation } from '../src/trace/annotation.js';
 import { bytesToText, decodeCString } from '../src/trace/c-string.js';
-import type { TraceEvent } from '../src/trace/events.js';
+import type { ProcessEvent } from '../src/trace/events.js';
 import { TraceParser } from '../src/trace/parser.js';
 import { ROOT } from './helpers/run-cli.js';
 
 // Lines below were printed by strace 6.1 (-f -y -yy) on this machine.
 const recorded = (name: string) => readFileSync(join(ROOT, 'test/traces', name), 'latin1').split('\n').filter(Boolean);
 
-function parseAll(lines: string[]): TraceEvent[] {
+function parseAll(lines: string[]): ProcessEvent[] {
   const parser = new TraceParser();
-  return lines.map((line) => parser.parse(line)).filter((event) => event !== undefined);
+  return lines.map((line) => parser.parse(line)).filter((event) => event !== undefined && event.type !== 'native-frame') as ProcessEvent[];
 }
 
 describe('TraceParser', () => {

@@ -1,7 +1,7 @@
 import type { ModelListener, Proc, Task } from '../model/process-model.js';
 import type { Duplication } from '../model/fd-table.js';
 import type { OpenFile } from '../model/open-file.js';
-import type { TraceEvent } from '../trace/events.js';
+import type { ProcessEvent } from '../trace/events.js';
 import { FrameTable, parseRecord, type CallRecord, type StartRecord } from './records.js';
 
 /** One program image of a process: what execve started, and the bootstrap's start record once Python or Ruby ran it. */
@@ -67,7 +67,7 @@ export class Attributor {
   constructor(private readonly token: string) {}
 
   /** Reads a record out of the event; true when it was one. */
-  observe(event: TraceEvent, task: Task): boolean {
+  observe(event: ProcessEvent, task: Task): boolean {
     if (event.type === 'exit' || event.type === 'killed') {
       this.threads.delete(event.pid);
       return false;

@@ -32,6 +32,8 @@ export interface OriginFields {
   originNote?: string;
   /** Made by the interpreter's own start-up, before any of the app's code (and the bootstrap) ran. */
   runtimeStartup?: Runtime;
+  /** The native stack of the syscall that made it, innermost first (with native stacks on). */
+  nativeStack?: string[];
 }
 
 const LANGUAGE: Record<Runtime, string> = { python: 'Python', ruby: 'Ruby' };

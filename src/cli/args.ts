@@ -47,6 +47,7 @@ const flags = {
   preset: { type: 'string' },
   'inherit-fds': { type: 'boolean' },
   'no-attribution': { type: 'boolean' },
+  'native-stacks': { type: 'boolean' },
   deep: { type: 'boolean' },
   strace: { type: 'string' },
   'trace-out': { type: 'string' },
@@ -111,6 +112,7 @@ export function parseCli(argv: string[]): CliRequest {
   if (values.preset !== undefined) overrides.preset = values.preset as PresetName;
   if (values['inherit-fds']) overrides.inheritFds = true;
   if (values['no-attribution']) overrides.attribution = false;
+  if (values['native-stacks']) overrides.nativeStacks = true;
   if (values.deep) overrides.deep = true;
   if (values.strace !== undefined) overrides.strace = values.strace;
   if (values['trace-out'] !== undefined) overrides.traceOut = values['trace-out'];

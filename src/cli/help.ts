@@ -52,7 +52,8 @@ Running:
   --shard <i>/<n>          run only the i-th of n slices of the checks (for CI matrices)
   --python <path>          interpreter for --entry (default python3, ruby for .rb)
   --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
-  --no-attribution         do not load the Python bootstrap that names source lines
+  --no-attribution         do not load the Python and Ruby bootstraps that name source lines
+  --native-stacks          also record each fd's native (C) stack (strace -k; slower)
   --deep                   accepted for older scripts: every check traces every
                            fd syscall in one start of the app
   --strace <path>          strace binary (default: strace on PATH)

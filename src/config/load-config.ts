@@ -14,7 +14,7 @@ const PACKAGE_FIELD = 'prefork-check';
 /** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
 export type CheckConfig = Pick<
   CheckOptions,
-  'name' | 'entry' | 'command' | 'python' | 'forkMarker' | 'forkAtFirstFork' | 'timeout' | 'cwd' | 'env' | 'allow' | 'inheritFds' | 'attribution' | 'preset'
+  'name' | 'entry' | 'command' | 'python' | 'forkMarker' | 'forkAtFirstFork' | 'timeout' | 'cwd' | 'env' | 'allow' | 'inheritFds' | 'attribution' | 'nativeStacks' | 'preset'
 >;
 
 export interface ConfigFile extends CheckConfig {
@@ -40,7 +40,7 @@ export interface LoadedConfig {
   reporters: { json?: string; junit?: string };
 }
 
-const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'preset'] as const;
+const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'nativeStacks', 'preset'] as const;
 const TOP_FIELDS = [...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
 
 function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
@@ -48,7 +48,7 @@ function validateCheck(value: Record<string, unknown>, path: string, problems: P
   for (const field of ['name', 'entry', 'python', 'forkMarker', 'cwd'] as const) {
     if (value[field] !== undefined) checkString(value[field], at(field), problems);
   }
-  for (const field of ['forkAtFirstFork', 'inheritFds', 'attribution'] as const) {
+  for (const field of ['forkAtFirstFork', 'inheritFds', 'attribution', 'nativeStacks'] as const) {
     if (value[field] !== undefined) checkBoolean(value[field], at(field), problems);
   }
   if (value.command !== undefined && checkStringArray(value.command, at('command'), problems) && (value.command as string[]).length === 0) {
@@ -87,7 +87,7 @@ function validate(value: unknown, problems: Problems): value is ConfigFile {
 export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: string): CheckOptions {
   const merged: CheckConfig = { ...defaults, ...check, allow: [...(defaults.allow ?? []), ...(check.allow ?? [])], env: { ...defaults.env, ...check.env } };
   const cwd = merged.cwd === undefined ? root : resolve(root, merged.cwd);
-  const { name, entry, command, python, forkMarker, forkAtFirstFork, timeout, env, allow, inheritFds, attribution, preset } = merged;
+  const { name, entry, command, python, forkMarker, forkAtFirstFork, timeout, env, allow, inheritFds, attribution, nativeStacks, preset } = merged;
   // The name keys the check's baseline entries: from the config as written, never a resolved path.
   const options: CheckOptions = { name: name ?? entry ?? command?.join(' ') ?? '', cwd, env: env ?? {}, allow: allow ?? [] };
   if (entry !== undefined) options.entry = isAbsolute(entry) ? entry : resolve(root, entry);
@@ -98,6 +98,7 @@ export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: stri
   if (timeout !== undefined) options.timeout = timeout;
   if (inheritFds !== undefined) options.inheritFds = inheritFds;
   if (attribution !== undefined) options.attribution = attribution;
+  if (nativeStacks !== undefined) options.nativeStacks = nativeStacks;
   if (preset !== undefined) options.preset = preset;
   return options;
 }

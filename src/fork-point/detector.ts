@@ -1,6 +1,6 @@
 import type { FdTable } from '../model/fd-table.js';
 import type { ModelListener, ProcessModel, Task } from '../model/process-model.js';
-import type { TraceEvent } from '../trace/events.js';
+import type { ProcessEvent } from '../trace/events.js';
 
 /** The fork point, reached: whose table, as it was at that syscall. */
 export interface ForkPointHit {
@@ -21,7 +21,7 @@ export interface ForkPointDetector {
    * Looks at one event after the model has applied it. A promise (the marker
    * waiting for the app's bytes to arrive) must settle before the next event is applied.
    */
-  observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined;
+  observe(event: ProcessEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined;
   /** The started process has ended: a last chance to decide (first fork pending). */
   rootEnded?(model: ProcessModel): ForkPointHit | undefined;
   /** Why the fork point was not reached, when something is worth saying. */

@@ -1,5 +1,5 @@
 import type { ProcessModel, Task } from '../model/process-model.js';
-import type { TraceEvent } from '../trace/events.js';
+import type { ProcessEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { isPython } from './program-kind.js';
@@ -12,7 +12,7 @@ export const PYTHON_EXIT_NOTE =
 export function exitDetector(): ForkPointDetector {
   let python = false;
   return {
-    observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | undefined {
+    observe(event: ProcessEvent, task: Task, model: ProcessModel): ForkPointHit | undefined {
       if (event.type !== 'syscall' || event.name !== 'exit_group' || task.proc !== model.root?.proc) return undefined;
       python = isPython(task.proc.program);
       const exitCode = Number.parseInt(event.args, 10);

@@ -1,6 +1,6 @@
 import type { FdTable } from '../model/fd-table.js';
 import type { CloneInfo, ProcessModel, Task } from '../model/process-model.js';
-import type { TraceEvent } from '../trace/events.js';
+import type { ProcessEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { isShell } from './program-kind.js';
@@ -76,7 +76,7 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
         }
       },
     },
-    observe(event: TraceEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
+    observe(event: ProcessEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
       if (!byChild.has(task.tid)) return settle();
       if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
       if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-') return judge(task.tid, 'worker');

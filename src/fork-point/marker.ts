@@ -1,13 +1,13 @@
 import type { AppOutput } from '../launch/app-output.js';
 import type { ProcessModel, Task } from '../model/process-model.js';
-import type { TraceEvent } from '../trace/events.js';
+import type { ProcessEvent } from '../trace/events.js';
 import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
 import { splitTopLevel } from '../trace/scan.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 
 /** The fd a successful output syscall wrote to, and how many bytes. */
-function outputOf(event: TraceEvent): { fd: number; count: number } | undefined {
+function outputOf(event: ProcessEvent): { fd: number; count: number } | undefined {
   if (event.type !== 'syscall') return undefined;
   const at = OUTPUT_SYSCALLS[event.name];
   if (at === undefined) return undefined;
@@ -29,7 +29,7 @@ export function markerDetector(marker: string, output: AppOutput): ForkPointDete
   const written = { 1: 0, 2: 0 };
 
   return {
-    observe(event: TraceEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined {
+    observe(event: ProcessEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined {
       const wrote = outputOf(event);
       if (wrote === undefined) return undefined;
       // Only the streams the app was started with: not a pipe to a child, not a shell's brief 2>/dev/null.

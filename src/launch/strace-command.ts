@@ -21,13 +21,21 @@ const RECORD_LIMIT = 4096;
 /** Without records no string is read: the marker comes from the app's own output, not the trace. */
 const NO_STRINGS = 16;
 
+export interface TraceOptions {
+  forkPoint: ForkPointSpec;
+  attribution: boolean;
+  /** strace -k: the native stack after each traced syscall. */
+  nativeStacks: boolean;
+}
+
 /** strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole records, and filter in the kernel. */
-export function straceArguments(forkPoint: ForkPointSpec, attribution: boolean, output: string, command: string[]): string[] {
+export function straceArguments({ forkPoint, attribution, nativeStacks }: TraceOptions, output: string, command: string[]): string[] {
   return [
     '-f',
     '-q',
     '-y',
     '-yy',
+    ...(nativeStacks ? ['-k'] : []),
     '--seccomp-bpf',
     '-s',
     String(attribution ? RECORD_LIMIT : NO_STRINGS),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { SyscallEvent, TraceEvent } from '../trace/events.js';
+import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { FdTable, type Duplication } from './fd-table.js';
 import type { Creator, OpenFile } from './open-file.js';
 import { applyFdSyscall } from './fd-syscalls.js';
@@ -66,7 +66,7 @@ export class ProcessModel {
     private readonly listeners: ModelListener[] = [],
   ) {}
 
-  apply(event: TraceEvent): Task {
+  apply(event: ProcessEvent): Task {
     const task = this.taskFor(event.pid);
     switch (event.type) {
       case 'unfinished':

@@ -39,6 +39,8 @@ export interface FdRecord {
   originNote?: string;
   /** Made by the Python or Ruby interpreter's own start-up, before any of the app's code ran. */
   runtimeStartup?: 'python' | 'ruby';
+  /** With native stacks on: the C stack of the syscall that made it, innermost first (`libc.so.6 __open64+0x51`). */
+  nativeStack?: string[];
 }
 
 export interface Leak extends FdRecord {

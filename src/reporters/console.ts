@@ -33,6 +33,9 @@ function shortName(file: string): string {
   return name.startsWith('__') ? `${basename(dirname(file))}/${name}` : name;
 }
 
+/** Native frames shown per fd: the C library and the code that called it. */
+const NATIVE_SHOWN = 8;
+
 /** A stack as lines, innermost first; each run of library frames folded into one line that names its files. */
 export function foldStack(stack: StackFrame[]): string[] {
   const lines: string[] = [];
@@ -130,6 +133,9 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
   ];
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
   foldStack(leak.stack).forEach((entry, i) => lines.push(`          ${i === 0 ? 'stack' : '     '}     ${i === 0 ? entry : paint('dim', entry)}`.replace(/ +$/, '')));
+  const native = leak.nativeStack ?? [];
+  native.slice(0, NATIVE_SHOWN).forEach((frame, i) => lines.push(`          ${i === 0 ? 'native' : '      '}    ${i === 0 ? printable(frame) : paint('dim', printable(frame))}`));
+  if (native.length > NATIVE_SHOWN) lines.push(paint('dim', `                    … ${native.length - NATIVE_SHOWN} more native frames (all in the JSON report)`));
   const sharing = [...new Set(group.slice(0, 16).flatMap((member) => (member.sameTargetAs ? [member.fd, ...member.sameTargetAs] : [])))].sort((a, b) => a - b);
   const total = Math.max(...group.map((member) => member.sameTargetCount ?? 0));
   if (sharing.length > 0) {

@@ -34,4 +34,14 @@ export interface KilledEvent {
   signal: string;
 }
 
-export type TraceEvent = SyscallEvent | UnfinishedEvent | SignalEvent | ExitEvent | KilledEvent;
+/** One frame of the native stack strace -k prints under the syscall line before it. */
+export interface NativeFrameEvent {
+  type: 'native-frame';
+  /** `libsqlite3.so.0.8.6 sqlite3PagerOpen+0x574`: the object's file name and the symbol, or the offset. */
+  frame: string;
+}
+
+/** What happened to one process or thread. */
+export type ProcessEvent = SyscallEvent | UnfinishedEvent | SignalEvent | ExitEvent | KilledEvent;
+
+export type TraceEvent = ProcessEvent | NativeFrameEvent;

@@ -13,6 +13,7 @@ export class TraceParser {
   unparsedLines = 0;
 
   parse(line: string): TraceEvent | undefined {
+    if (line.startsWith(' > ')) return nativeFrame(line);
     let i = 0;
     let pid = 0;
     while (i < line.length) {
@@ -85,4 +86,15 @@ export class TraceParser {
     this.unparsedLines++;
     return undefined;
   }
+}
+
+/**
+ * ` > /usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6(sqlite3PagerOpen+0x574) [0xb02c4]` as
+ * `libsqlite3.so.0.8.6 sqlite3PagerOpen+0x574`; a frame with no symbol keeps its address.
+ */
+function nativeFrame(line: string): TraceEvent {
+  const frame = /^ > (.*?)\((.*)\) \[(0x[0-9a-f]+)\]$/.exec(line);
+  if (!frame) return { type: 'native-frame', frame: line.slice(3) };
+  const object = frame[1]!.slice(frame[1]!.lastIndexOf('/') + 1);
+  return { type: 'native-frame', frame: `${object} ${frame[2] || frame[3]}` };
 }

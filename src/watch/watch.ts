@@ -133,6 +133,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     env: options.env ?? {},
     inheritFds: false,
     attribution: true,
+    nativeStacks: false,
     listeners: [{ created: (_task, _syscall, files) => collecting && files.forEach((file) => fresh.add(file)) }],
     output,
   });

@@ -10,6 +10,7 @@ import { AppOutput } from '../../src/launch/app-output.js';
 import { FdTable } from '../../src/model/fd-table.js';
 import { OpenFile } from '../../src/model/open-file.js';
 import { ProcessModel } from '../../src/model/process-model.js';
+import type { ProcessEvent } from '../../src/trace/events.js';
 import { describeTable } from '../../src/report/describe-table.js';
 import { TraceParser } from '../../src/trace/parser.js';
 import { ROOT } from '../helpers/run-cli.js';
@@ -38,7 +39,7 @@ function runPipeline(lines: string[]): ProcessModel {
   const model = new ProcessModel(stdio, [marker.listener ?? {}, firstFork.listener ?? {}, attributor.listener]);
   for (const line of lines) {
     const event = parser.parse(line);
-    if (!event) continue;
+    if (!event || event.type === 'native-frame') continue;
     const task = model.apply(event);
     attributor.observe(event, task);
     marker.observe(event, task, model);
@@ -87,7 +88,7 @@ describe('the parser and model on random, truncated, interleaved and garbage str
         const model = runPipeline(['100 openat(AT_FDCWD, "/etc/hosts", O_RDONLY) = 3</etc/hosts>']);
         const before = [...model.root!.table.slots.entries()].map(([number, slot]) => [number, slot.file]);
         const arg = annotated ? `${fd}</srv/data.bin>` : String(fd);
-        model.apply(new TraceParser().parse(`100 ${name}(${arg}, 0x1) = 0`)!);
+        model.apply(new TraceParser().parse(`100 ${name}(${arg}, 0x1) = 0`) as ProcessEvent);
         const after = model.root!.table;
         for (const [number, file] of before) expect(after.get(number as number)?.file).toBe(file);
         if (fd === 3 || !annotated) {
