@@ -75,10 +75,11 @@ export interface CheckOptions {
   env?: Record<string, string>;
   /**
    * The app's stdout and stderr: passed on to ours as they come ('inherit'),
-   * or read for the marker only ('ignore').
+   * both to our stderr ('stderr': our stdout carries a report), or read for
+   * the marker only ('ignore').
    * @default 'inherit'
    */
-  appOutput?: 'inherit' | 'ignore';
+  appOutput?: 'inherit' | 'stderr' | 'ignore';
   /**
    * The strace binary.
    * @default 'strace' found on PATH
@@ -107,7 +108,7 @@ export interface ResolvedOptions {
   nativeStacks: boolean;
   cwd: string;
   env: Record<string, string>;
-  appOutput: 'inherit' | 'ignore';
+  appOutput: 'inherit' | 'stderr' | 'ignore';
   strace: string;
   traceOut?: string;
   onForkPoint?: CheckOptions['onForkPoint'];

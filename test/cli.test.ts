@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { useColor } from '../src/cli/main.js';
+import type { RunResult } from '../src/report/types.js';
 import { fixture, leakLines, ROOT, runCli, scratch } from './helpers/run-cli.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -164,3 +165,23 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('a report on stdout (`-`)', () => {
+  test('--json - writes only the JSON report to stdout; the app and the console report go to stderr', async () => {
+    const run = await runCli(['--json', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], { json: false });
+    expect(run.exitCode).toBe(1);
+    const result = JSON.parse(run.stdout) as RunResult;
+    expect(leakLines(result.checks[0]!)).toEqual([`file ${run.scratch}/app.log`]);
+    expect(run.stderr).toMatch(/^READY\n─+ end of the app's output ─+\n/);
+    expect(run.stderr).toMatch(/FAIL {2}1 fd open at the fork point/);
+    expect(existsSync(join(ROOT, '-'))).toBe(false);
+  });
+
+  test('--junit - writes the XML to stdout; both on stdout is an error before the app runs', async () => {
+    const junit = await runCli(['--junit', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], { json: false });
+    expect(junit.stdout).toMatch(/^<\?xml[^]*<\/testsuites>\s*$/);
+    const both = await runCli(['--json', '-', '--junit', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], { json: false });
+    expectCleanError(both, /Only one report can be written to stdout/);
+    expect(both.stdout).toBe('');
+  });
+});

@@ -31,7 +31,7 @@ Known leaks and rules:
                            "prefork-check" field of package.json)
 
 Reports:
-  --json <file>            the whole run as JSON
+  --json <file>            the whole run as JSON (- for stdout: the rest goes to stderr)
   --junit <file>           JUnit XML: a testsuite per check, a testcase per leak site
   -q, --quiet              print only the verdict lines
   (under GitHub Actions, ::error annotations and a step summary are added)

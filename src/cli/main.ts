@@ -9,7 +9,7 @@ import type { RunResult } from '../report/types.js';
 import { relayed } from '../launch/app-output.js';
 import { formatConsole } from '../reporters/console.js';
 import { writeGithub } from '../reporters/github.js';
-import { writeJsonReport } from '../reporters/json.js';
+import { formatJsonReport, writeJsonReport } from '../reporters/json.js';
 import { assertWritable } from '../reporters/write-atomic.js';
 import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
 import { runChecks, type RunPlan } from '../run/run-checks.js';
@@ -29,9 +29,9 @@ export function useColor(env: NodeJS.ProcessEnv = process.env, terminal = proces
 }
 
 /** A rule between the app's output and our report, on a line of its own (the app may end without a newline). */
-function apartFromApp(): string {
+function apartFromApp(human: NodeJS.WriteStream): string {
   if (!relayed.any) return '';
-  return `${relayed.stdoutLineOpen ? '\n' : ''}${'─'.repeat(24)} end of the app's output ${'─'.repeat(24)}\n`;
+  return `${relayed.lineOpen.has(human) ? '\n' : ''}${'─'.repeat(24)} end of the app's output ${'─'.repeat(24)}\n`;
 }
 
 /** A report written over the baseline, an entry file or another report would destroy it: refused up front. */
@@ -78,8 +78,10 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
   const baselineFile = request.baseline !== undefined ? resolve(cwd, request.baseline) : (config.baseline ?? (existsSync(defaultBaseline) || request.updateBaseline ? defaultBaseline : undefined));
   const json = request.json ?? config.reporters.json;
   const junit = request.junit ?? config.reporters.junit;
+  // A report on stdout: the app's own output goes to stderr with ours.
+  const appOutput = humanStream(json, junit) === process.stderr ? { appOutput: 'stderr' as const } : {};
   const plan: RunPlan = {
-    checks: checks.map((check) => withOverrides(check, request.overrides)),
+    checks: checks.map((check) => ({ ...withOverrides(check, request.overrides), ...appOutput })),
     projectRoot,
     updateBaseline: request.updateBaseline,
     strict: request.strict || (config.strict ?? false),
@@ -98,12 +100,33 @@ async function mergeReports(patterns: string[]): Promise<RunResult> {
   return mergeRunResults(files.map(readRunResult));
 }
 
+/** A report path of `-` is our stdout. */
+export const STDOUT_PATH = '-';
+
+/** Where the words for people go: stdout, unless a report is written there. */
+function humanStream(json: string | undefined, junit: string | undefined): NodeJS.WriteStream {
+  return json === STDOUT_PATH || junit === STDOUT_PATH ? process.stderr : process.stdout;
+}
+
+/** Report paths checked before the run: at most one is `-`, and every other one can be written. */
+function assertReportPaths(paths: Array<string | undefined>): void {
+  if (paths.filter((path) => path === STDOUT_PATH).length > 1) {
+    throw new PreforkCheckError('INVALID_OPTION', 'Only one report can be written to stdout (`-`): give the other a file.');
+  }
+  for (const file of paths) if (file !== undefined && file !== STDOUT_PATH) assertWritable(file);
+}
+
 async function writeReports(result: RunResult, request: CliRequest, json: string | undefined, junit: string | undefined): Promise<void> {
-  process.stdout.write(apartFromApp() + formatConsole(result, { color: useColor(), quiet: request.quiet }));
-  if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => process.stdout.write(text));
-  if (json !== undefined) await writeJsonReport(result, json);
+  const human = humanStream(json, junit);
+  human.write(apartFromApp(human) + formatConsole(result, { color: useColor(process.env, human.isTTY === true), quiet: request.quiet }));
+  if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => human.write(text));
+  if (json === STDOUT_PATH) process.stdout.write(formatJsonReport(result));
+  else if (json !== undefined) await writeJsonReport(result, json);
+  if (junit === undefined) return;
   // Loaded only when asked for: the XML builder takes ~50 ms to import.
-  if (junit !== undefined) await (await import('../reporters/junit.js')).writeJunitReport(result, junit);
+  const { formatJunit, writeJunitReport } = await import('../reporters/junit.js');
+  if (junit === STDOUT_PATH) process.stdout.write(formatJunit(result));
+  else await writeJunitReport(result, junit);
 }
 
 /** parse → plan → run → report → exit code. Errors of ours are one message on stderr, never a stack. */
@@ -132,7 +155,8 @@ export async function main(argv: string[]): Promise<number> {
     if (request.watch) {
       const run = request.watch;
       const html = run.html;
-      for (const file of [request.json, request.junit, html]) if (file !== undefined) assertWritable(file);
+      assertReportPaths([request.json, request.junit]);
+      if (html !== undefined) assertWritable(html);
       const { watch } = await import('../watch/watch.js');
       const { formatWatch, writeWatchHtml } = await import('../reporters/watch-chart.js');
       const { html: _, ...load } = run;
@@ -141,23 +165,24 @@ export async function main(argv: string[]): Promise<number> {
         ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
         ...(request.overrides.strace !== undefined ? { strace: request.overrides.strace } : {}),
         signal: controller.signal,
+        appOutput: humanStream(request.json, request.junit) === process.stderr ? 'stderr' : 'inherit',
       });
       const result: RunResult = { ...runVerdict([report]), checks: [report], tool: report.tool };
       await writeReports(result, request, request.json, request.junit);
-      if (!request.quiet) process.stdout.write(formatWatch(report.watch));
+      if (!request.quiet) humanStream(request.json, request.junit).write(formatWatch(report.watch));
       if (html !== undefined) await writeWatchHtml(report.watch, report.name, html);
       return report.error?.code === 'INTERRUPTED' ? interrupted() : result.exitCode;
     }
     if (request.mergeReports) {
-      for (const file of [request.json, request.junit]) if (file !== undefined) assertWritable(file);
+      assertReportPaths([request.json, request.junit]);
       const merged = await mergeReports(request.mergeReports);
       await writeReports(merged, request, request.json, request.junit);
       return merged.exitCode;
     }
     const { plan, json, junit } = planRun(request, controller.signal);
     // Fail before the app runs, not after, when a report could not be written.
-    for (const file of [json, junit]) if (file !== undefined) assertWritable(file);
-    assertReportsSpareInputs([json, junit, plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined], plan);
+    assertReportPaths([json, junit]);
+    assertReportsSpareInputs([json === STDOUT_PATH ? undefined : json, junit === STDOUT_PATH ? undefined : junit, plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined], plan);
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
     const result = await runChecks(plan);
     await writeReports(result, request, json, junit);

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 
 /** What the relays have passed on: so our report can start on a line of its own, set apart from the app's. */
-export const relayed = { any: false, stdoutLineOpen: false };
+export const relayed = { any: false, lineOpen: new Set<NodeJS.WriteStream>() };
 
 /**
  * One of the app's output streams (its stdout or its stderr): a fifo we read,
@@ -66,19 +66,23 @@ export class AppStream {
   }
 }
 
+export type AppOutputMode = 'inherit' | 'stderr' | 'ignore';
+
 /** The app's stdout (fd 1) and stderr (fd 2), relayed to ours. */
 export class AppOutput {
   readonly streams: { 1: AppStream; 2: AppStream };
 
-  constructor(marker?: string, show: 'inherit' | 'ignore' = 'inherit') {
+  /** `show`: 'inherit' relays each stream to ours, 'stderr' both to our stderr (our stdout carries a report), 'ignore' neither. */
+  constructor(marker?: string, show: AppOutputMode = 'inherit') {
     const needle = marker === undefined ? undefined : Buffer.from(marker);
     const relay = (ours: NodeJS.WriteStream) => (chunk: Buffer) => {
       if (show === 'ignore') return;
       relayed.any = true;
-      if (ours === process.stdout) relayed.stdoutLineOpen = chunk.at(-1) !== 0x0a;
+      if (chunk.at(-1) === 0x0a) relayed.lineOpen.delete(ours);
+      else relayed.lineOpen.add(ours);
       passOn(ours, chunk);
     };
-    this.streams = { 1: new AppStream(needle, relay(process.stdout)), 2: new AppStream(needle, relay(process.stderr)) };
+    this.streams = { 1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout)), 2: new AppStream(needle, relay(process.stderr)) };
   }
 }
 

@@ -37,6 +37,8 @@ export interface WatchOptions {
   timeout?: number;
   strace?: string;
   signal?: AbortSignal;
+  /** Where the server's own output goes (see CheckOptions.appOutput). @default 'inherit' */
+  appOutput?: 'inherit' | 'stderr';
 }
 
 /** One process's fd count after each step, by kind and in all. */
@@ -123,7 +125,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   // fds made after warm-up: the ones a leak per step leaves behind.
   const fresh = new WeakSet<OpenFile>();
   let collecting = false;
-  const output = new AppOutput(marker);
+  const output = new AppOutput(marker, options.appOutput);
   const { run, model, apply, describe } = await startFullTrace({
     strace,
     ready: ensureTracingWorks(strace),
