@@ -22,6 +22,10 @@ describe('JUnit XML', () => {
     const failure = '//testsuite[@name="web"]/testcase';
     expect(await xpath(junit, `string(${failure}/@name)`)).toBe(`no file left open by ${join(ROOT, 'fixtures/pkgapp/storage.py')}:4`);
     expect(await xpath(junit, `string(${failure}/failure/@type)`)).toBe('LeakedFd');
+    // Where annotation actions point: the file and line that made it.
+    expect(await xpath(junit, `string(${failure}/@file)`)).toBe(join(ROOT, 'fixtures/pkgapp/storage.py'));
+    expect(await xpath(junit, `string(${failure}/@line)`)).toBe('4');
+    expect(Number(await xpath(junit, 'string(//testsuite[@name="worker"]/testcase/@time)'))).toBeGreaterThan(0);
     expect(await xpath(junit, `string(${failure}/failure)`)).toMatch(/fd 3 file .*journal\.log[^]*stack:\n .*storage\.py:4 in <module>\n .*service\.py:2 in <module>/);
     expect(await xpath(junit, 'string(//testsuite[@name="worker"]/testcase/@name)')).toBe('nothing open at the fork point beyond stdio');
     expect(await xpath(junit, 'count(//testsuite[@name="worker"]/testcase/failure)')).toBe('0');

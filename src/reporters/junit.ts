@@ -16,22 +16,37 @@ function failureBody(group: Leak[]): string {
   return lines.join('\n');
 }
 
+type TestCase = ReturnType<ReturnType<Builder['testSuite']>['testCase']>;
+
+/**
+ * The `line` attribute beside `file`, which annotation actions read to point at the line.
+ * junit-report-builder has no setter for it; its element attributes are this one object.
+ */
+function atLine(testCase: TestCase, line: number): void {
+  const attributes = (testCase as unknown as { _attributes?: Record<string, unknown> })._attributes;
+  if (attributes) attributes.line = line;
+}
+
 function addCheck(builder: Builder, report: Report): void {
   const suite = builder.testSuite().name(report.name).time(report.durationMs / 1000);
   const className = 'prefork-check';
   if (report.error) {
-    suite.testCase().className(className).name('reaches its fork point').error(report.error.message, report.error.code);
+    suite.testCase().className(className).name('reaches its fork point').time(report.durationMs / 1000).error(report.error.message, report.error.code);
   }
   const counted = groupBySite(report.leaks.filter((leak) => !leak.allowed));
   for (const group of counted) {
     const leak = group[0]!;
     const count = group.length > 1 ? ` (x${group.length})` : '';
     // XML cannot hold most control characters: they are written as \xNN, like the console does.
-    const testCase = suite.testCase().className(className).name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`));
-    if (leak.origin && !leak.origin.file.startsWith('<')) testCase.file(leak.origin.file);
+    // A leak is found at the fork point, not timed on its own: the check's time is the suite's.
+    const testCase = suite.testCase().className(className).name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`)).time(0);
+    if (leak.origin && !leak.origin.file.startsWith('<')) {
+      testCase.file(leak.origin.file);
+      atLine(testCase, leak.origin.line);
+    }
     testCase.failure(printable(`${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`), 'LeakedFd').stacktrace(failureBody(group));
   }
-  if (!report.error && counted.length === 0) suite.testCase().className(className).name('nothing open at the fork point beyond stdio');
+  if (!report.error && counted.length === 0) suite.testCase().className(className).name('nothing open at the fork point beyond stdio').time(report.durationMs / 1000);
   // Stale entries fail the check only under --strict, which shows as a failure with no leak left.
   const staleFails = report.status === 'fail' && counted.length === 0;
   for (const entry of report.stale) {
