@@ -98,16 +98,36 @@ describe('the config file', () => {
 
   test('unknown keys and wrong types: exit 2, every problem with its path and line', async () => {
     const dir = project({
-      'prefork-check.config.json': '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }]\n}\n',
+      'prefork-check.config.json': '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }],\n  "checks": [{ "timout": 5 }]\n}\n',
     });
     const run = await runCli([], { cwd: dir });
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/The config in .*prefork-check\.config\.json is not valid:/);
-    expect(run.stderr).toMatch(/the config: unknown key "forkMarkr" \(known: .*forkMarker/);
+    expect(run.stderr).toMatch(/forkMarkr: unknown key, did you mean "forkMarker"\? \(known: .*\) \(line 3\)/);
+    expect(run.stderr).toMatch(/checks\[0\]\.timout: unknown key, did you mean "timeout"\? .*\(line 6\)/);
     expect(run.stderr).toMatch(/timeout: expected a number of at least .*, got the text "30" \(line 4\)/);
     expect(run.stderr).toMatch(/allow\[0\]\.kind: expected one of file, .*got the text "eventfd2" \(line 5\)/);
     expect(run.stderr).toMatch(/allow\[1\]: a rule needs at least one of path, glob/);
     expect(run.report).toBeUndefined();
+  });
+
+  test('found from a subdirectory, up to the package root; "$schema" is accepted', async () => {
+    const dir = project({
+      'package.json': { name: 'app', private: true },
+      'prefork-check.config.json': { $schema: './node_modules/prefork-check/prefork-check.schema.json', entry: fixture('clean'), forkMarker: 'READY' },
+      'src/deep/.keep': '',
+    });
+    const run = await runCli([], { cwd: join(dir, 'src', 'deep') });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.report!.name).toBe(fixture('clean'));
+    // Not past the package root: a project inside another has no config of its own.
+    const inner = join(dir, 'src', 'inner');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(inner);
+    writeFileSync(join(inner, 'package.json'), '{"name": "inner"}');
+    const none = await runCli([], { cwd: inner });
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toMatch(/Nothing to check/);
   });
 
   test('a config that is not JSON, and a --config that is not there', async () => {

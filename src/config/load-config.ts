@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../options.js';
 import { validateRule } from '../rules/validate-rule.js';
@@ -18,6 +18,8 @@ export type CheckConfig = Pick<
 >;
 
 export interface ConfigFile extends CheckConfig {
+  /** The JSON Schema editors complete the config with (prefork-check.schema.json); not read otherwise. */
+  $schema?: string;
   checks?: CheckConfig[];
   baseline?: string;
   strict?: boolean;
@@ -41,7 +43,7 @@ export interface LoadedConfig {
 }
 
 const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'nativeStacks', 'preset'] as const;
-const TOP_FIELDS = [...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
+const TOP_FIELDS = ['$schema', ...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
 
 function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
   const at = (field: string) => (path === '' ? field : `${path}.${field}`);
@@ -70,6 +72,7 @@ function validateCheck(value: Record<string, unknown>, path: string, problems: P
 function validate(value: unknown, problems: Problems): value is ConfigFile {
   if (!checkObject(value, 'the config', TOP_FIELDS, problems)) return false;
   validateCheck(value, '', problems);
+  if (value.$schema !== undefined) checkString(value.$schema, '$schema', problems);
   if (value.baseline !== undefined) checkString(value.baseline, 'baseline', problems);
   if (value.strict !== undefined) checkBoolean(value.strict, 'strict', problems);
   if (value.concurrency !== undefined) checkNumber(value.concurrency, 'concurrency', problems, { integer: true, min: 1 });
@@ -103,20 +106,29 @@ export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: stri
   return options;
 }
 
-/** The config to use: `explicit` (must exist), else prefork-check.config.json, else package.json's field, else none. */
+/**
+ * The config to use: `explicit` (must exist), else the nearest
+ * prefork-check.config.json or package.json field from `cwd` upward, up to
+ * the package root (the first directory with a package.json) or the
+ * repository's top (a .git), else none.
+ */
 function findConfig(cwd: string, explicit: string | undefined): { file: string; value: unknown; text: string } | undefined {
   if (explicit !== undefined) {
     const file = resolve(cwd, explicit);
     if (!existsSync(file)) throw new PreforkCheckError('INVALID_CONFIG', `The config file ${explicit} does not exist (looked in ${cwd}).`);
     return { file, value: readJsonFile(file, 'INVALID_CONFIG', 'the config'), text: readFileSync(file, 'utf8') };
   }
-  const own = resolve(cwd, CONFIG_FILE);
-  if (existsSync(own)) return { file: own, value: readJsonFile(own, 'INVALID_CONFIG', 'the config'), text: readFileSync(own, 'utf8') };
-  const pkg = resolve(cwd, 'package.json');
-  if (!existsSync(pkg)) return undefined;
-  const manifest = readJsonFile(pkg, 'INVALID_CONFIG', 'the package manifest');
-  if (!isObject(manifest) || manifest[PACKAGE_FIELD] === undefined) return undefined;
-  return { file: pkg, value: manifest[PACKAGE_FIELD], text: readFileSync(pkg, 'utf8') };
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const own = join(dir, CONFIG_FILE);
+    if (existsSync(own)) return { file: own, value: readJsonFile(own, 'INVALID_CONFIG', 'the config'), text: readFileSync(own, 'utf8') };
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      const manifest = readJsonFile(pkg, 'INVALID_CONFIG', 'the package manifest');
+      if (!isObject(manifest) || manifest[PACKAGE_FIELD] === undefined) return undefined;
+      return { file: pkg, value: manifest[PACKAGE_FIELD], text: readFileSync(pkg, 'utf8') };
+    }
+    if (existsSync(join(dir, '.git')) || dirname(dir) === dir) return undefined;
+  }
 }
 
 /** Reads, validates and resolves the project's config (an empty one when there is none). */

@@ -23,9 +23,34 @@ export function checkObject(value: unknown, path: string, known: readonly string
     return false;
   }
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) problems.push(`${path}: unknown key "${key}" (known: ${known.join(', ')})`);
+    if (known.includes(key)) continue;
+    const near = closest(key, known);
+    // Named by its own path, so the message can give its line.
+    const at = /^[\w.[\]]+$/.test(path) ? `${path}.${key}` : key;
+    problems.push(`${at}: unknown key${near === undefined ? '' : `, did you mean "${near}"?`} (known: ${known.join(', ')})`);
   }
   return true;
+}
+
+/** The known word a typo most likely meant: at most two edits away (or differing only in case). */
+export function closest(word: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = name.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, name);
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 export function checkString(value: unknown, path: string, problems: Problems, { empty = false } = {}): value is string {
