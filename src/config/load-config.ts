@@ -42,8 +42,8 @@ export interface LoadedConfig {
   reporters: { json?: string; junit?: string };
 }
 
-const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'nativeStacks', 'preset'] as const;
-const TOP_FIELDS = ['$schema', ...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
+export const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'nativeStacks', 'preset'] as const;
+export const TOP_FIELDS = ['$schema', ...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
 
 function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
   const at = (field: string) => (path === '' ? field : `${path}.${field}`);
