@@ -11,12 +11,22 @@ die() {
   exit 2
 }
 
-# Splits an input into words as a shell would quote them ('a b' "c d"), without running anything.
+# Splits an input into words as a shell would quote them ('a b' "c d"), without running anything;
+# an input of several lines is one word per line. An unmatched quote stops the step.
 split_words() {
   local -n into=$1
   into=()
   [ -z "$2" ] && return 0
-  mapfile -t into < <(printf '%s' "$2" | xargs -n1 printf '%s\n') || die "cannot split the input into words: $2"
+  local words
+  words=$(mktemp)
+  if ! node "$(dirname "${BASH_SOURCE[0]}")/split-words.mjs" "$2" >"$words" 2>"$words.err"; then
+    local why
+    why=$(cat "$words.err")
+    rm -f "$words" "$words.err"
+    die "cannot split the $3 input into words ($why): $2"
+  fi
+  mapfile -d '' -t into <"$words"
+  rm -f "$words" "$words.err"
 }
 
 if ! command -v strace >/dev/null; then
@@ -51,11 +61,11 @@ case "${INPUT_FORK_AT_FIRST_FORK:-false}" in
   false | '') ;;
   *) die "fork-at-first-fork must be true or false, got '$INPUT_FORK_AT_FIRST_FORK'" ;;
 esac
-split_words extra "${INPUT_ARGS:-}"
+split_words extra "${INPUT_ARGS:-}" args
 args+=("${extra[@]}")
 [ -n "${INPUT_ENTRY:-}" ] && [ -n "${INPUT_COMMAND:-}" ] && die "give entry or command, not both"
 [ -n "${INPUT_ENTRY:-}" ] && args+=(--entry "$INPUT_ENTRY")
-split_words command "${INPUT_COMMAND:-}"
+split_words command "${INPUT_COMMAND:-}" command
 [ ${#command[@]} -gt 0 ] && args+=(-- "${command[@]}")
 
 set +e
@@ -76,4 +86,13 @@ else
   output leaks 0
 fi
 [ -f "$junit" ] && output junit-report "$junit"
+# Unique per job and per use: matrix shards of one job (their inputs differ) and two uses in
+# one job (their step ids differ) each upload their own artifact.
+if [ -n "${INPUT_ARTIFACT_NAME:-}" ]; then
+  artifact="$INPUT_ARTIFACT_NAME"
+else
+  use=$(printf '%s\n' "${GITHUB_ACTION:-}" "$PWD" "${INPUT_ENTRY:-}" "${INPUT_COMMAND:-}" "${INPUT_CONFIG:-}" "${INPUT_ARGS:-}" "${INPUT_FORK_MARKER:-}" | sha256sum | cut -c1-8)
+  artifact="prefork-check-reports-${GITHUB_JOB:-job}-$use"
+fi
+output artifact-name "$artifact"
 exit "$status"

@@ -85,4 +85,27 @@ describe('the GitHub Action (ci/action.yml)', () => {
     expect(flag.exitCode).toBe(2);
     expect(flag.stdout).toMatch(/fork-at-first-fork must be true or false, got 'yes'/);
   });
+
+  test('arguments are split as a shell quotes them, or one per line; an unmatched quote stops the step', async () => {
+    const quoted = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', args: `--allow '**/app.log' --allow "/never there/x" --timeout\\ 30` });
+    // The backslash escapes the space: one word, "--timeout 30", which prefork-check rejects by name.
+    expect(quoted.stderr).toMatch(/Unknown option '--timeout 30'|--timeout 30/);
+    const lines = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', args: "--allow\n**/app.log\n--timeout\n30\n" });
+    expect(lines.exitCode, lines.stdout + lines.stderr).toBe(0);
+    expect(lines.outputs).toMatchObject({ status: 'pass', leaks: '0' });
+    const unmatched = await runStep({ entry: 'fixtures/leaky/app.py', args: "--allow it's" });
+    expect(unmatched.exitCode).toBe(2);
+    expect(unmatched.stdout).toMatch(/^::error title=prefork-check::cannot split the args input into words \(unmatched ' at character 11\)/m);
+  });
+
+  test("each use and each matrix shard uploads under its own artifact name; an artifact-name input wins", async () => {
+    const shard = (i: number) => runStep({ entry: 'fixtures/clean/app.py', 'fork-marker': 'READY', args: `--shard ${i}/2` });
+    const [first, second] = await Promise.all([shard(1), shard(2)]);
+    expect(first.outputs['artifact-name']).toMatch(/^prefork-check-reports-\w+-[0-9a-f]{8}$/);
+    expect(first.outputs['artifact-name']).not.toBe(second.outputs['artifact-name']);
+    const named = await runStep({ entry: 'fixtures/clean/app.py', 'fork-marker': 'READY', 'artifact-name': 'fd-reports-py3.12' });
+    expect(named.outputs['artifact-name']).toBe('fd-reports-py3.12');
+    expect(action.runs.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'))!.with!.name).toBe('${{ steps.check.outputs.artifact-name }}');
+  });
 });
+
