@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
-const { straceArguments } = await import(join(root, 'dist/launch/strace-command.js'));
+const { straceArguments } = await import(join(root, 'dist/session/strace-command.js'));
 const { oneCpuPrefix } = await import(join(root, 'dist/launch/one-cpu.js'));
 // The API as a test suite calls it: Node is already running, so its start is not paid.
 const { checkFork } = await import(join(root, 'dist/index.js'));

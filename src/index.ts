@@ -1,8 +1,9 @@
-export { checkFork } from './check-fork.js';
+export { checkFork } from './check/check-fork.js';
 export { runChecks, type RunPlan } from './run/run-checks.js';
 export { loadConfig, type CheckConfig, type ConfigFile, type LoadedConfig } from './config/load-config.js';
 export { PreforkCheckError, isPreforkCheckError, type ErrorCode } from './errors.js';
-export type { CheckOptions, ForkPointSpec } from './options.js';
+export type { CheckOptions } from './check/options.js';
+export type { ForkPointSpec } from './fork-point/spec.js';
 export type { AllowRule } from './rules/allow-rule.js';
 export type { FdRecord, ForkPointReport, Leak, Origin, Report, RunResult, StackFrame, Status } from './report/types.js';
 export type { Creator, FdKind, SocketState } from './model/open-file.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { checkFork } from '../src/check-fork.js';
+import { checkFork } from '../src/check/check-fork.js';
 import type { Report } from '../src/report/types.js';
 import { expectTableMatchesKernel, readKernelViewFile } from './helpers/kernel-view.js';
 import { ROOT, fixture, scratch } from './helpers/run-cli.js';

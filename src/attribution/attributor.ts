@@ -1,4 +1,5 @@
-import type { ModelListener, Proc, Task } from '../model/process-model.js';
+import type { ModelListener } from '../model/process-model.js';
+import type { Proc, Task } from '../model/task.js';
 import type { Duplication } from '../model/fd-table.js';
 import type { OpenFile } from '../model/open-file.js';
 import type { ProcessEvent } from '../trace/events.js';

@@ -1,4 +1,4 @@
-import { settle } from '../report/build-report.js';
+import { settle } from '../report/verdict.js';
 import type { Leak, Report } from '../report/types.js';
 import { entryKey, type Baseline, type BaselineEntry } from './baseline-file.js';
 import { creationSite, normalizeTarget, type NormalizeContext } from './normalize.js';

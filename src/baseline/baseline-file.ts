@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
-import { readJsonFile } from '../config/json-file.js';
-import { lineOf } from '../config/json-locate.js';
-import { checkNumber, checkObject, checkString, checkStringArray, describeValue, formatProblems, type Problems } from '../config/shape.js';
+import { readJsonFile } from '../json/json-file.js';
+import { lineOf } from '../json/json-locate.js';
+import { checkNumber, checkObject, checkString, checkStringArray, describeValue, formatProblems, type Problems } from '../json/shape.js';
 import { FD_KINDS, type FdKind } from '../model/open-file.js';
 import { isFdKind } from '../rules/allow-rule.js';
 

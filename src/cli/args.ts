@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
-import type { CheckOptions } from '../options.js';
+import type { CheckOptions } from '../check/options.js';
 import type { PresetName } from '../presets/presets.js';
 import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';

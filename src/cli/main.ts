@@ -3,14 +3,14 @@ import { resolve } from 'node:path';
 import { DEFAULT_BASELINE } from '../baseline/baseline-file.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
-import type { CheckOptions } from '../options.js';
-import { runVerdict } from '../report/build-report.js';
+import type { CheckOptions } from '../check/options.js';
+import { runVerdict } from '../report/verdict.js';
 import type { RunResult } from '../report/types.js';
 import { relayed } from '../launch/app-output.js';
 import { formatConsole } from '../reporters/console.js';
 import { writeGithub } from '../reporters/github.js';
 import { formatJsonReport, writeJsonReport } from '../reporters/json.js';
-import { assertWritable } from '../reporters/write-atomic.js';
+import { assertWritable } from '../files/write-atomic.js';
 import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
 import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
@@ -158,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
       assertReportPaths([request.json, request.junit]);
       if (html !== undefined) assertWritable(html);
       const { watch } = await import('../watch/watch.js');
-      const { formatWatch, writeWatchHtml } = await import('../reporters/watch-chart.js');
+      const { formatWatch, writeWatchHtml } = await import('../watch/chart.js');
       const { html: _, ...load } = run;
       const report = await watch({
         ...load,

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
-import type { CheckOptions } from '../options.js';
+import type { CheckOptions } from '../check/options.js';
 import { validateRule } from '../rules/validate-rule.js';
-import { readJsonFile } from './json-file.js';
-import { lineOf } from './json-locate.js';
+import { readJsonFile } from '../json/json-file.js';
+import { lineOf } from '../json/json-locate.js';
 import { PRESET_NAMES } from '../presets/presets.js';
-import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, describeValue, formatProblems, isObject, type Problems } from './shape.js';
+import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, describeValue, formatProblems, isObject, type Problems } from '../json/shape.js';
 
 export const CONFIG_FILE = 'prefork-check.config.json';
 const PACKAGE_FIELD = 'prefork-check';

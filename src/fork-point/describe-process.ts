@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Proc } from '../model/process-model.js';
+import type { Proc } from '../model/task.js';
 
 export function describeProcess(proc: Proc): string {
   return proc.program ? `pid ${proc.pid} (${basename(proc.program)})` : `pid ${proc.pid}`;

@@ -1,5 +1,6 @@
 import type { FdTable } from '../model/fd-table.js';
-import type { ModelListener, ProcessModel, Task } from '../model/process-model.js';
+import type { ModelListener, ProcessModel } from '../model/process-model.js';
+import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
 
 /** The fork point, reached: whose table, as it was at that syscall. */

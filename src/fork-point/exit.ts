@@ -1,4 +1,5 @@
-import type { ProcessModel, Task } from '../model/process-model.js';
+import type { ProcessModel } from '../model/process-model.js';
+import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';

@@ -1,5 +1,6 @@
 import type { FdTable } from '../model/fd-table.js';
-import type { CloneInfo, ProcessModel, Task } from '../model/process-model.js';
+import type { CloneInfo, ProcessModel } from '../model/process-model.js';
+import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';

@@ -1,5 +1,6 @@
 import type { AppOutput } from '../launch/app-output.js';
-import type { ProcessModel, Task } from '../model/process-model.js';
+import type { ProcessModel } from '../model/process-model.js';
+import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
 import { splitTopLevel } from '../trace/scan.js';

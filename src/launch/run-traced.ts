@@ -9,7 +9,8 @@ import { PreforkCheckError } from '../errors.js';
 import type { AppOutput } from './app-output.js';
 import { findProgram } from './find-program.js';
 import { oneCpuPrefix } from './one-cpu.js';
-import { inheritableOwnFds, readKernelFd, type KernelFd } from './own-fds.js';
+import type { KernelFd } from '../model/initial-table.js';
+import { inheritableOwnFds, readKernelFd } from './own-fds.js';
 import { TracePipe } from './trace-pipe.js';
 import { phase } from '../phases.js';
 

@@ -4,7 +4,7 @@ import { parseResult } from '../trace/result.js';
 import { findClose, splitTopLevel } from '../trace/scan.js';
 import type { Duplication } from './fd-table.js';
 import { OpenFile, kindOf } from './open-file.js';
-import { creatorOf, type Task } from './process-model.js';
+import { creatorOf, type Task } from './task.js';
 import { hasPort, parseSockaddr } from './sockaddr.js';
 
 type Handler = (task: Task, args: string[], event: SyscallEvent, returned: FdRef | undefined) => void;

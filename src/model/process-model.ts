@@ -1,24 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { FdTable, type Duplication } from './fd-table.js';
-import type { Creator, OpenFile } from './open-file.js';
+import type { OpenFile } from './open-file.js';
+import type { Proc, Task } from './task.js';
 import { applyFdSyscall } from './fd-syscalls.js';
-
-/** A traced process (thread group). */
-export interface Proc {
-  pid: number;
-  parentPid: number | undefined;
-  /** Path given to the last successful execve, or the parent's program before any. */
-  program: string;
-  exited: boolean;
-}
-
-/** A traced thread. Threads of one process, and CLONE_FILES children, share one table object. */
-export interface Task {
-  tid: number;
-  proc: Proc;
-  table: FdTable;
-}
 
 export interface CloneInfo {
   thread: boolean;
@@ -185,8 +170,3 @@ export class ProcessModel {
     return [...this.tasks.values()].filter((task) => task.tid === task.proc.pid);
   }
 }
-
-export function creatorOf(task: Task, syscall: string): Creator {
-  return { type: 'syscall', pid: task.proc.pid, tid: task.tid, program: task.proc.program, syscall };
-}
-

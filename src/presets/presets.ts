@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { ForkPointSpec } from '../options.js';
+import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { FdRecord } from '../report/types.js';
 
 export const PRESET_NAMES = ['gunicorn', 'celery', 'uwsgi', 'supervisor', 'unicorn', 'puma'] as const;

@@ -1,5 +1,5 @@
 import type { RunResult } from '../report/types.js';
-import { writeFileAtomic } from './write-atomic.js';
+import { writeFileAtomic } from '../files/write-atomic.js';
 
 /** The whole run as JSON (the schema is the `RunResult` type); `prefork-check merge-reports` reads it back. */
 export function formatJsonReport(result: RunResult): string {

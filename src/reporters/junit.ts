@@ -3,7 +3,7 @@ import { groupBySite, siteOf } from '../report/group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { foldStack } from './console.js';
 import { printable } from './printable.js';
-import { writeFileAtomic } from './write-atomic.js';
+import { writeFileAtomic } from '../files/write-atomic.js';
 
 // A CommonJS package with a transpiled default export: TypeScript sees it one level deeper than Node loads it.
 const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;

@@ -1,4 +1,4 @@
-import { checkNumber, checkObject, checkString, describeValue, type Problems } from '../config/shape.js';
+import { checkNumber, checkObject, checkString, describeValue, type Problems } from '../json/shape.js';
 import { FD_KINDS } from '../model/open-file.js';
 import { RULE_FIELDS, SOCKET_FIELDS, isFdKind } from './allow-rule.js';
 

@@ -1,7 +1,7 @@
 import { PreforkCheckError } from '../errors.js';
-import { readJsonFile } from '../config/json-file.js';
-import { isObject } from '../config/shape.js';
-import { runVerdict } from '../report/build-report.js';
+import { readJsonFile } from '../json/json-file.js';
+import { isObject } from '../json/shape.js';
+import { runVerdict } from '../report/verdict.js';
 import type { Report, RunResult } from '../report/types.js';
 import { version } from '../version.js';
 

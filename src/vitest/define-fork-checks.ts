@@ -5,9 +5,9 @@ import { expect, test } from 'vitest';
 import { applyBaseline } from '../baseline/apply-baseline.js';
 import { DEFAULT_BASELINE, readBaseline } from '../baseline/baseline-file.js';
 import { normalizeContext } from '../baseline/normalize.js';
-import { checkFork } from '../check-fork.js';
+import { checkFork } from '../check/check-fork.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
-import type { CheckOptions } from '../options.js';
+import type { CheckOptions } from '../check/options.js';
 import { matchers, sourceFrames } from './matchers.js';
 
 export interface ForkChecksOptions {

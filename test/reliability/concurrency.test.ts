@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { checkFork } from '../../src/check-fork.js';
+import { checkFork } from '../../src/check/check-fork.js';
 import { runChecks } from '../../src/run/run-checks.js';
 import { ROOT, fixture, leakLines, scratch } from '../helpers/run-cli.js';
 

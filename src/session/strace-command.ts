@@ -2,7 +2,7 @@ import { FD_SYSCALLS } from '../model/fd-syscalls.js';
 import { CLONE_CALLS } from '../model/process-model.js';
 import { RECORD_SYSCALL } from '../attribution/records.js';
 import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
-import type { ForkPointSpec } from '../options.js';
+import type { ForkPointSpec } from '../fork-point/spec.js';
 
 /** Calls an older strace may not know; `?` makes it skip them instead of failing. */
 const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup', 'pwritev2', 'copy_file_range']);

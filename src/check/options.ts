@@ -1,14 +1,8 @@
-import { PreforkCheckError } from './errors.js';
-import { PRESET_NAMES, detectPreset, presetNamed, type Preset, type PresetName } from './presets/presets.js';
-import type { AllowRule } from './rules/allow-rule.js';
-import { validateRule } from './rules/validate-rule.js';
-
-/** How the fork point is declared. */
-export type ForkPointSpec =
-  | { mode: 'marker'; marker: string }
-  /** `spawns`: a child that goes on to exec counts too (supervisord's programs). */
-  | { mode: 'first-fork'; spawns?: boolean }
-  | { mode: 'exit' };
+import { PreforkCheckError } from '../errors.js';
+import { PRESET_NAMES, detectPreset, presetNamed, type Preset, type PresetName } from '../presets/presets.js';
+import type { ForkPointSpec } from '../fork-point/spec.js';
+import type { AllowRule } from '../rules/allow-rule.js';
+import { validateRule } from '../rules/validate-rule.js';
 
 export interface CheckOptions {
   /** The check's name in reports. @default the command */

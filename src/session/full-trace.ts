@@ -1,18 +1,19 @@
-import { Attributor } from './attribution/attributor.js';
-import { bootstrapEnv, newToken } from './attribution/bootstrap.js';
-import { describeOrigin } from './attribution/describe-origin.js';
-import type { AppOutput } from './launch/app-output.js';
-import { runTraced, type TracedRun } from './launch/run-traced.js';
-import { straceArguments } from './launch/strace-command.js';
-import type { FdTable } from './model/fd-table.js';
-import { initialTable } from './model/initial-table.js';
-import { ProcessModel, type ModelListener, type Task } from './model/process-model.js';
-import type { ForkPointSpec } from './options.js';
-import { describeTable } from './report/describe-table.js';
-import type { FdRecord } from './report/types.js';
-import type { ProcessEvent } from './trace/events.js';
-import { TraceParser } from './trace/parser.js';
-import { NativeStacks } from './trace/native-stacks.js';
+import { Attributor } from '../attribution/attributor.js';
+import { bootstrapEnv, newToken } from '../attribution/bootstrap.js';
+import { describeOrigin } from '../attribution/describe-origin.js';
+import type { AppOutput } from '../launch/app-output.js';
+import { runTraced, type TracedRun } from '../launch/run-traced.js';
+import { straceArguments } from './strace-command.js';
+import type { FdTable } from '../model/fd-table.js';
+import { initialTable } from '../model/initial-table.js';
+import { ProcessModel, type ModelListener } from '../model/process-model.js';
+import type { Task } from '../model/task.js';
+import type { ForkPointSpec } from '../fork-point/spec.js';
+import { describeTable } from '../report/describe-table.js';
+import type { FdRecord } from '../report/types.js';
+import type { ProcessEvent } from '../trace/events.js';
+import { TraceParser } from '../trace/parser.js';
+import { NativeStacks } from '../attribution/native-stacks.js';
 
 export interface FullTraceRequest {
   strace: string;

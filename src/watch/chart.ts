@@ -1,5 +1,5 @@
-import type { WatchData } from '../watch/watch.js';
-import { writeFileAtomic } from './write-atomic.js';
+import type { WatchData } from './watch.js';
+import { writeFileAtomic } from '../files/write-atomic.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
 

@@ -1,5 +1,5 @@
-import type { CompiledRule } from '../rules/allow-rule.js';
-import type { FdRecord, Leak, RuleUse } from './types.js';
+import type { CompiledRule } from './allow-rule.js';
+import type { FdRecord, Leak, RuleUse } from '../report/types.js';
 
 /** Marks each record allowed by the first rule that matches it, and counts what each rule allowed. */
 export function applyAllowRules(records: FdRecord[], rules: CompiledRule[]): { leaks: Leak[]; rules: RuleUse[] } {

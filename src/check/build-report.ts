@@ -1,8 +1,9 @@
 import type { Preset } from '../presets/presets.js';
 import { compileRule, type AllowRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
-import { applyAllowRules } from './allow.js';
-import type { FdRecord, ForkPointReport, Leak, Report, RunResult } from './types.js';
+import { applyAllowRules } from '../rules/apply-rules.js';
+import type { FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
+import { settle } from '../report/verdict.js';
 
 const STDIO = 2;
 
@@ -93,17 +94,4 @@ export function buildReport(input: ReportInput): Report {
     },
     false,
   );
-}
-
-/** Status and exit code from what is left: an error, leaks nothing excused, or (strict) stale baseline entries. */
-export function settle(report: Report, strict: boolean): Report {
-  const failing = report.leaks.some((leak) => !leak.allowed) || (strict && report.stale.length > 0);
-  const status = report.error ? 'error' : failing ? 'fail' : 'pass';
-  return { ...report, status, exitCode: status === 'error' ? 2 : status === 'fail' ? 1 : 0 };
-}
-
-/** A run's verdict from its checks': 2 if any could not be done, else 1 if any failed, else 0. */
-export function runVerdict(checks: Report[]): Pick<RunResult, 'status' | 'exitCode'> {
-  const exitCode = checks.reduce<0 | 1 | 2>((code, check) => (check.exitCode > code ? check.exitCode : code), 0);
-  return { status: exitCode === 2 ? 'error' : exitCode === 1 ? 'fail' : 'pass', exitCode };
 }
