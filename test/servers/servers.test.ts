@@ -37,7 +37,7 @@ function markedLine(file: string): number {
 }
 
 const counted = (report: Report) => report.leaks.filter((leak) => !leak.allowed);
-const allowedRoles = (report: Report) => report.leaks.filter((leak) => leak.allowed).map((leak) => leak.allowedBy).sort();
+const allowedRoles = (report: Report) => report.leaks.filter((leak) => leak.allowed).map((leak) => leak.allowedBy ?? '').sort();
 
 describe.each([
   {
