@@ -199,6 +199,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     resolved.signal?.removeEventListener('abort', onAbort);
     await run.stop(livePids());
     phase('stopped');
+    // The trace the user asked for (--trace-out) could not be written: that fails the check, whatever it found.
+    // eslint-disable-next-line no-unsafe-finally
     if (traceCopyFailed) throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the trace ${resolved.traceOut}: ${traceCopyFailed.message}`, { cause: traceCopyFailed });
   }
 }

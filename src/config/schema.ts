@@ -29,7 +29,7 @@ const rule: Schema = {
             family: text('tcp, udp, unix, ...'),
             address: text('The local address, e.g. 127.0.0.1.'),
             port: { type: 'integer', minimum: 0 },
-          },
+          } satisfies Record<(typeof SOCKET_FIELDS)[number], Schema>,
         },
         createdIn: text('A function on the stack that made the fd (file:function or function).'),
         reason: text('Why it is allowed: shown in the report.'),

@@ -49,9 +49,11 @@ export const matchers = {
 };
 
 // `T = any`: a declaration merge must repeat Vitest's own type parameters.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 declare module 'vitest' {
   interface Matchers<T = any> {
     /** The fork check reached its fork point with nothing unexpected open. */
     toHaveNoLeakedFds(): T;
   }
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
