@@ -23,8 +23,16 @@ const scratch = mkdtempSync(join(tmpdir(), 'prefork-check-bench-'));
 
 function timed(command, args, env = {}) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd: join(root, 'bench'), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, status: result.status, stderr: result.stderr.toString() };
+  const result = spawnSync(command, args, {
+    cwd: join(root, 'bench'),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  return {
+    seconds: Number(process.hrtime.bigint() - start) / 1e9,
+    status: result.status,
+    stderr: result.stderr.toString(),
+  };
 }
 
 function median(values) {
@@ -41,11 +49,32 @@ function peakRss(args) {
 
 const marker = ['--fork-marker', 'READY'];
 const cases = [
-  { name: 'realistic start (Flask, Celery, prometheus_client), clean, marker', app: 'clean_service.py', flags: marker, exit: 0, phases: true },
-  { name: 'realistic start, clean, marker, --no-attribution', app: 'clean_service.py', flags: [...marker, '--no-attribution'], exit: 0 },
-  { name: 'realistic start, clean, marker, --native-stacks', app: 'clean_service.py', flags: [...marker, '--native-stacks'], exit: 0 },
+  {
+    name: 'realistic start (Flask, Celery, prometheus_client), clean, marker',
+    app: 'clean_service.py',
+    flags: marker,
+    exit: 0,
+    phases: true,
+  },
+  {
+    name: 'realistic start, clean, marker, --no-attribution',
+    app: 'clean_service.py',
+    flags: [...marker, '--no-attribution'],
+    exit: 0,
+  },
+  {
+    name: 'realistic start, clean, marker, --native-stacks',
+    app: 'clean_service.py',
+    flags: [...marker, '--native-stacks'],
+    exit: 0,
+  },
   { name: 'realistic start, 3 leaks, each attributed, marker', app: 'leaky_service.py', flags: marker, exit: 1 },
-  { name: 'realistic start + one worker fork, --fork-at-first-fork', app: 'forking_service.py', flags: ['--fork-at-first-fork'], exit: 0 },
+  {
+    name: 'realistic start + one worker fork, --fork-at-first-fork',
+    app: 'forking_service.py',
+    flags: ['--fork-at-first-fork'],
+    exit: 0,
+  },
   { name: 'import-heavy stdlib start, clean, marker', app: 'clean_import_heavy.py', flags: marker, exit: 0 },
   { name: 'fd-heavy start (3,000 open/write/close), clean, marker', app: 'clean_fd_heavy.py', flags: marker, exit: 0 },
 ];
@@ -57,14 +86,17 @@ function forkPointOf(flags) {
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`${python}, ${cpus().length} × ${cpu}; ${runs} runs each, medians\n`);
-console.log('| case | bare | prefork-check | ratio | checkFork() in a running Node | ratio | strace alone | ratio | starts | peak RSS |');
+console.log(
+  '| case | bare | prefork-check | ratio | checkFork() in a running Node | ratio | strace alone | ratio | starts | peak RSS |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 const phaseRuns = [];
 for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   const command = [python, app];
   const check = (env = {}) => {
     const run = timed('node', [cli, '-q', ...flags, '--', ...command], env);
-    if (run.status !== exit) throw new Error(`prefork-check exited ${run.status} on ${app}, expected ${exit}:\n${run.stderr}`);
+    if (run.status !== exit)
+      throw new Error(`prefork-check exited ${run.status} on ${app}, expected ${exit}:\n${run.stderr}`);
     return run;
   };
   // One start per check, counted by the app itself.
@@ -74,7 +106,15 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   if (started !== 1) throw new Error(`${app} started ${started} times in one check`);
 
   // strace as the check runs it (on one CPU), without the bootstrap or anything of ours.
-  const [tracerCommand, ...tracerArgs] = [...oneCpuPrefix(root), 'strace', ...straceArguments({ forkPoint: forkPointOf(flags), attribution: false, nativeStacks: flags.includes('--native-stacks') }, '/dev/null', command)];
+  const [tracerCommand, ...tracerArgs] = [
+    ...oneCpuPrefix(root),
+    'strace',
+    ...straceArguments(
+      { forkPoint: forkPointOf(flags), attribution: false, nativeStacks: flags.includes('--native-stacks') },
+      '/dev/null',
+      command,
+    ),
+  ];
   const bare = [];
   const checked = [];
   const tracer = [];
@@ -96,16 +136,21 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
     const start = process.hrtime.bigint();
     const report = await checkFork(apiOptions);
     api.push(Number(process.hrtime.bigint() - start) / 1e9);
-    if ((report.status === 'pass') !== (exit === 0)) throw new Error(`checkFork() said ${report.status} on ${app}, expected exit ${exit}`);
+    if ((report.status === 'pass') !== (exit === 0))
+      throw new Error(`checkFork() said ${report.status} on ${app}, expected exit ${exit}`);
   }
   const [b, c, t, a] = [median(bare), median(checked), median(tracer), median(api)];
   const rss = peakRss([cli, '-q', ...flags, '--', ...command]);
-  console.log(`| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${a.toFixed(3)} s | ${(a / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`);
+  console.log(
+    `| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${a.toFixed(3)} s | ${(a / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`,
+  );
 }
 
 // Where the time of the first row's checks went: each phase's end (ms since Node started), medians.
 const nodeStart = median(Array.from({ length: runs }, () => timed('node', ['-e', '0']).seconds * 1000));
-const marks = phaseRuns.map((stderr) => Object.fromEntries([...stderr.matchAll(/(\w[\w-]*)=([\d.]+)/g)].map(([, k, v]) => [k, Number(v)])));
+const marks = phaseRuns.map((stderr) =>
+  Object.fromEntries([...stderr.matchAll(/(\w[\w-]*)=([\d.]+)/g)].map(([, k, v]) => [k, Number(v)])),
+);
 const words = {
   loaded: 'Node start and our modules loaded',
   preflight: 'options, config, entry and strace found',
@@ -131,7 +176,12 @@ for (const [key, label] of Object.entries(words)) {
 console.log('\n| trace lines | parser + model + attribution | peak RSS |');
 console.log('|---|---|---|');
 for (const lines of [10_000, 10_000_000]) {
-  const [count, perSecond, rss] = execFileSync('node', [join(root, 'bench/parse.mjs'), String(lines)]).toString().trim().split(' ');
-  console.log(`| ${Number(count).toLocaleString('en')} | ${Number(perSecond).toLocaleString('en')} lines/s | ${rss} MB |`);
+  const [count, perSecond, rss] = execFileSync('node', [join(root, 'bench/parse.mjs'), String(lines)])
+    .toString()
+    .trim()
+    .split(' ');
+  console.log(
+    `| ${Number(count).toLocaleString('en')} | ${Number(perSecond).toLocaleString('en')} lines/s | ${rss} MB |`,
+  );
 }
 rmSync(scratch, { recursive: true, force: true });

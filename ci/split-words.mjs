@@ -39,7 +39,10 @@ function split(text) {
 }
 
 try {
-  const lines = input.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = input
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const words = lines.length > 1 ? lines : split(input);
   process.stdout.write(words.map((word) => `${word}\0`).join(''));
 } catch (error) {

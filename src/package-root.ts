@@ -12,7 +12,9 @@ function findPackageRoot(): string {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'python'))) return dir;
     dir = dirname(dir);
   }
-  throw new Error(`prefork-check is installed incompletely: no package.json and python/ above ${fileURLToPath(import.meta.url)}`);
+  throw new Error(
+    `prefork-check is installed incompletely: no package.json and python/ above ${fileURLToPath(import.meta.url)}`,
+  );
 }
 
 export const PACKAGE_ROOT = findPackageRoot();

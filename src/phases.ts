@@ -12,5 +12,7 @@ export function phase(name: string): void {
 
 /** `name=ms name=ms ...`, or nothing when not asked for. */
 export function phaseLine(): string {
-  return marks.length === 0 ? '' : `prefork-check phases: ${marks.map(([name, at]) => `${name}=${at.toFixed(1)}`).join(' ')}\n`;
+  return marks.length === 0
+    ? ''
+    : `prefork-check phases: ${marks.map(([name, at]) => `${name}=${at.toFixed(1)}`).join(' ')}\n`;
 }

@@ -8,7 +8,17 @@ import { ROOT, scratch } from './helpers/run-cli.js';
 interface ActionYaml {
   inputs: Record<string, { default?: string }>;
   outputs: Record<string, { value: string }>;
-  runs: { using: string; steps: Array<{ id?: string; uses?: string; run?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> }> };
+  runs: {
+    using: string;
+    steps: Array<{
+      id?: string;
+      uses?: string;
+      run?: string;
+      if?: string;
+      env?: Record<string, string>;
+      with?: Record<string, string>;
+    }>;
+  };
 }
 
 const action = parse(readFileSync(join(ROOT, 'ci/action.yml'), 'utf8')) as ActionYaml;
@@ -27,7 +37,8 @@ async function runStep(inputs: Record<string, string>) {
     FIXTURE_SCRATCH: dir,
     NO_COLOR: '1',
   };
-  for (const [name, input] of Object.entries(action.inputs)) env[`INPUT_${name.toUpperCase().replace(/-/g, '_')}`] = inputs[name] ?? input.default ?? '';
+  for (const [name, input] of Object.entries(action.inputs))
+    env[`INPUT_${name.toUpperCase().replace(/-/g, '_')}`] = inputs[name] ?? input.default ?? '';
   const run = await execa('bash', [join(ROOT, 'ci/run.sh')], { cwd: ROOT, env, reject: false, stdin: 'ignore' });
   const read = (file: string) => {
     try {
@@ -36,7 +47,13 @@ async function runStep(inputs: Record<string, string>) {
       return '';
     }
   };
-  const outputs = Object.fromEntries(read(files.output).trim().split('\n').filter(Boolean).map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  const outputs = Object.fromEntries(
+    read(files.output)
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  );
   return { ...run, outputs, summary: read(files.summary) };
 }
 
@@ -45,19 +62,27 @@ describe('the GitHub Action (ci/action.yml)', () => {
     expect(action.runs.using).toBe('composite');
     const check = action.runs.steps.find((step) => step.id === 'check')!;
     expect(check.run).toBe('bash "$GITHUB_ACTION_PATH/run.sh"');
-    for (const name of Object.keys(action.inputs).filter((input) => !['working-directory', 'upload-reports'].includes(input))) {
+    for (const name of Object.keys(action.inputs).filter(
+      (input) => !['working-directory', 'upload-reports'].includes(input),
+    )) {
       expect(check.env![`INPUT_${name.toUpperCase().replace(/-/g, '_')}`], name).toBe(`\${{ inputs.${name} }}`);
     }
-    for (const [name, output] of Object.entries(action.outputs)) expect(output.value).toBe(`\${{ steps.check.outputs.${name} }}`);
+    for (const [name, output] of Object.entries(action.outputs))
+      expect(output.value).toBe(`\${{ steps.check.outputs.${name} }}`);
     const upload = action.runs.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'))!;
     expect(upload.if).toMatch(/always\(\)/);
     expect(upload.with!.path).toMatch(/steps\.check\.outputs\.json-report/);
   });
 
   test('the example workflow uses only inputs the action has', () => {
-    const workflow = parse(readFileSync(join(ROOT, 'ci/examples/pull-request.yml'), 'utf8')) as { on: object; jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }> };
+    const workflow = parse(readFileSync(join(ROOT, 'ci/examples/pull-request.yml'), 'utf8')) as {
+      on: object;
+      jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }>;
+    };
     expect(Object.keys(workflow.on)).toContain('pull_request');
-    const step = Object.values(workflow.jobs).flatMap((job) => job.steps).find((candidate) => candidate.uses?.endsWith('/ci@v1'))!;
+    const step = Object.values(workflow.jobs)
+      .flatMap((job) => job.steps)
+      .find((candidate) => candidate.uses?.endsWith('/ci@v1'))!;
     for (const input of Object.keys(step.with!)) expect(Object.keys(action.inputs)).toContain(input);
   });
 
@@ -87,25 +112,41 @@ describe('the GitHub Action (ci/action.yml)', () => {
   });
 
   test('arguments are split as a shell quotes them, or one per line; an unmatched quote stops the step', async () => {
-    const quoted = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', args: `--allow '**/app.log' --allow "/never there/x" --timeout\\ 30` });
+    const quoted = await runStep({
+      entry: 'fixtures/leaky/app.py',
+      'fork-marker': 'READY',
+      args: `--allow '**/app.log' --allow "/never there/x" --timeout\\ 30`,
+    });
     // The backslash escapes the space: one word, "--timeout 30", which prefork-check rejects by name.
     expect(quoted.stderr).toMatch(/Unknown option '--timeout 30'|--timeout 30/);
-    const lines = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', args: "--allow\n**/app.log\n--timeout\n30\n" });
+    const lines = await runStep({
+      entry: 'fixtures/leaky/app.py',
+      'fork-marker': 'READY',
+      args: '--allow\n**/app.log\n--timeout\n30\n',
+    });
     expect(lines.exitCode, lines.stdout + lines.stderr).toBe(0);
     expect(lines.outputs).toMatchObject({ status: 'pass', leaks: '0' });
     const unmatched = await runStep({ entry: 'fixtures/leaky/app.py', args: "--allow it's" });
     expect(unmatched.exitCode).toBe(2);
-    expect(unmatched.stdout).toMatch(/^::error title=prefork-check::cannot split the args input into words \(unmatched ' at character 11\)/m);
+    expect(unmatched.stdout).toMatch(
+      /^::error title=prefork-check::cannot split the args input into words \(unmatched ' at character 11\)/m,
+    );
   });
 
-  test("each use and each matrix shard uploads under its own artifact name; an artifact-name input wins", async () => {
-    const shard = (i: number) => runStep({ entry: 'fixtures/clean/app.py', 'fork-marker': 'READY', args: `--shard ${i}/2` });
+  test('each use and each matrix shard uploads under its own artifact name; an artifact-name input wins', async () => {
+    const shard = (i: number) =>
+      runStep({ entry: 'fixtures/clean/app.py', 'fork-marker': 'READY', args: `--shard ${i}/2` });
     const [first, second] = await Promise.all([shard(1), shard(2)]);
     expect(first.outputs['artifact-name']).toMatch(/^prefork-check-reports-\w+-[0-9a-f]{8}$/);
     expect(first.outputs['artifact-name']).not.toBe(second.outputs['artifact-name']);
-    const named = await runStep({ entry: 'fixtures/clean/app.py', 'fork-marker': 'READY', 'artifact-name': 'fd-reports-py3.12' });
+    const named = await runStep({
+      entry: 'fixtures/clean/app.py',
+      'fork-marker': 'READY',
+      'artifact-name': 'fd-reports-py3.12',
+    });
     expect(named.outputs['artifact-name']).toBe('fd-reports-py3.12');
-    expect(action.runs.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'))!.with!.name).toBe('${{ steps.check.outputs.artifact-name }}');
+    expect(action.runs.steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'))!.with!.name).toBe(
+      '${{ steps.check.outputs.artifact-name }}',
+    );
   });
 });
-

@@ -6,7 +6,8 @@ import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
 import { ROOT, fixture, runCli } from './helpers/run-cli.js';
 
-const appFrames = (leak: Leak) => leak.stack.filter((frame) => !frame.library).map((frame) => `${frame.file}:${frame.line}`);
+const appFrames = (leak: Leak) =>
+  leak.stack.filter((frame) => !frame.library).map((frame) => `${frame.file}:${frame.line}`);
 const leakAt = (leaks: Leak[], target: RegExp) => leaks.find((leak) => target.test(leak.target))!;
 
 describe('origins across the ways Python is started', () => {
@@ -14,9 +15,15 @@ describe('origins across the ways Python is started', () => {
     const run = await runCli(['--fork-marker', 'READY', '--', 'python3', '-m', 'fixtures.pkgapp']);
     expect(run.exitCode).toBe(1);
     expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('pkgapp', 'storage.py')));
-    expect(appFrames(run.report!.leaks[0]!)).toEqual(['fixtures/pkgapp/storage.py:4', 'fixtures/pkgapp/service.py:2', 'fixtures/pkgapp/__main__.py:8']);
+    expect(appFrames(run.report!.leaks[0]!)).toEqual([
+      'fixtures/pkgapp/storage.py:4',
+      'fixtures/pkgapp/service.py:2',
+      'fixtures/pkgapp/__main__.py:8',
+    ]);
     // The import machinery's frames are left out, as in Python's tracebacks; other library frames are folded.
-    expect(run.report!.leaks[0]!.stack.map((frame) => frame.file)).not.toContainEqual(expect.stringMatching(/importlib/));
+    expect(run.report!.leaks[0]!.stack.map((frame) => frame.file)).not.toContainEqual(
+      expect.stringMatching(/importlib/),
+    );
     expect(run.stdout).toMatch(/__main__\.py:8 in <module>\n\s+… 2 library frames \(runpy\)/);
   });
 
@@ -33,11 +40,21 @@ describe('origins across the ways Python is started', () => {
     });
     expect(run.exitCode).toBe(1);
     const listener = leakAt(run.report!.leaks, /^tcp /);
-    expect(listener.origin).toEqual({ file: 'fixtures/pkgapp/_lib/site-packages/netlib/__init__.py', line: 9, function: 'bind', native: false, library: true });
+    expect(listener.origin).toEqual({
+      file: 'fixtures/pkgapp/_lib/site-packages/netlib/__init__.py',
+      line: 9,
+      function: 'bind',
+      native: false,
+      library: true,
+    });
     expect(listener.originNote).toMatch(/library code/);
     expect(listener.stack.every((frame) => frame.library)).toBe(true);
     // The app the library then loads is still the app.
-    expect(leakAt(run.report!.leaks, /app\.log$/).origin).toMatchObject({ file: 'fixtures/leaky/app.py', line: 8, library: false });
+    expect(leakAt(run.report!.leaks, /app\.log$/).origin).toMatchObject({
+      file: 'fixtures/leaky/app.py',
+      line: 8,
+      library: false,
+    });
   });
 
   test("the site's own sitecustomize still runs, and its fds are attributed to it", async () => {
@@ -45,21 +62,36 @@ describe('origins across the ways Python is started', () => {
       env: { PYTHONPATH: join(ROOT, 'fixtures/with-sitecustomize/site') },
     });
     expect(run.exitCode, run.stderr).toBe(1);
-    const declared = [...declaredOrigins(fixture('with-sitecustomize')), ...declaredOrigins(fixture('with-sitecustomize', 'site/sitecustomize.py'))];
+    const declared = [
+      ...declaredOrigins(fixture('with-sitecustomize')),
+      ...declaredOrigins(fixture('with-sitecustomize', 'site/sitecustomize.py')),
+    ];
     expect(reportedOrigins(run.report!)).toEqual(declared.sort());
     // prefork-check's own bootstrap frames are never taken for the app's.
-    for (const leak of run.report!.leaks) expect(appFrames(leak).filter((frame) => frame.startsWith('python/'))).toEqual([]);
+    for (const leak of run.report!.leaks)
+      expect(appFrames(leak).filter((frame) => frame.startsWith('python/'))).toEqual([]);
   });
 });
 
 describe('fds no Python line made', () => {
   test('opened by a wrapper shell before it execs Python: labelled as the shell’s', async () => {
-    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', `exec 9</etc/hostname; exec python3 ${fixture('clean')}`]);
+    const run = await runCli([
+      '--fork-marker',
+      'READY',
+      '--',
+      'bash',
+      '-c',
+      `exec 9</etc/hostname; exec python3 ${fixture('clean')}`,
+    ]);
     expect(run.exitCode).toBe(1);
     const leak = run.report!.leaks[0]!;
     expect(leak.fd).toBe(9);
     expect(leak.origin).toBeNull();
-    expect(leak.createdBy).toMatchObject({ type: 'syscall', syscall: 'openat', program: expect.stringMatching(/bash$/) });
+    expect(leak.createdBy).toMatchObject({
+      type: 'syscall',
+      syscall: 'openat',
+      program: expect.stringMatching(/bash$/),
+    });
     expect(leak.originNote).toMatch(/neither a Python nor a Ruby process/);
   });
 
@@ -68,7 +100,9 @@ describe('fds no Python line made', () => {
     const isolated = await runCli(['--', 'python3', '-I', '-c', code]);
     expect(isolated.exitCode).toBe(1);
     expect(isolated.report!.leaks[0]!.origin).toBeNull();
-    expect(isolated.report!.leaks[0]!.originNote).toMatch(/before the interpreter ran any of the app's code .*Python run with -I/);
+    expect(isolated.report!.leaks[0]!.originNote).toMatch(
+      /before the interpreter ran any of the app's code .*Python run with -I/,
+    );
     const plain = await runCli(['--', 'python3', '-c', code]);
     expect(plain.report!.leaks[0]!.origin).toMatchObject({ file: '<string>', line: 1, function: '<module>' });
   });
@@ -101,7 +135,12 @@ describe('a duplicated fd is an fd of its own', () => {
   test('os.dup, socket.dup and socket.fromfd: each made by its own fcntl at its own line, pointing at what it copies', async () => {
     const run = await runCli(['--entry', fixture('dup'), '--fork-marker', 'READY']);
     expect(run.exitCode).toBe(1);
-    const rows = run.report!.leaks.map((leak) => [leak.fd, leak.createdBy.type === 'syscall' ? leak.createdBy.syscall : leak.createdBy.type, leak.duplicateOf, leak.origin?.line]);
+    const rows = run.report!.leaks.map((leak) => [
+      leak.fd,
+      leak.createdBy.type === 'syscall' ? leak.createdBy.syscall : leak.createdBy.type,
+      leak.duplicateOf,
+      leak.origin?.line,
+    ]);
     expect(rows).toEqual([
       [3, 'openat', undefined, 11],
       [4, 'fcntl', 3, 12],
@@ -112,7 +151,9 @@ describe('a duplicated fd is an fd of its own', () => {
       // mmap duplicates in C: no Python call announced it, so the mapped file's line, said so.
       [9, 'fcntl', 8, 19],
     ]);
-    expect(run.report!.leaks.at(-1)!.originNote).toMatch(/^duplicated by fcntl in native code that no Python call announced; the origin and stack are those of the fd it copies/);
+    expect(run.report!.leaks.at(-1)!.originNote).toMatch(
+      /^duplicated by fcntl in native code that no Python call announced; the origin and stack are those of the fd it copies/,
+    );
   });
 });
 
@@ -139,7 +180,9 @@ describe('--native-stacks', () => {
     const run = await runCli(['--native-stacks', '--entry', fixture('sqlite'), '--fork-marker', 'READY']);
     const database = run.report!.leaks.find((leak) => leak.target.endsWith('/app.db'))!;
     expect(database.nativeStack![0]).toMatch(/^libc\.so\.6 __open/);
-    expect(database.nativeStack).toContainEqual(expect.stringMatching(/^libsqlite3\.so\S* sqlite3(PagerOpen|BtreeOpen)\+0x/));
+    expect(database.nativeStack).toContainEqual(
+      expect.stringMatching(/^libsqlite3\.so\S* sqlite3(PagerOpen|BtreeOpen)\+0x/),
+    );
     expect(database.nativeStack).toContainEqual(expect.stringMatching(/^_sqlite3\.cpython/));
     expect(run.stdout).toMatch(/ {10}native {4}libc\.so\.6 __open/);
   });

@@ -22,7 +22,8 @@ function app({ above = '', extra = '', listener = true } = {}): string {
   ].join('\n');
 }
 
-const check = (dir: string, args: string[] = []) => runCli(['--fork-marker', 'READY', ...args, '--entry', 'app.py'], { cwd: dir });
+const check = (dir: string, args: string[] = []) =>
+  runCli(['--fork-marker', 'READY', ...args, '--entry', 'app.py'], { cwd: dir });
 
 describe('baseline', () => {
   test('round trip: record, pass, survive unrelated edits and new ports, fail on exactly a new leak, report a fixed one as stale', async () => {
@@ -45,7 +46,10 @@ describe('baseline', () => {
     expect(again.report!.leaks.every((leak) => leak.allowedBy === 'baseline')).toBe(true);
     expect(again.report!.stale).toEqual([]);
 
-    writeFileSync(join(dir, 'app.py'), app({ extra: 'cache = open(os.path.join(os.environ["FIXTURE_SCRATCH"], "cache.bin"), "wb")' }));
+    writeFileSync(
+      join(dir, 'app.py'),
+      app({ extra: 'cache = open(os.path.join(os.environ["FIXTURE_SCRATCH"], "cache.bin"), "wb")' }),
+    );
     const added = await check(dir);
     expect(added.exitCode).toBe(1);
     expect(leakLines(added.report!)).toEqual([`file ${added.scratch}/cache.bin`]);
@@ -53,7 +57,9 @@ describe('baseline', () => {
     writeFileSync(join(dir, 'app.py'), app({ listener: false }));
     const fixed = await check(dir);
     expect(fixed.exitCode).toBe(0);
-    expect(fixed.report!.stale.map((entry) => entry.key)).toEqual(['app.py | socket tcp 127.0.0.1:* @ app.py:<module>']);
+    expect(fixed.report!.stale.map((entry) => entry.key)).toEqual([
+      'app.py | socket tcp 127.0.0.1:* @ app.py:<module>',
+    ]);
     expect(fixed.stdout).toMatch(/stale baseline entry .*: app\.py \| socket tcp 127\.0\.0\.1:\*/);
     const strict = await check(dir, ['--strict']);
     expect(strict.exitCode).toBe(1);
@@ -64,8 +70,16 @@ describe('baseline', () => {
     const baselineFile = join(dir, 'prefork-check.baseline.json');
     expect((await check(dir, ['--update-baseline'])).exitCode).toBe(0);
     const baseline = JSON.parse(readFileSync(baselineFile, 'utf8'));
-    baseline.entries.find((entry: { kind: string }) => entry.kind === 'file').note = 'shared on purpose: workers reopen it (ticket 12)';
-    baseline.entries.push({ check: 'worker', kind: 'pipe', target: 'pipe', site: ['worker.py:<module>'], count: 2, note: 'another check' });
+    baseline.entries.find((entry: { kind: string }) => entry.kind === 'file').note =
+      'shared on purpose: workers reopen it (ticket 12)';
+    baseline.entries.push({
+      check: 'worker',
+      kind: 'pipe',
+      target: 'pipe',
+      site: ['worker.py:<module>'],
+      count: 2,
+      note: 'another check',
+    });
     writeFileSync(baselineFile, JSON.stringify(baseline, null, 2));
     writeFileSync(join(dir, 'app.py'), app({ listener: false }));
     const updated = await check(dir, ['--update-baseline']);
@@ -79,16 +93,26 @@ describe('baseline', () => {
   });
 
   test('a broken baseline is exit 2 naming the file and line, and is left as it was', async () => {
-    const dir = project({ 'app.py': app(), 'prefork-check.baseline.json': '{\n  "version": 1,\n  "entries": [\n    { "check": "app.py", }\n  ]\n}\n' });
+    const dir = project({
+      'app.py': app(),
+      'prefork-check.baseline.json': '{\n  "version": 1,\n  "entries": [\n    { "check": "app.py", }\n  ]\n}\n',
+    });
     const broken = await check(dir);
     expect(broken.exitCode).toBe(2);
-    expect(broken.stderr).toMatch(/prefork-check: The baseline .*prefork-check\.baseline\.json is not valid JSON at line 4, column \d+/);
+    expect(broken.stderr).toMatch(
+      /prefork-check: The baseline .*prefork-check\.baseline\.json is not valid JSON at line 4, column \d+/,
+    );
     expect(broken.stderr).not.toMatch(/\n\s+at /); // no stack
     const entry = { check: 'app.py', kind: 'socket', target: 'tcp *', site: ['app.py:<module>'], count: 0, note: '' };
-    writeFileSync(join(dir, 'prefork-check.baseline.json'), JSON.stringify({ version: 1, entries: [entry, { ...entry, kind: 'sock' }] }, null, 2));
+    writeFileSync(
+      join(dir, 'prefork-check.baseline.json'),
+      JSON.stringify({ version: 1, entries: [entry, { ...entry, kind: 'sock' }] }, null, 2),
+    );
     const shaped = await check(dir, ['--update-baseline']);
     expect(shaped.exitCode).toBe(2);
-    expect(shaped.stderr).toMatch(/entries\[0\]\.count: expected a whole number of at least 1, got number 0 \(line 11\)/);
+    expect(shaped.stderr).toMatch(
+      /entries\[0\]\.count: expected a whole number of at least 1, got number 0 \(line 11\)/,
+    );
     expect(shaped.stderr).toMatch(/entries\[1\]\.kind: expected one of file, socket.*got the text "sock" \(line 16\)/);
     expect(JSON.parse(readFileSync(join(dir, 'prefork-check.baseline.json'), 'utf8')).entries).toHaveLength(2);
   });
@@ -97,7 +121,14 @@ describe('baseline', () => {
     const dir = project({ 'app.py': app({ listener: false }) });
     const baselineFile = join(dir, 'prefork-check.baseline.json');
     // Reverse-sorted: the rewrite (sorted) differs from it on nearly every line.
-    const others = Array.from({ length: 20_000 }, (_, i) => ({ check: `other-${String(19_999 - i).padStart(5, '0')}`, kind: 'file', target: `<project>/f${i}.log`, site: ['app.py:<module>'], count: 1, note: '' }));
+    const others = Array.from({ length: 20_000 }, (_, i) => ({
+      check: `other-${String(19_999 - i).padStart(5, '0')}`,
+      kind: 'file',
+      target: `<project>/f${i}.log`,
+      site: ['app.py:<module>'],
+      count: 1,
+      note: '',
+    }));
     writeFileSync(baselineFile, JSON.stringify({ version: 1, entries: others }, null, 2));
     const run = await check(dir, ['--update-baseline']);
     expect(run.exitCode, run.stderr).toBe(0);
@@ -112,7 +143,11 @@ describe('baseline', () => {
     const env = { FIXTURE_SCRATCH: scratch(), NO_COLOR: '1' };
     for (const delay of [50, 150, 250, 350, 450, 550, 700, 900]) {
       writeFileSync(baselineFile, old);
-      const child = execa('node', [CLI, '--fork-marker', 'READY', '--update-baseline', '--entry', join(dir, 'app.py')], { cwd: dir, env, reject: false, stdio: 'ignore' });
+      const child = execa(
+        'node',
+        [CLI, '--fork-marker', 'READY', '--update-baseline', '--entry', join(dir, 'app.py')],
+        { cwd: dir, env, reject: false, stdio: 'ignore' },
+      );
       await new Promise((done) => setTimeout(done, delay));
       child.kill('SIGKILL');
       await child;

@@ -26,7 +26,10 @@ describe('usage', () => {
     { args: ['--frobnicate'], error: /Unknown option '--frobnicate'/ },
     { args: ['--entry', 'fixtures/nope/app.py'], error: /entry file fixtures\/nope\/app.py does not exist/ },
     { args: ['--', 'no-such-command-here'], error: /`no-such-command-here` was not found on PATH/ },
-    { args: ['--timeout', 'soon', '--', 'true'], error: /Expected `--timeout` to be a positive number of seconds, got `soon`/ },
+    {
+      args: ['--timeout', 'soon', '--', 'true'],
+      error: /Expected `--timeout` to be a positive number of seconds, got `soon`/,
+    },
     { args: ['--fork-marker', '', '--', 'true'], error: /Expected `fork-marker` to be a non-empty text/ },
     { args: ['--fork-marker', 'X', '--fork-at-first-fork', '--', 'true'], error: /not both/ },
     { args: [], error: /Nothing to check/ },
@@ -42,7 +45,10 @@ describe('usage', () => {
     // A file where its directory should be: not a directory, and not made into one.
     writeFileSync(join(dir, 'blocker'), '');
     const report = join(dir, 'blocker', 'report.json');
-    const run = await runCli(['--json', report, '--', 'bash', '-c', 'touch "$FIXTURE_SCRATCH/ran"'], { json: false, env: { FIXTURE_SCRATCH: dir } });
+    const run = await runCli(['--json', report, '--', 'bash', '-c', 'touch "$FIXTURE_SCRATCH/ran"'], {
+      json: false,
+      env: { FIXTURE_SCRATCH: dir },
+    });
     expectCleanError(run, /Cannot write the report/);
     expect(existsSync(report)).toBe(false);
     expect(existsSync(join(dir, 'ran'))).toBe(false);
@@ -64,7 +70,14 @@ describe('colour follows the common conventions', () => {
 
 describe('another fd on the app’s own stdio', () => {
   test('is shown, allowed as a duplicate of it (workers share fds 0-2 anyway), and is the kernel’s', async () => {
-    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', 'exec 5>&1 6<&0 7>&2; echo READY; sleep 30']);
+    const run = await runCli([
+      '--fork-marker',
+      'READY',
+      '--',
+      'bash',
+      '-c',
+      'exec 5>&1 6<&0 7>&2; echo READY; sleep 30',
+    ]);
     expect(run.exitCode, run.stdout).toBe(0);
     expect(run.report!.leaks.map((leak) => [leak.fd, leak.stdio, leak.allowed])).toEqual([
       [5, 'stdout', true],
@@ -113,7 +126,11 @@ describe('the README examples', () => {
     expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/app.log`]);
     expect(run.report!.leaks[0]!.flags).toContain('O_APPEND');
     expect(run.report!.leaks[0]!.cloexec).toBe(true);
-    expect(run.report!.leaks[0]!.origin).toMatchObject({ file: 'fixtures/leaky/app.py', line: 8, function: '<module>' });
+    expect(run.report!.leaks[0]!.origin).toMatchObject({
+      file: 'fixtures/leaky/app.py',
+      line: 8,
+      function: '<module>',
+    });
   });
 });
 
@@ -129,21 +146,26 @@ describe('errors before the fork point', () => {
 
   test('an app that ends before the marker: the message says whether it held anything', async () => {
     const clean = await runCli(['--fork-marker', 'NEVER', '--', 'true']);
-    expect(clean.report!.error!.message).toMatch(/before the fork point \(marker "NEVER"\)\. It held nothing beyond stdio when it ended\.$/);
+    expect(clean.report!.error!.message).toMatch(
+      /before the fork point \(marker "NEVER"\)\. It held nothing beyond stdio when it ended\.$/,
+    );
     const holding = await runCli(['--fork-marker', 'NEVER', '--', 'bash', '-c', 'exec 7</etc/hostname; exit 0']);
     expect(holding.report!.error!.message).toMatch(/\. The fds listed are what it held when it ended\.$/);
     expect(holding.report!.leaks.map((leak) => leak.target)).toEqual(['/etc/hostname']);
   });
 
   test('a timeout stops the whole tree and reports what was open', async () => {
-    const script = 'import subprocess, time; f = open("/etc/hostname"); child = subprocess.Popen(["sleep", "61"]); time.sleep(60)';
+    const script =
+      'import subprocess, time; f = open("/etc/hostname"); child = subprocess.Popen(["sleep", "61"]); time.sleep(60)';
     const run = await runCli(['--timeout', '1.5', '--fork-marker', 'NEVER', '--', 'python3', '-c', script]);
     expect(run.exitCode).toBe(2);
     expect(run.report!.error!.code).toBe('TIMEOUT');
     expect(run.report!.table.map((record) => record.target)).toContain('/etc/hostname');
     expect(isAlive(run.report!.forkPoint.pid!)).toBe(false);
     // The sleeping child is gone too.
-    const sleepers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && isAlive(Number(pid)) && cmdline(pid) === 'sleep\x0061\x00');
+    const sleepers = readdirSync('/proc').filter(
+      (pid) => /^\d+$/.test(pid) && isAlive(Number(pid)) && cmdline(pid) === 'sleep\x0061\x00',
+    );
     expect(sleepers).toEqual([]);
   });
 });
@@ -178,9 +200,13 @@ describe('a report on stdout (`-`)', () => {
   });
 
   test('--junit - writes the XML to stdout; both on stdout is an error before the app runs', async () => {
-    const junit = await runCli(['--junit', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], { json: false });
+    const junit = await runCli(['--junit', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], {
+      json: false,
+    });
     expect(junit.stdout).toMatch(/^<\?xml[^]*<\/testsuites>\s*$/);
-    const both = await runCli(['--json', '-', '--junit', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], { json: false });
+    const both = await runCli(['--json', '-', '--junit', '-', '--entry', fixture('leaky'), '--fork-marker', 'READY'], {
+      json: false,
+    });
     expectCleanError(both, /Only one report can be written to stdout/);
     expect(both.stdout).toBe('');
   });

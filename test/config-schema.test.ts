@@ -7,11 +7,15 @@ import { loadConfig } from '../src/config/load-config.js';
 import { project } from './helpers/project.js';
 import { ROOT } from './helpers/run-cli.js';
 
-const validate = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(join(ROOT, 'prefork-check.schema.json'), 'utf8')));
+const validate = new Ajv({ allErrors: true }).compile(
+  JSON.parse(readFileSync(join(ROOT, 'prefork-check.schema.json'), 'utf8')),
+);
 
 /** The README's config examples: every ```json block that has a check key. */
 function readmeConfigs(): unknown[] {
-  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```json\n([^]*?)```/g)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>);
+  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```json\n([^]*?)```/g)].map(
+    (match) => JSON.parse(match[1]!) as Record<string, unknown>,
+  );
   return blocks.filter((block) => 'forkMarker' in block || 'checks' in block || 'entry' in block);
 }
 

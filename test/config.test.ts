@@ -25,10 +25,13 @@ describe('allow rules', () => {
     const configFile = join(dir, 'prefork-check.config.json');
     const run = await runCli([], {
       cwd: dir,
-      before: (scratch) => writeFileSync(configFile, readFileSync(configFile, 'utf8').replaceAll('${SCRATCH}', scratch)),
+      before: (scratch) =>
+        writeFileSync(configFile, readFileSync(configFile, 'utf8').replaceAll('${SCRATCH}', scratch)),
     });
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    const allowedBy = Object.fromEntries(run.report!.leaks.map((leak) => [leak.target.replace(run.scratch, '$S'), leak.allowedBy]));
+    const allowedBy = Object.fromEntries(
+      run.report!.leaks.map((leak) => [leak.target.replace(run.scratch, '$S'), leak.allowedBy]),
+    );
     expect(allowedBy).toEqual({
       '$S/exact.txt': `path ${run.scratch}/exact.txt`,
       '$S/app.log': 'glob **/*.log',
@@ -75,7 +78,14 @@ describe('the config file', () => {
         forkMarker: 'NEVER',
         timeout: 20,
         checks: [
-          { name: 'web', command: ['python3', '-c', 'import os, time\nf = open("/etc/hostname")\nos.fork() or os._exit(0)\ntime.sleep(30)'] },
+          {
+            name: 'web',
+            command: [
+              'python3',
+              '-c',
+              'import os, time\nf = open("/etc/hostname")\nos.fork() or os._exit(0)\ntime.sleep(30)',
+            ],
+          },
           { name: 'worker', command: ['python3', '-c', 'import os, time\nos.fork() or os._exit(0)\ntime.sleep(30)'] },
         ],
       },
@@ -90,7 +100,9 @@ describe('the config file', () => {
   });
 
   test('or a "prefork-check" field in package.json', async () => {
-    const dir = project({ 'package.json': { name: 'svc', 'prefork-check': { entry: fixture('clean'), forkMarker: 'READY' } } });
+    const dir = project({
+      'package.json': { name: 'svc', 'prefork-check': { entry: fixture('clean'), forkMarker: 'READY' } },
+    });
     const run = await runCli([], { cwd: dir });
     expect(run.exitCode).toBe(0);
     expect(run.report!.name).toBe(fixture('clean'));
@@ -98,7 +110,8 @@ describe('the config file', () => {
 
   test('unknown keys and wrong types: exit 2, every problem with its path and line', async () => {
     const dir = project({
-      'prefork-check.config.json': '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }],\n  "checks": [{ "timout": 5 }]\n}\n',
+      'prefork-check.config.json':
+        '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }],\n  "checks": [{ "timout": 5 }]\n}\n',
     });
     const run = await runCli([], { cwd: dir });
     expect(run.exitCode).toBe(2);
@@ -114,7 +127,11 @@ describe('the config file', () => {
   test('found from a subdirectory, up to the package root; "$schema" is accepted', async () => {
     const dir = project({
       'package.json': { name: 'app', private: true },
-      'prefork-check.config.json': { $schema: './node_modules/prefork-check/prefork-check.schema.json', entry: fixture('clean'), forkMarker: 'READY' },
+      'prefork-check.config.json': {
+        $schema: './node_modules/prefork-check/prefork-check.schema.json',
+        entry: fixture('clean'),
+        forkMarker: 'READY',
+      },
       'src/deep/.keep': '',
     });
     const run = await runCli([], { cwd: join(dir, 'src', 'deep') });

@@ -7,13 +7,28 @@ import { fixture, leakLines, runCli } from './helpers/run-cli.js';
 const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => string[]; exitCode?: number }> = [
   { name: 'clean', leaks: () => [], exitCode: 0 },
   { name: 'leaky', leaks: (s) => [`file ${s}/app.log`] },
-  { name: 'tcp', leaks: () => ['socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*'] },
+  {
+    name: 'tcp',
+    leaks: () => [
+      'socket tcp 127.0.0.1:*',
+      'socket tcp 127.0.0.1:* -> 127.0.0.1:*',
+      'socket tcp 127.0.0.1:* -> 127.0.0.1:*',
+    ],
+  },
   { name: 'udp', leaks: () => ['socket udp 127.0.0.1:*', 'socket udp 127.0.0.1:* -> 127.0.0.1:*'] },
   { name: 'unix', leaks: (s) => [`socket unix ${s}/app.sock`, `socket unix -> ${s}/app.sock`] },
   { name: 'pipe', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
   { name: 'socketpair', leaks: () => ['socket unix socketpair', 'socket unix socketpair'] },
   { name: 'popen', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
-  { name: 'anon', leaks: (s) => ['epoll anon_inode:[eventpoll]', 'eventfd anon_inode:[eventfd]', 'memfd /memfd:cache', `directory ${s}`] },
+  {
+    name: 'anon',
+    leaks: (s) => [
+      'epoll anon_inode:[eventpoll]',
+      'eventfd anon_inode:[eventfd]',
+      'memfd /memfd:cache',
+      `directory ${s}`,
+    ],
+  },
   { name: 'ctypes', leaks: (s) => [`file ${s}/native.dat`, `file ${s}/native.dat`, `file ${s}/native.dat`] },
   { name: 'sqlite', leaks: (s) => [`file ${s}/app.db`, `file ${s}/app.db-wal`, `file ${s}/app.db-shm`] },
   { name: 'thread', leaks: (s) => [`file ${s}/cache.bin`] },
@@ -25,20 +40,59 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
   { name: 'split-marker', leaks: (s) => [`file ${s}/data.bin`] },
   { name: 'stderr-marker', leaks: (s) => [`file ${s}/state.json`] },
   { name: 'thread-pool', leaks: (s) => [`file ${s}/index.bin`] },
-  { name: 'tls', leaks: () => ['socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*', 'socket tcp 127.0.0.1:* -> 127.0.0.1:*'] },
+  {
+    name: 'tls',
+    leaks: () => [
+      'socket tcp 127.0.0.1:*',
+      'socket tcp 127.0.0.1:* -> 127.0.0.1:*',
+      'socket tcp 127.0.0.1:* -> 127.0.0.1:*',
+    ],
+  },
   { name: 'fork-child', leaks: (s) => [`file ${s}/spool.txt`] },
   { name: 'signals', leaks: (s) => [`file ${s}/state.txt`, 'pipe pipe:[*]', 'pipe pipe:[*]'] },
-  { name: 'dup', leaks: (s) => [`file ${s}/mapped.bin`, `file ${s}/mapped.bin`, `file ${s}/app.log`, `file ${s}/app.log`, 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*', 'socket tcp 127.0.0.1:*'] },
-  { name: 'received', leaks: (s) => ['socket unix socketpair', 'socket unix socketpair', `file ${s}/passed.txt`, `file ${s}/generated.txt`] },
-  { name: 'shared-memory', leaks: () => ['file /dev/shm/prefork_check_* (deleted)', 'file /dev/shm/prefork_check_* (deleted)', 'pipe pipe:[*]'] },
+  {
+    name: 'dup',
+    leaks: (s) => [
+      `file ${s}/mapped.bin`,
+      `file ${s}/mapped.bin`,
+      `file ${s}/app.log`,
+      `file ${s}/app.log`,
+      'socket tcp 127.0.0.1:*',
+      'socket tcp 127.0.0.1:*',
+      'socket tcp 127.0.0.1:*',
+    ],
+  },
+  {
+    name: 'received',
+    leaks: (s) => [
+      'socket unix socketpair',
+      'socket unix socketpair',
+      `file ${s}/passed.txt`,
+      `file ${s}/generated.txt`,
+    ],
+  },
+  {
+    name: 'shared-memory',
+    leaks: () => [
+      'file /dev/shm/prefork_check_* (deleted)',
+      'file /dev/shm/prefork_check_* (deleted)',
+      'pipe pipe:[*]',
+    ],
+  },
   // Ruby: the VM's own eventfds are allowed; the app's file, pipe and listener named at their lines.
-  { name: 'ruby', file: 'app.rb', leaks: (s) => [`file ${s}/app.log`, 'pipe pipe:[*]', 'pipe pipe:[*]', 'socket tcp 127.0.0.1:*'] },
+  {
+    name: 'ruby',
+    file: 'app.rb',
+    leaks: (s) => [`file ${s}/app.log`, 'pipe pipe:[*]', 'pipe pipe:[*]', 'socket tcp 127.0.0.1:*'],
+  },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
 ];
 
 function matches(actual: string[], expected: string[]): boolean {
   if (actual.length !== expected.length) return false;
-  const patterns = expected.map((line) => new RegExp(`^${line.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '\\d+')}$`));
+  const patterns = expected.map(
+    (line) => new RegExp(`^${line.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '\\d+')}$`),
+  );
   const remaining = [...actual];
   return patterns.every((pattern) => {
     const at = remaining.findIndex((line) => pattern.test(line));
@@ -54,7 +108,10 @@ describe('fixture apps, traced to the READY marker by the real CLI', () => {
     expect(run.report, run.stderr).toBeDefined();
     const report = run.report!;
     const expected = leaks(run.scratch);
-    expect(matches(leakLines(report), expected), `leaks ${JSON.stringify(leakLines(report))}, expected ${JSON.stringify(expected)}`).toBe(true);
+    expect(
+      matches(leakLines(report), expected),
+      `leaks ${JSON.stringify(leakLines(report))}, expected ${JSON.stringify(expected)}`,
+    ).toBe(true);
     expect(run.exitCode).toBe(exitCode);
     expect(report.forkPoint.reached).toBe(true);
     // Each leak names the app line that made it, as the fixture marks it.

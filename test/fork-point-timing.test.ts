@@ -35,7 +35,15 @@ function expectExact(report: Report, kernel: ReturnType<typeof readKernelViewFil
 // The app changes its table the moment after its marker: the report must still be the
 // kernel's table at the marker's write, in every run, not most of them.
 describe(`the table at the marker is exact in every timing (${RUNS} runs each)`, () => {
-  test.concurrent.each(['close-after', 'exit-after', 'fork-then-close', 'long-write', 'sendfile', 'splice', 'split-over-processes'])(
+  test.concurrent.each([
+    'close-after',
+    'exit-after',
+    'fork-then-close',
+    'long-write',
+    'sendfile',
+    'splice',
+    'split-over-processes',
+  ])(
     '%s',
     async (scenario) => {
       for (let run = 0; run < RUNS; run++) {
@@ -51,13 +59,20 @@ describe(`the table at the marker is exact in every timing (${RUNS} runs each)`,
       const dir = scratch();
       const source = join(dir, 'marker.txt');
       const report = await checkFork({
-        command: ['bash', '-c', `printf 'READY\\n' > '${source}'; exec 9>'${dir}/app.log'; cat '${source}'; exec 9>&-; sleep 60`],
+        command: [
+          'bash',
+          '-c',
+          `printf 'READY\\n' > '${source}'; exec 9>'${dir}/app.log'; cat '${source}'; exec 9>&-; sleep 60`,
+        ],
         forkMarker: 'READY',
         appOutput: 'ignore',
         cwd: dir,
       });
       expect(report.forkPoint.program).toMatch(/cat$/);
-      expect(report.table.filter((record) => record.fd > 2).map((record) => `${record.fd} ${record.target}`)).toEqual([`3 ${source}`, `9 ${dir}/app.log`]);
+      expect(report.table.filter((record) => record.fd > 2).map((record) => `${record.fd} ${record.target}`)).toEqual([
+        `3 ${source}`,
+        `9 ${dir}/app.log`,
+      ]);
     }
   }, 240_000);
 });

@@ -18,7 +18,8 @@ describe('--fork-at-first-fork', () => {
   });
 
   test('subprocesses and threads are not workers: the fork point is never reached', async () => {
-    const script = 'import subprocess, threading; subprocess.run(["true"]); t = threading.Thread(target=print); t.start(); t.join()';
+    const script =
+      'import subprocess, threading; subprocess.run(["true"]); t = threading.Thread(target=print); t.start(); t.join()';
     const run = await runCli(['--fork-at-first-fork', '--', 'python3', '-c', script]);
     expect(run.exitCode).toBe(2);
     expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
@@ -62,14 +63,17 @@ describe('fds prefork-check itself inherited', () => {
   test('are not passed to the app, unless --inherit-fds, and then reported as inherited', async () => {
     const { execa } = await import('execa');
     // The CLI starts with an extra fd 200 without close-on-exec, as CI runners and shells leave.
-    const withExtraFd = (args: string) => execa('bash', ['-c', `exec 200</etc/hostname; exec node ${ROOT}/dist/cli.js ${args}`], { reject: false });
+    const withExtraFd = (args: string) =>
+      execa('bash', ['-c', `exec 200</etc/hostname; exec node ${ROOT}/dist/cli.js ${args}`], { reject: false });
     const plain = await withExtraFd('-- bash -c "exec 200<&-; true"');
     expect(plain.exitCode, plain.stdout).toBe(0);
     const visible = await withExtraFd('-- ls /proc/self/fd');
     expect(visible.stdout.split('\n')).not.toContain('200');
     const passed = await withExtraFd('--inherit-fds -- true');
     expect(passed.exitCode).toBe(1);
-    expect(passed.stdout).toMatch(/fd 200 +file +\/etc\/hostname\n.*\n +made by +inherited from prefork-check's parent/);
+    expect(passed.stdout).toMatch(
+      /fd 200 +file +\/etc\/hostname\n.*\n +made by +inherited from prefork-check's parent/,
+    );
     expect(passed.stdout).toMatch(/note +inherited at start from prefork-check's own caller/);
   });
 });

@@ -11,11 +11,16 @@ import { TraceParser } from '../src/trace/parser.js';
 import { ROOT } from './helpers/run-cli.js';
 
 // Lines below were printed by strace 6.1 (-f -y -yy) on this machine.
-const recorded = (name: string) => readFileSync(join(ROOT, 'test/traces', name), 'latin1').split('\n').filter(Boolean);
+const recorded = (name: string) =>
+  readFileSync(join(ROOT, 'test/traces', name), 'latin1')
+    .split('\n')
+    .filter(Boolean);
 
 function parseAll(lines: string[]): ProcessEvent[] {
   const parser = new TraceParser();
-  return lines.map((line) => parser.parse(line)).filter((event) => event !== undefined && event.type !== 'native-frame') as ProcessEvent[];
+  return lines
+    .map((line) => parser.parse(line))
+    .filter((event) => event !== undefined && event.type !== 'native-frame') as ProcessEvent[];
 }
 
 describe('TraceParser', () => {
@@ -30,17 +35,31 @@ describe('TraceParser', () => {
       { type: 'unfinished', pid: 1746, name: 'wait4', args: '1788, ' },
       { type: 'syscall', pid: 1788, name: 'exit_group', args: '0', result: '?' },
       { type: 'exit', pid: 1788, code: 0 },
-      { type: 'syscall', pid: 1746, name: 'wait4', args: '1788, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL', result: '1788' },
+      {
+        type: 'syscall',
+        pid: 1746,
+        name: 'wait4',
+        args: '1788, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL',
+        result: '1788',
+      },
     ]);
   });
 
   test('errors, signals, kills and truncated lines', () => {
     const parser = new TraceParser();
-    expect(parser.parse('1746  openat(AT_FDCWD</tmp/exp>, "/nope", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)')).toMatchObject({
+    expect(
+      parser.parse(
+        '1746  openat(AT_FDCWD</tmp/exp>, "/nope", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)',
+      ),
+    ).toMatchObject({
       name: 'openat',
       result: '-1 ENOENT (No such file or directory)',
     });
-    expect(parser.parse('1746  --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1747} ---')).toEqual({ type: 'signal', pid: 1746, signal: 'SIGCHLD' });
+    expect(parser.parse('1746  --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=1747} ---')).toEqual({
+      type: 'signal',
+      pid: 1746,
+      signal: 'SIGCHLD',
+    });
     expect(parser.parse('1751  +++ killed by SIGKILL +++')).toEqual({ type: 'killed', pid: 1751, signal: 'SIGKILL' });
     expect(parser.parse('1746  openat(AT_FDCWD</tmp/exp>, "/tmp/exp/half')).toBeUndefined();
     expect(parser.parse('garbage')).toBeUndefined();
@@ -61,10 +80,19 @@ describe('C strings and annotations', () => {
   });
 
   test.each([
-    ['<TCP:[127.0.0.1:58880->127.0.0.1:36249]>', { type: 'socket', protocol: 'TCP', local: '127.0.0.1:58880', peer: '127.0.0.1:36249' }],
-    ['<TCPv6:[[::1]:35756->[::1]:56763]>', { type: 'socket', protocol: 'TCPv6', local: '[::1]:35756', peer: '[::1]:56763' }],
+    [
+      '<TCP:[127.0.0.1:58880->127.0.0.1:36249]>',
+      { type: 'socket', protocol: 'TCP', local: '127.0.0.1:58880', peer: '127.0.0.1:36249' },
+    ],
+    [
+      '<TCPv6:[[::1]:35756->[::1]:56763]>',
+      { type: 'socket', protocol: 'TCPv6', local: '[::1]:35756', peer: '[::1]:56763' },
+    ],
     ['<TCP:[4300]>', { type: 'socket', protocol: 'TCP', inode: 4300 }],
-    ['<UNIX-STREAM:[4304,"/tmp/exp/sock"]>', { type: 'socket', protocol: 'UNIX-STREAM', inode: 4304, unixPath: '/tmp/exp/sock' }],
+    [
+      '<UNIX-STREAM:[4304,"/tmp/exp/sock"]>',
+      { type: 'socket', protocol: 'UNIX-STREAM', inode: 4304, unixPath: '/tmp/exp/sock' },
+    ],
     ['<UNIX-STREAM:[4306->4307]>', { type: 'socket', protocol: 'UNIX-STREAM', inode: 4306, peer: '4307' }],
     ['<pipe:[4305]>', { type: 'pipe', inode: 4305 }],
     ['<anon_inode:[eventfd]>', { type: 'anon', name: 'eventfd' }],
@@ -85,7 +113,9 @@ describe('ProcessModel on a recorded trace', () => {
       return table;
     };
     const spawned: number[] = [];
-    const model = new ProcessModel(stdio, [{ cloned: (_parent, child, info) => info.vfork && spawned.push(child.tid) }]);
+    const model = new ProcessModel(stdio, [
+      { cloned: (_parent, child, info) => info.vfork && spawned.push(child.tid) },
+    ]);
     const lines = recorded('python-vfork-subprocess.txt');
     let childTableAtExec: number[] | undefined;
     for (const event of parseAll(lines)) {
@@ -122,4 +152,3 @@ describe('ProcessModel on a recorded trace', () => {
     expect(root.table.get(39)?.file.path).toBe('/tmp/new.txt');
   });
 });
-

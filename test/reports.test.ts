@@ -6,12 +6,19 @@ import { normalizeContext, normalizePath } from '../src/baseline/normalize.js';
 import { project } from './helpers/project.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 
-const xpath = async (file: string, expression: string) => (await execa('xmllint', ['--xpath', expression, file])).stdout.trim();
+const xpath = async (file: string, expression: string) =>
+  (await execa('xmllint', ['--xpath', expression, file])).stdout.trim();
 
 describe('JUnit XML', () => {
   test('a testsuite per check, a failing testcase per leak site with its stack, a passing one when clean; valid against the schema CI tools read', async () => {
     const dir = project({
-      'prefork-check.config.json': { forkMarker: 'READY', checks: [{ name: 'web', command: [fixture('pkgapp', 'serve')] }, { name: 'worker', entry: fixture('clean') }] },
+      'prefork-check.config.json': {
+        forkMarker: 'READY',
+        checks: [
+          { name: 'web', command: [fixture('pkgapp', 'serve')] },
+          { name: 'worker', entry: fixture('clean') },
+        ],
+      },
     });
     const junit = join(dir, 'junit.xml');
     const run = await runCli(['--junit', junit], { cwd: dir });
@@ -20,20 +27,35 @@ describe('JUnit XML', () => {
     expect(await xpath(junit, 'string(/testsuites/@failures)')).toBe('1');
     expect(await xpath(junit, 'count(//testsuite)')).toBe('2');
     const failure = '//testsuite[@name="web"]/testcase';
-    expect(await xpath(junit, `string(${failure}/@name)`)).toBe(`no file left open by ${join(ROOT, 'fixtures/pkgapp/storage.py')}:4`);
+    expect(await xpath(junit, `string(${failure}/@name)`)).toBe(
+      `no file left open by ${join(ROOT, 'fixtures/pkgapp/storage.py')}:4`,
+    );
     expect(await xpath(junit, `string(${failure}/failure/@type)`)).toBe('LeakedFd');
     // Where annotation actions point: the file and line that made it.
     expect(await xpath(junit, `string(${failure}/@file)`)).toBe(join(ROOT, 'fixtures/pkgapp/storage.py'));
     expect(await xpath(junit, `string(${failure}/@line)`)).toBe('4');
     expect(Number(await xpath(junit, 'string(//testsuite[@name="worker"]/testcase/@time)'))).toBeGreaterThan(0);
-    expect(await xpath(junit, `string(${failure}/failure)`)).toMatch(/fd 3 file .*journal\.log[^]*stack:\n .*storage\.py:4 in <module>\n .*service\.py:2 in <module>/);
-    expect(await xpath(junit, 'string(//testsuite[@name="worker"]/testcase/@name)')).toBe('nothing open at the fork point beyond stdio');
+    expect(await xpath(junit, `string(${failure}/failure)`)).toMatch(
+      /fd 3 file .*journal\.log[^]*stack:\n .*storage\.py:4 in <module>\n .*service\.py:2 in <module>/,
+    );
+    expect(await xpath(junit, 'string(//testsuite[@name="worker"]/testcase/@name)')).toBe(
+      'nothing open at the fork point beyond stdio',
+    );
     expect(await xpath(junit, 'count(//testsuite[@name="worker"]/testcase/failure)')).toBe('0');
   });
 
   test('a check that could not be done is an error testcase', async () => {
     const dir = scratch();
-    const run = await runCli(['--junit', join(dir, 'junit.xml'), '--fork-marker', 'READY', '--', 'python3', '-c', 'pass']);
+    const run = await runCli([
+      '--junit',
+      join(dir, 'junit.xml'),
+      '--fork-marker',
+      'READY',
+      '--',
+      'python3',
+      '-c',
+      'pass',
+    ]);
     expect(run.exitCode).toBe(2);
     expect(await xpath(join(dir, 'junit.xml'), 'string(//testcase/error/@type)')).toBe('APP_EXITED_BEFORE_FORK_POINT');
   });
@@ -48,12 +70,16 @@ describe('GitHub Actions', () => {
     expect(run.exitCode).toBe(1);
     const annotations = run.stdout.split('\n').filter((line) => line.startsWith('::'));
     expect(annotations).toEqual([
-      expect.stringMatching(/^::error file=fixtures\/log-twice\/app\.py,line=10,title=prefork-check%3A file left open at the fork point::fd 3 \(file .*app\.log\) still open when .* forks its workers/),
+      expect.stringMatching(
+        /^::error file=fixtures\/log-twice\/app\.py,line=10,title=prefork-check%3A file left open at the fork point::fd 3 \(file .*app\.log\) still open when .* forks its workers/,
+      ),
       expect.stringMatching(/^::error file=fixtures\/log-twice\/app\.py,line=11,title=.*::fd 4 /),
     ]);
     const markdown = readFileSync(summary, 'utf8');
     expect(markdown).toMatch(/^## prefork-check$/m);
-    expect(markdown).toMatch(/^\| 3 \| file \| `.*app\.log` \| `fixtures\/log-twice\/app\.py:10` in `<module>` \| \*\*leak\*\* \|$/m);
+    expect(markdown).toMatch(
+      /^\| 3 \| file \| `.*app\.log` \| `fixtures\/log-twice\/app\.py:10` in `<module>` \| \*\*leak\*\* \|$/m,
+    );
   });
 });
 
@@ -63,7 +89,9 @@ describe('the console', () => {
     expect(run.exitCode).toBe(1);
     expect(run.report!.leaks).toHaveLength(51);
     expect(run.stdout.match(/^ {2}fds? /gm)).toHaveLength(2);
-    expect(run.stdout).toMatch(/^ {2}fds 4, 5, 6, 7, 8, … \(x50\) socket +tcp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ and 49 other targets$/m);
+    expect(run.stdout).toMatch(
+      /^ {2}fds 4, 5, 6, 7, 8, … \(x50\) socket +tcp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ and 49 other targets$/m,
+    );
   });
 
   test('the same file open twice (two handlers on one log) is flagged', async () => {

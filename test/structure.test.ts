@@ -11,7 +11,9 @@ function imports(): Map<string, string[]> {
   return new Map(
     files.map((file) => {
       const text = readFileSync(join(SRC, file), 'utf8');
-      const targets = [...text.matchAll(/(?:from |import\()\s*'(\.[^']+)'/g)].map((match) => normalize(join(dirname(file), match[1]!)).replace(/\.js$/, '.ts'));
+      const targets = [...text.matchAll(/(?:from |import\()\s*'(\.[^']+)'/g)].map((match) =>
+        normalize(join(dirname(file), match[1]!)).replace(/\.js$/, '.ts'),
+      );
       return [file, targets];
     }),
   );
@@ -56,13 +58,17 @@ describe('the import structure', () => {
     const folders = new Map<string, Set<string>>();
     for (const [file, targets] of graph) {
       const from = folderOf(file);
-      for (const target of targets) if (folderOf(target) !== from) (folders.get(from) ?? folders.set(from, new Set()).get(from)!).add(folderOf(target));
+      for (const target of targets)
+        if (folderOf(target) !== from)
+          (folders.get(from) ?? folders.set(from, new Set()).get(from)!).add(folderOf(target));
     }
     expect(circles(folders)).toEqual([]);
   });
 
   test('every import names a file that exists', () => {
-    const missing = [...graph].flatMap(([file, targets]) => targets.filter((target) => !graph.has(target)).map((target) => `${file} -> ${relative(SRC, join(SRC, target))}`));
+    const missing = [...graph].flatMap(([file, targets]) =>
+      targets.filter((target) => !graph.has(target)).map((target) => `${file} -> ${relative(SRC, join(SRC, target))}`),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -25,27 +25,45 @@ describe('examples/vitest, run by a child Vitest', () => {
     linkPackage();
     const dir = scratch();
     // A clean environment: this Vitest's own variables would make the child think it is a worker.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'));
-    const run = await execa(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--reporter=json', `--outputFile.json=${dir}/results.json`, '--reporter=junit', `--outputFile.junit=${dir}/junit.xml`], {
-      cwd: EXAMPLE,
-      env: { ...env, NO_COLOR: '1' },
-      extendEnv: false,
-      reject: false,
-    });
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
+    );
+    const run = await execa(
+      join(ROOT, 'node_modules/.bin/vitest'),
+      [
+        'run',
+        '--reporter=json',
+        `--outputFile.json=${dir}/results.json`,
+        '--reporter=junit',
+        `--outputFile.junit=${dir}/junit.xml`,
+      ],
+      {
+        cwd: EXAMPLE,
+        env: { ...env, NO_COLOR: '1' },
+        extendEnv: false,
+        reject: false,
+      },
+    );
     expect(run.exitCode, run.stderr).toBe(1);
     const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as VitestJson;
-    const byTitle = Object.fromEntries(results.testResults.flatMap((file) => file.assertionResults).map((result) => [result.title, result]));
+    const byTitle = Object.fromEntries(
+      results.testResults.flatMap((file) => file.assertionResults).map((result) => [result.title, result]),
+    );
     expect(Object.fromEntries(Object.entries(byTitle).map(([title, result]) => [title, result.status]))).toEqual({
       'no fds leaked at the fork point: api': 'passed',
       'no fds leaked at the fork point: reports': 'failed',
       'api holds nothing when started with another marker': 'passed',
     });
     const failure = byTitle['no fds leaked at the fork point: reports']!.failureMessages.join('\n');
-    expect(failure).toMatch(/Expected nothing open at the fork point of "reports" beyond stdio, found 1 fd:\n {2}fd 3 file .*reports-audit\.log\n {6}made at apps\/reports\.py:5 in <module>/);
+    expect(failure).toMatch(
+      /Expected nothing open at the fork point of "reports" beyond stdio, found 1 fd:\n {2}fd 3 file .*reports-audit\.log\n {6}made at apps\/reports\.py:5 in <module>/,
+    );
     // The failure's stack points at the app's line, so editors and the UI open it.
     expect(failure).toMatch(/at <module> \(.*examples\/vitest\/apps\/reports\.py:5:1\)/);
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
-    expect(junit).toMatch(/<testcase classname="test\/fork\.test\.ts" name="no fds leaked at the fork point: reports"[^>]*>\s*<failure message="Expected nothing open at the fork point of &quot;reports&quot;/);
+    expect(junit).toMatch(
+      /<testcase classname="test\/fork\.test\.ts" name="no fds leaked at the fork point: reports"[^>]*>\s*<failure message="Expected nothing open at the fork point of &quot;reports&quot;/,
+    );
   });
 });
 
@@ -60,7 +78,9 @@ describe('forkChecks', () => {
       'prefork-check.config.json': { timeout: 5, allow: ['/var/log/**'] },
     });
     const found = forkChecks({ root: dir, entries: 'services/*/app.py', check: { forkMarker: 'READY' } });
-    expect(found.checks.map((check) => [check.name, check.entry, check.forkMarker, check.timeout, check.allow])).toEqual([
+    expect(
+      found.checks.map((check) => [check.name, check.entry, check.forkMarker, check.timeout, check.allow]),
+    ).toEqual([
       ['services/billing/app.py', join(dir, 'services/billing/app.py'), 'READY', 5, ['/var/log/**']],
       ['services/search/app.py', join(dir, 'services/search/app.py'), 'READY', 5, ['/var/log/**']],
     ]);

@@ -24,10 +24,26 @@ describe('the watch chart, rendered by headless Chromium', () => {
     const port = await freePort();
     const dir = scratch();
     const html = join(dir, 'watch.html');
-    const run = await runCli(['watch', '--request', `http://127.0.0.1:${port}/metrics`, '--requests', '40', '--html', html, '--', 'python3', fixture('exporter'), String(port)]);
+    const run = await runCli([
+      'watch',
+      '--request',
+      `http://127.0.0.1:${port}/metrics`,
+      '--requests',
+      '40',
+      '--html',
+      html,
+      '--',
+      'python3',
+      fixture('exporter'),
+      String(port),
+    ]);
     expect(run.exitCode).toBe(1);
     const png = join(dir, 'watch.png');
-    await execa('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--screenshot=${png}`, '--window-size=800,700', `file://${html}`], { reject: false });
+    await execa(
+      'chromium',
+      ['--headless', '--no-sandbox', '--disable-gpu', `--screenshot=${png}`, '--window-size=800,700', `file://${html}`],
+      { reject: false },
+    );
     const [pixels, left, right] = (await execa('/usr/bin/python3', ['-c', INSPECT, png])).stdout.split(' ').map(Number);
     expect(pixels).toBeGreaterThan(200);
     // Screen y grows downwards: the line ends far above where it starts.

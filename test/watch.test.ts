@@ -12,9 +12,25 @@ async function watchExporter(name: string, extra: string[] = []) {
   const port = await freePort();
   const mark = randomUUID();
   const html = join(scratch(), 'watch.html');
-  const run = await runCli(['watch', '--request', `http://127.0.0.1:${port}/metrics`, '--requests', '40', '--html', html, ...extra, '--', 'python3', fixture(name), String(port)], {
-    env: { WATCH_TEST: mark },
-  });
+  const run = await runCli(
+    [
+      'watch',
+      '--request',
+      `http://127.0.0.1:${port}/metrics`,
+      '--requests',
+      '40',
+      '--html',
+      html,
+      ...extra,
+      '--',
+      'python3',
+      fixture(name),
+      String(port),
+    ],
+    {
+      env: { WATCH_TEST: mark },
+    },
+  );
   expect(await settle(() => processesWithEnv('WATCH_TEST', mark)), 'server processes left running').toEqual([]);
   return { ...run, report: run.report as WatchReport, html: readFileSync(html, 'utf8') };
 }
@@ -52,9 +68,24 @@ describe('prefork-check watch', () => {
     const mark = randomUUID();
     // A GET in plain bash, as any load script would do it its own way.
     const get = `exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3 >/dev/null`;
-    const run = await runCli(['watch', '--drive', get, '--ready-marker', 'READY', '--requests', '20', '--', 'python3', fixture('exporter'), String(port)], {
-      env: { WATCH_TEST: mark },
-    });
+    const run = await runCli(
+      [
+        'watch',
+        '--drive',
+        get,
+        '--ready-marker',
+        'READY',
+        '--requests',
+        '20',
+        '--',
+        'python3',
+        fixture('exporter'),
+        String(port),
+      ],
+      {
+        env: { WATCH_TEST: mark },
+      },
+    );
     expect(await settle(() => processesWithEnv('WATCH_TEST', mark))).toEqual([]);
     const report = run.report as WatchReport;
     expect(run.exitCode, run.stdout).toBe(1);
@@ -63,7 +94,19 @@ describe('prefork-check watch', () => {
   });
 
   test('a --drive step that fails put no load on the server: exit 2, naming the step and its status', async () => {
-    const run = await runCli(['watch', '--drive', 'exit 7', '--ready-marker', 'READY', '--requests', '3', '--', 'bash', '-c', 'echo READY; sleep 30']);
+    const run = await runCli([
+      'watch',
+      '--drive',
+      'exit 7',
+      '--ready-marker',
+      'READY',
+      '--requests',
+      '3',
+      '--',
+      'bash',
+      '-c',
+      'echo READY; sleep 30',
+    ]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(2);
     expect(run.report!.error).toEqual({ code: 'APP_FAILED', message: 'Step 1 failed: `exit 7` exited with status 7.' });
   });
@@ -81,9 +124,24 @@ describe('prefork-check watch on a worker pool', () => {
   test('a file per task kept by the pool workers: the workers grow, at the task’s line', async () => {
     const port = await freePort();
     const mark = randomUUID();
-    const run = await runCli(['watch', '--request', `http://127.0.0.1:${port}/`, '--requests', '30', '--ready-marker', 'READY', '--', 'python3', fixture('task-pool'), String(port)], {
-      env: { WATCH_TEST: mark },
-    });
+    const run = await runCli(
+      [
+        'watch',
+        '--request',
+        `http://127.0.0.1:${port}/`,
+        '--requests',
+        '30',
+        '--ready-marker',
+        'READY',
+        '--',
+        'python3',
+        fixture('task-pool'),
+        String(port),
+      ],
+      {
+        env: { WATCH_TEST: mark },
+      },
+    );
     expect(await settle(() => processesWithEnv('WATCH_TEST', mark))).toEqual([]);
     const report = run.report as WatchReport;
     expect(run.exitCode, run.stdout).toBe(1);

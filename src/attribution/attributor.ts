@@ -132,7 +132,12 @@ export class Attributor {
     const record = this.take(task.tid, syscall);
     if (record) return { type: 'recorded', record, image };
     const last = this.threads.get(task.tid)?.last;
-    return { type: 'unrecorded', image, bootstrapped: image.started !== undefined, ...(last ? { lastRecord: last } : {}) };
+    return {
+      type: 'unrecorded',
+      image,
+      bootstrapped: image.started !== undefined,
+      ...(last ? { lastRecord: last } : {}),
+    };
   }
 
   /**

@@ -16,6 +16,8 @@ export function newToken(): string {
 export function bootstrapEnv(token: string, env: Record<string, string | undefined>): Record<string, string> {
   const pythonPath = env.PYTHONPATH ? `${BOOTSTRAP_DIR}${delimiter}${env.PYTHONPATH}` : BOOTSTRAP_DIR;
   // Ruby splits RUBYOPT on spaces, so a path with one cannot be given: Ruby apps then go without lines.
-  const rubyOpt = RUBY_BOOTSTRAP.includes(' ') ? env.RUBYOPT : [`-r${RUBY_BOOTSTRAP}`, env.RUBYOPT].filter(Boolean).join(' ');
+  const rubyOpt = RUBY_BOOTSTRAP.includes(' ')
+    ? env.RUBYOPT
+    : [`-r${RUBY_BOOTSTRAP}`, env.RUBYOPT].filter(Boolean).join(' ');
   return { PYTHONPATH: pythonPath, ...(rubyOpt ? { RUBYOPT: rubyOpt } : {}), PREFORK_CHECK_TOKEN: token };
 }

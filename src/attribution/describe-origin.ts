@@ -40,7 +40,13 @@ const LANGUAGE: Record<Runtime, string> = { python: 'Python', ruby: 'Ruby' };
 
 /** The language's own code: its standard library, its internal frames, and prefork-check's bootstraps. */
 function isRuntimesOwn(file: string, started: StartRecord): boolean {
-  if (file.startsWith('<frozen') || file.startsWith('<internal:') || file.startsWith(BOOTSTRAP_DIR + sep) || file === RUBY_BOOTSTRAP) return true;
+  if (
+    file.startsWith('<frozen') ||
+    file.startsWith('<internal:') ||
+    file.startsWith(BOOTSTRAP_DIR + sep) ||
+    file === RUBY_BOOTSTRAP
+  )
+    return true;
   return started.stdlib !== '' && file.startsWith(started.stdlib + sep);
 }
 
@@ -72,9 +78,14 @@ interface ClassifiedFrame extends StackFrame {
 
 /** The path of a file below where its language loads code from: site-packages, a gem's lib, the stdlib, or the project. */
 function loadPath(absolute: string, started: StartRecord, projectRoot: string): string {
-  const installed = /[\\/](?:(?:site|dist)-packages|gems[\\/][^\\/]+[\\/]lib|vendor_ruby(?:[\\/]\d+\.\d+\.\d+)?)[\\/](.*)$/.exec(absolute)?.[1];
+  const installed =
+    /[\\/](?:(?:site|dist)-packages|gems[\\/][^\\/]+[\\/]lib|vendor_ruby(?:[\\/]\d+\.\d+\.\d+)?)[\\/](.*)$/.exec(
+      absolute,
+    )?.[1];
   if (installed !== undefined) return installed;
-  return started.stdlib !== '' && absolute.startsWith(started.stdlib + sep) ? relative(started.stdlib, absolute) : relative(projectRoot, absolute);
+  return started.stdlib !== '' && absolute.startsWith(started.stdlib + sep)
+    ? relative(started.stdlib, absolute)
+    : relative(projectRoot, absolute);
 }
 
 /** The module a file is loaded as, from where it sits. */
@@ -95,22 +106,36 @@ function stackOf(frames: RawFrame[], started: StartRecord, projectRoot: string):
     const stdlib = isRuntimesOwn(absolute, started);
     const library = stdlib || isInstalled(absolute, projectRoot);
     const module = moduleOf(absolute, started, projectRoot);
-    return { file: shownPath(absolute, projectRoot), line: frame.line, function: frame.function, module, library, stdlib };
+    return {
+      file: shownPath(absolute, projectRoot),
+      line: frame.line,
+      function: frame.function,
+      module,
+      library,
+      stdlib,
+    };
   });
 }
 
 const INTERPRETERS: Array<[RegExp, string]> = [
-  [/^python[0-9.]*$/, 'Python run with -I/-E/-S, which skip prefork-check\'s bootstrap'],
-  [/^ruby[0-9.]*$/, 'ruby run with --disable-rubyopt, which skips prefork-check\'s bootstrap'],
+  [/^python[0-9.]*$/, "Python run with -I/-E/-S, which skip prefork-check's bootstrap"],
+  [/^ruby[0-9.]*$/, "ruby run with --disable-rubyopt, which skips prefork-check's bootstrap"],
 ];
 
 /**
  * The report's origin, stack and note for one description, from its
  * attribution and creator. `projectRoot` is where paths are shown relative to.
  */
-export function describeOrigin(attribution: Attribution | undefined, createdBy: Creator, projectRoot: string): OriginFields {
+export function describeOrigin(
+  attribution: Attribution | undefined,
+  createdBy: Creator,
+  projectRoot: string,
+): OriginFields {
   if (createdBy.type === 'inherited') {
-    const from = createdBy.from === 'stdio' ? 'the stdio prefork-check was started with' : "prefork-check's own caller (--inherit-fds)";
+    const from =
+      createdBy.from === 'stdio'
+        ? 'the stdio prefork-check was started with'
+        : "prefork-check's own caller (--inherit-fds)";
     return { origin: null, stack: [], originNote: `inherited at start from ${from}` };
   }
   if (createdBy.type === 'unknown' || attribution === undefined) {
@@ -123,12 +148,24 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
     const stack = frames.map(({ stdlib: _, ...frame }) => frame);
     // Code compiled from a string (`<string>`: exec, namedtuple, multiprocessing's proxies) has no
     // file to point at: the app's innermost real file says where, unless there is none (python -c).
-    const own = frames.find((frame) => !frame.library && !frame.file.startsWith('<')) ?? frames.find((frame) => !frame.library);
+    const own =
+      frames.find((frame) => !frame.library && !frame.file.startsWith('<')) ?? frames.find((frame) => !frame.library);
     // With no app frame, the installed package that made it (gunicorn) says more than socket.py.
     const innermost = own ?? frames.find((frame) => !frame.stdlib) ?? frames[0];
-    if (!innermost) return { origin: null, stack, originNote: `made by ${attribution.record.event} with no ${LANGUAGE[started.runtime]} frame on the stack` };
+    if (!innermost)
+      return {
+        origin: null,
+        stack,
+        originNote: `made by ${attribution.record.event} with no ${LANGUAGE[started.runtime]} frame on the stack`,
+      };
     const native = attribution.record.native;
-    const origin: Origin = { file: innermost.file, line: innermost.line, function: innermost.function, native, library: own === undefined };
+    const origin: Origin = {
+      file: innermost.file,
+      line: innermost.line,
+      function: innermost.function,
+      native,
+      library: own === undefined,
+    };
     const notes = [
       ...(native ? [`made inside native code (${attribution.record.event}) called from this line`] : []),
       ...(own === undefined ? ["made inside library code: no frame of the app's own code is on the stack"] : []),
@@ -138,17 +175,28 @@ export function describeOrigin(attribution: Attribution | undefined, createdBy: 
   const made = `made by ${createdBy.syscall} in ${createdBy.program || 'the started process'}`;
   const startup = `before the interpreter ran any of the app's code`;
   if (image.started && !attribution.bootstrapped) {
-    return { origin: null, stack: [], originNote: `${made} ${startup} (its own start-up)`, runtimeStartup: image.started.runtime };
+    return {
+      origin: null,
+      stack: [],
+      originNote: `${made} ${startup} (its own start-up)`,
+      runtimeStartup: image.started.runtime,
+    };
   }
   if (image.started) {
     const language = LANGUAGE[image.started.runtime];
     const last = attribution.lastRecord?.frames[0];
-    const hint = last ? `; the last ${language} call recorded in this thread was at ${shownPath(absoluteFile(last.file, image.started), projectRoot)}:${last.line}` : '';
+    const hint = last
+      ? `; the last ${language} call recorded in this thread was at ${shownPath(absoluteFile(last.file, image.started), projectRoot)}:${last.line}`
+      : '';
     return { origin: null, stack: [], originNote: `${made}, in native code that no ${language} call announced${hint}` };
   }
   const interpreter = INTERPRETERS.find(([name]) => name.test(basename(createdBy.program)));
   if (interpreter) {
     return { origin: null, stack: [], originNote: `${made} ${startup} (its start-up, or ${interpreter[1]})` };
   }
-  return { origin: null, stack: [], originNote: `${made}, which is neither a Python nor a Ruby process: prefork-check names source lines for Python and Ruby code only` };
+  return {
+    origin: null,
+    stack: [],
+    originNote: `${made}, which is neither a Python nor a Ruby process: prefork-check names source lines for Python and Ruby code only`,
+  };
 }

@@ -97,11 +97,26 @@ export function parseRecord(event: SyscallEvent, token: string, frames: FrameTab
   const type = parts[1]?.toString('latin1');
   if (type === 'S') {
     const [cwd, stdlib, executable, runtime] = parts.slice(2).map(bytesToText);
-    return { type: 'start', runtime: runtime === 'ruby' ? 'ruby' : 'python', cwd: cwd ?? '', stdlib: stdlib ?? '', executable: executable ?? '' };
+    return {
+      type: 'start',
+      runtime: runtime === 'ruby' ? 'ruby' : 'python',
+      cwd: cwd ?? '',
+      stdlib: stdlib ?? '',
+      executable: executable ?? '',
+    };
   }
   if (type === 'X') return { type: 'end' };
   // E: a Python call about to make its fd. N: a native call (ctypes, sqlite3) and C: a Ruby call, each covering every fd until its end.
   if (type !== 'E' && type !== 'N' && type !== 'C') return undefined;
-  const stack = parts.slice(3).map((part) => frames.read(part)).filter((frame) => frame !== undefined);
-  return { type: 'call', event: parts[2]?.toString('latin1') ?? '', scoped: type !== 'E', native: type === 'N', frames: stack };
+  const stack = parts
+    .slice(3)
+    .map((part) => frames.read(part))
+    .filter((frame) => frame !== undefined);
+  return {
+    type: 'call',
+    event: parts[2]?.toString('latin1') ?? '',
+    scoped: type !== 'E',
+    native: type === 'N',
+    frames: stack,
+  };
 }

@@ -7,7 +7,14 @@ export const BASELINE_RULE = 'baseline';
 
 /** The entry a leak would be recorded as (count 1, no note). */
 export function entryFor(check: string, leak: Leak, context: NormalizeContext): BaselineEntry {
-  return { check, kind: leak.kind, target: normalizeTarget(leak, context), site: creationSite(leak), count: 1, note: '' };
+  return {
+    check,
+    kind: leak.kind,
+    target: normalizeTarget(leak, context),
+    site: creationSite(leak),
+    count: 1,
+    note: '',
+  };
 }
 
 /** Leaks the baseline records: those no allow rule excused. */
@@ -20,7 +27,9 @@ function recordable(leak: Leak): boolean {
  * matched nothing as stale. A check that errored says nothing about staleness.
  */
 export function applyBaseline(report: Report, baseline: Baseline, context: NormalizeContext, strict: boolean): Report {
-  const entries = new Map(baseline.entries.filter((entry) => entry.check === report.name).map((entry) => [entryKey(entry), entry]));
+  const entries = new Map(
+    baseline.entries.filter((entry) => entry.check === report.name).map((entry) => [entryKey(entry), entry]),
+  );
   const used = new Set<string>();
   const leaks = report.leaks.map((leak): Leak => {
     if (leak.allowed) return leak;
@@ -31,7 +40,9 @@ export function applyBaseline(report: Report, baseline: Baseline, context: Norma
   });
   const stale = report.error
     ? []
-    : [...entries].filter(([key]) => !used.has(key)).map(([key, entry]) => ({ key, ...(entry.note ? { note: entry.note } : {}) }));
+    : [...entries]
+        .filter(([key]) => !used.has(key))
+        .map(([key, entry]) => ({ key, ...(entry.note ? { note: entry.note } : {}) }));
   return settle({ ...report, leaks, stale }, strict);
 }
 

@@ -2,7 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
 import { readJsonFile } from '../json/json-file.js';
 import { lineOf } from '../json/json-locate.js';
-import { checkNumber, checkObject, checkString, checkStringArray, describeValue, formatProblems, type Problems } from '../json/shape.js';
+import {
+  checkNumber,
+  checkObject,
+  checkString,
+  checkStringArray,
+  describeValue,
+  formatProblems,
+  type Problems,
+} from '../json/shape.js';
 import { FD_KINDS, type FdKind } from '../model/open-file.js';
 import { isFdKind } from '../rules/allow-rule.js';
 
@@ -52,7 +60,8 @@ function validate(value: unknown, problems: Problems): value is Baseline {
       checkNumber(entry.count, `${path}.count`, problems, { integer: true, min: 1 }),
       checkString(entry.note, `${path}.note`, problems, { empty: true }),
     ].every(Boolean);
-    if (!isFdKind(entry.kind)) problems.push(`${path}.kind: expected one of ${FD_KINDS.join(', ')}, got ${describeValue(entry.kind)}`);
+    if (!isFdKind(entry.kind))
+      problems.push(`${path}.kind: expected one of ${FD_KINDS.join(', ')}, got ${describeValue(entry.kind)}`);
     else if (ok) {
       const key = entryKey(entry as unknown as BaselineEntry);
       if (seen.has(key)) problems.push(`${path}: the same leak is listed twice (${key})`);

@@ -87,7 +87,11 @@ export async function withFileLock<T>(file: string, work: () => Promise<T>): Pro
     try {
       if (tryLock(lock)) break;
     } catch (error) {
-      throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot lock the baseline ${file} (${lock}): ${(error as Error).message}`, { cause: error });
+      throw new PreforkCheckError(
+        'REPORT_WRITE_FAILED',
+        `Cannot lock the baseline ${file} (${lock}): ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const holder = holderOf(lock);
     if (holder !== undefined && !alive(holder)) {
@@ -95,7 +99,10 @@ export async function withFileLock<T>(file: string, work: () => Promise<T>): Pro
       continue;
     }
     if (Date.now() > deadline) {
-      throw new PreforkCheckError('REPORT_WRITE_FAILED', `The baseline ${file} stayed locked${holder === undefined ? '' : ` by pid ${holder}`} for ${WAIT_MS / 1000} s (${lock}); if no prefork-check is running, delete the lock file.`);
+      throw new PreforkCheckError(
+        'REPORT_WRITE_FAILED',
+        `The baseline ${file} stayed locked${holder === undefined ? '' : ` by pid ${holder}`} for ${WAIT_MS / 1000} s (${lock}); if no prefork-check is running, delete the lock file.`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

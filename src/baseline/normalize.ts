@@ -12,7 +12,10 @@ export interface NormalizeContext {
 
 function ephemeralPortRange(): [number, number] {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/).map(Number);
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (low !== undefined && high !== undefined && low > 0 && high >= low) return [low, high];
   } catch {
     // Not Linux-like /proc: the kernel's default range.
@@ -21,7 +24,11 @@ function ephemeralPortRange(): [number, number] {
 }
 
 export function normalizeContext(projectRoot: string): NormalizeContext {
-  return { projectRoot, tempDirs: [...new Set([tmpdir(), '/tmp', '/var/tmp', '/dev/shm'])], ephemeralPorts: ephemeralPortRange() };
+  return {
+    projectRoot,
+    tempDirs: [...new Set([tmpdir(), '/tmp', '/var/tmp', '/dev/shm'])],
+    ephemeralPorts: ephemeralPortRange(),
+  };
 }
 
 /** A name a temp-file API made up: `tmpa1b2c3d4`, `prefork-check-test-AbC12x`, `pytest-12`. */
@@ -78,7 +85,9 @@ export function creationSite(record: FdRecord): string[] {
   const app = record.stack.filter((frame) => !frame.library).slice(0, SITE_FRAMES);
   if (app.length > 0) return app.map((frame) => `${frame.file}:${frame.function}`);
   if (record.origin) {
-    const frame = record.stack.find((candidate) => candidate.line === record.origin!.line && candidate.function === record.origin!.function);
+    const frame = record.stack.find(
+      (candidate) => candidate.line === record.origin!.line && candidate.function === record.origin!.function,
+    );
     return [`${frame?.module ?? record.origin.file}:${record.origin.function}`];
   }
   const creator = record.createdBy;

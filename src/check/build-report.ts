@@ -22,7 +22,8 @@ export interface ReportInput {
 /** What identifies "the same file or socket" across fds: a path, or a socket's inode. Pipes' two ends are not duplicates. */
 function identity(leak: FdRecord): string | undefined {
   if (leak.kind === 'socket') return leak.inode === undefined ? undefined : `socket ${leak.inode}`;
-  if (leak.kind === 'file' || leak.kind === 'directory' || leak.kind === 'device' || leak.kind === 'fifo') return `${leak.kind} ${leak.target}`;
+  if (leak.kind === 'file' || leak.kind === 'directory' || leak.kind === 'device' || leak.kind === 'fifo')
+    return `${leak.kind} ${leak.target}`;
   return undefined;
 }
 
@@ -42,7 +43,10 @@ function markSameTargets(leaks: FdRecord[]): void {
     if (group.length < 2) continue;
     const listed = group.slice(0, SAME_TARGET_LISTED + 1);
     for (const leak of group) {
-      leak.sameTargetAs = listed.filter((other) => other !== leak).slice(0, SAME_TARGET_LISTED).map((other) => other.fd);
+      leak.sameTargetAs = listed
+        .filter((other) => other !== leak)
+        .slice(0, SAME_TARGET_LISTED)
+        .map((other) => other.fd);
       leak.sameTargetCount = group.length;
     }
   }
@@ -72,8 +76,14 @@ export function buildReport(input: ReportInput): Report {
   // Another fd on the app's own stdin, stdout or stderr shares nothing new with workers.
   const stdio = records
     .filter((record) => record.stdio !== undefined)
-    .map((record): Leak => ({ ...record, allowed: true, allowedBy: `a duplicate of the app's ${record.stdio}, which workers share anyway` }));
-  const runtimes = records.filter(isRubyVmEventfd).map((record): Leak => ({ ...record, allowed: true, allowedBy: RUBY_VM_EVENTFD }));
+    .map((record): Leak => ({
+      ...record,
+      allowed: true,
+      allowedBy: `a duplicate of the app's ${record.stdio}, which workers share anyway`,
+    }));
+  const runtimes = records
+    .filter(isRubyVmEventfd)
+    .map((record): Leak => ({ ...record, allowed: true, allowedBy: RUBY_VM_EVENTFD }));
   const leaks = [...ruled, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   return settle(
     {

@@ -37,17 +37,31 @@ export function preflightCheck(options: CheckOptions): ResolvedOptions {
 
 function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
   if (options.traceOut !== undefined) outputTarget(options.traceOut, 'the trace');
-  if (!isDirectory(resolved.cwd)) throw new PreforkCheckError('INVALID_OPTION', `The working directory ${resolved.cwd} does not exist or is not a directory.`);
+  if (!isDirectory(resolved.cwd))
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      `The working directory ${resolved.cwd} does not exist or is not a directory.`,
+    );
   if (options.entry !== undefined) {
     const entry = resolve(resolved.cwd, options.entry);
-    if (options.entry.trim() === '' || !existsSync(entry)) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`);
-    if (!statSync(entry).isFile()) throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry ${options.entry} is not a file: give the Python file to run.`);
+    if (options.entry.trim() === '' || !existsSync(entry))
+      throw new PreforkCheckError(
+        'ENTRY_NOT_FOUND',
+        `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`,
+      );
+    if (!statSync(entry).isFile())
+      throw new PreforkCheckError(
+        'ENTRY_NOT_FOUND',
+        `The entry ${options.entry} is not a file: give the Python file to run.`,
+      );
   }
   const program = resolved.command[0]!;
   if (findProgram(program, resolved.cwd) === undefined) {
     throw new PreforkCheckError(
       'COMMAND_NOT_FOUND',
-      program.includes('/') ? `The command ${program} does not exist or is not executable.` : `The command \`${program}\` was not found on PATH.`,
+      program.includes('/')
+        ? `The command ${program} does not exist or is not executable.`
+        : `The command \`${program}\` was not found on PATH.`,
     );
   }
 }
@@ -64,7 +78,12 @@ function isDirectory(path: string): boolean {
 function mainTask(model: ProcessModel): Task | undefined {
   const root = model.root;
   if (root && !root.proc.exited && !isShell(root.proc.program)) return root;
-  return model.liveProcesses().filter((task) => !isShell(task.proc.program)).at(-1) ?? root;
+  return (
+    model
+      .liveProcesses()
+      .filter((task) => !isShell(task.proc.program))
+      .at(-1) ?? root
+  );
 }
 
 interface Stop {
@@ -90,7 +109,16 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const ready = ensureTracingWorks(strace);
   ready.catch(() => undefined); // awaited by the first run; this keeps an early rejection from going unhandled
   const reportOf = (table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }) => {
-    const input = { name: resolved.name, command: resolved.command, forkPoint, table, allow: resolved.allow, projectRoot: resolved.cwd, startedAt, ...(resolved.preset ? { preset: resolved.preset } : {}) };
+    const input = {
+      name: resolved.name,
+      command: resolved.command,
+      forkPoint,
+      table,
+      allow: resolved.allow,
+      projectRoot: resolved.cwd,
+      startedAt,
+      ...(resolved.preset ? { preset: resolved.preset } : {}),
+    };
     return buildReport({ ...input, ...(error ? { error } : {}) });
   };
 
@@ -133,7 +161,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   let rootExit: { table: FdTable; code: number } | undefined;
   let rootEnd: { how: string; killed: boolean } | undefined;
   let sawEvents = false;
-  const traceCopy = resolved.traceOut === undefined ? undefined : createWriteStream(preparedOutput(resolved.traceOut, 'the trace'));
+  const traceCopy =
+    resolved.traceOut === undefined ? undefined : createWriteStream(preparedOutput(resolved.traceOut, 'the trace'));
   let traceCopyFailed: Error | undefined;
   traceCopy?.on('error', (error) => (traceCopyFailed ??= error));
   try {
@@ -157,7 +186,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       }
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
         hit = detector.rootEnded?.(model);
-        if (!hit) rootEnd = event.type === 'exit' ? { how: `exited with status ${event.code}`, killed: false } : { how: `was killed by ${event.signal}`, killed: true };
+        if (!hit)
+          rootEnd =
+            event.type === 'exit'
+              ? { how: `exited with status ${event.code}`, killed: false }
+              : { how: `was killed by ${event.signal}`, killed: true };
         break;
       }
     }
@@ -177,12 +210,17 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     }
     if (stop) {
       const table = stop.table && stop.task ? describe(stop.table, stop.task.proc.pid) : [];
-      return reportOf(table, forkPointReport(spec, detector, false, 'not reached', stop.task), { code: stop.code, message: stop.message });
+      return reportOf(table, forkPointReport(spec, detector, false, 'not reached', stop.task), {
+        code: stop.code,
+        message: stop.message,
+      });
     }
     if (rootEnd && model.root) {
       const table = describe(rootExit?.table ?? model.root.table, model.root.proc.pid);
       const who = describeProcess(model.root.proc);
-      const held = table.some((record) => record.fd > 2) ? 'The fds listed are what it held when it ended.' : 'It held nothing beyond stdio when it ended.';
+      const held = table.some((record) => record.fd > 2)
+        ? 'The fds listed are what it held when it ended.'
+        : 'It held nothing beyond stdio when it ended.';
       const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). ${held}`;
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
       return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
@@ -192,7 +230,10 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       if (ended.spawnError) throw spawnFailure(ended.spawnError);
       throw await diagnoseStraceFailure(strace, ended.exitCode);
     }
-    throw new PreforkCheckError('STRACE_FAILED', 'The trace ended before the started process did (strace stopped early).');
+    throw new PreforkCheckError(
+      'STRACE_FAILED',
+      'The trace ended before the started process did (strace stopped early).',
+    );
   } finally {
     traceCopy?.end();
     clearTimeout(timer);
@@ -200,15 +241,28 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     await run.stop(livePids());
     phase('stopped');
     // The trace the user asked for (--trace-out) could not be written: that fails the check, whatever it found.
-    // eslint-disable-next-line no-unsafe-finally
-    if (traceCopyFailed) throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the trace ${resolved.traceOut}: ${traceCopyFailed.message}`, { cause: traceCopyFailed });
+    if (traceCopyFailed) {
+      // eslint-disable-next-line no-unsafe-finally
+      throw new PreforkCheckError(
+        'REPORT_WRITE_FAILED',
+        `Cannot write the trace ${resolved.traceOut}: ${traceCopyFailed.message}`,
+        { cause: traceCopyFailed },
+      );
+    }
   }
 }
 
 /** Why a check stopped early, in words that say what to do. */
-function stopMessage(code: 'TIMEOUT' | 'INTERRUPTED', spec: ForkPointSpec, timeoutMs: number): { code: ErrorCode; message: string } {
+function stopMessage(
+  code: 'TIMEOUT' | 'INTERRUPTED',
+  spec: ForkPointSpec,
+  timeoutMs: number,
+): { code: ErrorCode; message: string } {
   if (code === 'INTERRUPTED') return { code, message: 'The check was interrupted; the app was stopped.' };
-  return { code, message: `The app did not reach the fork point (${forkPointWords(spec)}) within ${Number((timeoutMs / 1000).toPrecision(6))} s; it was stopped. Raise --timeout if it is just slow.` };
+  return {
+    code,
+    message: `The app did not reach the fork point (${forkPointWords(spec)}) within ${Number((timeoutMs / 1000).toPrecision(6))} s; it was stopped. Raise --timeout if it is just slow.`,
+  };
 }
 
 function forkPointWords(spec: ForkPointSpec): string {

@@ -118,7 +118,9 @@ const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
  */
 export function timeoutMsOf(seconds: unknown, name: string): number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0.001 || seconds > MAX_TIMEOUT_S) {
-    invalid(`Expected \`${name}\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(seconds)}\`.`);
+    invalid(
+      `Expected \`${name}\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(seconds)}\`.`,
+    );
   }
   return Math.round(seconds * 1000);
 }
@@ -141,7 +143,8 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   }
   let argv: string[];
   if (entry !== undefined) {
-    if (typeof entry !== 'string' || entry === '') invalid(`Expected \`entry\` to be a file path, got \`${String(entry)}\`.`);
+    if (typeof entry !== 'string' || entry === '')
+      invalid(`Expected \`entry\` to be a file path, got \`${String(entry)}\`.`);
     argv = [options.python ?? (entry.endsWith('.rb') ? 'ruby' : defaults.python), entry];
   } else if (command !== undefined && command.length > 0) {
     if (!command.every((part) => typeof part === 'string')) invalid('Expected `command` to be an array of strings.');
@@ -170,10 +173,14 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
             return detected ? { preset: detected, detected: true } : undefined;
           })();
   // A server's first fork is its preset's (supervisord's counts the programs it spawns).
-  const firstFork: ForkPointSpec = preset?.preset.forkPoint.mode === 'first-fork' ? preset.preset.forkPoint : { mode: 'first-fork' };
+  const firstFork: ForkPointSpec =
+    preset?.preset.forkPoint.mode === 'first-fork' ? preset.preset.forkPoint : { mode: 'first-fork' };
   const forkPoint: ForkPointSpec =
-    marker !== undefined ? { mode: 'marker', marker } : options.forkAtFirstFork ? firstFork : (preset?.preset.forkPoint ?? { mode: 'exit' });
-
+    marker !== undefined
+      ? { mode: 'marker', marker }
+      : options.forkAtFirstFork
+        ? firstFork
+        : (preset?.preset.forkPoint ?? { mode: 'exit' });
 
   const allow = options.allow ?? [];
   const problems: string[] = [];

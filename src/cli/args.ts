@@ -6,7 +6,10 @@ import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';
 
 /** `prefork-check watch`: load driven at a running server, fds sampled per step; `html` for the chart. */
-export type WatchRequest = Pick<WatchOptions, 'command' | 'request' | 'drive' | 'count' | 'warmup' | 'maxGrowth' | 'readyMarker' | 'readyPort'> & { html?: string };
+export type WatchRequest = Pick<
+  WatchOptions,
+  'command' | 'request' | 'drive' | 'count' | 'warmup' | 'maxGrowth' | 'readyMarker' | 'readyPort'
+> & { html?: string };
 
 export interface CliRequest {
   watch?: WatchRequest;
@@ -67,8 +70,17 @@ const flags = {
 function positiveNumber(flag: string, text: string | undefined, integer = false, zero = false): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !zero) || (integer && !Number.isInteger(value))) {
-    throw new PreforkCheckError('INVALID_OPTION', `Expected \`--${flag}\` to be a positive ${integer ? 'whole number' : 'number of seconds'}, got \`${text}\`.`);
+  if (
+    text.trim() === '' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (value === 0 && !zero) ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      `Expected \`--${flag}\` to be a positive ${integer ? 'whole number' : 'number of seconds'}, got \`${text}\`.`,
+    );
   }
   return value;
 }
@@ -85,17 +97,39 @@ export function parseCli(argv: string[]): CliRequest {
     // Node's messages run over two lines with advice in its own terms: keep the first sentence.
     const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '.');
     const flag = /Option '(--[\w-]+)'/.exec(message)?.[1];
-    const hint = /ambiguous/.test(message) && flag ? ` For a value that starts with a dash, write \`${flag}=<value>\`.` : '';
+    const hint =
+      /ambiguous/.test(message) && flag ? ` For a value that starts with a dash, write \`${flag}=<value>\`.` : '';
     throw new PreforkCheckError('INVALID_OPTION', `${message}${hint} See \`prefork-check --help\`.`);
   }
   const { values, positionals } = parsed;
   const merging = positionals[0] === 'merge-reports';
   const watching = positionals[0] === 'watch';
-  const watchFlags = ['request', 'requests', 'drive', 'warmup', 'max-growth', 'ready-marker', 'ready-port', 'html'] as const;
+  const watchFlags = [
+    'request',
+    'requests',
+    'drive',
+    'warmup',
+    'max-growth',
+    'ready-marker',
+    'ready-port',
+    'html',
+  ] as const;
   const misplaced = watchFlags.find((flag) => values[flag] !== undefined);
-  if (!watching && misplaced) throw new PreforkCheckError('INVALID_OPTION', `\`--${misplaced}\` is for \`prefork-check watch\`. See \`prefork-check --help\`.`);
-  if (watching && positionals.length > 1) throw new PreforkCheckError('INVALID_OPTION', `Unexpected argument \`${positionals[1]}\`: put the server's command after \`--\`.`);
-  if (merging && positionals.length < 2) throw new PreforkCheckError('INVALID_OPTION', 'Expected JSON reports to merge: `prefork-check merge-reports shard-*.json --json all.json`.');
+  if (!watching && misplaced)
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      `\`--${misplaced}\` is for \`prefork-check watch\`. See \`prefork-check --help\`.`,
+    );
+  if (watching && positionals.length > 1)
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      `Unexpected argument \`${positionals[1]}\`: put the server's command after \`--\`.`,
+    );
+  if (merging && positionals.length < 2)
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      'Expected JSON reports to merge: `prefork-check merge-reports shard-*.json --json all.json`.',
+    );
   if (!merging && !watching && positionals.length > 0) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
@@ -117,9 +151,11 @@ export function parseCli(argv: string[]): CliRequest {
   if (values.strace !== undefined) overrides.strace = values.strace;
   if (values['trace-out'] !== undefined) overrides.traceOut = values['trace-out'];
 
-  if (values.entry !== undefined && values.entry.trim() === '') throw new PreforkCheckError('INVALID_OPTION', 'Expected `--entry` to name a Python file, got an empty path.');
+  if (values.entry !== undefined && values.entry.trim() === '')
+    throw new PreforkCheckError('INVALID_OPTION', 'Expected `--entry` to name a Python file, got an empty path.');
   const app = values.entry !== undefined ? { entry: values.entry } : command.length > 0 ? { command } : undefined;
-  if (values.entry !== undefined && command.length > 0) throw new PreforkCheckError('INVALID_OPTION', 'Expected either `--entry` or a command after `--`, not both.');
+  if (values.entry !== undefined && command.length > 0)
+    throw new PreforkCheckError('INVALID_OPTION', 'Expected either `--entry` or a command after `--`, not both.');
   const concurrency = positiveNumber('concurrency', values.concurrency, true);
   const watch: WatchRequest | undefined = watching
     ? {
@@ -128,9 +164,13 @@ export function parseCli(argv: string[]): CliRequest {
         ...(values.drive !== undefined ? { drive: values.drive } : {}),
         ...(values.requests !== undefined ? { count: positiveNumber('requests', values.requests, true) } : {}),
         ...(values.warmup !== undefined ? { warmup: positiveNumber('warmup', values.warmup, true, true) } : {}),
-        ...(values['max-growth'] !== undefined ? { maxGrowth: positiveNumber('max-growth', values['max-growth'], false, true) } : {}),
+        ...(values['max-growth'] !== undefined
+          ? { maxGrowth: positiveNumber('max-growth', values['max-growth'], false, true) }
+          : {}),
         ...(values['ready-marker'] !== undefined ? { readyMarker: values['ready-marker'] } : {}),
-        ...(values['ready-port'] !== undefined ? { readyPort: positiveNumber('ready-port', values['ready-port'], true) } : {}),
+        ...(values['ready-port'] !== undefined
+          ? { readyPort: positiveNumber('ready-port', values['ready-port'], true) }
+          : {}),
         ...(values.html !== undefined ? { html: values.html } : {}),
       }
     : undefined;

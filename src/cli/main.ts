@@ -39,12 +39,17 @@ function assertReportsSpareInputs(reports: Array<string | undefined>, plan: RunP
   const real = (file: string) => (existsSync(file) ? realpathSync(file) : resolve(file));
   const inputs = new Map<string, string>();
   if (plan.baselineFile !== undefined) inputs.set(real(plan.baselineFile), 'the baseline');
-  for (const check of plan.checks) if (check.entry !== undefined) inputs.set(real(resolve(check.cwd ?? process.cwd(), check.entry)), 'an entry file');
+  for (const check of plan.checks)
+    if (check.entry !== undefined) inputs.set(real(resolve(check.cwd ?? process.cwd(), check.entry)), 'an entry file');
   for (const report of reports) {
     if (report === undefined) continue;
     const target = real(report);
     const taken = inputs.get(target);
-    if (taken !== undefined) throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write the report ${report}: it is ${taken}. Give reports paths of their own.`);
+    if (taken !== undefined)
+      throw new PreforkCheckError(
+        'REPORT_WRITE_FAILED',
+        `Cannot write the report ${report}: it is ${taken}. Give reports paths of their own.`,
+      );
     inputs.set(target, 'another report');
   }
 }
@@ -69,13 +74,25 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
     );
   }
   // A one-off check is named as typed, and its paths are the command line's, not the config's.
-  if (!fromConfig) checks[0] = { ...checks[0], name: request.app!.entry ?? request.app!.command!.join(' '), ...(request.app!.entry ? { entry: request.app!.entry } : {}), cwd };
+  if (!fromConfig)
+    checks[0] = {
+      ...checks[0],
+      name: request.app!.entry ?? request.app!.command!.join(' '),
+      ...(request.app!.entry ? { entry: request.app!.entry } : {}),
+      cwd,
+    };
   if (request.overrides.traceOut !== undefined && checks.length > 1) {
-    throw new PreforkCheckError('INVALID_OPTION', '`--trace-out` saves one trace: name one app (`--entry` or `--`), not the config\'s several checks.');
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      "`--trace-out` saves one trace: name one app (`--entry` or `--`), not the config's several checks.",
+    );
   }
   const projectRoot = fromConfig ? config.root : cwd;
   const defaultBaseline = resolve(projectRoot, DEFAULT_BASELINE);
-  const baselineFile = request.baseline !== undefined ? resolve(cwd, request.baseline) : (config.baseline ?? (existsSync(defaultBaseline) || request.updateBaseline ? defaultBaseline : undefined));
+  const baselineFile =
+    request.baseline !== undefined
+      ? resolve(cwd, request.baseline)
+      : (config.baseline ?? (existsSync(defaultBaseline) || request.updateBaseline ? defaultBaseline : undefined));
   const json = request.json ?? config.reporters.json;
   const junit = request.junit ?? config.reporters.junit;
   // A report on stdout: the app's own output goes to stderr with ours.
@@ -87,7 +104,9 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
     strict: request.strict || (config.strict ?? false),
     signal,
     ...(baselineFile !== undefined ? { baselineFile } : {}),
-    ...((request.concurrency ?? config.concurrency) !== undefined ? { concurrency: request.concurrency ?? config.concurrency } : {}),
+    ...((request.concurrency ?? config.concurrency) !== undefined
+      ? { concurrency: request.concurrency ?? config.concurrency }
+      : {}),
     ...(request.shard ? { shard: request.shard } : {}),
   };
   return { plan, ...(json !== undefined ? { json } : {}), ...(junit !== undefined ? { junit } : {}) };
@@ -95,7 +114,9 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
 
 async function mergeReports(patterns: string[]): Promise<RunResult> {
   const { glob } = await import('tinyglobby');
-  const files = (await Promise.all(patterns.map((pattern) => (existsSync(pattern) ? [pattern] : glob(pattern, { absolute: false }))))).flat();
+  const files = (
+    await Promise.all(patterns.map((pattern) => (existsSync(pattern) ? [pattern] : glob(pattern, { absolute: false }))))
+  ).flat();
   if (files.length === 0) throw new PreforkCheckError('INVALID_REPORT', `No JSON reports match ${patterns.join(' ')}.`);
   return mergeRunResults(files.map(readRunResult));
 }
@@ -111,14 +132,25 @@ function humanStream(json: string | undefined, junit: string | undefined): NodeJ
 /** Report paths checked before the run: at most one is `-`, and every other one can be written. */
 function assertReportPaths(paths: Array<string | undefined>): void {
   if (paths.filter((path) => path === STDOUT_PATH).length > 1) {
-    throw new PreforkCheckError('INVALID_OPTION', 'Only one report can be written to stdout (`-`): give the other a file.');
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      'Only one report can be written to stdout (`-`): give the other a file.',
+    );
   }
   for (const file of paths) if (file !== undefined && file !== STDOUT_PATH) assertWritable(file);
 }
 
-async function writeReports(result: RunResult, request: CliRequest, json: string | undefined, junit: string | undefined): Promise<void> {
+async function writeReports(
+  result: RunResult,
+  request: CliRequest,
+  json: string | undefined,
+  junit: string | undefined,
+): Promise<void> {
   const human = humanStream(json, junit);
-  human.write(apartFromApp(human) + formatConsole(result, { color: useColor(process.env, human.isTTY === true), quiet: request.quiet }));
+  human.write(
+    apartFromApp(human) +
+      formatConsole(result, { color: useColor(process.env, human.isTTY === true), quiet: request.quiet }),
+  );
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => human.write(text));
   if (json === STDOUT_PATH) process.stdout.write(formatJsonReport(result));
   else if (json !== undefined) await writeJsonReport(result, json);
@@ -182,7 +214,14 @@ export async function main(argv: string[]): Promise<number> {
     const { plan, json, junit } = planRun(request, controller.signal);
     // Fail before the app runs, not after, when a report could not be written.
     assertReportPaths([json, junit]);
-    assertReportsSpareInputs([json === STDOUT_PATH ? undefined : json, junit === STDOUT_PATH ? undefined : junit, plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined], plan);
+    assertReportsSpareInputs(
+      [
+        json === STDOUT_PATH ? undefined : json,
+        junit === STDOUT_PATH ? undefined : junit,
+        plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined,
+      ],
+      plan,
+    );
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
     const result = await runChecks(plan);
     await writeReports(result, request, json, junit);
@@ -192,7 +231,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`prefork-check: ${error.message}\n`);
       return EXIT_ERROR;
     }
-    process.stderr.write(`prefork-check: internal error: ${(error as Error)?.stack ?? String(error)}\nPlease report this with the command you ran.\n`);
+    process.stderr.write(
+      `prefork-check: internal error: ${(error as Error)?.stack ?? String(error)}\nPlease report this with the command you ran.\n`,
+    );
     return EXIT_ERROR;
   } finally {
     for (const name of Object.keys(STOP_SIGNALS)) process.off(name, onSignal);

@@ -6,7 +6,18 @@ import { validateRule } from '../rules/validate-rule.js';
 import { readJsonFile } from '../json/json-file.js';
 import { lineOf } from '../json/json-locate.js';
 import { PRESET_NAMES } from '../presets/presets.js';
-import { checkBoolean, checkNumber, checkObject, checkString, checkStringArray, checkStringMap, describeValue, formatProblems, isObject, type Problems } from '../json/shape.js';
+import {
+  checkBoolean,
+  checkNumber,
+  checkObject,
+  checkString,
+  checkStringArray,
+  checkStringMap,
+  describeValue,
+  formatProblems,
+  isObject,
+  type Problems,
+} from '../json/shape.js';
 
 export const CONFIG_FILE = 'prefork-check.config.json';
 const PACKAGE_FIELD = 'prefork-check';
@@ -14,7 +25,20 @@ const PACKAGE_FIELD = 'prefork-check';
 /** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
 export type CheckConfig = Pick<
   CheckOptions,
-  'name' | 'entry' | 'command' | 'python' | 'forkMarker' | 'forkAtFirstFork' | 'timeout' | 'cwd' | 'env' | 'allow' | 'inheritFds' | 'attribution' | 'nativeStacks' | 'preset'
+  | 'name'
+  | 'entry'
+  | 'command'
+  | 'python'
+  | 'forkMarker'
+  | 'forkAtFirstFork'
+  | 'timeout'
+  | 'cwd'
+  | 'env'
+  | 'allow'
+  | 'inheritFds'
+  | 'attribution'
+  | 'nativeStacks'
+  | 'preset'
 >;
 
 export interface ConfigFile extends CheckConfig {
@@ -42,8 +66,31 @@ export interface LoadedConfig {
   reporters: { json?: string; junit?: string };
 }
 
-export const CHECK_FIELDS = ['name', 'entry', 'command', 'python', 'forkMarker', 'forkAtFirstFork', 'timeout', 'cwd', 'env', 'allow', 'inheritFds', 'attribution', 'nativeStacks', 'preset'] as const;
-export const TOP_FIELDS = ['$schema', ...CHECK_FIELDS, 'checks', 'baseline', 'strict', 'concurrency', 'reporters'] as const;
+export const CHECK_FIELDS = [
+  'name',
+  'entry',
+  'command',
+  'python',
+  'forkMarker',
+  'forkAtFirstFork',
+  'timeout',
+  'cwd',
+  'env',
+  'allow',
+  'inheritFds',
+  'attribution',
+  'nativeStacks',
+  'preset',
+] as const;
+export const TOP_FIELDS = [
+  '$schema',
+  ...CHECK_FIELDS,
+  'checks',
+  'baseline',
+  'strict',
+  'concurrency',
+  'reporters',
+] as const;
 
 function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
   const at = (field: string) => (path === '' ? field : `${path}.${field}`);
@@ -53,11 +100,17 @@ function validateCheck(value: Record<string, unknown>, path: string, problems: P
   for (const field of ['forkAtFirstFork', 'inheritFds', 'attribution', 'nativeStacks'] as const) {
     if (value[field] !== undefined) checkBoolean(value[field], at(field), problems);
   }
-  if (value.command !== undefined && checkStringArray(value.command, at('command'), problems) && (value.command as string[]).length === 0) {
+  if (
+    value.command !== undefined &&
+    checkStringArray(value.command, at('command'), problems) &&
+    (value.command as string[]).length === 0
+  ) {
     problems.push(`${at('command')}: expected at least the program`);
   }
   if (value.preset !== undefined && !(['none', ...PRESET_NAMES] as unknown[]).includes(value.preset)) {
-    problems.push(`${at('preset')}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value.preset)}`);
+    problems.push(
+      `${at('preset')}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value.preset)}`,
+    );
   }
   if (value.timeout !== undefined) checkNumber(value.timeout, at('timeout'), problems, { min: Number.MIN_VALUE });
   if (value.env !== undefined) checkStringMap(value.env, at('env'), problems);
@@ -65,8 +118,10 @@ function validateCheck(value: Record<string, unknown>, path: string, problems: P
     if (!Array.isArray(value.allow)) problems.push(`${at('allow')}: expected an array of rules`);
     else value.allow.forEach((rule, i) => validateRule(rule, `${at('allow')}[${i}]`, problems));
   }
-  if (value.entry !== undefined && value.command !== undefined) problems.push(`${path || 'the config'}: give "entry" or "command", not both`);
-  if (value.forkMarker !== undefined && value.forkAtFirstFork === true) problems.push(`${path || 'the config'}: give "forkMarker" or "forkAtFirstFork", not both`);
+  if (value.entry !== undefined && value.command !== undefined)
+    problems.push(`${path || 'the config'}: give "entry" or "command", not both`);
+  if (value.forkMarker !== undefined && value.forkAtFirstFork === true)
+    problems.push(`${path || 'the config'}: give "forkMarker" or "forkAtFirstFork", not both`);
 }
 
 function validate(value: unknown, problems: Problems): value is ConfigFile {
@@ -75,24 +130,54 @@ function validate(value: unknown, problems: Problems): value is ConfigFile {
   if (value.$schema !== undefined) checkString(value.$schema, '$schema', problems);
   if (value.baseline !== undefined) checkString(value.baseline, 'baseline', problems);
   if (value.strict !== undefined) checkBoolean(value.strict, 'strict', problems);
-  if (value.concurrency !== undefined) checkNumber(value.concurrency, 'concurrency', problems, { integer: true, min: 1 });
+  if (value.concurrency !== undefined)
+    checkNumber(value.concurrency, 'concurrency', problems, { integer: true, min: 1 });
   if (value.reporters !== undefined && checkObject(value.reporters, 'reporters', ['json', 'junit'], problems)) {
     for (const [name, file] of Object.entries(value.reporters)) checkString(file, `reporters.${name}`, problems);
   }
   if (value.checks !== undefined) {
-    if (!Array.isArray(value.checks) || value.checks.length === 0) problems.push('checks: expected a non-empty array of checks');
-    else value.checks.forEach((check: unknown, i) => checkObject(check, `checks[${i}]`, CHECK_FIELDS, problems) && validateCheck(check, `checks[${i}]`, problems));
+    if (!Array.isArray(value.checks) || value.checks.length === 0)
+      problems.push('checks: expected a non-empty array of checks');
+    else
+      value.checks.forEach(
+        (check: unknown, i) =>
+          checkObject(check, `checks[${i}]`, CHECK_FIELDS, problems) && validateCheck(check, `checks[${i}]`, problems),
+      );
   }
   return problems.length === 0;
 }
 
 /** A check from the defaults and its own fields: its own win, allow rules and env add up. */
 export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: string): CheckOptions {
-  const merged: CheckConfig = { ...defaults, ...check, allow: [...(defaults.allow ?? []), ...(check.allow ?? [])], env: { ...defaults.env, ...check.env } };
+  const merged: CheckConfig = {
+    ...defaults,
+    ...check,
+    allow: [...(defaults.allow ?? []), ...(check.allow ?? [])],
+    env: { ...defaults.env, ...check.env },
+  };
   const cwd = merged.cwd === undefined ? root : resolve(root, merged.cwd);
-  const { name, entry, command, python, forkMarker, forkAtFirstFork, timeout, env, allow, inheritFds, attribution, nativeStacks, preset } = merged;
+  const {
+    name,
+    entry,
+    command,
+    python,
+    forkMarker,
+    forkAtFirstFork,
+    timeout,
+    env,
+    allow,
+    inheritFds,
+    attribution,
+    nativeStacks,
+    preset,
+  } = merged;
   // The name keys the check's baseline entries: from the config as written, never a resolved path.
-  const options: CheckOptions = { name: name ?? entry ?? command?.join(' ') ?? '', cwd, env: env ?? {}, allow: allow ?? [] };
+  const options: CheckOptions = {
+    name: name ?? entry ?? command?.join(' ') ?? '',
+    cwd,
+    env: env ?? {},
+    allow: allow ?? [],
+  };
   if (entry !== undefined) options.entry = isAbsolute(entry) ? entry : resolve(root, entry);
   if (command !== undefined) options.command = command;
   if (python !== undefined) options.python = python;
@@ -112,15 +197,20 @@ export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: stri
  * the package root (the first directory with a package.json) or the
  * repository's top (a .git), else none.
  */
-function findConfig(cwd: string, explicit: string | undefined): { file: string; value: unknown; text: string } | undefined {
+function findConfig(
+  cwd: string,
+  explicit: string | undefined,
+): { file: string; value: unknown; text: string } | undefined {
   if (explicit !== undefined) {
     const file = resolve(cwd, explicit);
-    if (!existsSync(file)) throw new PreforkCheckError('INVALID_CONFIG', `The config file ${explicit} does not exist (looked in ${cwd}).`);
+    if (!existsSync(file))
+      throw new PreforkCheckError('INVALID_CONFIG', `The config file ${explicit} does not exist (looked in ${cwd}).`);
     return { file, value: readJsonFile(file, 'INVALID_CONFIG', 'the config'), text: readFileSync(file, 'utf8') };
   }
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const own = join(dir, CONFIG_FILE);
-    if (existsSync(own)) return { file: own, value: readJsonFile(own, 'INVALID_CONFIG', 'the config'), text: readFileSync(own, 'utf8') };
+    if (existsSync(own))
+      return { file: own, value: readJsonFile(own, 'INVALID_CONFIG', 'the config'), text: readFileSync(own, 'utf8') };
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       const manifest = readJsonFile(pkg, 'INVALID_CONFIG', 'the package manifest');
@@ -140,19 +230,35 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
     const inPackage = found.file.endsWith('package.json') && explicit === undefined;
     const located = problems.map((problem) => {
       const path = /^([\w.[\]]+?)(?::| )/.exec(problem)?.[1] ?? '';
-      const parts = path.split(/[.[\]]+/).filter(Boolean).map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+      const parts = path
+        .split(/[.[\]]+/)
+        .filter(Boolean)
+        .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
       return `${problem}${lineOf(found.text, inPackage ? [PACKAGE_FIELD, ...parts] : parts)}`;
     });
-    throw new PreforkCheckError('INVALID_CONFIG', `The config in ${found.file}${inPackage ? ` ("${PACKAGE_FIELD}" field)` : ''} is not valid:\n${formatProblems(located)}`);
+    throw new PreforkCheckError(
+      'INVALID_CONFIG',
+      `The config in ${found.file}${inPackage ? ` ("${PACKAGE_FIELD}" field)` : ''} is not valid:\n${formatProblems(located)}`,
+    );
   }
   const config = found.value;
   const root = dirname(found.file);
-  const defaults: CheckConfig = Object.fromEntries(CHECK_FIELDS.filter((field) => field !== 'name').map((field) => [field, config[field]]).filter(([, value]) => value !== undefined));
-  const listed = config.checks ?? (config.entry !== undefined || config.command !== undefined ? [{ name: config.name } as CheckConfig] : []);
+  const defaults: CheckConfig = Object.fromEntries(
+    CHECK_FIELDS.filter((field) => field !== 'name')
+      .map((field) => [field, config[field]])
+      .filter(([, value]) => value !== undefined),
+  );
+  const listed =
+    config.checks ??
+    (config.entry !== undefined || config.command !== undefined ? [{ name: config.name } as CheckConfig] : []);
   const checks = listed.map((check) => mergeCheck(defaults, check, root));
   const names = checks.map((check) => check.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice !== undefined) throw new PreforkCheckError('INVALID_CONFIG', `The config in ${found.file} has two checks named "${twice}": give each a unique "name".`);
+  if (twice !== undefined)
+    throw new PreforkCheckError(
+      'INVALID_CONFIG',
+      `The config in ${found.file} has two checks named "${twice}": give each a unique "name".`,
+    );
   return {
     file: found.file,
     root,
@@ -161,6 +267,8 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
     ...(config.baseline !== undefined ? { baseline: resolve(root, config.baseline) } : {}),
     ...(config.strict !== undefined ? { strict: config.strict } : {}),
     ...(config.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
-    reporters: Object.fromEntries(Object.entries(config.reporters ?? {}).map(([name, file]) => [name, resolve(root, file)])),
+    reporters: Object.fromEntries(
+      Object.entries(config.reporters ?? {}).map(([name, file]) => [name, resolve(root, file)]),
+    ),
   };
 }

@@ -21,7 +21,10 @@ const rule: Schema = {
         path: text('The exact path of a file.'),
         glob: text('A glob on the target.'),
         under: text('A directory: any file below it.'),
-        kind: { description: 'An fd kind, or several.', oneOf: [{ enum: [...FD_KINDS] }, { type: 'array', items: { enum: [...FD_KINDS] } }] },
+        kind: {
+          description: 'An fd kind, or several.',
+          oneOf: [{ enum: [...FD_KINDS] }, { type: 'array', items: { enum: [...FD_KINDS] } }],
+        },
         socket: {
           type: 'object',
           additionalProperties: false,
@@ -39,9 +42,14 @@ const rule: Schema = {
 };
 
 const check: Record<(typeof CHECK_FIELDS)[number], Schema> = {
-  name: text('The check\'s name in reports; keys its baseline entries.'),
+  name: text("The check's name in reports; keys its baseline entries."),
   entry: text('A Python file to run (a .rb file runs with ruby).'),
-  command: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'A command and its arguments, e.g. ["gunicorn", "--preload", "app:app"].' },
+  command: {
+    type: 'array',
+    items: { type: 'string' },
+    minItems: 1,
+    description: 'A command and its arguments, e.g. ["gunicorn", "--preload", "app:app"].',
+  },
   python: text('The interpreter for entry (default python3).'),
   forkMarker: text('Fork point: the app writes this text to stdout or stderr.'),
   forkAtFirstFork: flag('Fork point: the first fork() that makes a worker.'),
@@ -51,17 +59,29 @@ const check: Record<(typeof CHECK_FIELDS)[number], Schema> = {
   allow: { type: 'array', items: rule, description: 'Allow rules; defaults and checks add up.' },
   inheritFds: flag('Pass on fds prefork-check itself inherited.'),
   attribution: flag('Name the Python or Ruby line that made each fd (default true).'),
-  nativeStacks: flag('Record each fd\'s native (C) stack with strace -k (default false).'),
-  preset: { enum: [...PRESET_NAMES, 'none'], description: 'A server\'s fork point and own fds (default: detected from the command).' },
+  nativeStacks: flag("Record each fd's native (C) stack with strace -k (default false)."),
+  preset: {
+    enum: [...PRESET_NAMES, 'none'],
+    description: "A server's fork point and own fds (default: detected from the command).",
+  },
 };
 
 const top: Record<Exclude<(typeof TOP_FIELDS)[number], (typeof CHECK_FIELDS)[number]>, Schema> = {
   $schema: { type: 'string' },
-  checks: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: false, properties: check }, description: 'Checks; the top-level check keys are their defaults.' },
+  checks: {
+    type: 'array',
+    minItems: 1,
+    items: { type: 'object', additionalProperties: false, properties: check },
+    description: 'Checks; the top-level check keys are their defaults.',
+  },
   baseline: text('The baseline file of known leaks.'),
   strict: flag('Stale baseline entries fail the run.'),
   concurrency: { type: 'integer', minimum: 1, description: 'Checks run at once (default: the number of cores).' },
-  reporters: { type: 'object', additionalProperties: false, properties: { json: text('JSON report file.'), junit: text('JUnit XML file.') } },
+  reporters: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { json: text('JSON report file.'), junit: text('JUnit XML file.') },
+  },
 };
 
 /** The JSON Schema of prefork-check.config.json, from the same field lists the config is validated with. */

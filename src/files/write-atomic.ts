@@ -1,11 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 
 function refuse(what: string, file: string, why: string, cause?: unknown): never {
-  throw new PreforkCheckError('REPORT_WRITE_FAILED', `Cannot write ${what} ${file}: ${why}`, cause === undefined ? undefined : { cause });
+  throw new PreforkCheckError(
+    'REPORT_WRITE_FAILED',
+    `Cannot write ${what} ${file}: ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function lstatExists(path: string): boolean {
@@ -77,7 +91,12 @@ export function preparedOutput(file: string, what = 'the report'): string {
     // One level at a time: Node's recursive mkdir never returns under /proc.
     for (const dir of missingDirs(target)) mkdirSync(dir);
   } catch (error) {
-    refuse(what, file, `cannot make its directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, error);
+    refuse(
+      what,
+      file,
+      `cannot make its directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      error,
+    );
   }
   return target;
 }

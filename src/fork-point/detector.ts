@@ -22,7 +22,11 @@ export interface ForkPointDetector {
    * Looks at one event after the model has applied it. A promise (the marker
    * waiting for the app's bytes to arrive) must settle before the next event is applied.
    */
-  observe(event: ProcessEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined;
+  observe(
+    event: ProcessEvent,
+    task: Task,
+    model: ProcessModel,
+  ): ForkPointHit | Promise<ForkPointHit | undefined> | undefined;
   /** The started process has ended: a last chance to decide (first fork pending). */
   rootEnded?(model: ProcessModel): ForkPointHit | undefined;
   /** Why the fork point was not reached, when something is worth saying. */

@@ -17,7 +17,12 @@ export function exitDetector(): ForkPointDetector {
       if (event.type !== 'syscall' || event.name !== 'exit_group' || task.proc !== model.root?.proc) return undefined;
       python = isPython(task.proc.program);
       const exitCode = Number.parseInt(event.args, 10);
-      return { task, table: task.table.copy(), description: `exit of ${describeProcess(task.proc)} with status ${exitCode}`, exitCode };
+      return {
+        task,
+        table: task.table.copy(),
+        description: `exit of ${describeProcess(task.proc)} with status ${exitCode}`,
+        exitCode,
+      };
     },
     notes: () => (python ? [PYTHON_EXIT_NOTE] : []),
   };

@@ -8,10 +8,36 @@ import { isShell } from './program-kind.js';
 
 /** Calls that show a forked child is running as a worker rather than heading for execve. */
 const WORKER_SIGNS = new Set([
-  'open', 'openat', 'openat2', 'creat', 'socket', 'socketpair', 'pipe', 'pipe2', 'accept', 'accept4',
-  'bind', 'listen', 'connect', 'eventfd', 'eventfd2', 'epoll_create', 'epoll_create1', 'memfd_create',
-  'signalfd', 'signalfd4', 'timerfd_create', 'inotify_init', 'inotify_init1', 'pidfd_open', 'io_uring_setup',
-  'clone', 'clone3', 'fork', 'vfork', 'exit_group',
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'socket',
+  'socketpair',
+  'pipe',
+  'pipe2',
+  'accept',
+  'accept4',
+  'bind',
+  'listen',
+  'connect',
+  'eventfd',
+  'eventfd2',
+  'epoll_create',
+  'epoll_create1',
+  'memfd_create',
+  'signalfd',
+  'signalfd4',
+  'timerfd_create',
+  'inotify_init',
+  'inotify_init1',
+  'pidfd_open',
+  'io_uring_setup',
+  'clone',
+  'clone3',
+  'fork',
+  'vfork',
+  'exit_group',
 ]);
 
 interface Candidate {
@@ -65,7 +91,12 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
           return;
         }
         // Counting spawns, the fork itself is the fork point, whatever the child does next.
-        const candidate: Candidate = { parent, childTid: child.tid, table: info.tableAtClone, verdict: spawns ? 'worker' : 'pending' };
+        const candidate: Candidate = {
+          parent,
+          childTid: child.tid,
+          table: info.tableAtClone,
+          verdict: spawns ? 'worker' : 'pending',
+        };
         candidates.push(candidate);
         byChild.set(child.tid, candidate);
       },
@@ -73,14 +104,18 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
         const candidate = byChild.get(task.tid);
         if (candidate?.verdict === 'pending') {
           candidate.verdict = 'spawn';
-          if (notes.length < MAX_NOTES) notes.push(`skipped pid ${task.tid}: forked by ${describeProcess(candidate.parent.proc)}, then ran ${task.proc.program}`);
+          if (notes.length < MAX_NOTES)
+            notes.push(
+              `skipped pid ${task.tid}: forked by ${describeProcess(candidate.parent.proc)}, then ran ${task.proc.program}`,
+            );
         }
       },
     },
     observe(event: ProcessEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
       if (!byChild.has(task.tid)) return settle();
       if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
-      if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-') return judge(task.tid, 'worker');
+      if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-')
+        return judge(task.tid, 'worker');
       return settle();
     },
     rootEnded(): ForkPointHit | undefined {
@@ -92,7 +127,10 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
       if (shellForks.size === 0) return notes;
       const total = [...shellForks.values()].reduce((sum, count) => sum + count, 0);
       const shells = [...shellForks.keys()].slice(0, MAX_NOTES).join(', ');
-      return [...notes, `ignored ${total} forks by shells (${shells}${shellForks.size > MAX_NOTES ? ', ...' : ''}): shells fork for subshells, not workers`];
+      return [
+        ...notes,
+        `ignored ${total} forks by shells (${shells}${shellForks.size > MAX_NOTES ? ', ...' : ''}): shells fork for subshells, not workers`,
+      ];
     },
   };
 }

@@ -30,7 +30,11 @@ export function markerDetector(marker: string, output: AppOutput): ForkPointDete
   const written = { 1: 0, 2: 0 };
 
   return {
-    observe(event: ProcessEvent, task: Task, model: ProcessModel): ForkPointHit | Promise<ForkPointHit | undefined> | undefined {
+    observe(
+      event: ProcessEvent,
+      task: Task,
+      model: ProcessModel,
+    ): ForkPointHit | Promise<ForkPointHit | undefined> | undefined {
       const wrote = outputOf(event);
       if (wrote === undefined) return undefined;
       // Only the streams the app was started with: not a pipe to a child, not a shell's brief 2>/dev/null.
@@ -42,7 +46,11 @@ export function markerDetector(marker: string, output: AppOutput): ForkPointDete
       // The caller applies no further event until this is settled, so the table is still this syscall's.
       const judge = (): ForkPointHit | undefined =>
         stream.markerEnd !== undefined && stream.markerEnd <= until
-          ? { task, table: task.table.copy(), description: `marker ${JSON.stringify(marker)} written by ${describeProcess(task.proc)}` }
+          ? {
+              task,
+              table: task.table.copy(),
+              description: `marker ${JSON.stringify(marker)} written by ${describeProcess(task.proc)}`,
+            }
           : undefined;
       // The syscall has returned, so its bytes are in the fifo: wait for them to be read.
       return stream.received >= until ? judge() : stream.reached(until).then(judge);

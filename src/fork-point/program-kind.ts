@@ -17,7 +17,10 @@ export function interpreterOf(program: string): string {
     const first = head.toString('latin1', 0, length).split('\n')[0] ?? '';
     if (first.startsWith('#!')) {
       const words = first.slice(2).trim().split(/\s+/);
-      result = basename(words[0] ?? '') === 'env' ? (words.find((word, i) => i > 0 && !word.startsWith('-')) ?? program) : (words[0] ?? program);
+      result =
+        basename(words[0] ?? '') === 'env'
+          ? (words.find((word, i) => i > 0 && !word.startsWith('-')) ?? program)
+          : (words[0] ?? program);
     }
   } catch {
     // Unreadable: judge by its own name.

@@ -15,7 +15,11 @@ export function readJsonFile(file: string, code: ErrorCode, what: string): unkno
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new PreforkCheckError(code, `Cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, { cause: error });
+    throw new PreforkCheckError(
+      code,
+      `Cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      { cause: error },
+    );
   }
   let value: unknown;
   try {
@@ -24,11 +28,20 @@ export function readJsonFile(file: string, code: ErrorCode, what: string): unkno
     const message = (error as Error).message;
     const position = /at position (\d+)/.exec(message)?.[1];
     const where = position === undefined ? 'at the end' : `at ${lineAndColumn(text, Number(position))}`;
-    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'the file ends early');
-    throw new PreforkCheckError(code, `${what[0]!.toUpperCase()}${what.slice(1)} ${file} is not valid JSON ${where}: ${reason}. Fix it by hand, or delete it and run again.`, { cause: error });
+    const reason = message
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/^Unexpected end of JSON input$/, 'the file ends early');
+    throw new PreforkCheckError(
+      code,
+      `${what[0]!.toUpperCase()}${what.slice(1)} ${file} is not valid JSON ${where}: ${reason}. Fix it by hand, or delete it and run again.`,
+      { cause: error },
+    );
   }
   if (depthOf(value) > MAX_DEPTH) {
-    throw new PreforkCheckError(code, `${what[0]!.toUpperCase()}${what.slice(1)} ${file} is nested more than ${MAX_DEPTH} levels deep; no config or baseline needs that. Fix it by hand.`);
+    throw new PreforkCheckError(
+      code,
+      `${what[0]!.toUpperCase()}${what.slice(1)} ${file} is nested more than ${MAX_DEPTH} levels deep; no config or baseline needs that. Fix it by hand.`,
+    );
   }
   return value;
 }

@@ -17,7 +17,12 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Reports keys outside `known`; true when `value` is an object at all. */
-export function checkObject(value: unknown, path: string, known: readonly string[], problems: Problems): value is Record<string, unknown> {
+export function checkObject(
+  value: unknown,
+  path: string,
+  known: readonly string[],
+  problems: Problems,
+): value is Record<string, unknown> {
   if (!isObject(value)) {
     problems.push(`${path}: expected an object, got ${describeValue(value)}`);
     return false;
@@ -27,7 +32,9 @@ export function checkObject(value: unknown, path: string, known: readonly string
     const near = closest(key, known);
     // Named by its own path, so the message can give its line.
     const at = /^[\w.[\]]+$/.test(path) ? `${path}.${key}` : key;
-    problems.push(`${at}: unknown key${near === undefined ? '' : `, did you mean "${near}"?`} (known: ${known.join(', ')})`);
+    problems.push(
+      `${at}: unknown key${near === undefined ? '' : `, did you mean "${near}"?`} (known: ${known.join(', ')})`,
+    );
   }
   return true;
 }
@@ -47,7 +54,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length]!;
@@ -59,9 +67,17 @@ export function checkString(value: unknown, path: string, problems: Problems, { 
   return false;
 }
 
-export function checkNumber(value: unknown, path: string, problems: Problems, { integer = false, min = -Infinity } = {}): value is number {
-  if (typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min) return true;
-  problems.push(`${path}: expected ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` of at least ${min}` : ''}, got ${describeValue(value)}`);
+export function checkNumber(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  { integer = false, min = -Infinity } = {},
+): value is number {
+  if (typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min)
+    return true;
+  problems.push(
+    `${path}: expected ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` of at least ${min}` : ''}, got ${describeValue(value)}`,
+  );
   return false;
 }
 

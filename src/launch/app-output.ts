@@ -82,7 +82,10 @@ export class AppOutput {
       else relayed.lineOpen.add(ours);
       passOn(ours, chunk);
     };
-    this.streams = { 1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout)), 2: new AppStream(needle, relay(process.stderr)) };
+    this.streams = {
+      1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout)),
+      2: new AppStream(needle, relay(process.stderr)),
+    };
   }
 }
 

@@ -33,7 +33,11 @@ export function ensureTracingWorks(strace: string): Promise<void> {
  * strace could not trace. Finds out why (from its own words, or a trace of
  * `true`) and turns the answer into an error that says what to do.
  */
-export async function diagnoseStraceFailure(strace: string, exitCode: number | undefined, stderr?: string): Promise<PreforkCheckError> {
+export async function diagnoseStraceFailure(
+  strace: string,
+  exitCode: number | undefined,
+  stderr?: string,
+): Promise<PreforkCheckError> {
   const lines = (stderr ?? (await probe(strace)).stderr).trim().split('\n');
   const denied = lines.find((line) => /Operation not permitted|EPERM/.test(line));
   if (denied !== undefined) {

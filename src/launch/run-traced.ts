@@ -65,7 +65,11 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   try {
     dir = await mkdtemp(join(tmpdir(), 'prefork-check-'));
   } catch (error) {
-    throw new PreforkCheckError('TMPDIR_UNUSABLE', `Cannot make a temp directory in ${tmpdir()} for the trace fifos (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set TMPDIR to an existing, writable directory.`, { cause: error });
+    throw new PreforkCheckError(
+      'TMPDIR_UNUSABLE',
+      `Cannot make a temp directory in ${tmpdir()} for the trace fifos (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set TMPDIR to an existing, writable directory.`,
+      { cause: error },
+    );
   }
   const fifo = join(dir, 'trace');
   const outputFifos = [join(dir, 'stdout'), join(dir, 'stderr')] as const;
@@ -97,7 +101,11 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   } catch (error) {
     for (const fd of opened()) closeSync(fd);
     await cleanup();
-    throw new PreforkCheckError('STRACE_FAILED', `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`, { cause: error });
+    throw new PreforkCheckError(
+      'STRACE_FAILED',
+      `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   try {
     await request.ready;
@@ -149,7 +157,12 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   phase('spawned');
   // The app inherits exactly our stdin, the relay fifos and the fds passed down. (strace's
   // own 0 and 1 are no guide: it swaps them for pipes of its own once the app has started.)
-  const starting = [[0, 0], [1, outputWriteFds[0]!], [2, outputWriteFds[1]!], ...passedDownFds.map((fd) => [fd, fd])] as const;
+  const starting = [
+    [0, 0],
+    [1, outputWriteFds[0]!],
+    [2, outputWriteFds[1]!],
+    ...passedDownFds.map((fd) => [fd, fd]),
+  ] as const;
   const initialFds = starting.map(([fd, ours]) => readKernelFd('self', ours, fd)).filter((info) => info !== undefined);
   for (const fd of outputWriteFds) closeSync(fd);
   const outputReaders = outputReadFds.map((fd, i) => request.output.streams[i === 0 ? 1 : 2].attach(fd));
@@ -183,7 +196,10 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     releaseWriter();
     reader.close();
     // The app's last words are passed on: its streams end once the killed tree has closed them.
-    await Promise.race([Promise.all(outputReaders.map((output) => (output.readableEnded ? undefined : once(output, 'close')))), delay(OUTPUT_GRACE_MS)]);
+    await Promise.race([
+      Promise.all(outputReaders.map((output) => (output.readableEnded ? undefined : once(output, 'close')))),
+      delay(OUTPUT_GRACE_MS),
+    ]);
     for (const output of outputReaders) output.destroy();
     await drained;
     await cleanup();
@@ -196,7 +212,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 export function spawnFailure(error: NodeJS.ErrnoException): PreforkCheckError {
   const why =
     error.code === 'E2BIG'
-      ? 'the environment and arguments are larger than the kernel takes (E2BIG): shrink the config\'s `env` or the command line'
+      ? "the environment and arguments are larger than the kernel takes (E2BIG): shrink the config's `env` or the command line"
       : `${error.code ?? error.message}`;
   return new PreforkCheckError('STRACE_FAILED', `Could not start strace: ${why}.`, { cause: error });
 }
@@ -240,7 +256,8 @@ class Tracees {
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       try {
-        if (Number(/^TracerPid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'latin1'))?.[1]) === tracer) this.kill(Number(name));
+        if (Number(/^TracerPid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'latin1'))?.[1]) === tracer)
+          this.kill(Number(name));
       } catch {
         // Gone while we looked.
       }

@@ -29,7 +29,11 @@ let duplicated: Duplication[] = [];
 
 /** Adds a new description at `ref.fd`, replacing (implicitly closing) what was there. */
 function create(task: Task, event: SyscallEvent, ref: FdRef, flags: string[], cloexec: boolean): OpenFile {
-  const file = new OpenFile(kindOf(ref.annotation, event.name, flags), flags.filter((flag) => !flag.endsWith('CLOEXEC')), creatorOf(task, event.name));
+  const file = new OpenFile(
+    kindOf(ref.annotation, event.name, flags),
+    flags.filter((flag) => !flag.endsWith('CLOEXEC')),
+    creatorOf(task, event.name),
+  );
   file.learn(ref.annotation);
   task.table.set(ref.fd, file, cloexec);
   made.push(file);
@@ -143,7 +147,8 @@ const HANDLERS: Record<string, Handler> = {
   open: creating(1),
   openat: creating(2),
   openat2: creating(2),
-  creat: (task, _args, event, returned) => returned && void create(task, event, returned, ['O_WRONLY', 'O_CREAT', 'O_TRUNC'], false),
+  creat: (task, _args, event, returned) =>
+    returned && void create(task, event, returned, ['O_WRONLY', 'O_CREAT', 'O_TRUNC'], false),
   open_by_handle_at: creating(2),
   socket: (task, args, event, returned) => {
     if (!returned) return;
@@ -177,9 +182,12 @@ const HANDLERS: Record<string, Handler> = {
   pidfd_open: creating(undefined),
   pidfd_getfd: creating(undefined),
   io_uring_setup: creating(undefined),
-  dup: (task, args, event, returned) => returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, false),
-  dup2: (task, args, event, returned) => returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, false),
-  dup3: (task, args, event, returned) => returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, hasCloexec(flagsOf(args[2]))),
+  dup: (task, args, event, returned) =>
+    returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, false),
+  dup2: (task, args, event, returned) =>
+    returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, false),
+  dup3: (task, args, event, returned) =>
+    returned && duplicate(task, event, parseFdRef(args[0] ?? ''), returned.fd, hasCloexec(flagsOf(args[2]))),
   fcntl: (task, args, event, returned) => {
     const command = args[1];
     const fd = parseFdRef(args[0] ?? '');
@@ -211,7 +219,8 @@ const HANDLERS: Record<string, Handler> = {
     const last = Number.isFinite(lastValue) ? lastValue : Number.POSITIVE_INFINITY;
     const flags = args[2] ?? '';
     if (flags.includes('CLOSE_RANGE_UNSHARE')) task.table = task.table.copy();
-    if (flags.includes('CLOSE_RANGE_CLOEXEC')) task.table.forRange(first, last, (fd) => task.table.setCloexec(fd, true));
+    if (flags.includes('CLOSE_RANGE_CLOEXEC'))
+      task.table.forRange(first, last, (fd) => task.table.setCloexec(fd, true));
     else task.table.forRange(first, last, (fd) => task.table.close(fd));
   },
   recvmsg: (task, args, event) => {
@@ -235,7 +244,13 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
-function acceptSocket(task: Task, args: string[], event: SyscallEvent, returned: FdRef | undefined, flags: string[]): void {
+function acceptSocket(
+  task: Task,
+  args: string[],
+  event: SyscallEvent,
+  returned: FdRef | undefined,
+  flags: string[],
+): void {
   const listener = refresh(task, parseFdRef(args[0] ?? ''));
   if (!returned) return;
   const file = create(task, event, returned, [], hasCloexec(flags));
@@ -250,7 +265,10 @@ export const FD_SYSCALLS = Object.keys(HANDLERS);
 
 /** Syscalls that make new descriptions (rather than copy, change or close them). */
 export const CREATING_SYSCALLS = new Set(
-  FD_SYSCALLS.filter((name) => !['dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'close', 'close_range', 'bind', 'connect', 'listen'].includes(name)),
+  FD_SYSCALLS.filter(
+    (name) =>
+      !['dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'close', 'close_range', 'bind', 'connect', 'listen'].includes(name),
+  ),
 );
 
 /** Applies one fd-changing syscall to the calling task's table; returns the descriptions it made. */
@@ -262,10 +280,10 @@ export function applyFdSyscall(task: Task, event: SyscallEvent): { made: OpenFil
     return { made: [], duplicated: [] };
   }
   const result = parseResult(event.result);
-  const returned = result.errno === undefined && result.value !== undefined && result.value >= 0 ? result.ref : undefined;
+  const returned =
+    result.errno === undefined && result.value !== undefined && result.value >= 0 ? result.ref : undefined;
   made = [];
   duplicated = [];
   handler(task, splitTopLevel(event.args), event, returned);
   return { made, duplicated };
 }
-

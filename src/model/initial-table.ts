@@ -25,12 +25,19 @@ function accessFlags(flags: number): string[] {
  * A table from the kernel's view of it: the fds the app starts with, or (`made`)
  * a table read at the fork point, whose fds above stdio nobody saw being made.
  */
-export function initialTable(fds: KernelFd[], passedDown: number[], made: 'inherited' | 'unknown' = 'inherited'): FdTable {
+export function initialTable(
+  fds: KernelFd[],
+  passedDown: number[],
+  made: 'inherited' | 'unknown' = 'inherited',
+): FdTable {
   const table = new FdTable();
   for (const { fd, link, flags } of fds) {
     const annotation = annotationFromLink(link);
     const from = passedDown.includes(fd) ? 'prefork-check' : 'stdio';
-    const creator = made === 'unknown' && fd > 2 && !passedDown.includes(fd) ? ({ type: 'unknown' } as const) : ({ type: 'inherited', from } as const);
+    const creator =
+      made === 'unknown' && fd > 2 && !passedDown.includes(fd)
+        ? ({ type: 'unknown' } as const)
+        : ({ type: 'inherited', from } as const);
     const file = new OpenFile(kindOf(annotation, '', []), accessFlags(flags), creator);
     file.learn(annotation);
     // The child gets stdio by dup2, which clears close-on-exec; passed-down fds have it clear already.

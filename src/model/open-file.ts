@@ -87,7 +87,11 @@ export class OpenFile {
         if (annotation.inode !== undefined) socket.inode = annotation.inode;
         if (annotation.local !== undefined) socket.local = annotation.local;
         // A unix peer's path (from connect) says more than the peer's inode a later annotation shows.
-        const keepPath = socket.peer !== undefined && !isInodePeer(socket.peer) && annotation.peer !== undefined && isInodePeer(annotation.peer);
+        const keepPath =
+          socket.peer !== undefined &&
+          !isInodePeer(socket.peer) &&
+          annotation.peer !== undefined &&
+          isInodePeer(annotation.peer);
         if (annotation.peer !== undefined && !keepPath) socket.peer = annotation.peer;
         if (annotation.unixPath !== undefined) socket.unixPath = annotation.unixPath;
         break;

@@ -10,7 +10,10 @@ export function parseSockaddr(text: string): { family: string; address: string }
   if (family === undefined) return undefined;
   if (family === 'AF_INET' || family === 'AF_INET6') {
     const port = /sin6?_port=htons\((\d+)\)/.exec(text)?.[1];
-    const host = family === 'AF_INET' ? /inet_addr\("([^"]*)"\)/.exec(text)?.[1] : /inet_pton\(AF_INET6, "([^"]*)"/.exec(text)?.[1];
+    const host =
+      family === 'AF_INET'
+        ? /inet_addr\("([^"]*)"\)/.exec(text)?.[1]
+        : /inet_pton\(AF_INET6, "([^"]*)"/.exec(text)?.[1];
     if (port === undefined || host === undefined) return undefined;
     return { family, address: family === 'AF_INET6' ? `[${host}]:${port}` : `${host}:${port}` };
   }

@@ -21,14 +21,19 @@ export interface Preset {
 }
 
 /** Made with `module:function` on the Python stack. */
-const madeIn = (site: string) => (record: FdRecord) => record.stack.some((frame) => `${frame.module}:${frame.function}` === site);
+const madeIn = (site: string) => (record: FdRecord) =>
+  record.stack.some((frame) => `${frame.module}:${frame.function}` === site);
 
 /** Made by `module:function` itself: the innermost frame of the stack. */
-const madeDirectlyBy = (site: string) => (record: FdRecord) => record.stack[0] !== undefined && `${record.stack[0].module}:${record.stack[0].function}` === site;
+const madeDirectlyBy = (site: string) => (record: FdRecord) =>
+  record.stack[0] !== undefined && `${record.stack[0].module}:${record.stack[0].function}` === site;
 
 /** Made by the server's own native code (no Python line), with this syscall. */
 const madeNatively = (programs: string[], syscall: string) => (record: FdRecord) =>
-  record.origin === null && record.createdBy.type === 'syscall' && record.createdBy.syscall === syscall && programs.includes(basename(record.createdBy.program));
+  record.origin === null &&
+  record.createdBy.type === 'syscall' &&
+  record.createdBy.syscall === syscall &&
+  programs.includes(basename(record.createdBy.program));
 
 const PRESETS: Record<PresetName, Preset> = {
   gunicorn: {
@@ -37,11 +42,23 @@ const PRESETS: Record<PresetName, Preset> = {
     forkPoint: { mode: 'first-fork' },
     ownFds: [
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('gunicorn.sock:create_sockets')(r) },
-      { role: "arbiter's signal pipe", matches: (r) => r.kind === 'pipe' && madeIn('gunicorn.arbiter:Arbiter.init_signals')(r) },
-      { role: "worker's heartbeat file", matches: (r) => r.kind === 'file' && madeIn('gunicorn.workers.workertmp:WorkerTmp.__init__')(r) },
+      {
+        role: "arbiter's signal pipe",
+        matches: (r) => r.kind === 'pipe' && madeIn('gunicorn.arbiter:Arbiter.init_signals')(r),
+      },
+      {
+        role: "worker's heartbeat file",
+        matches: (r) => r.kind === 'file' && madeIn('gunicorn.workers.workertmp:WorkerTmp.__init__')(r),
+      },
       // --access-logfile, --error-logfile and --log-syslog: opened by the arbiter before the app loads.
-      { role: 'log file (--access-logfile, --error-logfile)', matches: (r) => r.kind === 'file' && madeIn('gunicorn.glogging:Logger._set_handler')(r) },
-      { role: 'syslog socket (--log-syslog)', matches: (r) => r.kind === 'socket' && madeIn('gunicorn.glogging:Logger._set_syslog_handler')(r) },
+      {
+        role: 'log file (--access-logfile, --error-logfile)',
+        matches: (r) => r.kind === 'file' && madeIn('gunicorn.glogging:Logger._set_handler')(r),
+      },
+      {
+        role: 'syslog socket (--log-syslog)',
+        matches: (r) => r.kind === 'socket' && madeIn('gunicorn.glogging:Logger._set_syslog_handler')(r),
+      },
     ],
   },
   celery: {
@@ -49,11 +66,23 @@ const PRESETS: Record<PresetName, Preset> = {
     programs: ['celery'],
     forkPoint: { mode: 'first-fork' },
     ownFds: [
-      { role: "pool's task queue pipe", matches: (r) => r.kind === 'pipe' && madeIn('billiard.pool:Pool._setup_queues')(r) },
-      { role: "pool's shared-memory arena", matches: (r) => r.kind === 'file' && madeIn('billiard.heap:Arena.__init__')(r) },
-      { role: "worker's sentinel pipe", matches: (r) => r.kind === 'pipe' && madeIn('billiard.popen_fork:Popen._launch')(r) },
+      {
+        role: "pool's task queue pipe",
+        matches: (r) => r.kind === 'pipe' && madeIn('billiard.pool:Pool._setup_queues')(r),
+      },
+      {
+        role: "pool's shared-memory arena",
+        matches: (r) => r.kind === 'file' && madeIn('billiard.heap:Arena.__init__')(r),
+      },
+      {
+        role: "worker's sentinel pipe",
+        matches: (r) => r.kind === 'pipe' && madeIn('billiard.popen_fork:Popen._launch')(r),
+      },
       // --logfile: one handler per logger (celery, celery.task, the root), each its own fd on the file.
-      { role: 'log file (--logfile)', matches: (r) => r.kind === 'file' && madeIn('celery.app.log:Logging._detect_handler')(r) },
+      {
+        role: 'log file (--logfile)',
+        matches: (r) => r.kind === 'file' && madeIn('celery.app.log:Logging._detect_handler')(r),
+      },
     ],
   },
   uwsgi: {
@@ -61,8 +90,14 @@ const PRESETS: Record<PresetName, Preset> = {
     programs: ['uwsgi'],
     forkPoint: { mode: 'first-fork' },
     ownFds: [
-      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.peer === undefined },
-      { role: "master's socketpair", matches: (r) => r.target === 'unix socketpair' && madeNatively(['uwsgi'], 'socketpair')(r) },
+      {
+        role: 'listening socket',
+        matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.peer === undefined,
+      },
+      {
+        role: "master's socketpair",
+        matches: (r) => r.target === 'unix socketpair' && madeNatively(['uwsgi'], 'socketpair')(r),
+      },
     ],
   },
   supervisor: {
@@ -72,9 +107,16 @@ const PRESETS: Record<PresetName, Preset> = {
     forkPoint: { mode: 'first-fork', spawns: true },
     ownFds: [
       // One fd per log file: the same file opened twice (stdout and stderr logs) is the bug to catch.
-      { role: 'log file', matches: (r) => r.kind === 'file' && madeIn('supervisor.loggers:FileHandler.__init__')(r) && r.sameTargetAs === undefined },
+      {
+        role: 'log file',
+        matches: (r) =>
+          r.kind === 'file' && madeIn('supervisor.loggers:FileHandler.__init__')(r) && r.sameTargetAs === undefined,
+      },
       { role: 'control socket', matches: (r) => r.kind === 'socket' && madeIn('supervisor.http:make_http_servers')(r) },
-      { role: "program's stdio pipe", matches: (r) => r.kind === 'pipe' && madeIn('supervisor.options:ServerOptions.make_pipes')(r) },
+      {
+        role: "program's stdio pipe",
+        matches: (r) => r.kind === 'pipe' && madeIn('supervisor.options:ServerOptions.make_pipes')(r),
+      },
     ],
   },
   unicorn: {
@@ -84,7 +126,10 @@ const PRESETS: Record<PresetName, Preset> = {
     // Known by the Ruby code that made them, as the Python servers' are; the Ruby VM's own
     // eventfds are allowed for every Ruby process (see build-report).
     ownFds: [
-      { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('unicorn/socket_helper:bind_listen')(r) },
+      {
+        role: 'listening socket',
+        matches: (r) => r.kind === 'socket' && madeIn('unicorn/socket_helper:bind_listen')(r),
+      },
       { role: 'self-pipe or worker pipe', matches: (r) => r.kind === 'pipe' && madeDirectlyBy('unicorn:pipe')(r) },
     ],
   },
@@ -96,7 +141,10 @@ const PRESETS: Record<PresetName, Preset> = {
     ownFds: [
       // bind, and the control app's (activate_control_app) own binder.
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('puma/binder:parse')(r) },
-      { role: "cluster's pipes (wakeup, fork, suicide, worker status)", matches: (r) => r.kind === 'pipe' && madeDirectlyBy('puma/util:pipe')(r) },
+      {
+        role: "cluster's pipes (wakeup, fork, suicide, worker status)",
+        matches: (r) => r.kind === 'pipe' && madeDirectlyBy('puma/util:pipe')(r),
+      },
     ],
   },
 };

@@ -32,7 +32,8 @@ function kindOnDisk(file: OpenFile): FdKind {
 function noticeDeletion(file: OpenFile, pid: number, fd: number): void {
   if (file.deleted || file.path === undefined || file.socket || file.kind === 'memfd') return;
   try {
-    if (bytesToText(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' })) === `${file.path} (deleted)`) file.deleted = true;
+    if (bytesToText(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' })) === `${file.path} (deleted)`)
+      file.deleted = true;
   } catch {
     // Gone: keep what the trace said.
   }
@@ -43,7 +44,11 @@ function noticeDeletion(file: OpenFile, pid: number, fd: number): void {
  * maps), the origin and stack of the fd it copies, said so, rather than none: they still tell
  * whose file it is (a server preset recognises its own by that stack).
  */
-function originOfDup(dup: Duplication, file: OpenFile, originOf: (made: OpenFile | Duplication, createdBy: Creator) => OriginFields): OriginFields {
+function originOfDup(
+  dup: Duplication,
+  file: OpenFile,
+  originOf: (made: OpenFile | Duplication, createdBy: Creator) => OriginFields,
+): OriginFields {
   const own = originOf(dup, dup.creator);
   if (own.origin !== null || own.stack.length > 0) return own;
   const original = originOf(file, file.createdBy);
@@ -58,7 +63,8 @@ function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>)
   const socket = file.socket;
   if (!socket || socket.inode === undefined) return;
   const unixIncomplete = socket.protocol.startsWith('UNIX') && socket.unixPath === undefined && !socket.fromSocketpair;
-  const inetIncomplete = !socket.protocol.startsWith('UNIX') && (socket.local === undefined || socket.local.endsWith(':0'));
+  const inetIncomplete =
+    !socket.protocol.startsWith('UNIX') && (socket.local === undefined || socket.local.endsWith(':0'));
   if (!unixIncomplete && !inetIncomplete) return;
   const known = kernel().get(socket.inode);
   if (!known) return;

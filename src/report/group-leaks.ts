@@ -4,7 +4,8 @@ import type { Leak } from './types.js';
 export function siteOf(leak: Leak): string {
   if (leak.origin) return `${leak.origin.file}:${leak.origin.line}`;
   const creator = leak.createdBy;
-  const by = creator.type === 'syscall' ? `${creator.syscall} in ${creator.program || `pid ${creator.pid}`}` : creator.type;
+  const by =
+    creator.type === 'syscall' ? `${creator.syscall} in ${creator.program || `pid ${creator.pid}`}` : creator.type;
   return `${by}: ${leak.target}`;
 }
 

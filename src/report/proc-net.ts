@@ -29,7 +29,7 @@ function ipv6(hex: string): string {
   // Compress the longest run of zero groups, as inet_ntop does.
   let best = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

@@ -7,7 +7,8 @@ function socketFamilyName(socket: SocketState): string {
   if (protocol.startsWith('UDP')) return 'udp';
   if (protocol.startsWith('UNIX') || socket.family === 'AF_UNIX') return 'unix';
   if (protocol.startsWith('NETLINK') || socket.family === 'AF_NETLINK') return 'netlink';
-  if (socket.family === 'AF_INET' || socket.family === 'AF_INET6') return socket.protocol === 'socket' ? 'inet' : protocol.toLowerCase();
+  if (socket.family === 'AF_INET' || socket.family === 'AF_INET6')
+    return socket.protocol === 'socket' ? 'inet' : protocol.toLowerCase();
   return protocol === 'SOCKET' ? 'socket' : protocol.toLowerCase();
 }
 

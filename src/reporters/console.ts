@@ -13,13 +13,12 @@ export interface ConsoleOptions {
 
 const STYLES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 
-
 function madeBy(creator: Creator): string {
   switch (creator.type) {
     case 'syscall':
       return `pid ${creator.pid}${creator.program ? ` (${basename(creator.program)})` : ''}, ${creator.syscall}()`;
     case 'inherited':
-      return creator.from === 'stdio' ? 'inherited at start' : 'inherited from prefork-check\'s parent (--inherit-fds)';
+      return creator.from === 'stdio' ? 'inherited at start' : "inherited from prefork-check's parent (--inherit-fds)";
     case 'unknown':
       return 'unknown: the trace never showed it being made';
   }
@@ -41,7 +40,7 @@ export function foldStack(stack: StackFrame[]): string[] {
   const lines: string[] = [];
   // A stack of library frames only (a server's own listener) is shown whole: it is all there is.
   const fold = stack.some((frame) => !frame.library);
-  for (let i = 0; i < stack.length; ) {
+  for (let i = 0; i < stack.length;) {
     const frame = stack[i]!;
     if (!frame.library || !fold) {
       lines.push(`${printable(frame.file)}:${frame.line} in ${printable(frame.function)}`);
@@ -51,7 +50,11 @@ export function foldStack(stack: StackFrame[]): string[] {
     let end = i;
     while (end < stack.length && stack[end]!.library) end++;
     const files = [...new Set(stack.slice(i, end).map((library) => shortName(library.file)))];
-    lines.push(end - i === 1 ? `${printable(frame.file)}:${frame.line} in ${printable(frame.function)}` : `… ${end - i} library frames (${printable(files.join(', '))})`);
+    lines.push(
+      end - i === 1
+        ? `${printable(frame.file)}:${frame.line} in ${printable(frame.function)}`
+        : `… ${end - i} library frames (${printable(files.join(', '))})`,
+    );
     i = end;
   }
   return lines;
@@ -77,17 +80,24 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
     lines.push(paint('dim', `prefork-check ${report.tool.version} · ${report.name} · ${where}`));
     if (report.preset) {
       const how = report.preset.detected ? 'detected from the command; `--preset none` turns it off' : 'chosen';
-      lines.push(paint('dim', `  preset ${report.preset.name} (${how}): its fork point, and its own fds allowed by their role`));
+      lines.push(
+        paint('dim', `  preset ${report.preset.name} (${how}): its fork point, and its own fds allowed by their role`),
+      );
     }
     for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
-    if (report.error && report.leaks.length > 0) lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
+    if (report.error && report.leaks.length > 0)
+      lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
     for (const group of groupBySite(report.leaks)) lines.push('', ...leakBlock(group, paint));
     lines.push('');
   }
   // Alone, a verdict line says which check it is about.
   lines.push(verdict(report, paint, options.quiet ? `${printable(report.name)}: ` : ''));
-  for (const entry of report.stale) lines.push(paint('yellow', `      stale baseline entry (the leak is gone; --update-baseline drops it): ${entry.key}`));
-  for (const rule of report.rules.filter((use) => use.allowed === 0 && !use.preset)) lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
+  for (const entry of report.stale)
+    lines.push(
+      paint('yellow', `      stale baseline entry (the leak is gone; --update-baseline drops it): ${entry.key}`),
+    );
+  for (const rule of report.rules.filter((use) => use.allowed === 0 && !use.preset))
+    lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
   return lines.join('\n') + '\n';
 }
 
@@ -95,8 +105,10 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
 export function formatConsole(result: RunResult, options: ConsoleOptions = {}): string {
   const paint: Paint = (style, text) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
   const parts = result.checks.map((report) => formatReport(report, options));
-  if (result.baseline?.diff && !options.quiet) parts.push(`Baseline ${result.baseline.file} updated:\n${result.baseline.diff}`);
-  else if (result.baseline && !result.baseline.updated && !options.quiet && result.baseline.file) parts.push(paint('dim', `baseline: ${result.baseline.file}\n`));
+  if (result.baseline?.diff && !options.quiet)
+    parts.push(`Baseline ${result.baseline.file} updated:\n${result.baseline.diff}`);
+  else if (result.baseline && !result.baseline.updated && !options.quiet && result.baseline.file)
+    parts.push(paint('dim', `baseline: ${result.baseline.file}\n`));
   if (result.checks.length > 1) {
     const count = (status: string) => result.checks.filter((report) => report.status === status);
     const failed = count('fail');
@@ -104,10 +116,19 @@ export function formatConsole(result: RunResult, options: ConsoleOptions = {}): 
     const words = [
       `${count('pass').length} passed`,
       ...(failed.length ? [`${failed.length} failed (${failed.map((report) => report.name).join(', ')})`] : []),
-      ...(errors.length ? [`${errors.length} could not be checked (${errors.map((report) => report.name).join(', ')})`] : []),
+      ...(errors.length
+        ? [`${errors.length} could not be checked (${errors.map((report) => report.name).join(', ')})`]
+        : []),
     ];
-    const label = result.status === 'pass' ? paint('green', 'PASS') : result.status === 'fail' ? paint('red', 'FAIL') : paint('red', 'ERROR');
-    parts.push(`${label}  ${plural(result.checks.length, 'check')}${result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : ''}: ${words.join(', ')}\n`);
+    const label =
+      result.status === 'pass'
+        ? paint('green', 'PASS')
+        : result.status === 'fail'
+          ? paint('red', 'FAIL')
+          : paint('red', 'ERROR');
+    parts.push(
+      `${label}  ${plural(result.checks.length, 'check')}${result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : ''}: ${words.join(', ')}\n`,
+    );
   }
   return parts.join('\n');
 }
@@ -132,17 +153,43 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
     `          origin    ${leak.origin ? `${leak.origin.file}:${leak.origin.line} in ${leak.origin.function}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
   ];
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
-  foldStack(leak.stack).forEach((entry, i) => lines.push(`          ${i === 0 ? 'stack' : '     '}     ${i === 0 ? entry : paint('dim', entry)}`.replace(/ +$/, '')));
+  foldStack(leak.stack).forEach((entry, i) =>
+    lines.push(
+      `          ${i === 0 ? 'stack' : '     '}     ${i === 0 ? entry : paint('dim', entry)}`.replace(/ +$/, ''),
+    ),
+  );
   const native = leak.nativeStack ?? [];
-  native.slice(0, NATIVE_SHOWN).forEach((frame, i) => lines.push(`          ${i === 0 ? 'native' : '      '}    ${i === 0 ? printable(frame) : paint('dim', printable(frame))}`));
-  if (native.length > NATIVE_SHOWN) lines.push(paint('dim', `                    … ${native.length - NATIVE_SHOWN} more native frames (all in the JSON report)`));
-  const sharing = [...new Set(group.slice(0, 16).flatMap((member) => (member.sameTargetAs ? [member.fd, ...member.sameTargetAs] : [])))].sort((a, b) => a - b);
+  native
+    .slice(0, NATIVE_SHOWN)
+    .forEach((frame, i) =>
+      lines.push(
+        `          ${i === 0 ? 'native' : '      '}    ${i === 0 ? printable(frame) : paint('dim', printable(frame))}`,
+      ),
+    );
+  if (native.length > NATIVE_SHOWN)
+    lines.push(
+      paint('dim', `                    … ${native.length - NATIVE_SHOWN} more native frames (all in the JSON report)`),
+    );
+  const sharing = [
+    ...new Set(
+      group.slice(0, 16).flatMap((member) => (member.sameTargetAs ? [member.fd, ...member.sameTargetAs] : [])),
+    ),
+  ].sort((a, b) => a - b);
   const total = Math.max(...group.map((member) => member.sameTargetCount ?? 0));
   if (sharing.length > 0) {
-    const fds = total > sharing.length ? `${total} fds (${sharing.slice(0, 5).join(', ')}, …)` : `fds ${sharing.join(', ')}`;
-    lines.push(paint('yellow', `          duplicate ${fds} are open on the same ${leak.kind === 'socket' ? 'socket' : leak.kind}`));
+    const fds =
+      total > sharing.length ? `${total} fds (${sharing.slice(0, 5).join(', ')}, …)` : `fds ${sharing.join(', ')}`;
+    lines.push(
+      paint(
+        'yellow',
+        `          duplicate ${fds} are open on the same ${leak.kind === 'socket' ? 'socket' : leak.kind}`,
+      ),
+    );
   }
-  if (leak.unaccounted) lines.push(paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'));
+  if (leak.unaccounted)
+    lines.push(
+      paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'),
+    );
   return lines;
 }
 
@@ -150,9 +197,12 @@ function verdict(report: Report, paint: Paint, name: string): string {
   const counted = report.leaks.filter((leak) => !leak.allowed);
   const allowed = report.leaks.length - counted.length;
   const allowedNote = allowed > 0 ? `; ${allowed} allowed` : '';
-  if (report.status === 'error') return `${paint('red', 'ERROR')} ${name}${report.error?.message ?? 'the check could not be completed'}`;
-  if (report.status === 'pass') return `${paint('green', 'PASS')}  ${name}nothing open at the fork point beyond stdio${allowedNote}`;
-  if (counted.length === 0) return `${paint('red', 'FAIL')}  ${name}${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${allowedNote}`;
+  if (report.status === 'error')
+    return `${paint('red', 'ERROR')} ${name}${report.error?.message ?? 'the check could not be completed'}`;
+  if (report.status === 'pass')
+    return `${paint('green', 'PASS')}  ${name}nothing open at the fork point beyond stdio${allowedNote}`;
+  if (counted.length === 0)
+    return `${paint('red', 'FAIL')}  ${name}${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${allowedNote}`;
   const byKind = new Map<string, number>();
   for (const leak of counted) byKind.set(leak.kind, (byKind.get(leak.kind) ?? 0) + 1);
   const kinds = [...byKind].map(([kind, count]) => plural(count, kind)).join(', ');

@@ -7,7 +7,11 @@ import type { Leak, Report, RunResult } from '../report/types.js';
 const escapeData = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 const escapeProperty = (text: string) => escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 
-function command(level: 'error' | 'warning', properties: Record<string, string | number | undefined>, message: string): string {
+function command(
+  level: 'error' | 'warning',
+  properties: Record<string, string | number | undefined>,
+  message: string,
+): string {
   const props = Object.entries(properties)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}=${escapeProperty(String(value))}`)
@@ -27,15 +31,35 @@ function annotatedFile(report: Report, leak: Leak, workspace: string): string | 
 export function formatAnnotations(result: RunResult, workspace: string): string {
   const lines: string[] = [];
   for (const report of result.checks) {
-    if (report.error) lines.push(command('error', { title: `prefork-check: ${report.name} could not be checked` }, report.error.message));
+    if (report.error)
+      lines.push(
+        command('error', { title: `prefork-check: ${report.name} could not be checked` }, report.error.message),
+      );
     for (const group of groupBySite(report.leaks.filter((leak) => !leak.allowed))) {
       const leak = group[0]!;
       const file = annotatedFile(report, leak, workspace);
       const count = group.length > 1 ? `${group.length} fds` : `fd ${leak.fd}`;
       const message = `${count} (${leak.kind} ${leak.target}) still open when ${report.name} forks its workers: every worker shares it. Made by ${siteOf(leak)}.`;
-      lines.push(command('error', { file, line: file ? leak.origin!.line : undefined, title: `prefork-check: ${leak.kind} left open at the fork point` }, message));
+      lines.push(
+        command(
+          'error',
+          {
+            file,
+            line: file ? leak.origin!.line : undefined,
+            title: `prefork-check: ${leak.kind} left open at the fork point`,
+          },
+          message,
+        ),
+      );
     }
-    for (const entry of report.stale) lines.push(command('warning', { title: `prefork-check: stale baseline entry in ${report.name}` }, `The leak this entry records is gone: ${entry.key}. Run --update-baseline to drop it.`));
+    for (const entry of report.stale)
+      lines.push(
+        command(
+          'warning',
+          { title: `prefork-check: stale baseline entry in ${report.name}` },
+          `The leak this entry records is gone: ${entry.key}. Run --update-baseline to drop it.`,
+        ),
+      );
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }
@@ -48,13 +72,21 @@ export function formatStepSummary(result: RunResult): string {
   const lines = ['## prefork-check', ''];
   for (const report of result.checks) {
     const counted = report.leaks.filter((leak) => !leak.allowed);
-    const verdict = report.error ? report.error.message : counted.length === 0 ? 'nothing open at the fork point beyond stdio' : `${counted.length} fd(s) open at the fork point`;
+    const verdict = report.error
+      ? report.error.message
+      : counted.length === 0
+        ? 'nothing open at the fork point beyond stdio'
+        : `${counted.length} fd(s) open at the fork point`;
     lines.push(`### ${icon[report.status]} ${cell(report.name)}: ${cell(verdict)}`, '');
     if (report.leaks.length === 0) continue;
     lines.push('| fd | kind | target | made at | status |', '|---|---|---|---|---|');
     for (const leak of report.leaks) {
-      const where = leak.origin ? `\`${leak.origin.file}:${leak.origin.line}\` in \`${leak.origin.function}\`` : cell(siteOf(leak));
-      lines.push(`| ${leak.fd} | ${leak.kind} | \`${cell(leak.target)}\` | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} |`);
+      const where = leak.origin
+        ? `\`${leak.origin.file}:${leak.origin.line}\` in \`${leak.origin.function}\``
+        : cell(siteOf(leak));
+      lines.push(
+        `| ${leak.fd} | ${leak.kind} | \`${cell(leak.target)}\` | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} |`,
+      );
     }
     lines.push('');
   }
@@ -62,7 +94,11 @@ export function formatStepSummary(result: RunResult): string {
 }
 
 /** Under GitHub Actions: annotations on stdout, the summary appended to the step's summary file. */
-export async function writeGithub(result: RunResult, env: NodeJS.ProcessEnv, write: (text: string) => void): Promise<void> {
+export async function writeGithub(
+  result: RunResult,
+  env: NodeJS.ProcessEnv,
+  write: (text: string) => void,
+): Promise<void> {
   write(formatAnnotations(result, env.GITHUB_WORKSPACE ?? process.cwd()));
   if (!env.GITHUB_STEP_SUMMARY) return;
   try {
@@ -70,6 +106,8 @@ export async function writeGithub(result: RunResult, env: NodeJS.ProcessEnv, wri
     await appendFile(env.GITHUB_STEP_SUMMARY, formatStepSummary(result));
   } catch (error) {
     // The verdict and the other reports stand; only the summary is missing.
-    process.stderr.write(`prefork-check: warning: could not append the step summary to ${env.GITHUB_STEP_SUMMARY}: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `prefork-check: warning: could not append the step summary to ${env.GITHUB_STEP_SUMMARY}: ${(error as Error).message}\n`,
+    );
   }
 }

@@ -9,7 +9,9 @@ import { writeFileAtomic } from '../files/write-atomic.js';
 const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
 
 function failureBody(group: Leak[]): string {
-  const lines = group.map((leak) => `fd ${leak.fd} ${leak.kind} ${printable(leak.target)}${leak.cloexec ? ' (close-on-exec)' : ''}`);
+  const lines = group.map(
+    (leak) => `fd ${leak.fd} ${leak.kind} ${printable(leak.target)}${leak.cloexec ? ' (close-on-exec)' : ''}`,
+  );
   const leak = group[0]!;
   if (leak.originNote) lines.push(`note: ${printable(leak.originNote)}`);
   if (leak.stack.length > 0) lines.push('stack:', ...foldStack(leak.stack).map((line) => `  ${line}`));
@@ -28,10 +30,18 @@ function atLine(testCase: TestCase, line: number): void {
 }
 
 function addCheck(builder: Builder, report: Report): void {
-  const suite = builder.testSuite().name(report.name).time(report.durationMs / 1000);
+  const suite = builder
+    .testSuite()
+    .name(report.name)
+    .time(report.durationMs / 1000);
   const className = 'prefork-check';
   if (report.error) {
-    suite.testCase().className(className).name('reaches its fork point').time(report.durationMs / 1000).error(report.error.message, report.error.code);
+    suite
+      .testCase()
+      .className(className)
+      .name('reaches its fork point')
+      .time(report.durationMs / 1000)
+      .error(report.error.message, report.error.code);
   }
   const counted = groupBySite(report.leaks.filter((leak) => !leak.allowed));
   for (const group of counted) {
@@ -39,19 +49,39 @@ function addCheck(builder: Builder, report: Report): void {
     const count = group.length > 1 ? ` (x${group.length})` : '';
     // XML cannot hold most control characters: they are written as \xNN, like the console does.
     // A leak is found at the fork point, not timed on its own: the check's time is the suite's.
-    const testCase = suite.testCase().className(className).name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`)).time(0);
+    const testCase = suite
+      .testCase()
+      .className(className)
+      .name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`))
+      .time(0);
     if (leak.origin && !leak.origin.file.startsWith('<')) {
       testCase.file(leak.origin.file);
       atLine(testCase, leak.origin.line);
     }
-    testCase.failure(printable(`${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`), 'LeakedFd').stacktrace(failureBody(group));
+    testCase
+      .failure(
+        printable(
+          `${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`,
+        ),
+        'LeakedFd',
+      )
+      .stacktrace(failureBody(group));
   }
-  if (!report.error && counted.length === 0) suite.testCase().className(className).name('nothing open at the fork point beyond stdio').time(report.durationMs / 1000);
+  if (!report.error && counted.length === 0)
+    suite
+      .testCase()
+      .className(className)
+      .name('nothing open at the fork point beyond stdio')
+      .time(report.durationMs / 1000);
   // Stale entries fail the check only under --strict, which shows as a failure with no leak left.
   const staleFails = report.status === 'fail' && counted.length === 0;
   for (const entry of report.stale) {
     const testCase = suite.testCase().className(className).name(`baseline entry still matches a leak: ${entry.key}`);
-    if (staleFails) testCase.failure('The leak this baseline entry records is gone (--strict): run --update-baseline.', 'StaleBaselineEntry');
+    if (staleFails)
+      testCase.failure(
+        'The leak this baseline entry records is gone (--strict): run --update-baseline.',
+        'StaleBaselineEntry',
+      );
     else testCase.skipped();
   }
 }

@@ -58,7 +58,12 @@ function localEnd(record: FdRecord): { family: string; address?: string; port?: 
 
 /** Every name a frame answers to: its function, its module and that module's packages. */
 function frameNames(frame: StackFrame): Set<string> {
-  const names = new Set([frame.function, frame.function.split('.').at(-1)!, `${frame.module}:${frame.function}`, `${frame.module}.${frame.function}`]);
+  const names = new Set([
+    frame.function,
+    frame.function.split('.').at(-1)!,
+    `${frame.module}:${frame.function}`,
+    `${frame.module}.${frame.function}`,
+  ]);
   const parts = frame.module.split('.');
   for (let i = 1; i <= parts.length; i++) names.add(parts.slice(0, i).join('.'));
   return names;

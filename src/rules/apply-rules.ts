@@ -10,5 +10,12 @@ export function applyAllowRules(records: FdRecord[], rules: CompiledRule[]): { l
     use.allowed++;
     return { ...record, allowed: true, allowedBy: use.rule.label };
   });
-  return { leaks, rules: counted.map(({ rule, allowed }) => ({ rule: rule.label, allowed, ...(rule.preset ? { preset: rule.preset } : {}) })) };
+  return {
+    leaks,
+    rules: counted.map(({ rule, allowed }) => ({
+      rule: rule.label,
+      allowed,
+      ...(rule.preset ? { preset: rule.preset } : {}),
+    })),
+  };
 }

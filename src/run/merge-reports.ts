@@ -11,8 +11,15 @@ export function readRunResult(file: string): RunResult {
   const looksRight =
     isObject(value) &&
     Array.isArray(value.checks) &&
-    value.checks.every((check) => isObject(check) && typeof check.name === 'string' && ['pass', 'fail', 'error'].includes(check.status as string));
-  if (!looksRight) throw new PreforkCheckError('INVALID_REPORT', `${file} is not a prefork-check JSON report (written with --json): it has no "checks" list of check reports.`);
+    value.checks.every(
+      (check) =>
+        isObject(check) && typeof check.name === 'string' && ['pass', 'fail', 'error'].includes(check.status as string),
+    );
+  if (!looksRight)
+    throw new PreforkCheckError(
+      'INVALID_REPORT',
+      `${file} is not a prefork-check JSON report (written with --json): it has no "checks" list of check reports.`,
+    );
   return value as unknown as RunResult;
 }
 
@@ -21,7 +28,11 @@ export function mergeRunResults(results: RunResult[]): RunResult {
   const byName = new Map<string, Report>();
   for (const result of results) {
     for (const check of result.checks) {
-      if (byName.has(check.name)) throw new PreforkCheckError('INVALID_REPORT', `The check "${check.name}" is in more than one report: were the same shards merged twice?`);
+      if (byName.has(check.name))
+        throw new PreforkCheckError(
+          'INVALID_REPORT',
+          `The check "${check.name}" is in more than one report: were the same shards merged twice?`,
+        );
       byName.set(check.name, check);
     }
   }

@@ -44,7 +44,8 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
     try {
       preflightCheck(check);
     } catch (error) {
-      if (isPreforkCheckError(error) && plan.checks.length > 1) throw new PreforkCheckError(error.code, `Check "${check.name}": ${error.message}`, { cause: error });
+      if (isPreforkCheckError(error) && plan.checks.length > 1)
+        throw new PreforkCheckError(error.code, `Check "${check.name}": ${error.message}`, { cause: error });
       throw error;
     }
   }
@@ -53,20 +54,25 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   const context = normalizeContext(plan.projectRoot);
   const strict = plan.strict ?? false;
 
-  const reports = await mapWithLimit(checks, plan.concurrency ?? availableParallelism(), (check) => checkFork({ ...check, ...(plan.signal ? { signal: plan.signal } : {}) }));
+  const reports = await mapWithLimit(checks, plan.concurrency ?? availableParallelism(), (check) =>
+    checkFork({ ...check, ...(plan.signal ? { signal: plan.signal } : {}) }),
+  );
 
   let baseline: RunResult['baseline'];
   let current = before;
   if (baselineFile !== undefined && before !== undefined && plan.updateBaseline) {
     // Read again under the lock: a run in parallel may have updated it since.
-    const { old, oldText, newText, updated } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
-      const old = readBaseline(baselineFile);
-      const updated = updateBaseline(old, reports, context);
-      const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
-      const newText = formatBaseline(updated);
-      if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
-      return { old, oldText, newText, updated };
-    });
+    const { old, oldText, newText, updated } = await withFileLock(
+      outputTarget(baselineFile, 'the baseline'),
+      async () => {
+        const old = readBaseline(baselineFile);
+        const updated = updateBaseline(old, reports, context);
+        const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
+        const newText = formatBaseline(updated);
+        if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
+        return { old, oldText, newText, updated };
+      },
+    );
     current = updated;
     const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
     const changed = oldText !== newText;

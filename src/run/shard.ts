@@ -11,7 +11,10 @@ export function parseShard(text: string): Shard {
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
   if (!match || count < 1 || index < 1 || index > count) {
-    throw new PreforkCheckError('INVALID_OPTION', `Expected \`--shard\` as <index>/<count> with 1 <= index <= count (e.g. 2/4), got \`${text}\`.`);
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      `Expected \`--shard\` as <index>/<count> with 1 <= index <= count (e.g. 2/4), got \`${text}\`.`,
+    );
   }
   return { index, count };
 }

@@ -53,12 +53,17 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     ...(request.ready ? { ready: request.ready } : {}),
     straceArgs: (traceFile) => straceArguments(request, traceFile, request.command),
     cwd: request.cwd,
-    env: request.attribution ? { ...request.env, ...bootstrapEnv(token, { ...process.env, ...request.env }) } : request.env,
+    env: request.attribution
+      ? { ...request.env, ...bootstrapEnv(token, { ...process.env, ...request.env }) }
+      : request.env,
     inheritFds: request.inheritFds,
   });
   const attributor = new Attributor(token);
   const stacks = new NativeStacks();
-  const model = new ProcessModel(() => initialTable(run.initialFds, run.passedDownFds), [...request.listeners, attributor.listener, stacks.listener]);
+  const model = new ProcessModel(
+    () => initialTable(run.initialFds, run.passedDownFds),
+    [...request.listeners, attributor.listener, stacks.listener],
+  );
   const parser = new TraceParser();
   return {
     run,
@@ -78,7 +83,10 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
       describeTable(
         table,
         pid,
-        (made, createdBy) => ({ ...describeOrigin(attributor.attributionOf(made), createdBy, request.cwd), ...stacks.of(made) }),
+        (made, createdBy) => ({
+          ...describeOrigin(attributor.attributionOf(made), createdBy, request.cwd),
+          ...stacks.of(made),
+        }),
         (file) => model.startStdio.get(file),
       ),
   };

@@ -5,7 +5,17 @@ import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 
 /** Calls an older strace may not know; `?` makes it skip them instead of failing. */
-const OPTIONAL = new Set(['clone3', 'openat2', 'close_range', 'pidfd_open', 'pidfd_getfd', 'memfd_secret', 'io_uring_setup', 'pwritev2', 'copy_file_range']);
+const OPTIONAL = new Set([
+  'clone3',
+  'openat2',
+  'close_range',
+  'pidfd_open',
+  'pidfd_getfd',
+  'memfd_secret',
+  'io_uring_setup',
+  'pwritev2',
+  'copy_file_range',
+]);
 
 /** The syscalls a check needs: every fd-changing call, process life, the fork point's own, and attribution records. */
 export function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
@@ -29,7 +39,11 @@ export interface TraceOptions {
 }
 
 /** strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole records, and filter in the kernel. */
-export function straceArguments({ forkPoint, attribution, nativeStacks }: TraceOptions, output: string, command: string[]): string[] {
+export function straceArguments(
+  { forkPoint, attribution, nativeStacks }: TraceOptions,
+  output: string,
+  command: string[],
+): string[] {
   return [
     '-f',
     '-q',

@@ -106,4 +106,3 @@ export function splitTopLevel(s: string): string[] {
   if (last !== '' || parts.length > 0) parts.push(last);
   return parts;
 }
-

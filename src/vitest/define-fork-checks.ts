@@ -26,16 +26,35 @@ export interface ForkChecksOptions {
 }
 
 /** The checks `options` describe, and the baseline to hold them to. */
-export function forkChecks(options: ForkChecksOptions = {}): { checks: CheckOptions[]; baselineFile?: string; strict: boolean; root: string } {
+export function forkChecks(options: ForkChecksOptions = {}): {
+  checks: CheckOptions[];
+  baselineFile?: string;
+  strict: boolean;
+  root: string;
+} {
   const root = resolve(options.root ?? process.cwd());
   const config = loadConfig(root, options.config);
   const checks =
     options.entries !== undefined
-      ? globSync(options.entries, { cwd: config.root }).sort().map((entry) => mergeCheck(config.defaults, { ...options.check, entry, name: entry }, config.root))
-      : config.checks.map((check) => ({ ...check, ...options.check, allow: [...(check.allow ?? []), ...(options.check?.allow ?? [])] }));
+      ? globSync(options.entries, { cwd: config.root })
+          .sort()
+          .map((entry) => mergeCheck(config.defaults, { ...options.check, entry, name: entry }, config.root))
+      : config.checks.map((check) => ({
+          ...check,
+          ...options.check,
+          allow: [...(check.allow ?? []), ...(options.check?.allow ?? [])],
+        }));
   const defaultBaseline = resolve(config.root, DEFAULT_BASELINE);
-  const baselineFile = options.baseline === false ? undefined : (config.baseline ?? (existsSync(defaultBaseline) ? defaultBaseline : undefined));
-  return { checks, ...(baselineFile ? { baselineFile } : {}), strict: options.strict ?? config.strict ?? false, root: config.root };
+  const baselineFile =
+    options.baseline === false
+      ? undefined
+      : (config.baseline ?? (existsSync(defaultBaseline) ? defaultBaseline : undefined));
+  return {
+    checks,
+    ...(baselineFile ? { baselineFile } : {}),
+    strict: options.strict ?? config.strict ?? false,
+    root: config.root,
+  };
 }
 
 /**
@@ -48,7 +67,9 @@ export function defineForkChecks(options: ForkChecksOptions = {}): void {
   const { checks, baselineFile, strict, root } = forkChecks(options);
   if (checks.length === 0) {
     test('prefork-check: fork checks', () => {
-      throw new Error(`No fork checks found: ${options.entries !== undefined ? `nothing matches ${String(options.entries)} in ${root}` : `no checks in the config of ${root}`}.`);
+      throw new Error(
+        `No fork checks found: ${options.entries !== undefined ? `nothing matches ${String(options.entries)} in ${root}` : `no checks in the config of ${root}`}.`,
+      );
     });
     return;
   }

@@ -10,14 +10,17 @@ export function sparkline(values: number[], width = 40): string {
   const points = values.filter((_, i) => i % step === 0 || i === values.length - 1);
   const low = Math.min(...points);
   const high = Math.max(...points);
-  return points.map((value) => BARS[high === low ? 0 : Math.round(((value - low) / (high - low)) * (BARS.length - 1))]).join('');
+  return points
+    .map((value) => BARS[high === low ? 0 : Math.round(((value - low) / (high - low)) * (BARS.length - 1))])
+    .join('');
 }
 
 /** The console's lines for a watch: per process, its fd count over the steps and its growth. */
 export function formatWatch(data: WatchData): string {
   const lines = [`fds per process over ${data.steps} steps of ${data.driver} (warm-up ${data.warmup}):`];
   const counted = (values: number[]) => values.length - Math.max(data.warmup, 1);
-  const growth = (values: number[]) => (counted(values) > 0 ? ((values.at(-1) ?? 0) - (values[Math.max(0, data.warmup - 1)] ?? 0)) / counted(values) : 0);
+  const growth = (values: number[]) =>
+    counted(values) > 0 ? ((values.at(-1) ?? 0) - (values[Math.max(0, data.warmup - 1)] ?? 0)) / counted(values) : 0;
   for (const process of data.processes) {
     const first = process.totals[0] ?? 0;
     const last = process.totals.at(-1) ?? 0;
@@ -26,12 +29,15 @@ export function formatWatch(data: WatchData): string {
       .map(([kind, values]) => [kind, growth(values ?? [])] as const)
       .filter(([, rate]) => rate !== 0)
       .map(([kind, rate]) => `${kind} ${rate > 0 ? '+' : ''}${rate.toFixed(2)}`);
-    lines.push(`  pid ${process.pid} ${process.program}  ${sparkline(process.totals)}  ${first} → ${last}  ${process.growthPerStep.toFixed(2)} fds/step${kinds.length ? ` (${kinds.join(', ')})` : ''}`);
+    lines.push(
+      `  pid ${process.pid} ${process.program}  ${sparkline(process.totals)}  ${first} → ${last}  ${process.growthPerStep.toFixed(2)} fds/step${kinds.length ? ` (${kinds.join(', ')})` : ''}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLORS = ['#c0392b', '#2471a3', '#1e8449', '#b9770e', '#7d3c98', '#117864', '#566573'];
 
 /**
@@ -51,7 +57,10 @@ export function formatWatchHtml(data: WatchData, title: string): string {
       const points = values.map((value, i) => `${x(i).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
       return `<polyline class="series" data-kind="${escape(kind)}" data-values="${values.join(',')}" fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${points}"/>`;
     });
-    const legend = kinds.map(([kind], k) => `<text x="${width - pad}" y="${pad + 14 * k}" text-anchor="end" fill="${COLORS[k % COLORS.length]}">${escape(kind)}</text>`);
+    const legend = kinds.map(
+      ([kind], k) =>
+        `<text x="${width - pad}" y="${pad + 14 * k}" text-anchor="end" fill="${COLORS[k % COLORS.length]}">${escape(kind)}</text>`,
+    );
     return `<section>
 <h2>pid ${process.pid} ${escape(process.program)}: ${process.growthPerStep.toFixed(2)} fds per step</h2>
 <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-pid="${process.pid}" role="img" aria-label="fds of pid ${process.pid} over ${data.steps} steps">

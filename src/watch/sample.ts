@@ -14,4 +14,5 @@ export function countFds(pid: number): Partial<Record<FdKind, number>> | undefin
   return counts;
 }
 
-export const total = (counts: Partial<Record<FdKind, number>>) => Object.values(counts).reduce((sum, count) => sum + (count ?? 0), 0);
+export const total = (counts: Partial<Record<FdKind, number>>) =>
+  Object.values(counts).reduce((sum, count) => sum + (count ?? 0), 0);

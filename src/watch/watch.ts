@@ -84,8 +84,12 @@ class WatchStopped extends Error {
 }
 
 function validate(options: WatchOptions) {
-  if (options.command.length === 0) invalid('Nothing to watch: give the server command after `--` (e.g. `prefork-check watch --request http://127.0.0.1:8000/ -- gunicorn app:app`).');
-  if ((options.request === undefined) === (options.drive === undefined)) invalid('Give one load driver: `--request <url>` or `--drive <command>`.');
+  if (options.command.length === 0)
+    invalid(
+      'Nothing to watch: give the server command after `--` (e.g. `prefork-check watch --request http://127.0.0.1:8000/ -- gunicorn app:app`).',
+    );
+  if ((options.request === undefined) === (options.drive === undefined))
+    invalid('Give one load driver: `--request <url>` or `--drive <command>`.');
   let readyPort = options.readyPort;
   if (options.request !== undefined) {
     let url: URL;
@@ -101,15 +105,20 @@ function validate(options: WatchOptions) {
     invalid(`Expected the ready port to be a whole number from 1 to 65535, got \`${readyPort}\`.`);
   }
   const timeout = timeoutMsOf(options.timeout ?? 120, '--timeout');
-  if (readyPort === undefined && options.readyMarker === undefined) invalid('Say when the server is ready: `--ready-marker <text>` or `--ready-port <port>`.');
+  if (readyPort === undefined && options.readyMarker === undefined)
+    invalid('Say when the server is ready: `--ready-marker <text>` or `--ready-port <port>`.');
   const count = options.count ?? 100;
-  if (!Number.isInteger(count) || count < 1) invalid(`Expected \`--requests\` to be a whole number of at least 1, got \`${count}\`.`);
+  if (!Number.isInteger(count) || count < 1)
+    invalid(`Expected \`--requests\` to be a whole number of at least 1, got \`${count}\`.`);
   const warmup = options.warmup ?? Math.min(10, Math.floor(count / 10));
-  if (!Number.isInteger(warmup) || warmup < 0 || warmup >= count) invalid(`Expected \`--warmup\` to be a whole number below the number of steps (${count}), got \`${warmup}\`.`);
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup >= count)
+    invalid(`Expected \`--warmup\` to be a whole number below the number of steps (${count}), got \`${warmup}\`.`);
   const maxGrowth = options.maxGrowth ?? 0;
-  if (!Number.isFinite(maxGrowth) || maxGrowth < 0) invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
+  if (!Number.isFinite(maxGrowth) || maxGrowth < 0)
+    invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
-  if (findProgram(options.command[0]!, cwd) === undefined) throw new PreforkCheckError('COMMAND_NOT_FOUND', `The command \`${options.command[0]}\` was not found.`);
+  if (findProgram(options.command[0]!, cwd) === undefined)
+    throw new PreforkCheckError('COMMAND_NOT_FOUND', `The command \`${options.command[0]}\` was not found.`);
   return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: timeout };
 }
 
@@ -163,21 +172,34 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     // Ready: the marker in the trace, or the port answering.
     while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
       if (ended) throw new WatchStopped('APP_EXITED_BEFORE_FORK_POINT', 'The server exited before it was ready.');
-      if (options.signal?.aborted) throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
-      if (Date.now() > deadline) throw new WatchStopped('TIMEOUT', `The server was not ready within ${timeoutMs / 1000} s.`);
+      if (options.signal?.aborted)
+        throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+      if (Date.now() > deadline)
+        throw new WatchStopped('TIMEOUT', `The server was not ready within ${timeoutMs / 1000} s.`);
       await sleep(25);
     }
     if (readyPort !== undefined) while (!(await listening(readyPort)) && Date.now() < deadline) await sleep(25);
     for (let step = 1; step <= count; step++) {
-      if (options.signal?.aborted) throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
-      if (Date.now() > deadline) throw new WatchStopped('TIMEOUT', `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).`);
+      if (options.signal?.aborted)
+        throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+      if (Date.now() > deadline)
+        throw new WatchStopped(
+          'TIMEOUT',
+          `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).`,
+        );
       try {
         if (options.request !== undefined) await get(options.request, 10_000);
         else {
           // A step that fails put no load on the server: its fds say nothing.
           const status = await drive(options.drive!, DRIVE_STEP_MS, options.signal);
-          if (options.signal?.aborted) throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
-          if (status !== 0) throw new Error(status === 'timeout' ? `\`${options.drive}\` ran over ${DRIVE_STEP_MS / 1000} s and was killed with its children` : `\`${options.drive}\` exited with status ${status}`);
+          if (options.signal?.aborted)
+            throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+          if (status !== 0)
+            throw new Error(
+              status === 'timeout'
+                ? `\`${options.drive}\` ran over ${DRIVE_STEP_MS / 1000} s and was killed with its children`
+                : `\`${options.drive}\` exited with status ${status}`,
+            );
         }
       } catch (cause) {
         if (cause instanceof WatchStopped) throw cause;
@@ -190,7 +212,10 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
         collecting = true;
       }
       for (const task of model.liveProcesses()) {
-        const entry = series.get(task.proc.pid) ?? { program: task.proc.program, samples: Array<undefined>(step - 1).fill(undefined) };
+        const entry = series.get(task.proc.pid) ?? {
+          program: task.proc.program,
+          samples: Array<undefined>(step - 1).fill(undefined),
+        };
         entry.samples.push(countFds(task.proc.pid));
         series.set(task.proc.pid, entry);
       }
@@ -213,7 +238,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const processes: WatchSeries[] = [...series].map(([pid, { program, samples }]) => {
     const totals = samples.map((sample) => (sample ? total(sample) : 0));
     const byKind: Partial<Record<FdKind, number[]>> = {};
-    for (const kind of new Set(samples.flatMap((sample) => Object.keys(sample ?? {})))) byKind[kind as FdKind] = samples.map((sample) => sample?.[kind as FdKind] ?? 0);
+    for (const kind of new Set(samples.flatMap((sample) => Object.keys(sample ?? {}))))
+      byKind[kind as FdKind] = samples.map((sample) => sample?.[kind as FdKind] ?? 0);
     const base = totals[Math.max(0, warmup - 1)] ?? 0;
     const last = totals.at(-1) ?? 0;
     const steps = totals.length - Math.max(warmup, 1);
@@ -223,7 +249,12 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const report = buildReport({
     name: options.name ?? options.command.join(' '),
     command: options.command,
-    forkPoint: { mode: 'watch', reached: !error, description: `${count} steps of ${driver}, ${warmup} of them warm-up`, notes: [] },
+    forkPoint: {
+      mode: 'watch',
+      reached: !error,
+      description: `${count} steps of ${driver}, ${warmup} of them warm-up`,
+      notes: [],
+    },
     table: records,
     allow: [],
     projectRoot: cwd,
@@ -231,7 +262,9 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     ...(error ? { error } : {}),
   });
   // The records are every fresh fd of every process: shown, but only growth fails the watch.
-  const leaks = report.leaks.map((leak) => (growing ? leak : { ...leak, allowed: true, allowedBy: `watch: growth within --max-growth ${maxGrowth}` }));
+  const leaks = report.leaks.map((leak) =>
+    growing ? leak : { ...leak, allowed: true, allowedBy: `watch: growth within --max-growth ${maxGrowth}` },
+  );
   const settled = settle({ ...report, leaks }, false);
   return { ...settled, watch: { steps: count, warmup, maxGrowth, driver, processes } };
 }

@@ -17,8 +17,17 @@ export interface KernelView {
 
 /** Reads the file fixtures/_support/kernel_view.py wrote from inside the app. */
 export function readKernelViewFile(path: string): KernelView {
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; fds: Record<string, { link: string; flags: string }>; net: SocketTableTexts };
-  const fds = new Map(Object.entries(raw.fds).map(([fd, { link, flags }]) => [Number(fd), { link: Buffer.from(link, 'hex'), flags: Number.parseInt(flags, 8) }]));
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as {
+    pid: number;
+    fds: Record<string, { link: string; flags: string }>;
+    net: SocketTableTexts;
+  };
+  const fds = new Map(
+    Object.entries(raw.fds).map(([fd, { link, flags }]) => [
+      Number(fd),
+      { link: Buffer.from(link, 'hex'), flags: Number.parseInt(flags, 8) },
+    ]),
+  );
   return { pid: raw.pid, fds, net: raw.net };
 }
 
@@ -51,7 +60,9 @@ export function kernelTable(view: KernelView): Map<number, { target: string; clo
     if (annotation.type === 'socket') {
       const known = sockets.get(annotation.inode!);
       target = known ? socketTarget({ ...known, protocol: known.protocol }) : `socket:[${annotation.inode}]`;
-    } else if (annotation.type === 'path') target = annotation.deleted && !annotation.path.startsWith('/memfd:') ? `${annotation.path} (deleted)` : annotation.path;
+    } else if (annotation.type === 'path')
+      target =
+        annotation.deleted && !annotation.path.startsWith('/memfd:') ? `${annotation.path} (deleted)` : annotation.path;
     else if (annotation.type === 'pipe') target = `pipe:[${annotation.inode}]`;
     else if (annotation.type === 'anon') target = anonTarget(annotation.name);
     else target = annotation.text;
@@ -62,6 +73,8 @@ export function kernelTable(view: KernelView): Map<number, { target: string; clo
 
 /** The model's table at the fork point must be the kernel's: same fds, same targets, same close-on-exec. */
 export function expectTableMatchesKernel(table: FdRecord[], view: KernelView): void {
-  const model = new Map(table.map((record) => [record.fd, { target: comparable(record.target), cloexec: record.cloexec }]));
+  const model = new Map(
+    table.map((record) => [record.fd, { target: comparable(record.target), cloexec: record.cloexec }]),
+  );
   expect(Object.fromEntries(model)).toEqual(Object.fromEntries(kernelTable(view)));
 }

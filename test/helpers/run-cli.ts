@@ -53,7 +53,12 @@ export async function runCli(
     exitCode: result.exitCode ?? -1,
     stdout: result.stdout,
     stderr: result.stderr,
-    ...(existsSync(json) ? { result: JSON.parse(readFileSync(json, 'utf8')) as RunResult, report: (JSON.parse(readFileSync(json, 'utf8')) as RunResult).checks[0] } : {}),
+    ...(existsSync(json)
+      ? {
+          result: JSON.parse(readFileSync(json, 'utf8')) as RunResult,
+          report: (JSON.parse(readFileSync(json, 'utf8')) as RunResult).checks[0],
+        }
+      : {}),
     ...(existsSync(kernelView) ? { kernel: readKernelViewFile(kernelView) } : {}),
     scratch: dir,
   };
@@ -61,5 +66,8 @@ export async function runCli(
 
 /** The counted leaks as sorted `kind target` lines. */
 export function leakLines(report: Report): string[] {
-  return report.leaks.filter((leak) => !leak.allowed).map((leak) => `${leak.kind} ${leak.target}`).sort();
+  return report.leaks
+    .filter((leak) => !leak.allowed)
+    .map((leak) => `${leak.kind} ${leak.target}`)
+    .sort();
 }

@@ -11,7 +11,12 @@ async function badRun(args: string[], options: { env?: Record<string, string>; w
   const [json, junit, baseline] = outputs as [string, string, string];
   const own = ['--json', json, '--junit', junit, '--baseline', baseline, '--update-baseline'];
   const [program, ...rest] = [...(options.wrap ?? []), process.execPath, CLI, ...own, ...args];
-  const run = await execa(program!, rest, { cwd: ROOT, env: { FIXTURE_SCRATCH: dir, ...options.env }, reject: false, stdin: 'ignore' });
+  const run = await execa(program!, rest, {
+    cwd: ROOT,
+    env: { FIXTURE_SCRATCH: dir, ...options.env },
+    reject: false,
+    stdin: 'ignore',
+  });
   return { ...run, written: outputs.filter((file) => existsSync(file)) };
 }
 
@@ -26,22 +31,92 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
   const emptyPath = scratch();
 
   test.concurrent.each([
-    { name: 'missing entry', args: ['--entry', 'fixtures/nope.py'], error: /^prefork-check: The entry file fixtures\/nope\.py does not exist/ },
-    { name: 'command that does not exist', args: ['--', 'no-such-server', '--preload'], error: /^prefork-check: The command `no-such-server` was not found on PATH\.$/ },
-    { name: 'unknown flag', args: ['--forkmarker', 'READY', '--', 'true'], error: /^prefork-check: Unknown option '--forkmarker'\. See `prefork-check --help`\.$/ },
-    { name: 'bad --timeout', args: ['--timeout', 'soon', '--', 'true'], error: /^prefork-check: Expected `--timeout` to be a positive number of seconds, got `soon`\.$/ },
-    { name: 'a flag value that looks like a flag', args: ['--timeout', '-3', '--', 'true'], error: /^prefork-check: Option '--timeout' argument is ambiguous\. For a value that starts with a dash, write `--timeout=<value>`\./ },
-    { name: 'empty marker', args: ['--fork-marker', '', '--', 'true'], error: /^prefork-check: Expected `fork-marker` to be a non-empty text/ },
-    { name: 'strace missing from PATH', args: ['--', '/bin/true'], env: { PATH: emptyPath } as Record<string, string>, error: /^prefork-check: strace was not found .*apt-get install strace/ },
-    { name: 'ptrace not permitted', args: ['--', '/bin/true'], wrap: WITHOUT_PTRACE, error: /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/ },
-    { name: 'unwritable report path', args: ['--json', '/proc/nope/report.json', '--', '/bin/true'], error: /^prefork-check: Cannot write the report \/proc\/nope\/report\.json/ },
-    { name: 'a report over the entry file', args: ['--json', 'fixtures/clean/app.py', '--entry', 'fixtures/clean/app.py'], error: /^prefork-check: Cannot write the report fixtures\/clean\/app\.py: it is an entry file\. Give reports paths of their own\.$/ },
-    { name: 'an empty report path', args: ['--json', '', '--', '/bin/true'], error: /^prefork-check: Cannot write the report "": the path is empty\.$/ },
-    { name: 'a directory as the report', args: ['--junit', '.', '--', '/bin/true'], error: /^prefork-check: Cannot write the report \.: it is a directory/ },
-    { name: 'a timeout past what Node can wait', args: ['--timeout', '2147484', '--', '/bin/true'], error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001 to 2147483/ },
-    { name: 'a timeout under a millisecond', args: ['--timeout', '0.0001', '--', '/bin/true'], error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001/ },
-    { name: 'TMPDIR that does not exist', args: ['--', '/bin/true'], env: { TMPDIR: '/nonexistent/tmp' } as Record<string, string>, error: /^prefork-check: Cannot make a temp directory in \/nonexistent\/tmp .*Set TMPDIR/ },
-    { name: 'watch with a ready port out of range', args: ['watch', '--drive', 'true', '--ready-port', '70000', '--', 'sleep', '5'], error: /^prefork-check: Expected the ready port to be a whole number from 1 to 65535, got `70000`\.$/ },
+    {
+      name: 'missing entry',
+      args: ['--entry', 'fixtures/nope.py'],
+      error: /^prefork-check: The entry file fixtures\/nope\.py does not exist/,
+    },
+    {
+      name: 'command that does not exist',
+      args: ['--', 'no-such-server', '--preload'],
+      error: /^prefork-check: The command `no-such-server` was not found on PATH\.$/,
+    },
+    {
+      name: 'unknown flag',
+      args: ['--forkmarker', 'READY', '--', 'true'],
+      error: /^prefork-check: Unknown option '--forkmarker'\. See `prefork-check --help`\.$/,
+    },
+    {
+      name: 'bad --timeout',
+      args: ['--timeout', 'soon', '--', 'true'],
+      error: /^prefork-check: Expected `--timeout` to be a positive number of seconds, got `soon`\.$/,
+    },
+    {
+      name: 'a flag value that looks like a flag',
+      args: ['--timeout', '-3', '--', 'true'],
+      error:
+        /^prefork-check: Option '--timeout' argument is ambiguous\. For a value that starts with a dash, write `--timeout=<value>`\./,
+    },
+    {
+      name: 'empty marker',
+      args: ['--fork-marker', '', '--', 'true'],
+      error: /^prefork-check: Expected `fork-marker` to be a non-empty text/,
+    },
+    {
+      name: 'strace missing from PATH',
+      args: ['--', '/bin/true'],
+      env: { PATH: emptyPath } as Record<string, string>,
+      error: /^prefork-check: strace was not found .*apt-get install strace/,
+    },
+    {
+      name: 'ptrace not permitted',
+      args: ['--', '/bin/true'],
+      wrap: WITHOUT_PTRACE,
+      error:
+        /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
+    },
+    {
+      name: 'unwritable report path',
+      args: ['--json', '/proc/nope/report.json', '--', '/bin/true'],
+      error: /^prefork-check: Cannot write the report \/proc\/nope\/report\.json/,
+    },
+    {
+      name: 'a report over the entry file',
+      args: ['--json', 'fixtures/clean/app.py', '--entry', 'fixtures/clean/app.py'],
+      error:
+        /^prefork-check: Cannot write the report fixtures\/clean\/app\.py: it is an entry file\. Give reports paths of their own\.$/,
+    },
+    {
+      name: 'an empty report path',
+      args: ['--json', '', '--', '/bin/true'],
+      error: /^prefork-check: Cannot write the report "": the path is empty\.$/,
+    },
+    {
+      name: 'a directory as the report',
+      args: ['--junit', '.', '--', '/bin/true'],
+      error: /^prefork-check: Cannot write the report \.: it is a directory/,
+    },
+    {
+      name: 'a timeout past what Node can wait',
+      args: ['--timeout', '2147484', '--', '/bin/true'],
+      error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001 to 2147483/,
+    },
+    {
+      name: 'a timeout under a millisecond',
+      args: ['--timeout', '0.0001', '--', '/bin/true'],
+      error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001/,
+    },
+    {
+      name: 'TMPDIR that does not exist',
+      args: ['--', '/bin/true'],
+      env: { TMPDIR: '/nonexistent/tmp' } as Record<string, string>,
+      error: /^prefork-check: Cannot make a temp directory in \/nonexistent\/tmp .*Set TMPDIR/,
+    },
+    {
+      name: 'watch with a ready port out of range',
+      args: ['watch', '--drive', 'true', '--ready-port', '70000', '--', 'sleep', '5'],
+      error: /^prefork-check: Expected the ready port to be a whole number from 1 to 65535, got `70000`\.$/,
+    },
   ])('$name', async ({ args, env, wrap, error }) => {
     const run = await badRun(args, { ...(env ? { env } : {}), ...(wrap ? { wrap } : {}) });
     expect(run.exitCode, run.stdout + run.stderr).toBe(2);

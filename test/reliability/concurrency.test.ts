@@ -19,19 +19,33 @@ const apps = [
 describe('checks running at once do not interfere', () => {
   test.concurrent.each(apps)('$name, alongside the others in this Vitest run', async ({ name, leaks }) => {
     const dir = scratch();
-    const report = await checkFork({ entry: fixture(name), forkMarker: 'READY', cwd: ROOT, env: { FIXTURE_SCRATCH: dir } });
+    const report = await checkFork({
+      entry: fixture(name),
+      forkMarker: 'READY',
+      cwd: ROOT,
+      env: { FIXTURE_SCRATCH: dir },
+    });
     expect(leakLines(report)).toHaveLength(leaks);
-    for (const leak of report.leaks) if (leak.kind === 'file' || leak.kind === 'directory') expect(leak.target.startsWith(dir)).toBe(true);
+    for (const leak of report.leaks)
+      if (leak.kind === 'file' || leak.kind === 'directory') expect(leak.target.startsWith(dir)).toBe(true);
   });
 
   test('runChecks with all of them in parallel: each report is its own app’s', async () => {
     const dirs = apps.map(() => scratch());
     const result = await runChecks({
-      checks: apps.map(({ name }, i) => ({ name, entry: fixture(name), forkMarker: 'READY', cwd: ROOT, env: { FIXTURE_SCRATCH: dirs[i]! } })),
+      checks: apps.map(({ name }, i) => ({
+        name,
+        entry: fixture(name),
+        forkMarker: 'READY',
+        cwd: ROOT,
+        env: { FIXTURE_SCRATCH: dirs[i]! },
+      })),
       projectRoot: ROOT,
       concurrency: apps.length,
     });
-    expect(result.checks.map((report) => [report.name, leakLines(report).length])).toEqual(apps.map(({ name, leaks }) => [name, leaks]));
+    expect(result.checks.map((report) => [report.name, leakLines(report).length])).toEqual(
+      apps.map(({ name, leaks }) => [name, leaks]),
+    );
     result.checks.forEach((report, i) => {
       for (const leak of report.leaks) if (leak.kind === 'file') expect(leak.target.startsWith(dirs[i]!)).toBe(true);
     });
@@ -55,7 +69,9 @@ describe('the baseline lock', () => {
           writeFileSync(process.argv[1], String(value + 1));
         });
       }`;
-    const runs = Array.from({ length: 6 }, () => execa('node', ['--input-type=module', '-e', script, counter], { reject: false }));
+    const runs = Array.from({ length: 6 }, () =>
+      execa('node', ['--input-type=module', '-e', script, counter], { reject: false }),
+    );
     for (const run of await Promise.all(runs)) expect(run.exitCode, run.stderr).toBe(0);
     expect(readFileSync(counter, 'utf8')).toBe('150');
     expect(readdirSync(dir).sort()).toEqual(['counter']);

@@ -21,11 +21,17 @@ describe('hostile input is one line and exit 2, before anything runs', () => {
   });
 
   test.concurrent('an env too large for the kernel (E2BIG)', async () => {
-    await refused({ command: ['true'], env: { BIG: 'x'.repeat(200_000) } }, /^prefork-check: Could not start strace: the environment and arguments are larger than the kernel takes \(E2BIG\)/);
+    await refused(
+      { command: ['true'], env: { BIG: 'x'.repeat(200_000) } },
+      /^prefork-check: Could not start strace: the environment and arguments are larger than the kernel takes \(E2BIG\)/,
+    );
   });
 
   test.concurrent('a working directory that does not exist', async () => {
-    await refused({ command: ['true'], cwd: 'no/such/dir' }, /^prefork-check: The working directory .*no\/such\/dir does not exist or is not a directory\.$/);
+    await refused(
+      { command: ['true'], cwd: 'no/such/dir' },
+      /^prefork-check: The working directory .*no\/such\/dir does not exist or is not a directory\.$/,
+    );
   });
 
   test.concurrent('an empty entry, and an entry that is a directory', async () => {
@@ -38,11 +44,16 @@ describe('hostile input is one line and exit 2, before anything runs', () => {
 
 describe('a step summary that cannot be written costs only the summary', () => {
   test('GITHUB_STEP_SUMMARY in a directory that does not exist: a warning, the verdict and the JSON report stand', async () => {
-    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', 'exec 7</etc/hostname; echo READY; sleep 30'], {
-      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: '/nonexistent/summary.md' },
-    });
+    const run = await runCli(
+      ['--fork-marker', 'READY', '--', 'bash', '-c', 'exec 7</etc/hostname; echo READY; sleep 30'],
+      {
+        env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: '/nonexistent/summary.md' },
+      },
+    );
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toMatch(/^prefork-check: warning: could not append the step summary to \/nonexistent\/summary\.md: ENOENT/);
+    expect(run.stderr).toMatch(
+      /^prefork-check: warning: could not append the step summary to \/nonexistent\/summary\.md: ENOENT/,
+    );
     expect(run.report!.leaks).toHaveLength(1);
     expect(existsSync(join(run.scratch, 'report.json'))).toBe(true);
   });

@@ -12,7 +12,12 @@ describe('odd paths reach the reports as valid documents', () => {
     expect(run.exitCode).toBe(1);
     const targets = run.report!.leaks.map((leak) => leak.target);
     const s = run.scratch;
-    expect(targets.slice(0, 4)).toEqual([`${s}/line\nbreak.log`, `${s}/say "hi" it's <ok>.log`, `${s}/latin-\\xe9-byte.log`, `${s}/bell-\x07-ctrl.log`]);
+    expect(targets.slice(0, 4)).toEqual([
+      `${s}/line\nbreak.log`,
+      `${s}/say "hi" it's <ok>.log`,
+      `${s}/latin-\\xe9-byte.log`,
+      `${s}/bell-\x07-ctrl.log`,
+    ]);
     expect(targets[4]).toHaveLength(4000);
     expect(targets[4]).toMatch(/^.*\/x+$/);
     // The JSON file is what a reader parses: it was parsed; the table matches the kernel's.
@@ -20,8 +25,15 @@ describe('odd paths reach the reports as valid documents', () => {
     await execa('xmllint', ['--noout', '--schema', join(ROOT, 'test/schemas/junit.xsd'), junit]);
     const failures = Number((await execa('xmllint', ['--xpath', 'count(//failure)', junit])).stdout);
     let body = '';
-    for (let i = 1; i <= failures; i++) body += (await execa('xmllint', ['--xpath', `string((//failure)[${i}])`, junit])).stdout;
-    for (const text of [`${s}/line\\nbreak.log`, `${s}/say "hi" it's <ok>.log`, `${s}/latin-\\xe9-byte.log`, `${s}/bell-\\x07-ctrl.log`, targets[4]!]) {
+    for (let i = 1; i <= failures; i++)
+      body += (await execa('xmllint', ['--xpath', `string((//failure)[${i}])`, junit])).stdout;
+    for (const text of [
+      `${s}/line\\nbreak.log`,
+      `${s}/say "hi" it's <ok>.log`,
+      `${s}/latin-\\xe9-byte.log`,
+      `${s}/bell-\\x07-ctrl.log`,
+      targets[4]!,
+    ]) {
       expect(body).toContain(text);
     }
   });

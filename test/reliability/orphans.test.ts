@@ -40,7 +40,8 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     });
     // Until the daemon is up: the CLI, strace, the app and its daemon all carry the mark.
     const deadline = Date.now() + 10_000;
-    while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     cli.kill(signal);
     const result = await cli;
     expect(result.exitCode).toBe(exitCode);

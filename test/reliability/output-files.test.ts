@@ -7,32 +7,54 @@ import { processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, runCli, scratch } from '../helpers/run-cli.js';
 
 /** A check of a one-leak bash app, named by what it leaks. */
-const leaky = (file: string) => ['--fork-marker', 'READY', '--', 'bash', '-c', `exec 7<'${file}'; echo READY; sleep 30`];
+const leaky = (file: string) => [
+  '--fork-marker',
+  'READY',
+  '--',
+  'bash',
+  '-c',
+  `exec 7<'${file}'; echo READY; sleep 30`,
+];
 
 describe('output files are the user’s: never replaced when they are not regular files', () => {
   const root = process.getuid?.() === 0;
 
-  test.runIf(root)('a device node, a fifo or a directory as a report is exit 2 with one line, and stays what it was', async () => {
-    const dir = scratch();
-    const device = join(dir, 'null');
-    execFileSync('mknod', [device, 'c', '1', '3']);
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const link = join(dir, 'to-device');
-    symlinkSync(device, link);
-    for (const [flag, target, word] of [['--json', device, 'a device'], ['--junit', fifo, 'a fifo'], ['--json', dir, 'a directory'], ['--junit', link, 'a device'], ['--trace-out', dir, 'a directory']] as const) {
-      const run = await runCli([flag, target, ...leaky('/etc/hostname')], { json: false });
-      expect(run.exitCode, run.stdout).toBe(2);
-      expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(`it is ${word}`)]);
-    }
-    expect(statSync(device).isCharacterDevice()).toBe(true);
-    expect(statSync(fifo).isFIFO()).toBe(true);
-    expect(lstatSync(link).isSymbolicLink()).toBe(true);
-  });
+  test.runIf(root)(
+    'a device node, a fifo or a directory as a report is exit 2 with one line, and stays what it was',
+    async () => {
+      const dir = scratch();
+      const device = join(dir, 'null');
+      execFileSync('mknod', [device, 'c', '1', '3']);
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const link = join(dir, 'to-device');
+      symlinkSync(device, link);
+      for (const [flag, target, word] of [
+        ['--json', device, 'a device'],
+        ['--junit', fifo, 'a fifo'],
+        ['--json', dir, 'a directory'],
+        ['--junit', link, 'a device'],
+        ['--trace-out', dir, 'a directory'],
+      ] as const) {
+        const run = await runCli([flag, target, ...leaky('/etc/hostname')], { json: false });
+        expect(run.exitCode, run.stdout).toBe(2);
+        expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(`it is ${word}`)]);
+      }
+      expect(statSync(device).isCharacterDevice()).toBe(true);
+      expect(statSync(fifo).isFIFO()).toBe(true);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    },
+  );
 
   test('report directories that do not exist yet are made (the config example’s reports/)', async () => {
     const dir = scratch();
-    const run = await runCli(['--junit', join(dir, 'reports', 'ci', 'junit.xml'), '--trace-out', join(dir, 'traces', 'app.trace'), ...leaky('/etc/hostname')]);
+    const run = await runCli([
+      '--junit',
+      join(dir, 'reports', 'ci', 'junit.xml'),
+      '--trace-out',
+      join(dir, 'traces', 'app.trace'),
+      ...leaky('/etc/hostname'),
+    ]);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(readFileSync(join(dir, 'reports', 'ci', 'junit.xml'), 'utf8')).toMatch(/<testsuites/);
     expect(readFileSync(join(dir, 'traces', 'app.trace'), 'latin1')).toMatch(/execve\(/);
@@ -59,7 +81,9 @@ describe('output files are the user’s: never replaced when they are not regula
     symlinkSync(real, baseline);
     const files = Array.from({ length: 8 }, (_, i) => join(dir, `leak-${i}.txt`));
     for (const file of files) writeFileSync(file, '');
-    const runs = await Promise.all(files.map((file) => runCli(['--baseline', baseline, '--update-baseline', ...leaky(file)], { json: false })));
+    const runs = await Promise.all(
+      files.map((file) => runCli(['--baseline', baseline, '--update-baseline', ...leaky(file)], { json: false })),
+    );
     for (const run of runs) expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(lstatSync(baseline).isSymbolicLink()).toBe(true);
     const entries = (JSON.parse(readFileSync(real, 'utf8')) as { entries: Array<{ target: string }> }).entries;
@@ -75,7 +99,10 @@ describe('a symlink planted where a temp file might go is never followed', () =>
     const out = join(dir, 'out.json');
     // exec keeps the pid, so the planted name is the one a pid-named temp file would take.
     const script = `ln -s '${victim}' '${out}'.$$.tmp; exec node '${CLI}' --json '${out}' "$@"`;
-    const run = await execa('bash', ['-c', script, 'bash', ...leaky('/etc/hostname')], { reject: false, stdin: 'ignore' });
+    const run = await execa('bash', ['-c', script, 'bash', ...leaky('/etc/hostname')], {
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(run.exitCode).toBe(1);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(lstatSync(out).isFile()).toBe(true);
@@ -87,14 +114,24 @@ describe('a signal during checks in parallel', () => {
   test('SIGINT while eight checks run: exit 130, each check an interrupted report in the JSON, nothing left running', async () => {
     const dir = scratch();
     const config = {
-      checks: Array.from({ length: 8 }, (_, i) => ({ name: `c${i}`, command: ['bash', '-c', `exec 7</etc/hostname; sleep 30; echo READY`], forkMarker: 'READY' })),
+      checks: Array.from({ length: 8 }, (_, i) => ({
+        name: `c${i}`,
+        command: ['bash', '-c', `exec 7</etc/hostname; sleep 30; echo READY`],
+        forkMarker: 'READY',
+      })),
       concurrency: 8,
     };
     writeFileSync(join(dir, 'prefork-check.config.json'), JSON.stringify(config));
     const json = join(dir, 'run.json');
-    const cli = execa('node', [CLI, '--json', json], { cwd: dir, reject: false, stdin: 'ignore', env: { PREFORK_CHECK_SIGNAL_TEST: dir } });
+    const cli = execa('node', [CLI, '--json', json], {
+      cwd: dir,
+      reject: false,
+      stdin: 'ignore',
+      env: { PREFORK_CHECK_SIGNAL_TEST: dir },
+    });
     const deadline = Date.now() + 15_000;
-    while (processesWithEnv('PREFORK_CHECK_SIGNAL_TEST', dir).filter(isSleep).length < 8 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (processesWithEnv('PREFORK_CHECK_SIGNAL_TEST', dir).filter(isSleep).length < 8 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     cli.kill('SIGINT');
     const result = await cli;
     expect(result.exitCode, result.stderr).toBe(130);

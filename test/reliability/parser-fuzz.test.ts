@@ -17,7 +17,9 @@ import { ROOT } from '../helpers/run-cli.js';
 
 // Real strace 6.1 output from the fixture apps (-f -y -yy), as the material to cut, mix and spoil.
 const corpus = ['fixtures-mix.txt', 'python-vfork-subprocess.txt'].flatMap((name) =>
-  readFileSync(join(ROOT, 'test/traces', name), 'latin1').split('\n').filter(Boolean),
+  readFileSync(join(ROOT, 'test/traces', name), 'latin1')
+    .split('\n')
+    .filter(Boolean),
 );
 
 function stdio(): FdTable {
@@ -45,7 +47,8 @@ function runPipeline(lines: string[]): ProcessModel {
     marker.observe(event, task, model);
     firstFork.observe(event, task, model);
   }
-  for (const task of model.liveProcesses()) describeTable(task.table, 0, (made, createdBy) => describeOrigin(attributor.attributionOf(made), createdBy, ROOT));
+  for (const task of model.liveProcesses())
+    describeTable(task.table, 0, (made, createdBy) => describeOrigin(attributor.attributionOf(made), createdBy, ROOT));
   return model;
 }
 
@@ -53,13 +56,23 @@ const realLine = fc.constantFrom(...corpus);
 /** A real line cut short anywhere, as a killed strace or a full pipe leaves it. */
 const truncatedLine = fc.tuple(realLine, fc.nat()).map(([line, at]) => line.slice(0, at % (line.length + 1)));
 /** A real line with random bytes dropped in. */
-const spoiledLine = fc.tuple(realLine, fc.nat(), fc.string({ unit: 'binary-ascii', maxLength: 6 })).map(([line, at, junk]) => {
-  const cut = at % (line.length + 1);
-  return line.slice(0, cut) + junk + line.slice(cut);
-});
+const spoiledLine = fc
+  .tuple(realLine, fc.nat(), fc.string({ unit: 'binary-ascii', maxLength: 6 }))
+  .map(([line, at, junk]) => {
+    const cut = at % (line.length + 1);
+    return line.slice(0, cut) + junk + line.slice(cut);
+  });
 /** A real line moved to another pid: lines of unknown processes interleave with known ones. */
-const movedLine = fc.tuple(realLine, fc.integer({ min: 1, max: 99_999 })).map(([line, pid]) => line.replace(/^\d+/, String(pid)));
-const anyLine = fc.oneof(realLine, truncatedLine, spoiledLine, movedLine, fc.string({ unit: 'binary', maxLength: 200 }));
+const movedLine = fc
+  .tuple(realLine, fc.integer({ min: 1, max: 99_999 }))
+  .map(([line, pid]) => line.replace(/^\d+/, String(pid)));
+const anyLine = fc.oneof(
+  realLine,
+  truncatedLine,
+  spoiledLine,
+  movedLine,
+  fc.string({ unit: 'binary', maxLength: 200 }),
+);
 
 describe('the parser and model on random, truncated, interleaved and garbage strace lines', () => {
   test('never throw, whatever the lines', () => {
@@ -73,16 +86,24 @@ describe('the parser and model on random, truncated, interleaved and garbage str
 
   test('any part of the real trace, in any order, then garbage, never throws', () => {
     fc.assert(
-      fc.property(fc.shuffledSubarray(corpus, { minLength: 1 }), fc.array(fc.string({ unit: 'binary-ascii' }), { maxLength: 50 }), (lines, junk) => {
-        runPipeline([...lines, ...junk]);
-      }),
+      fc.property(
+        fc.shuffledSubarray(corpus, { minLength: 1 }),
+        fc.array(fc.string({ unit: 'binary-ascii' }), { maxLength: 50 }),
+        (lines, junk) => {
+          runPipeline([...lines, ...junk]);
+        },
+      ),
       { numRuns: 50 },
     );
   });
 
   test('an unknown syscall changes nothing; an fd met there that the model never saw made is reported as unaccounted, not guessed', () => {
     const knownNames = new Set(corpus.map((line) => /^\d+ +(\w+)\(/.exec(line)?.[1]));
-    const unknownName = fc.stringMatching(/^[a-z][a-z0-9_]{2,15}$/).filter((name) => !knownNames.has(name) && !['write', 'writev', 'pwrite64', 'close', 'exit_group'].includes(name));
+    const unknownName = fc
+      .stringMatching(/^[a-z][a-z0-9_]{2,15}$/)
+      .filter(
+        (name) => !knownNames.has(name) && !['write', 'writev', 'pwrite64', 'close', 'exit_group'].includes(name),
+      );
     fc.assert(
       fc.property(unknownName, fc.integer({ min: 3, max: 4000 }), fc.boolean(), (name, fd, annotated) => {
         const model = runPipeline(['100 openat(AT_FDCWD, "/etc/hosts", O_RDONLY) = 3</etc/hosts>']);
@@ -105,8 +126,15 @@ describe('the parser and model on random, truncated, interleaved and garbage str
   });
 
   test('a long trace is parsed in linear time (no hang on pathological lines)', () => {
-    const nasty = [`1 openat(AT_FDCWD, "${'\\\\'.repeat(5000)}`, `1 write(1, "${'"'.repeat(5000)}`, `1 ${'<'.repeat(5000)}`, `1 <... ${'('.repeat(5000)}`];
-    const lines = Array.from({ length: 20_000 }, (_, i) => (i % 10 === 0 ? nasty[i % nasty.length]! : corpus[i % corpus.length]!));
+    const nasty = [
+      `1 openat(AT_FDCWD, "${'\\\\'.repeat(5000)}`,
+      `1 write(1, "${'"'.repeat(5000)}`,
+      `1 ${'<'.repeat(5000)}`,
+      `1 <... ${'('.repeat(5000)}`,
+    ];
+    const lines = Array.from({ length: 20_000 }, (_, i) =>
+      i % 10 === 0 ? nasty[i % nasty.length]! : corpus[i % corpus.length]!,
+    );
     const started = performance.now();
     runPipeline(lines);
     // Generous: what matters is that it ends; a quadratic scan of these lines would take minutes.

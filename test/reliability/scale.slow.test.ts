@@ -8,7 +8,12 @@ import { CLI, ROOT, fixture, scratch } from '../helpers/run-cli.js';
 async function measured(args: string[], env: Record<string, string>, nodeOptions: string[] = []) {
   const dir = scratch();
   const json = `${dir}/report.json`;
-  const cli = execa('node', [...nodeOptions, CLI, '-q', '--json', json, ...args], { cwd: ROOT, env: { FIXTURE_SCRATCH: dir, ...env }, reject: false, stdin: 'ignore' });
+  const cli = execa('node', [...nodeOptions, CLI, '-q', '--json', json, ...args], {
+    cwd: ROOT,
+    env: { FIXTURE_SCRATCH: dir, ...env },
+    reject: false,
+    stdin: 'ignore',
+  });
   let peakKb = 0;
   const sampler = setInterval(() => {
     try {
@@ -40,8 +45,13 @@ describe('scale', () => {
 
   // Every check is the full trace: it models all 2,000,000 syscalls.
   test('1,000,000 opens and closes before the fork point: clean, within the memory bound', async () => {
-    const script = 'import os\nfor _ in range(1_000_000):\n    os.close(os.open("/dev/null", os.O_RDONLY))\nprint("READY", flush=True)';
-    const { result, peakMb } = await measured(['--fork-marker', 'READY', '--timeout', '800', '--', 'python3', '-c', script], {}, [HEAP_CAP]);
+    const script =
+      'import os\nfor _ in range(1_000_000):\n    os.close(os.open("/dev/null", os.O_RDONLY))\nprint("READY", flush=True)';
+    const { result, peakMb } = await measured(
+      ['--fork-marker', 'READY', '--timeout', '800', '--', 'python3', '-c', script],
+      {},
+      [HEAP_CAP],
+    );
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     console.log(`1,000,000 opens: checker peak RSS ${peakMb.toFixed(0)} MB`);
     expect(peakMb).toBeGreaterThan(0);

@@ -10,8 +10,33 @@ import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
 // Real servers from Debian's packages (installed by .ci/run); Debian's own python3 runs them.
 const SERVERS = {
   gunicorn: ['gunicorn', '--preload', '--bind', '127.0.0.1:0', '--workers', '2', 'app:app'],
-  celery: ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'worker', '--pool=prefork', '--concurrency=2', '--loglevel=WARNING', '--without-heartbeat', '--without-mingle', '--without-gossip'],
-  uwsgi: ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:0', '--master', '--processes', '2', '--wsgi-file', 'app.py', '--disable-logging'],
+  celery: [
+    '/usr/bin/python3',
+    '-m',
+    'celery',
+    '-A',
+    'tasks',
+    'worker',
+    '--pool=prefork',
+    '--concurrency=2',
+    '--loglevel=WARNING',
+    '--without-heartbeat',
+    '--without-mingle',
+    '--without-gossip',
+  ],
+  uwsgi: [
+    'uwsgi',
+    '--plugin',
+    'python3',
+    '--http-socket',
+    '127.0.0.1:0',
+    '--master',
+    '--processes',
+    '2',
+    '--wsgi-file',
+    'app.py',
+    '--disable-logging',
+  ],
   supervisor: ['supervisord', '-c', 'supervisord.conf'],
   unicorn: ['unicorn', '-c', 'unicorn.conf.rb', 'config.ru'],
   puma: ['puma', '-C', 'puma.rb', 'config.ru'],
@@ -19,13 +44,24 @@ const SERVERS = {
 type Server = keyof typeof SERVERS;
 
 beforeAll(() => {
-  const missing = ['gunicorn', 'uwsgi', 'supervisord', 'unicorn', 'puma', '/usr/bin/python3'].filter((program) => findProgram(program, ROOT) === undefined);
-  if (missing.length > 0) throw new Error(`Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn puma python3-flask python3-prometheus-client`);
+  const missing = ['gunicorn', 'uwsgi', 'supervisord', 'unicorn', 'puma', '/usr/bin/python3'].filter(
+    (program) => findProgram(program, ROOT) === undefined,
+  );
+  if (missing.length > 0)
+    throw new Error(
+      `Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn puma python3-flask python3-prometheus-client`,
+    );
 });
 
-async function check(server: Server, variant: 'leaky' | 'fixed'): Promise<{ report: Report; exitCode: number; appData: string; stdout: string }> {
+async function check(
+  server: Server,
+  variant: 'leaky' | 'fixed',
+): Promise<{ report: Report; exitCode: number; appData: string; stdout: string }> {
   const appData = scratch();
-  const run = await runCli(['--', ...SERVERS[server]], { cwd: join(ROOT, 'examples', server, variant), env: { APP_DATA: appData } });
+  const run = await runCli(['--', ...SERVERS[server]], {
+    cwd: join(ROOT, 'examples', server, variant),
+    env: { APP_DATA: appData },
+  });
   expect(run.report, run.stderr).toBeDefined();
   expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
   return { report: run.report!, exitCode: run.exitCode, appData, stdout: run.stdout };
@@ -33,18 +69,31 @@ async function check(server: Server, variant: 'leaky' | 'fixed'): Promise<{ repo
 
 /** The line of an example's source marked `# leak`. */
 function markedLine(file: string): number {
-  return readFileSync(file, 'utf8').split('\n').findIndex((line) => line.includes('# leak')) + 1;
+  return (
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((line) => line.includes('# leak')) + 1
+  );
 }
 
 const counted = (report: Report) => report.leaks.filter((leak) => !leak.allowed);
-const allowedRoles = (report: Report) => report.leaks.filter((leak) => leak.allowed).map((leak) => leak.allowedBy ?? '').sort();
+const allowedRoles = (report: Report) =>
+  report.leaks
+    .filter((leak) => leak.allowed)
+    .map((leak) => leak.allowedBy ?? '')
+    .sort();
 
 describe.each([
   {
     server: 'gunicorn' as const,
     leak: (d: string) => `file ${d}/app.db`,
     origin: { file: 'app.py', function: '<module>', native: true },
-    allowed: ["preset gunicorn: arbiter's signal pipe", "preset gunicorn: arbiter's signal pipe", 'preset gunicorn: listening socket', "preset gunicorn: worker's heartbeat file"],
+    allowed: [
+      "preset gunicorn: arbiter's signal pipe",
+      "preset gunicorn: arbiter's signal pipe",
+      'preset gunicorn: listening socket',
+      "preset gunicorn: worker's heartbeat file",
+    ],
   },
   {
     server: 'celery' as const,
@@ -68,8 +117,19 @@ describe.each([
     expect(exitCode).toBe(1);
     expect(report.preset).toEqual({ name: server, detected: true });
     expect(report.forkPoint).toMatchObject({ mode: 'first-fork', reached: true });
-    expect(counted(report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([expect.stringMatching(new RegExp(`^${leak(appData).replace(/[.[\]]/g, '\\$&').replace('*', '\\d+')}$`))]);
-    expect(counted(report)[0]!.origin).toMatchObject({ ...origin, line: markedLine(join(ROOT, 'examples', server, 'leaky', origin.file)) });
+    expect(counted(report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${leak(appData)
+            .replace(/[.[\]]/g, '\\$&')
+            .replace('*', '\\d+')}$`,
+        ),
+      ),
+    ]);
+    expect(counted(report)[0]!.origin).toMatchObject({
+      ...origin,
+      line: markedLine(join(ROOT, 'examples', server, 'leaky', origin.file)),
+    });
     expect(allowedRoles(report)).toEqual([...allowed].sort());
   });
 
@@ -89,7 +149,13 @@ describe('supervisor', () => {
     expect(leaks.map((fd) => fd.target)).toEqual([`${appData}/worker.log`, `${appData}/worker.log`]);
     expect(leaks[0]!.sameTargetAs).toEqual([leaks[1]!.fd]);
     expect(leaks[0]!.origin).toMatchObject({ function: 'FileHandler.__init__', library: true });
-    expect(new Set(allowedRoles(report))).toEqual(new Set(['preset supervisor: control socket', 'preset supervisor: log file', "preset supervisor: program's stdio pipe"]));
+    expect(new Set(allowedRoles(report))).toEqual(
+      new Set([
+        'preset supervisor: control socket',
+        'preset supervisor: log file',
+        "preset supervisor: program's stdio pipe",
+      ]),
+    );
   });
 
   test('redirect_stderr: the log is open once, and the check passes', async () => {
@@ -105,9 +171,19 @@ describe('unicorn (Ruby: source lines from the Ruby bootstrap)', () => {
     const leaks = counted(report);
     // Lines 3 and 4 of config.ru, as Ruby numbers them: unicorn evals the file one line down
     // (its own backtraces say the same).
-    expect(leaks.map((fd) => `${fd.kind} ${fd.origin?.file}:${fd.origin?.line}`)).toEqual(['file config.ru:4', 'pipe config.ru:5', 'pipe config.ru:5']);
+    expect(leaks.map((fd) => `${fd.kind} ${fd.origin?.file}:${fd.origin?.line}`)).toEqual([
+      'file config.ru:4',
+      'pipe config.ru:5',
+      'pipe config.ru:5',
+    ]);
     expect(leaks[0]!.target).toBe(`${appData}/audit.log`);
-    expect(new Set(allowedRoles(report))).toEqual(new Set(['preset unicorn: listening socket', 'preset unicorn: self-pipe or worker pipe', "the Ruby VM's own eventfd, made as it starts and made anew in each forked child"]));
+    expect(new Set(allowedRoles(report))).toEqual(
+      new Set([
+        'preset unicorn: listening socket',
+        'preset unicorn: self-pipe or worker pipe',
+        "the Ruby VM's own eventfd, made as it starts and made anew in each forked child",
+      ]),
+    );
   });
 
   test('the fixed example passes, with a production config: pid file, stderr_path and stdout_path', async () => {
@@ -123,8 +199,16 @@ describe('puma (cluster mode, preload_app!)', () => {
     expect(exitCode).toBe(1);
     expect(report.preset).toEqual({ name: 'puma', detected: true });
     const leaks = counted(report);
-    expect(leaks.map((fd) => `${fd.target} ${fd.origin?.file}:${fd.origin?.line}`)).toEqual([`${appData}/audit.log config.ru:${markedLine(join(ROOT, 'examples/puma/leaky/config.ru'))}`]);
-    expect(new Set(allowedRoles(report))).toEqual(new Set(['preset puma: listening socket', "preset puma: cluster's pipes (wakeup, fork, suicide, worker status)", "the Ruby VM's own eventfd, made as it starts and made anew in each forked child"]));
+    expect(leaks.map((fd) => `${fd.target} ${fd.origin?.file}:${fd.origin?.line}`)).toEqual([
+      `${appData}/audit.log config.ru:${markedLine(join(ROOT, 'examples/puma/leaky/config.ru'))}`,
+    ]);
+    expect(new Set(allowedRoles(report))).toEqual(
+      new Set([
+        'preset puma: listening socket',
+        "preset puma: cluster's pipes (wakeup, fork, suicide, worker status)",
+        "the Ruby VM's own eventfd, made as it starts and made anew in each forked child",
+      ]),
+    );
   });
 
   test('the fixed example passes, with a production config: pid file, state file and a control app', async () => {
@@ -132,12 +216,17 @@ describe('puma (cluster mode, preload_app!)', () => {
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
     expect(existsSync(join(appData, 'puma.pid'))).toBe(true);
     // The control app's listener is puma's own too.
-    expect(report.leaks.filter((leak) => leak.allowedBy === 'preset puma: listening socket').map((leak) => leak.target)).toContain(`unix ${appData}/pumactl.sock`);
+    expect(
+      report.leaks.filter((leak) => leak.allowedBy === 'preset puma: listening socket').map((leak) => leak.target),
+    ).toContain(`unix ${appData}/pumactl.sock`);
   });
 });
 
 /** A server run from `cwd` with extra flags, its files in a fresh APP_DATA directory. */
-async function checkWith(cwd: string, command: (appData: string) => string[]): Promise<{ report: Report; exitCode: number; appData: string }> {
+async function checkWith(
+  cwd: string,
+  command: (appData: string) => string[],
+): Promise<{ report: Report; exitCode: number; appData: string }> {
   const appData = scratch();
   const run = await runCli(['--', ...command(appData)], { cwd, env: { APP_DATA: appData } });
   expect(run.report, run.stderr).toBeDefined();
@@ -149,32 +238,83 @@ const example = (server: Server) => join(ROOT, 'examples', server, 'fixed');
 
 describe('clean production configs: the server’s own log and pid files pass, by their role', () => {
   test('gunicorn --access-logfile --error-logfile --pid', async () => {
-    const { report, exitCode } = await checkWith(example('gunicorn'), (d) => [...SERVERS.gunicorn.slice(0, -1), '--access-logfile', `${d}/access.log`, '--error-logfile', `${d}/error.log`, '--pid', `${d}/gunicorn.pid`, 'app:app']);
+    const { report, exitCode } = await checkWith(example('gunicorn'), (d) => [
+      ...SERVERS.gunicorn.slice(0, -1),
+      '--access-logfile',
+      `${d}/access.log`,
+      '--error-logfile',
+      `${d}/error.log`,
+      '--pid',
+      `${d}/gunicorn.pid`,
+      'app:app',
+    ]);
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
-    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(Array(2).fill('preset gunicorn: log file (--access-logfile, --error-logfile)'));
+    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(
+      Array(2).fill('preset gunicorn: log file (--access-logfile, --error-logfile)'),
+    );
   });
 
   test('celery --logfile --pidfile (three handlers on one file)', async () => {
-    const { report, exitCode } = await checkWith(example('celery'), (d) => [...SERVERS.celery, '--logfile', `${d}/celery.log`, '--pidfile', `${d}/celery.pid`]);
+    const { report, exitCode } = await checkWith(example('celery'), (d) => [
+      ...SERVERS.celery,
+      '--logfile',
+      `${d}/celery.log`,
+      '--pidfile',
+      `${d}/celery.pid`,
+    ]);
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
-    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(Array(3).fill('preset celery: log file (--logfile)'));
+    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(
+      Array(3).fill('preset celery: log file (--logfile)'),
+    );
   });
 
   test('uwsgi --logto, and --logger file: (which keeps a dup of stdout)', async () => {
-    const logto = await checkWith(example('uwsgi'), (d) => [...SERVERS.uwsgi, '--logto', `${d}/uwsgi.log`, '--pidfile', `${d}/uwsgi.pid`]);
+    const logto = await checkWith(example('uwsgi'), (d) => [
+      ...SERVERS.uwsgi,
+      '--logto',
+      `${d}/uwsgi.log`,
+      '--pidfile',
+      `${d}/uwsgi.pid`,
+    ]);
     expect(logto.exitCode, JSON.stringify(counted(logto.report))).toBe(0);
-    const logger = await checkWith(example('uwsgi'), (d) => ['uwsgi', '--plugin', 'python3,logfile', ...SERVERS.uwsgi.slice(3), '--logger', `file:${d}/uwsgi.log`]);
+    const logger = await checkWith(example('uwsgi'), (d) => [
+      'uwsgi',
+      '--plugin',
+      'python3,logfile',
+      ...SERVERS.uwsgi.slice(3),
+      '--logger',
+      `file:${d}/uwsgi.log`,
+    ]);
     expect(logger.exitCode, JSON.stringify(counted(logger.report))).toBe(0);
     const dup = logger.report.leaks.filter((leak) => leak.stdio !== undefined);
-    expect(dup.map((leak) => [leak.stdio, leak.allowedBy])).toEqual([['stdout', "a duplicate of the app's stdout, which workers share anyway"]]);
+    expect(dup.map((leak) => [leak.stdio, leak.allowedBy])).toEqual([
+      ['stdout', "a duplicate of the app's stdout, which workers share anyway"],
+    ]);
   });
 
   test('an app that opens the same path as gunicorn’s access log is still reported, at its line', async () => {
     const dir = scratch();
-    writeFileSync(join(dir, 'app.py'), ['import os', 'audit = open(os.path.join(os.environ["APP_DATA"], "access.log"), "a")  # leak', 'def app(environ, start_response):', '    start_response("200 OK", [])', '    return [b"ok"]', ''].join('\n'));
-    const { report, exitCode, appData } = await checkWith(dir, (d) => [...SERVERS.gunicorn.slice(0, -1), '--access-logfile', `${d}/access.log`, 'app:app']);
+    writeFileSync(
+      join(dir, 'app.py'),
+      [
+        'import os',
+        'audit = open(os.path.join(os.environ["APP_DATA"], "access.log"), "a")  # leak',
+        'def app(environ, start_response):',
+        '    start_response("200 OK", [])',
+        '    return [b"ok"]',
+        '',
+      ].join('\n'),
+    );
+    const { report, exitCode, appData } = await checkWith(dir, (d) => [
+      ...SERVERS.gunicorn.slice(0, -1),
+      '--access-logfile',
+      `${d}/access.log`,
+      'app:app',
+    ]);
     expect(exitCode).toBe(1);
-    expect(counted(report).map((leak) => [leak.target, leak.origin?.file, leak.origin?.line])).toEqual([[`${appData}/access.log`, 'app.py', 2]]);
+    expect(counted(report).map((leak) => [leak.target, leak.origin?.file, leak.origin?.line])).toEqual([
+      [`${appData}/access.log`, 'app.py', 2],
+    ]);
     expect(allowedRoles(report)).toContain('preset gunicorn: log file (--access-logfile, --error-logfile)');
   });
 });
