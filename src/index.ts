@@ -1,6 +1,7 @@
 export { checkFork } from './check/check-fork.js';
 export { runChecks, type RunPlan } from './run/run-checks.js';
-export { loadConfig, type CheckConfig, type ConfigFile, type LoadedConfig } from './config/load-config.js';
+export { loadConfig, type ConfigFile, type LoadedConfig } from './config/load-config.js';
+export type { CheckConfig } from './check/check-fields.js';
 export { PreforkCheckError, isPreforkCheckError, type ErrorCode } from './errors.js';
 export type { CheckOptions } from './check/options.js';
 export type { ForkPointSpec } from './fork-point/spec.js';

@@ -211,3 +211,20 @@ describe('a report on stdout (`-`)', () => {
     expect(both.stdout).toBe('');
   });
 });
+
+describe('the check fields table', () => {
+  test('every field with a flag is set by it for every check, and shown in --help with its line', async () => {
+    const { parseCli } = await import('../src/cli/args.js');
+    const { CHECK_FIELDS, CHECK_KEYS, helpLine } = await import('../src/check/check-fields.js');
+    const { HELP } = await import('../src/cli/help.js');
+    const sample = { text: 'x', seconds: '5', rules: 'a/**', preset: 'gunicorn' } as Record<string, string>;
+    for (const key of CHECK_KEYS) {
+      const { flag, type } = CHECK_FIELDS[key];
+      if (!flag) continue;
+      const args = flag.value === undefined ? [`--${flag.name}`] : [`--${flag.name}`, sample[type]!];
+      const expected = { on: true, off: false, seconds: 5, rules: ['a/**'] }[type as string] ?? sample[type];
+      expect(parseCli([...args, '--', 'true']).overrides, key).toEqual({ [key]: expected });
+      expect(HELP, key).toContain(helpLine(key));
+    }
+  });
+});

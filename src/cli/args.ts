@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
-import type { PresetName } from '../presets/presets.js';
+import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig } from '../check/check-fields.js';
 import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';
 
@@ -32,13 +32,39 @@ export interface CliRequest {
   version: boolean;
 }
 
+/** The flags that set a check field for every check, from the fields table. */
+const fieldFlags = Object.fromEntries(
+  CHECK_KEYS.flatMap((key) => {
+    const { flag, type } = CHECK_FIELDS[key];
+    if (!flag) return [];
+    const option =
+      type === 'on' || type === 'off'
+        ? { type: 'boolean' as const }
+        : { type: 'string' as const, multiple: type === 'rules' };
+    return [[flag.name, option]];
+  }),
+) satisfies ParseArgsConfig['options'];
+
+/** A field flag's value as the check takes it; undefined when the flag is absent. */
+function fieldValue(key: keyof CheckConfig, raw: string | boolean | Array<string | boolean> | undefined): unknown {
+  if (raw === undefined || raw === false) return undefined;
+  const { type, flag } = CHECK_FIELDS[key];
+  switch (type) {
+    case 'on':
+      return true;
+    case 'off':
+      return false;
+    case 'seconds':
+      return positiveNumber(flag!.name, raw as string);
+    // Everything else is checked where the options are resolved, for the config and the API alike.
+    default:
+      return raw;
+  }
+}
+
 const flags = {
+  ...fieldFlags,
   entry: { type: 'string' },
-  python: { type: 'string' },
-  'fork-marker': { type: 'string' },
-  'fork-at-first-fork': { type: 'boolean' },
-  timeout: { type: 'string' },
-  allow: { type: 'string', multiple: true },
   config: { type: 'string' },
   baseline: { type: 'string' },
   'update-baseline': { type: 'boolean' },
@@ -47,10 +73,6 @@ const flags = {
   junit: { type: 'string' },
   concurrency: { type: 'string' },
   shard: { type: 'string' },
-  preset: { type: 'string' },
-  'inherit-fds': { type: 'boolean' },
-  'no-attribution': { type: 'boolean' },
-  'native-stacks': { type: 'boolean' },
   deep: { type: 'boolean' },
   strace: { type: 'string' },
   'trace-out': { type: 'string' },
@@ -137,16 +159,13 @@ export function parseCli(argv: string[]): CliRequest {
     );
   }
   const overrides: CheckOptions = {};
-  if (values.python !== undefined) overrides.python = values.python;
-  if (values['fork-marker'] !== undefined) overrides.forkMarker = values['fork-marker'];
-  if (values['fork-at-first-fork']) overrides.forkAtFirstFork = true;
-  const timeout = positiveNumber('timeout', values.timeout);
-  if (timeout !== undefined) overrides.timeout = timeout;
-  if (values.allow) overrides.allow = values.allow;
-  if (values.preset !== undefined) overrides.preset = values.preset as PresetName;
-  if (values['inherit-fds']) overrides.inheritFds = true;
-  if (values['no-attribution']) overrides.attribution = false;
-  if (values['native-stacks']) overrides.nativeStacks = true;
+  for (const key of CHECK_KEYS) {
+    const flag = CHECK_FIELDS[key].flag;
+    const value =
+      flag &&
+      fieldValue(key, (values as Record<string, string | boolean | Array<string | boolean> | undefined>)[flag.name]);
+    if (value !== undefined) Object.assign(overrides, { [key]: value });
+  }
   if (values.deep) overrides.deep = true;
   if (values.strace !== undefined) overrides.strace = values.strace;
   if (values['trace-out'] !== undefined) overrides.traceOut = values['trace-out'];

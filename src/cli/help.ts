@@ -1,3 +1,5 @@
+import { helpLine } from '../check/check-fields.js';
+
 export const HELP = `Usage:
   prefork-check --entry app.py [options]        run a Python file (python3, or --python; a .rb file runs with ruby)
   prefork-check [options] -- <command> [args]   run any command (gunicorn, celery, bash, ...)
@@ -9,21 +11,19 @@ Runs the app under strace to its fork point and fails if it holds any fd
 there other than stdio: every worker forked from it would share that fd.
 
 Fork point (choose one; default: exit of the started process):
-  --fork-marker <text>     the app writes <text> to stdout or stderr (any write,
-                           any process under it, split over writes or not)
-  --fork-at-first-fork     the first fork() that creates a worker
+${helpLine('forkMarker')}
+                           (any write, any process under it, split over writes or not)
+${helpLine('forkAtFirstFork')}
                            (not a thread, not a subprocess that execs)
   The table is the kernel's at that syscall, whatever the app does next.
   At exit, a Python app has already closed its open() files and sockets:
   for Python, declare --fork-marker or --fork-at-first-fork.
 
 Servers:
-  --preset <name>          gunicorn, celery, uwsgi, supervisor, unicorn, puma, or none: the
-                           server's fork point, and its own fds allowed by their role
-                           (default: detected from the command)
+${helpLine('preset')}
 
 Known leaks and rules:
-  --allow <glob>           excuse fds whose target matches (repeatable), e.g. '/var/log/**'
+${helpLine('allow')}
   --baseline <file>        known leaks (default: prefork-check.baseline.json when present)
   --update-baseline        record the leaks seen now as the known ones, showing the diff
   --strict                 fail on baseline entries whose leak is gone
@@ -47,13 +47,13 @@ Watch (prefork-check watch):
   --html <file>            an HTML page with an SVG chart per process
 
 Running:
-  --timeout <seconds>      stop and fail (exit 2) if the fork point is not reached (default 30)
+${helpLine('timeout')}
   --concurrency <n>        checks run at once (default: the number of cores)
   --shard <i>/<n>          run only the i-th of n slices of the checks (for CI matrices)
-  --python <path>          interpreter for --entry (default python3, ruby for .rb)
-  --inherit-fds            pass on fds prefork-check itself inherited (reported as inherited)
-  --no-attribution         do not load the Python and Ruby bootstraps that name source lines
-  --native-stacks          also record each fd's native (C) stack (strace -k; slower)
+${helpLine('python')}
+${helpLine('inheritFds')}
+${helpLine('attribution')}
+${helpLine('nativeStacks')}
   --deep                   accepted for older scripts: every check traces every
                            fd syscall in one start of the app
   --strace <path>          strace binary (default: strace on PATH)

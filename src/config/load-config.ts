@@ -2,18 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
-import { validateRule } from '../rules/validate-rule.js';
+import { CHECK_FIELDS, CHECK_KEYS, validateField, type CheckConfig } from '../check/check-fields.js';
 import { readJsonFile } from '../json/json-file.js';
 import { lineOf } from '../json/json-locate.js';
-import { PRESET_NAMES } from '../presets/presets.js';
 import {
   checkBoolean,
   checkNumber,
   checkObject,
   checkString,
-  checkStringArray,
-  checkStringMap,
-  describeValue,
   formatProblems,
   isObject,
   type Problems,
@@ -21,25 +17,6 @@ import {
 
 export const CONFIG_FILE = 'prefork-check.config.json';
 const PACKAGE_FIELD = 'prefork-check';
-
-/** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
-export type CheckConfig = Pick<
-  CheckOptions,
-  | 'name'
-  | 'entry'
-  | 'command'
-  | 'python'
-  | 'forkMarker'
-  | 'forkAtFirstFork'
-  | 'timeout'
-  | 'cwd'
-  | 'env'
-  | 'allow'
-  | 'inheritFds'
-  | 'attribution'
-  | 'nativeStacks'
-  | 'preset'
->;
 
 export interface ConfigFile extends CheckConfig {
   /** The JSON Schema editors complete the config with (prefork-check.schema.json); not read otherwise. */
@@ -66,25 +43,9 @@ export interface LoadedConfig {
   reporters: { json?: string; junit?: string };
 }
 
-export const CHECK_FIELDS = [
-  'name',
-  'entry',
-  'command',
-  'python',
-  'forkMarker',
-  'forkAtFirstFork',
-  'timeout',
-  'cwd',
-  'env',
-  'allow',
-  'inheritFds',
-  'attribution',
-  'nativeStacks',
-  'preset',
-] as const;
 export const TOP_FIELDS = [
   '$schema',
-  ...CHECK_FIELDS,
+  ...CHECK_KEYS,
   'checks',
   'baseline',
   'strict',
@@ -94,29 +55,8 @@ export const TOP_FIELDS = [
 
 function validateCheck(value: Record<string, unknown>, path: string, problems: Problems): void {
   const at = (field: string) => (path === '' ? field : `${path}.${field}`);
-  for (const field of ['name', 'entry', 'python', 'forkMarker', 'cwd'] as const) {
-    if (value[field] !== undefined) checkString(value[field], at(field), problems);
-  }
-  for (const field of ['forkAtFirstFork', 'inheritFds', 'attribution', 'nativeStacks'] as const) {
-    if (value[field] !== undefined) checkBoolean(value[field], at(field), problems);
-  }
-  if (
-    value.command !== undefined &&
-    checkStringArray(value.command, at('command'), problems) &&
-    (value.command as string[]).length === 0
-  ) {
-    problems.push(`${at('command')}: expected at least the program`);
-  }
-  if (value.preset !== undefined && !(['none', ...PRESET_NAMES] as unknown[]).includes(value.preset)) {
-    problems.push(
-      `${at('preset')}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value.preset)}`,
-    );
-  }
-  if (value.timeout !== undefined) checkNumber(value.timeout, at('timeout'), problems, { min: Number.MIN_VALUE });
-  if (value.env !== undefined) checkStringMap(value.env, at('env'), problems);
-  if (value.allow !== undefined) {
-    if (!Array.isArray(value.allow)) problems.push(`${at('allow')}: expected an array of rules`);
-    else value.allow.forEach((rule, i) => validateRule(rule, `${at('allow')}[${i}]`, problems));
+  for (const key of CHECK_KEYS) {
+    if (value[key] !== undefined) validateField(CHECK_FIELDS[key], value[key], at(key), problems);
   }
   if (value.entry !== undefined && value.command !== undefined)
     problems.push(`${path || 'the config'}: give "entry" or "command", not both`);
@@ -141,7 +81,7 @@ function validate(value: unknown, problems: Problems): value is ConfigFile {
     else
       value.checks.forEach(
         (check: unknown, i) =>
-          checkObject(check, `checks[${i}]`, CHECK_FIELDS, problems) && validateCheck(check, `checks[${i}]`, problems),
+          checkObject(check, `checks[${i}]`, CHECK_KEYS, problems) && validateCheck(check, `checks[${i}]`, problems),
       );
   }
   return problems.length === 0;
@@ -155,39 +95,19 @@ export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: stri
     allow: [...(defaults.allow ?? []), ...(check.allow ?? [])],
     env: { ...defaults.env, ...check.env },
   };
-  const cwd = merged.cwd === undefined ? root : resolve(root, merged.cwd);
-  const {
-    name,
-    entry,
-    command,
-    python,
-    forkMarker,
-    forkAtFirstFork,
-    timeout,
-    env,
-    allow,
-    inheritFds,
-    attribution,
-    nativeStacks,
-    preset,
-  } = merged;
+  const { name, entry, command, cwd, env, allow } = merged;
   // The name keys the check's baseline entries: from the config as written, never a resolved path.
   const options: CheckOptions = {
     name: name ?? entry ?? command?.join(' ') ?? '',
-    cwd,
+    cwd: cwd === undefined ? root : resolve(root, cwd),
     env: env ?? {},
     allow: allow ?? [],
   };
   if (entry !== undefined) options.entry = isAbsolute(entry) ? entry : resolve(root, entry);
-  if (command !== undefined) options.command = command;
-  if (python !== undefined) options.python = python;
-  if (forkMarker !== undefined) options.forkMarker = forkMarker;
-  if (forkAtFirstFork !== undefined) options.forkAtFirstFork = forkAtFirstFork;
-  if (timeout !== undefined) options.timeout = timeout;
-  if (inheritFds !== undefined) options.inheritFds = inheritFds;
-  if (attribution !== undefined) options.attribution = attribution;
-  if (nativeStacks !== undefined) options.nativeStacks = nativeStacks;
-  if (preset !== undefined) options.preset = preset;
+  // The rest are taken as they are.
+  for (const key of CHECK_KEYS) {
+    if (!(key in options) && merged[key] !== undefined) Object.assign(options, { [key]: merged[key] });
+  }
   return options;
 }
 
@@ -244,7 +164,7 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
   const config = found.value;
   const root = dirname(found.file);
   const defaults: CheckConfig = Object.fromEntries(
-    CHECK_FIELDS.filter((field) => field !== 'name')
+    CHECK_KEYS.filter((field) => field !== 'name')
       .map((field) => [field, config[field]])
       .filter(([, value]) => value !== undefined),
   );

@@ -1,7 +1,8 @@
 import { FD_KINDS } from '../model/open-file.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { RULE_FIELDS, SOCKET_FIELDS } from '../rules/allow-rule.js';
-import { CHECK_FIELDS, TOP_FIELDS } from './load-config.js';
+import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig, type CheckField } from '../check/check-fields.js';
+import { TOP_FIELDS } from './load-config.js';
 
 type Schema = Record<string, unknown>;
 
@@ -41,32 +42,31 @@ const rule: Schema = {
   ],
 };
 
-const check: Record<(typeof CHECK_FIELDS)[number], Schema> = {
-  name: text("The check's name in reports; keys its baseline entries."),
-  entry: text('A Python file to run (a .rb file runs with ruby).'),
-  command: {
-    type: 'array',
-    items: { type: 'string' },
-    minItems: 1,
-    description: 'A command and its arguments, e.g. ["gunicorn", "--preload", "app:app"].',
-  },
-  python: text('The interpreter for entry (default python3).'),
-  forkMarker: text('Fork point: the app writes this text to stdout or stderr.'),
-  forkAtFirstFork: flag('Fork point: the first fork() that makes a worker.'),
-  timeout: { type: 'number', exclusiveMinimum: 0, description: 'Seconds to reach the fork point (default 30).' },
-  cwd: text('Working directory of the app, relative to the config.'),
-  env: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra environment for the app.' },
-  allow: { type: 'array', items: rule, description: 'Allow rules; defaults and checks add up.' },
-  inheritFds: flag('Pass on fds prefork-check itself inherited.'),
-  attribution: flag('Name the Python or Ruby line that made each fd (default true).'),
-  nativeStacks: flag("Record each fd's native (C) stack with strace -k (default false)."),
-  preset: {
-    enum: [...PRESET_NAMES, 'none'],
-    description: "A server's fork point and own fds (default: detected from the command).",
-  },
-};
+/** A check field's schema, from its type in the fields table. */
+function fieldSchema({ type, help }: CheckField): Schema {
+  const description = help.charAt(0).toUpperCase() + help.slice(1) + '.';
+  switch (type) {
+    case 'text':
+      return { type: 'string', minLength: 1, description };
+    case 'texts':
+      return { type: 'array', items: { type: 'string' }, minItems: 1, description };
+    case 'on':
+    case 'off':
+      return { type: 'boolean', description };
+    case 'seconds':
+      return { type: 'number', exclusiveMinimum: 0, description };
+    case 'env':
+      return { type: 'object', additionalProperties: { type: 'string' }, description };
+    case 'rules':
+      return { type: 'array', items: rule, description };
+    case 'preset':
+      return { enum: [...PRESET_NAMES, 'none'], description };
+  }
+}
 
-const top: Record<Exclude<(typeof TOP_FIELDS)[number], (typeof CHECK_FIELDS)[number]>, Schema> = {
+const check = Object.fromEntries(CHECK_KEYS.map((key) => [key, fieldSchema(CHECK_FIELDS[key])]));
+
+const top: Record<Exclude<(typeof TOP_FIELDS)[number], keyof CheckConfig>, Schema> = {
   $schema: { type: 'string' },
   checks: {
     type: 'array',

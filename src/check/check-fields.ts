@@ -1,0 +1,157 @@
+import {
+  checkBoolean,
+  checkNumber,
+  checkString,
+  checkStringArray,
+  checkStringMap,
+  describeValue,
+} from '../json/shape.js';
+import type { Problems } from '../json/shape.js';
+import { PRESET_NAMES } from '../presets/presets.js';
+import { validateRule } from '../rules/validate-rule.js';
+import type { CheckOptions } from './options.js';
+
+/**
+ * How a field is written: its JSON type in the config (and schema), and how a
+ * flag's text becomes it.
+ * - text, texts: a string; an array of strings (`command`).
+ * - on: true or false; its flag sets true. off: true or false; its flag (`--no-x`) sets false.
+ * - seconds: a number above 0. env: an object of strings. rules: allow rules (a flag gives globs).
+ * - preset: a server preset's name, or none.
+ */
+export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'rules' | 'preset';
+
+export interface CheckField {
+  type: FieldType;
+  /** One line: what it does, for --help and the JSON Schema. */
+  help: string;
+  /** The flag that sets it for every check (a `rules` flag repeats), and its value's name in --help. */
+  flag?: { name: string; value?: string };
+}
+
+/** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
+export type CheckConfig = Pick<
+  CheckOptions,
+  | 'name'
+  | 'entry'
+  | 'command'
+  | 'python'
+  | 'forkMarker'
+  | 'forkAtFirstFork'
+  | 'timeout'
+  | 'cwd'
+  | 'env'
+  | 'allow'
+  | 'inheritFds'
+  | 'attribution'
+  | 'nativeStacks'
+  | 'preset'
+>;
+
+/**
+ * Every field a check takes, declared once: the config's keys and their
+ * validation, the JSON Schema, the command-line flags that override them and
+ * their --help lines all come from here.
+ */
+export const CHECK_FIELDS: Record<keyof CheckConfig, CheckField> = {
+  name: { type: 'text', help: "the check's name in reports; keys its baseline entries" },
+  entry: { type: 'text', help: 'a Python file to run (a .rb file runs with ruby)' },
+  command: { type: 'texts', help: 'the command and its arguments, e.g. ["gunicorn", "--preload", "app:app"]' },
+  python: {
+    type: 'text',
+    help: 'interpreter for --entry (default python3, ruby for .rb)',
+    flag: { name: 'python', value: 'path' },
+  },
+  forkMarker: {
+    type: 'text',
+    help: 'fork point: the app writes <text> to stdout or stderr',
+    flag: { name: 'fork-marker', value: 'text' },
+  },
+  forkAtFirstFork: {
+    type: 'on',
+    help: 'fork point: the first fork() that creates a worker',
+    flag: { name: 'fork-at-first-fork' },
+  },
+  timeout: {
+    type: 'seconds',
+    help: 'stop and fail (exit 2) if the fork point is not reached (default 30)',
+    flag: { name: 'timeout', value: 'seconds' },
+  },
+  cwd: { type: 'text', help: 'working directory of the app' },
+  env: { type: 'env', help: 'extra environment for the app' },
+  allow: {
+    type: 'rules',
+    help: "excuse fds whose target matches (repeatable), e.g. '/var/log/**'",
+    flag: { name: 'allow', value: 'glob' },
+  },
+  inheritFds: {
+    type: 'on',
+    help: 'pass on fds prefork-check itself inherited (reported as inherited)',
+    flag: { name: 'inherit-fds' },
+  },
+  attribution: {
+    type: 'off',
+    help: 'do not load the Python and Ruby bootstraps that name source lines',
+    flag: { name: 'no-attribution' },
+  },
+  nativeStacks: {
+    type: 'on',
+    help: "also record each fd's native (C) stack (strace -k; slower)",
+    flag: { name: 'native-stacks' },
+  },
+  preset: {
+    type: 'preset',
+    help: `${PRESET_NAMES.join(', ')}, or none: the server's fork point, and its own fds allowed by their role (default: detected from the command)`,
+    flag: { name: 'preset', value: 'name' },
+  },
+};
+
+export const CHECK_KEYS = Object.keys(CHECK_FIELDS) as Array<keyof CheckConfig>;
+
+/** Checks one field's value as the config gives it; problems name `path`. */
+export function validateField(field: CheckField, value: unknown, path: string, problems: Problems): void {
+  switch (field.type) {
+    case 'text':
+      checkString(value, path, problems);
+      return;
+    case 'texts':
+      if (checkStringArray(value, path, problems) && value.length === 0)
+        problems.push(`${path}: expected at least the program`);
+      return;
+    case 'on':
+    case 'off':
+      checkBoolean(value, path, problems);
+      return;
+    case 'seconds':
+      checkNumber(value, path, problems, { min: Number.MIN_VALUE });
+      return;
+    case 'env':
+      checkStringMap(value, path, problems);
+      return;
+    case 'rules':
+      if (!Array.isArray(value)) problems.push(`${path}: expected an array of rules`);
+      else value.forEach((rule, i) => validateRule(rule, `${path}[${i}]`, problems));
+      return;
+    case 'preset':
+      if (!(['none', ...PRESET_NAMES] as unknown[]).includes(value))
+        problems.push(`${path}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value)}`);
+      return;
+  }
+}
+
+const HELP_WIDTH = 96;
+const HELP_INDENT = 27;
+
+/** `  --fork-marker <text>     the app writes ...`: a flag's --help line, from the table, wrapped. */
+export function helpLine(key: keyof CheckConfig): string {
+  const { flag, help } = CHECK_FIELDS[key];
+  if (!flag) throw new Error(`${key} has no flag`);
+  const lines = [`  ${`--${flag.name}${flag.value ? ` <${flag.value}>` : ''}`.padEnd(HELP_INDENT - 2)}`];
+  for (const word of help.split(' ')) {
+    const last = lines.length - 1;
+    if (lines[last]!.length > HELP_INDENT && lines[last]!.length + 1 + word.length > HELP_WIDTH)
+      lines.push(' '.repeat(HELP_INDENT) + word);
+    else lines[last] += (lines[last]!.length > HELP_INDENT ? ' ' : '') + word;
+  }
+  return lines.join('\n');
+}
