@@ -228,3 +228,15 @@ describe('the check fields table', () => {
     }
   });
 });
+
+describe('subcommand help', () => {
+  test('watch --help and merge-reports --help show their own usage, exit 0', async () => {
+    const watch = await runCli(['watch', '--help'], { json: false });
+    expect(watch.exitCode).toBe(0);
+    expect(watch.stdout).toMatch(/^Usage:\n {2}prefork-check watch \[options\] -- <server>/);
+    expect(watch.stdout).toContain('--max-growth <n>');
+    const merge = await runCli(['merge-reports', '--help'], { json: false });
+    expect(merge.exitCode).toBe(0);
+    expect(merge.stdout).toMatch(/^Usage:\n {2}prefork-check merge-reports <json\.\.\.>/);
+  });
+});

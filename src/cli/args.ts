@@ -28,7 +28,8 @@ export interface CliRequest {
   json?: string;
   junit?: string;
   quiet: boolean;
-  help: boolean;
+  /** --help: the general help, or the subcommand's (`watch --help`). */
+  help?: 'main' | 'watch' | 'merge-reports';
   version: boolean;
 }
 
@@ -126,6 +127,11 @@ export function parseCli(argv: string[]): CliRequest {
   const { values, positionals } = parsed;
   const merging = positionals[0] === 'merge-reports';
   const watching = positionals[0] === 'watch';
+  // Help is asked for, whatever else is wrong.
+  if (values.help) {
+    const help = watching ? 'watch' : merging ? 'merge-reports' : 'main';
+    return { help, overrides: {}, updateBaseline: false, strict: false, quiet: false, version: false };
+  }
   const watchFlags = [
     'request',
     'requests',
@@ -207,7 +213,6 @@ export function parseCli(argv: string[]): CliRequest {
     ...(values.json !== undefined ? { json: values.json } : {}),
     ...(values.junit !== undefined ? { junit: values.junit } : {}),
     quiet: values.quiet ?? false,
-    help: values.help ?? false,
     version: values.version ?? false,
   };
 }

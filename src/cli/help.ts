@@ -1,5 +1,15 @@
 import { helpLine } from '../check/check-fields.js';
 
+const WATCH_OPTIONS = `Watch (prefork-check watch):
+  --request <url>          GET this URL once per step (ready when its port answers)
+  --drive <command>        or run this shell command once per step
+  --requests <n>           steps (default 100)
+  --warmup <n>             first steps not counted (default a tenth, at most 10)
+  --max-growth <n>         fds a process may gain per step (default 0)
+  --ready-marker <text>    ready when the server prints this
+  --ready-port <port>      ready when this port answers
+  --html <file>            an HTML page with an SVG chart per process`;
+
 export const HELP = `Usage:
   prefork-check --entry app.py [options]        run a Python file (python3, or --python; a .rb file runs with ruby)
   prefork-check [options] -- <command> [args]   run any command (gunicorn, celery, bash, ...)
@@ -36,15 +46,7 @@ Reports:
   -q, --quiet              print only the verdict lines
   (under GitHub Actions, ::error annotations and a step summary are added)
 
-Watch (prefork-check watch):
-  --request <url>          GET this URL once per step (ready when its port answers)
-  --drive <command>        or run this shell command once per step
-  --requests <n>           steps (default 100)
-  --warmup <n>             first steps not counted (default a tenth, at most 10)
-  --max-growth <n>         fds a process may gain per step (default 0)
-  --ready-marker <text>    ready when the server prints this
-  --ready-port <port>      ready when this port answers
-  --html <file>            an HTML page with an SVG chart per process
+${WATCH_OPTIONS}
 
 Running:
 ${helpLine('timeout')}
@@ -75,4 +77,30 @@ Examples:
   prefork-check --fork-at-first-fork -- python3 server.py
   prefork-check --fork-marker READY --update-baseline -- gunicorn --preload app:app
   prefork-check --shard 2/4 --json shard-2.json && prefork-check merge-reports 'shard-*.json' --junit all.xml
+`;
+
+export const WATCH_HELP = `Usage:
+  prefork-check watch [options] -- <server> [args]
+
+Runs the server under the full trace, drives load at it once it is ready, and
+samples every process's fds after each step: fails when a process gains more
+than --max-growth fds per step (a socket or file leaked per request).
+
+${WATCH_OPTIONS}
+  --timeout <seconds>      for the server to be ready and the load to finish (default 120)
+  --json <file>, --junit <file>, -q   as for a fork check
+
+Example:
+  prefork-check watch --request http://127.0.0.1:8000/metrics --requests 200 --html watch.html -- python3 exporter.py 8000
+`;
+
+export const MERGE_HELP = `Usage:
+  prefork-check merge-reports <json...> [--json <file>] [--junit <file>]
+
+Combines the --json reports of shards (--shard i/n) into one run: one console
+report, one JSON, one JUnit; the exit code is the worst of theirs. Globs are
+expanded ('shard-*.json').
+
+Example:
+  prefork-check merge-reports 'shard-*.json' --json all.json --junit all.xml
 `;

@@ -15,7 +15,7 @@ import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
 import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
 import { parseCli, type CliRequest } from './args.js';
-import { HELP } from './help.js';
+import { HELP, MERGE_HELP, WATCH_HELP } from './help.js';
 
 const EXIT_ERROR = 2;
 /** The signals that end a run the same way: the app's tree killed, reports written, exit 128 + n. */
@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const request = parseCli(argv);
     if (request.help) {
-      process.stdout.write(HELP);
+      process.stdout.write({ main: HELP, watch: WATCH_HELP, 'merge-reports': MERGE_HELP }[request.help]);
       return 0;
     }
     if (request.version) {
