@@ -3,10 +3,10 @@ import type { Leak, Report } from '../report/types.js';
 import { entryKey, type Baseline, type BaselineEntry } from './baseline-file.js';
 import { creationSite, normalizeTarget, type NormalizeContext } from './normalize.js';
 
-export const BASELINE_RULE = 'baseline';
+const BASELINE_RULE = 'baseline';
 
 /** The entry a leak would be recorded as (count 1, no note). */
-export function entryFor(check: string, leak: Leak, context: NormalizeContext): BaselineEntry {
+function entryFor(check: string, leak: Leak, context: NormalizeContext): BaselineEntry {
   return {
     check,
     kind: leak.kind,

@@ -125,7 +125,7 @@ export function timeoutMsOf(seconds: unknown, name: string): number {
   return Math.round(seconds * 1000);
 }
 
-export const defaults = {
+const defaults = {
   python: 'python3',
   timeout: 30,
   strace: 'strace',

@@ -122,7 +122,7 @@ async function mergeReports(patterns: string[]): Promise<RunResult> {
 }
 
 /** A report path of `-` is our stdout. */
-export const STDOUT_PATH = '-';
+const STDOUT_PATH = '-';
 
 /** Where the words for people go: stdout, unless a report is written there. */
 function humanStream(json: string | undefined, junit: string | undefined): NodeJS.WriteStream {

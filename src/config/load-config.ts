@@ -15,7 +15,7 @@ import {
   type Problems,
 } from '../json/shape.js';
 
-export const CONFIG_FILE = 'prefork-check.config.json';
+const CONFIG_FILE = 'prefork-check.config.json';
 const PACKAGE_FIELD = 'prefork-check';
 
 export interface ConfigFile extends CheckConfig {

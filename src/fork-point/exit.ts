@@ -6,7 +6,7 @@ import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { isPython } from './program-kind.js';
 
 /** Why a Python app's files are gone at its exit, and what to use instead. */
-export const PYTHON_EXIT_NOTE =
+const PYTHON_EXIT_NOTE =
   'Python closes its open() files and sockets while it shuts down, before exit_group: only raw os.open/C-level fds are left to see. Declare the real fork point: --fork-marker <text> or --fork-at-first-fork.';
 
 /** Fork point = the started process calls exit_group: its table before the kernel closes it. */

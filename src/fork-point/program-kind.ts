@@ -5,7 +5,7 @@ const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busy
 const cache = new Map<string, string>();
 
 /** The interpreter a script's `#!` line names (through `env`), or the program itself. */
-export function interpreterOf(program: string): string {
+function interpreterOf(program: string): string {
   const cached = cache.get(program);
   if (cached !== undefined) return cached;
   let result = program;

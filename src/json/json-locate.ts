@@ -4,7 +4,7 @@
 type Path = Array<string | number>;
 
 /** Parses `text` just enough to return the offset of the value at `path`, or undefined. */
-export function locateJson(text: string, path: Path): number | undefined {
+function locateJson(text: string, path: Path): number | undefined {
   let i = 0;
   const space = () => {
     while (i < text.length && /\s/.test(text[i]!)) i++;

@@ -40,7 +40,7 @@ export function checkObject(
 }
 
 /** The known word a typo most likely meant: at most two edits away (or differing only in case). */
-export function closest(word: string, known: readonly string[]): string | undefined {
+function closest(word: string, known: readonly string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
     const distance = name.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, name);

@@ -10,7 +10,7 @@ export const relayed = { any: false, lineOpen: new Set<NodeJS.WriteStream>() };
  * sendfile, splice, a child's echo), so the marker is found in any of them;
  * offsets let the trace tell which syscall wrote it.
  */
-export class AppStream {
+class AppStream {
   /** Bytes read so far. */
   received = 0;
   ended = false;

@@ -31,7 +31,7 @@ export function readKernelFds(pid: number | 'self'): KernelFd[] {
 }
 
 /** Whether the kernel flags say close-on-exec. */
-export function isCloexec(flags: number): boolean {
+function isCloexec(flags: number): boolean {
   return (flags & O_CLOEXEC) !== 0;
 }
 

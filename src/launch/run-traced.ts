@@ -231,7 +231,7 @@ async function exitOrDelay(exit: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** Pids a trace line shows: the line's own, and a new child's (a clone's result). */
-export function pidsIn(line: string): number[] {
+function pidsIn(line: string): number[] {
   const own = /^(\d+) /.exec(line);
   if (!own) return [];
   const child = /^\d+ +(?:<\.\.\. )?(?:clone3?|v?fork)\b.*= (\d+)$/.exec(line);

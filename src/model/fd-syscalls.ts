@@ -263,14 +263,6 @@ function acceptSocket(
 /** Syscalls the model reads. Everything else that strace reports is ignored. */
 export const FD_SYSCALLS = Object.keys(HANDLERS);
 
-/** Syscalls that make new descriptions (rather than copy, change or close them). */
-export const CREATING_SYSCALLS = new Set(
-  FD_SYSCALLS.filter(
-    (name) =>
-      !['dup', 'dup2', 'dup3', 'fcntl', 'ioctl', 'close', 'close_range', 'bind', 'connect', 'listen'].includes(name),
-  ),
-);
-
 /** Applies one fd-changing syscall to the calling task's table; returns the descriptions it made. */
 export function applyFdSyscall(task: Task, event: SyscallEvent): { made: OpenFile[]; duplicated: Duplication[] } {
   const handler = HANDLERS[event.name];

@@ -28,7 +28,7 @@ function annotatedFile(report: Report, leak: Leak, workspace: string): string | 
 }
 
 /** `::error file=app.py,line=8::...` at each leak site's creating line (or without a file when there is none). */
-export function formatAnnotations(result: RunResult, workspace: string): string {
+function formatAnnotations(result: RunResult, workspace: string): string {
   const lines: string[] = [];
   for (const report of result.checks) {
     if (report.error)
@@ -67,7 +67,7 @@ export function formatAnnotations(result: RunResult, workspace: string): string 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** A Markdown summary for $GITHUB_STEP_SUMMARY: each check's verdict and a table of what was open. */
-export function formatStepSummary(result: RunResult): string {
+function formatStepSummary(result: RunResult): string {
   const icon = { pass: '✅', fail: '❌', error: '⚠️' } as const;
   const lines = ['## prefork-check', ''];
   for (const report of result.checks) {

@@ -18,7 +18,7 @@ const OPTIONAL = new Set([
 ]);
 
 /** The syscalls a check needs: every fd-changing call, process life, the fork point's own, and attribution records. */
-export function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
+function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
   const names = new Set([...FD_SYSCALLS, ...CLONE_CALLS, 'execve', 'execveat', 'exit_group']);
   if (attribution) names.add(RECORD_SYSCALL);
   // Every way of putting bytes on stdout or stderr: the marker may come by any of them.

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../files/write-atomic.js';
 const BARS = '▁▂▃▄▅▆▇█';
 
 /** A terminal sparkline of a series, scaled to its own range. */
-export function sparkline(values: number[], width = 40): string {
+function sparkline(values: number[], width = 40): string {
   if (values.length === 0) return '';
   const step = Math.max(1, Math.ceil(values.length / width));
   const points = values.filter((_, i) => i % step === 0 || i === values.length - 1);
@@ -44,7 +44,7 @@ const COLORS = ['#c0392b', '#2471a3', '#1e8449', '#b9770e', '#7d3c98', '#117864'
  * A self-contained HTML page with one SVG chart per process: fd count per
  * kind over the steps. No script: it reads the same in any browser or viewer.
  */
-export function formatWatchHtml(data: WatchData, title: string): string {
+function formatWatchHtml(data: WatchData, title: string): string {
   const width = 640;
   const height = 240;
   const pad = 40;

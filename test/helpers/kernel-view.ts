@@ -51,7 +51,7 @@ function comparable(target: string): string {
 }
 
 /** What each fd should look like in the report, derived from the kernel alone. */
-export function kernelTable(view: KernelView): Map<number, { target: string; cloexec: boolean }> {
+function kernelTable(view: KernelView): Map<number, { target: string; cloexec: boolean }> {
   const sockets = parseSocketTables(view.net);
   const table = new Map<number, { target: string; cloexec: boolean }>();
   for (const [fd, { link, flags }] of view.fds) {
