@@ -207,6 +207,24 @@ def _patch_ctypes(ctypes):
 
     cdll.__getitem__ = __getitem__
 
+    # Prototypes (CFUNCTYPE(restype, *argtypes)) make function classes of their own; their
+    # calls are announced the same way. The class keeps the prototype's types.
+    make_prototype = getattr(ctypes, "CFUNCTYPE", None)
+    if make_prototype is None or getattr(make_prototype, "__prefork_check__", False):
+        return
+    announcing = {}
+
+    def CFUNCTYPE(restype, *argtypes, **kwargs):
+        cls = make_prototype(restype, *argtypes, **kwargs)
+        if cls not in announcing:
+            fields = {"_flags_": cls._flags_, "_restype_": cls._restype_, "_argtypes_": cls._argtypes_}
+            announcing[cls] = _announcing_subclass(cls, b"ctypes", ("__call__",), fields) or cls
+        return announcing[cls]
+
+    CFUNCTYPE.__doc__ = make_prototype.__doc__
+    CFUNCTYPE.__prefork_check__ = True
+    ctypes.CFUNCTYPE = CFUNCTYPE
+
 
 # The calls that run statements: SQLite opens the database's journal, -wal and -shm files and
 # its temp files while a statement runs. Rows fetched later are not announced: one record per
