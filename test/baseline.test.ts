@@ -106,7 +106,11 @@ describe('baseline', () => {
     const entry = { check: 'app.py', kind: 'socket', target: 'tcp *', site: ['app.py:<module>'], count: 0, note: '' };
     writeFileSync(
       join(dir, 'prefork-check.baseline.json'),
-      JSON.stringify({ version: 1, entries: [entry, { ...entry, kind: 'sock' }] }, null, 2),
+      JSON.stringify(
+        { version: 1, entries: [entry, { ...entry, kind: 'sock' }, { ...entry, note: undefined }] },
+        null,
+        2,
+      ),
     );
     const shaped = await check(dir, ['--update-baseline']);
     expect(shaped.exitCode).toBe(2);
@@ -114,7 +118,8 @@ describe('baseline', () => {
       /entries\[0\]\.count: expected a whole number of at least 1, got number 0 \(line 11\)/,
     );
     expect(shaped.stderr).toMatch(/entries\[1\]\.kind: expected one of file, socket.*got the text "sock" \(line 16\)/);
-    expect(JSON.parse(readFileSync(join(dir, 'prefork-check.baseline.json'), 'utf8')).entries).toHaveLength(2);
+    expect(shaped.stderr).toMatch(/entries\[2\]\.note: expected a text, got nothing \(the key is missing\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'prefork-check.baseline.json'), 'utf8')).entries).toHaveLength(3);
   });
 
   test('an update of a hand-ordered 20,000-entry baseline ends, keeps every other check’s entry, and says what changed', async () => {

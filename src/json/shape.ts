@@ -5,6 +5,7 @@
 export type Problems = string[];
 
 export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing (the key is missing)';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `the text ${JSON.stringify(value)}`;
