@@ -150,7 +150,7 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
     leak.allowed ? paint('dim', `${head}  (allowed by ${leak.allowedBy})`) : paint('bold', head),
     `          flags     ${flags}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
     `          made by   ${madeBy(leak.createdBy)}${leak.duplicateOf !== undefined ? `, a duplicate of fd ${leak.duplicateOf}` : ''}`,
-    `          origin    ${leak.origin ? `${leak.origin.file}:${leak.origin.line} in ${leak.origin.function}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
+    `          origin    ${leak.origin ? `${printable(leak.origin.file)}:${leak.origin.line} in ${printable(leak.origin.function)}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
   ];
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
   foldStack(leak.stack).forEach((entry, i) =>

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -36,5 +36,16 @@ describe('odd paths reach the reports as valid documents', () => {
     ]) {
       expect(body).toContain(text);
     }
+  });
+
+  test('a source file with a newline in its name: the console shows the origin and the stack escaped, on one line each', async () => {
+    const dir = scratch();
+    const app = join(dir, 'odd\nname.py');
+    writeFileSync(app, `import os\nkept = open(os.devnull)\nprint("READY", flush=True)\nimport time; time.sleep(30)\n`);
+    const run = await runCli(['--entry', app, '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(run.report!.leaks[0]!.origin!.file).toBe(app);
+    expect(run.stdout).toContain(`origin    ${dir}/odd\\nname.py:2 in <module>`);
+    expect(run.stdout).toContain(`stack     ${dir}/odd\\nname.py:2 in <module>`);
   });
 });
