@@ -168,6 +168,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   let error: { code: StopCode; message: string } | undefined;
   const driver = options.request !== undefined ? `GET ${options.request}` : options.drive!;
   let records: FdRecord[] = [];
+  /** Steps that ran to the end and were sampled: fewer than asked when the watch stopped early. */
+  let stepsRun = 0;
   try {
     // Ready: the marker in the trace, or the port answering.
     while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
@@ -219,6 +221,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
         entry.samples.push(countFds(task.proc.pid));
         series.set(task.proc.pid, entry);
       }
+      stepsRun = step;
     }
     await sleep(300);
     for (const task of model.liveProcesses()) {
@@ -252,7 +255,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     forkPoint: {
       mode: 'watch',
       reached: !error,
-      description: `${count} steps of ${driver}, ${warmup} of them warm-up`,
+      description: `${stepsRun === count ? count : `${stepsRun} of ${count}`} steps of ${driver}, ${warmup} of them warm-up`,
       notes: [],
     },
     table: records,
@@ -266,5 +269,5 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     growing ? leak : { ...leak, allowed: true, allowedBy: `watch: growth within --max-growth ${maxGrowth}` },
   );
   const settled = settle({ ...report, leaks }, false);
-  return { ...settled, watch: { steps: count, warmup, maxGrowth, driver, processes } };
+  return { ...settled, watch: { steps: stepsRun, warmup, maxGrowth, driver, processes } };
 }
