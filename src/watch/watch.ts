@@ -53,6 +53,7 @@ export interface WatchSeries {
 }
 
 export interface WatchData {
+  /** Steps that ran to the end (fewer than asked for when the watch stopped early). */
   steps: number;
   warmup: number;
   maxGrowth: number;
