@@ -39,7 +39,8 @@ export async function diagnoseStraceFailure(
   stderr?: string,
 ): Promise<PreforkCheckError> {
   const lines = (stderr ?? (await probe(strace)).stderr).trim().split('\n');
-  const denied = lines.find((line) => /Operation not permitted|EPERM/.test(line));
+  // Container seccomp profiles refuse ptrace with EPERM, some with ENOSYS.
+  const denied = lines.find((line) => /Operation not permitted|EPERM|Function not implemented|ENOSYS/.test(line));
   if (denied !== undefined) {
     return new PreforkCheckError(
       'PTRACE_NOT_PERMITTED',

@@ -20,11 +20,12 @@ async function badRun(args: string[], options: { env?: Record<string, string>; w
   return { ...run, written: outputs.filter((file) => existsSync(file)) };
 }
 
-// Drops ptrace the way a container's seccomp profile does, then runs the CLI (Debian's python3-seccomp).
-const WITHOUT_PTRACE = [
+// Drops ptrace the way a container's seccomp profile does (EPERM; some profiles say ENOSYS),
+// then runs the CLI (Debian's python3-seccomp).
+const withoutPtrace = (errno: 'EPERM' | 'ENOSYS') => [
   '/usr/bin/python3',
   '-c',
-  'import errno, os, seccomp, sys\nf = seccomp.SyscallFilter(seccomp.ALLOW)\nf.add_rule(seccomp.ERRNO(errno.EPERM), "ptrace")\nf.load()\nos.execv(sys.argv[1], sys.argv[1:])',
+  `import errno, os, seccomp, sys\nf = seccomp.SyscallFilter(seccomp.ALLOW)\nf.add_rule(seccomp.ERRNO(errno.${errno}), "ptrace")\nf.load()\nos.execv(sys.argv[1], sys.argv[1:])`,
 ];
 
 describe('bad input: exit 2, one clear line, no stack, no report or baseline written', () => {
@@ -71,9 +72,16 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     {
       name: 'ptrace not permitted',
       args: ['--', '/bin/true'],
-      wrap: WITHOUT_PTRACE,
+      wrap: withoutPtrace('EPERM'),
       error:
         /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
+    },
+    {
+      name: 'ptrace refused as not implemented (ENOSYS)',
+      args: ['--', '/bin/true'],
+      wrap: withoutPtrace('ENOSYS'),
+      error:
+        /^prefork-check: strace may not trace processes here \(it said: ".*Function not implemented"\)\. .*--cap-add=SYS_PTRACE/,
     },
     {
       name: 'unwritable report path',
