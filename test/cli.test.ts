@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { useColor } from '../src/cli/main.js';
 import type { RunResult } from '../src/report/types.js';
@@ -238,5 +239,25 @@ describe('subcommand help', () => {
     const merge = await runCli(['merge-reports', '--help'], { json: false });
     expect(merge.exitCode).toBe(0);
     expect(merge.stdout).toMatch(/^Usage:\n {2}prefork-check merge-reports <json\.\.\.>/);
+  });
+});
+
+describe('a live status line on a terminal', () => {
+  const ESC = String.fromCharCode(0x1b);
+  test('under a terminal: what it waits for and for how long, cleared before the app speaks and before the report', async () => {
+    const cli = `node ${join(ROOT, 'dist/cli.js')} --fork-marker READY -- bash -c 'sleep 1.2; echo READY; sleep 5'`;
+    // script(1) runs the CLI on a pseudo-terminal, as a person at a terminal would.
+    const run = await execa('script', ['-qfec', cli, '/dev/null'], { reject: false, env: { NO_COLOR: '1' } });
+    const status = 'prefork-check: waiting for the marker "READY" · 1 s';
+    expect(run.stdout).toContain(`\r\x1b[2K${status}`);
+    // Each time, cleared first: the app's READY and the report start on a clean line.
+    expect(run.stdout).toContain('\r\x1b[2KREADY');
+    expect(run.stdout).toMatch(new RegExp(`(\r${ESC}\\[2K|\n)─+ end of the app's output`));
+    expect(run.stdout).not.toMatch(/s · [^\r\n]*─+ end of the app's output/);
+  });
+
+  test('not a terminal: no status line', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'bash', '-c', 'sleep 0.6; echo READY; sleep 5']);
+    expect(run.stdout + run.stderr).not.toContain('\x1b[2K');
   });
 });

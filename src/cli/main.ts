@@ -16,6 +16,7 @@ import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
 import { parseCli, type CliRequest } from './args.js';
 import { HELP, MERGE_HELP, WATCH_HELP } from './help.js';
+import { showStatus } from './status-line.js';
 
 const EXIT_ERROR = 2;
 /** The signals that end a run the same way: the app's tree killed, reports written, exit 128 + n. */
@@ -121,6 +122,19 @@ async function mergeReports(patterns: string[]): Promise<RunResult> {
   return mergeRunResults(files.map(readRunResult));
 }
 
+/** The status line's words: what the one check waits for (or how many run), for how long, and the app last. */
+function statusOf(plan: RunPlan, seconds: number): string {
+  if (plan.checks.length !== 1) return `prefork-check: ${plan.checks.length} checks running · ${seconds} s`;
+  const check = plan.checks[0]!;
+  const waitsFor =
+    check.forkMarker !== undefined
+      ? `marker ${JSON.stringify(check.forkMarker)}`
+      : check.forkAtFirstFork
+        ? 'first worker fork'
+        : 'fork point';
+  return `prefork-check: waiting for the ${waitsFor} · ${seconds} s · ${check.name ?? ''}`;
+}
+
 /** A report path of `-` is our stdout. */
 const STDOUT_PATH = '-';
 
@@ -223,7 +237,10 @@ export async function main(argv: string[]): Promise<number> {
       plan,
     );
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
-    const result = await runChecks(plan);
+    const stopStatus = request.quiet
+      ? () => undefined
+      : showStatus(process.stderr, (seconds) => statusOf(plan, seconds));
+    const result = await runChecks(plan).finally(stopStatus);
     await writeReports(result, request, json, junit);
     return result.checks.some((report) => report.error?.code === 'INTERRUPTED') ? interrupted() : result.exitCode;
   } catch (error) {

@@ -1,7 +1,13 @@
 import { Socket } from 'node:net';
 
-/** What the relays have passed on: so our report can start on a line of its own, set apart from the app's. */
-export const relayed = { any: false, lineOpen: new Set<NodeJS.WriteStream>() };
+/**
+ * What the relays have passed on: so our report can start on a line of its own, set apart from
+ * the app's; and who to tell before they pass on more (a live status line clears itself).
+ */
+export const relayed: { any: boolean; lineOpen: Set<NodeJS.WriteStream>; beforeRelay?: () => void } = {
+  any: false,
+  lineOpen: new Set<NodeJS.WriteStream>(),
+};
 
 /**
  * One of the app's output streams (its stdout or its stderr): a fifo we read,
@@ -92,6 +98,7 @@ export class AppOutput {
 /** Our own stdout may be closed (`| head`): the app's output is then dropped, never an error of ours. */
 function passOn(stream: NodeJS.WriteStream, chunk: Buffer): void {
   if (stream.destroyed || !stream.writable) return;
+  relayed.beforeRelay?.();
   try {
     stream.write(chunk, () => undefined);
   } catch {
