@@ -110,7 +110,7 @@ describe('prefork-check watch', () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(2);
     expect(run.report!.error).toEqual({ code: 'APP_FAILED', message: 'Step 1 failed: `exit 7` exited with status 7.' });
     // The steps that ran, not the ones asked for.
-    expect(run.report!.watch!.steps).toBe(0);
+    expect((run.report as WatchReport).watch.steps).toBe(0);
     expect(run.report!.forkPoint.description).toMatch(/^0 of 3 steps of exit 7/);
   });
 
