@@ -158,18 +158,22 @@ describe('a duplicated fd is an fd of its own', () => {
 });
 
 describe('many threads at once', () => {
-  // 16 threads open and close files from two lines, keeping every tenth, while their closes and
-  // opens interleave in the trace. Every file's name says which line opened it.
+  // 16 threads make fds four ways (open, ctypes, os.dup, sqlite3.connect), keeping some, while
+  // their closes and opens interleave in the trace. Every file's name says which function made it.
   test('every fd is in the table and names its own line, run after run', async () => {
+    const source = readFileSync(fixture('many-threads'), 'utf8').split('\n');
+    const lineOf = (text: string) => source.findIndex((line) => line.includes(text)) + 1;
+    const [opened, duplicated] = [lineOf('fd = os.open('), lineOf('copy = os.dup(fd)')];
     for (let run = 0; run < 5; run++) {
       const result = await runCli(['--entry', fixture('many-threads'), '--fork-marker', 'READY']);
       const report = result.report!;
       expectTableMatchesKernel(report.table, result.kernel!);
-      expect(report.leaks).toHaveLength(64);
+      expect(report.leaks).toHaveLength(16 + 16 + 32 + 8);
       for (const leak of report.leaks) {
-        const by = /\/(open|libc)-\d+-\d+\.txt$/.exec(leak.target)?.[1];
+        const by = /\/(open|libc|dup|sqlite)-\d+-\d+\.(txt|db)$/.exec(leak.target)?.[1];
         expect(`${leak.target} ${leak.origin?.function}`).toBe(`${leak.target} by_${by}`);
-        expect(leak.origin!.native).toBe(by === 'libc');
+        expect(leak.origin!.native).toBe(by === 'libc' || by === 'sqlite');
+        if (by === 'dup') expect(leak.origin!.line).toBe(leak.duplicateOf === undefined ? opened : duplicated);
       }
     }
   }, 120_000);

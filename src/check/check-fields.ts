@@ -96,7 +96,7 @@ export const CHECK_FIELDS: Record<keyof CheckConfig, CheckField> = {
   },
   nativeStacks: {
     type: 'on',
-    help: "also record each fd's native (C) stack (strace -k; slower)",
+    help: "also record each fd's native (C) stack (strace -k: several ms per traced syscall)",
     flag: { name: 'native-stacks' },
   },
   preset: {
