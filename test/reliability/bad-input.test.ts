@@ -1,23 +1,33 @@
-import { existsSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, ROOT, scratch } from '../helpers/run-cli.js';
 
-/** Runs the CLI asking for every output file; returns what it did and whether any file appeared. */
+/**
+ * Runs the CLI asking for every output file, with a temp directory of its own; returns what it did,
+ * which files appeared beside the outputs or in the temp directory, and what it left running.
+ */
 async function badRun(args: string[], options: { env?: Record<string, string>; wrap?: string[] } = {}) {
   const dir = scratch();
+  const temp = join(dir, 'tmp');
+  mkdirSync(temp);
   const outputs = ['report.json', 'junit.xml', 'baseline.json'].map((name) => join(dir, name));
   const [json, junit, baseline] = outputs as [string, string, string];
   const own = ['--json', json, '--junit', junit, '--baseline', baseline, '--update-baseline'];
   const [program, ...rest] = [...(options.wrap ?? []), process.execPath, CLI, ...own, ...args];
   const run = await execa(program!, rest, {
     cwd: ROOT,
-    env: { FIXTURE_SCRATCH: dir, ...options.env },
+    env: { FIXTURE_SCRATCH: dir, TMPDIR: temp, ...options.env },
     reject: false,
     stdin: 'ignore',
   });
-  return { ...run, written: outputs.filter((file) => existsSync(file)) };
+  const written = [
+    ...readdirSync(dir).filter((name) => name !== 'tmp'),
+    ...readdirSync(temp).map((name) => `tmp/${name}`),
+  ];
+  return { ...run, written, running: await settle(() => processesWithEnv('FIXTURE_SCRATCH', dir)) };
 }
 
 // Drops ptrace the way a container's seccomp profile does (EPERM; some profiles say ENOSYS),
@@ -131,6 +141,8 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     expect(run.stderr.trimEnd().split('\n'), run.stderr).toHaveLength(1);
     expect(run.stderr).toMatch(error);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+    // Nothing written (no report, no baseline, no temp file or fifo), nothing left running.
     expect(run.written).toEqual([]);
+    expect(run.running).toEqual([]);
   });
 });
