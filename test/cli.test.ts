@@ -261,3 +261,15 @@ describe('a live status line on a terminal', () => {
     expect(run.stdout + run.stderr).not.toContain('\x1b[2K');
   });
 });
+
+describe('allowed fds in the console', () => {
+  test('one line each, what allowed it included; in full under --verbose', async () => {
+    const args = ['--allow', '**/app.log', '--entry', fixture('leaky'), '--fork-marker', 'READY'];
+    const plain = await runCli(args);
+    expect(plain.exitCode).toBe(0);
+    expect(plain.stdout).toMatch(/^ {2}fd 3 +file +\S+\/app\.log {2}\(allowed by glob \*\*\/app\.log\)$/m);
+    expect(plain.stdout).not.toMatch(/ {10}origin {4}fixtures\/leaky\/app\.py/);
+    const verbose = await runCli(['--verbose', ...args]);
+    expect(verbose.stdout).toMatch(/ {10}origin {4}fixtures\/leaky\/app\.py:\d+ in <module>/);
+  });
+});

@@ -28,6 +28,8 @@ export interface CliRequest {
   json?: string;
   junit?: string;
   quiet: boolean;
+  /** Allowed fds in full in the console report. */
+  verbose: boolean;
   /** --help: the general help, or the subcommand's (`watch --help`). */
   help?: 'main' | 'watch' | 'merge-reports';
   version: boolean;
@@ -86,6 +88,7 @@ const flags = {
   'ready-port': { type: 'string' },
   html: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
@@ -130,7 +133,7 @@ export function parseCli(argv: string[]): CliRequest {
   // Help is asked for, whatever else is wrong.
   if (values.help) {
     const help = watching ? 'watch' : merging ? 'merge-reports' : 'main';
-    return { help, overrides: {}, updateBaseline: false, strict: false, quiet: false, version: false };
+    return { help, overrides: {}, updateBaseline: false, strict: false, quiet: false, verbose: false, version: false };
   }
   const watchFlags = [
     'request',
@@ -213,6 +216,7 @@ export function parseCli(argv: string[]): CliRequest {
     ...(values.json !== undefined ? { json: values.json } : {}),
     ...(values.junit !== undefined ? { junit: values.junit } : {}),
     quiet: values.quiet ?? false,
+    verbose: values.verbose ?? false,
     version: values.version ?? false,
   };
 }

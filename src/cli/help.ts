@@ -44,6 +44,7 @@ Reports:
   --json <file>            the whole run as JSON (- for stdout: the rest goes to stderr)
   --junit <file>           JUnit XML: a testsuite per check, a testcase per leak site
   -q, --quiet              print only the verdict lines
+  --verbose                show allowed fds in full (flags, creator, origin, stack), not one line each
   (under GitHub Actions, ::error annotations and a step summary are added)
 
 ${WATCH_OPTIONS}

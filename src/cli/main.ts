@@ -163,7 +163,11 @@ async function writeReports(
   const human = humanStream(json, junit);
   human.write(
     apartFromApp(human) +
-      formatConsole(result, { color: useColor(process.env, human.isTTY === true), quiet: request.quiet }),
+      formatConsole(result, {
+        color: useColor(process.env, human.isTTY === true),
+        quiet: request.quiet,
+        verbose: request.verbose,
+      }),
   );
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => human.write(text));
   if (json === STDOUT_PATH) process.stdout.write(formatJsonReport(result));

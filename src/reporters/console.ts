@@ -9,6 +9,8 @@ export interface ConsoleOptions {
   color?: boolean;
   /** Only the verdict line. @default false */
   quiet?: boolean;
+  /** Allowed fds in full (flags, creator, origin, stack), not one line each. @default false */
+  verbose?: boolean;
 }
 
 const STYLES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
@@ -87,7 +89,15 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
     for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
     if (report.error && report.leaks.length > 0)
       lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
-    for (const group of groupBySite(report.leaks)) lines.push('', ...leakBlock(group, paint));
+    let inRunOfOneLiners = false;
+    for (const group of groupBySite(report.leaks)) {
+      // An allowed fd is one line (what it is, what allowed it), consecutive ones together; in full under --verbose.
+      const block = leakBlock(group, paint);
+      const oneLine = group[0]!.allowed && !options.verbose;
+      if (!oneLine || !inRunOfOneLiners) lines.push('');
+      lines.push(...(oneLine ? block.slice(0, 1) : block));
+      inRunOfOneLiners = oneLine;
+    }
     lines.push('');
   }
   // Alone, a verdict line says which check it is about.
