@@ -48,6 +48,14 @@ describe('prefork-check watch', () => {
     const values = /data-kind="socket" data-values="([\d,]+)"/.exec(run.html)![1]!.split(',').map(Number);
     expect(values).toHaveLength(40);
     expect(values.at(-1)! - values[3]!).toBe(36);
+    // A page to act on: the verdict, the line that made the sockets, the warm-up and both axes labelled.
+    expect(run.html).toContain('<p class="verdict">FAIL: fds grow by more than 0 per step</p>');
+    const [origin] = declaredOrigins(fixture('exporter'));
+    const [file, line] = origin!.split(' ')[0]!.split(':');
+    expect(run.html).toContain(`made at <code>${file}:${line}</code>`);
+    expect(run.html).toMatch(/<rect class="warmup" /);
+    expect(run.html).toMatch(/text-anchor="middle">40<\/text>/);
+    expect(run.html).toMatch(/text-anchor="end">0<\/text>/);
   });
 
   test('its fixed version: no growth, and the watch passes', async () => {
@@ -55,6 +63,7 @@ describe('prefork-check watch', () => {
     expect(run.exitCode, run.stdout).toBe(0);
     expect(run.report.watch.processes[0]!.growthPerStep).toBe(0);
     expect(run.report.leaks.filter((leak) => !leak.allowed)).toEqual([]);
+    expect(run.html).toContain('<p class="verdict">PASS: no process gained more than 0 fds per step</p>');
   });
 
   test('--max-growth allows a known rate', async () => {

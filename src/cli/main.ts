@@ -220,7 +220,7 @@ export async function main(argv: string[]): Promise<number> {
       const result: RunResult = { ...runVerdict([report]), checks: [report], tool: report.tool };
       await writeReports(result, request, request.json, request.junit);
       if (!request.quiet) humanStream(request.json, request.junit).write(formatWatch(report.watch));
-      if (html !== undefined) await writeWatchHtml(report.watch, report.name, html);
+      if (html !== undefined) await writeWatchHtml(report, html);
       return report.error?.code === 'INTERRUPTED' ? interrupted() : result.exitCode;
     }
     if (request.mergeReports) {

@@ -1,5 +1,6 @@
-import type { WatchData } from './watch.js';
+import type { WatchData, WatchReport } from './watch.js';
 import { writeFileAtomic } from '../files/write-atomic.js';
+import { groupBySite } from '../report/group-leaks.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -40,50 +41,99 @@ const escape = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLORS = ['#c0392b', '#2471a3', '#1e8449', '#b9770e', '#7d3c98', '#117864', '#566573'];
 
+/** Round tick values from 0 to at least `max`: 0, a step of 1, 2 or 5 times a power of ten, ... */
+function ticks(max: number): number[] {
+  const raw = Math.max(1, max) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= raw)!;
+  const top = Math.ceil(Math.max(1, max) / step) * step;
+  return Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
+}
+
 /**
- * A self-contained HTML page with one SVG chart per process: fd count per
- * kind over the steps. No script: it reads the same in any browser or viewer.
+ * A self-contained HTML page a person can act on without the console: the
+ * verdict, the lines that made the fds still open at the end, and one SVG
+ * chart per process, fd count per kind over the steps, with the warm-up
+ * shaded and both axes labelled. No script: it reads the same anywhere.
  */
-function formatWatchHtml(data: WatchData, title: string): string {
-  const width = 640;
-  const height = 240;
-  const pad = 40;
+function formatWatchHtml(report: WatchReport): string {
+  const data = report.watch;
+  const width = 680;
+  const height = 260;
+  const [left, right, top, bottom] = [48, 16, 16, 40];
+  const plotWidth = width - left - right;
+  const plotHeight = height - top - bottom;
   const charts = data.processes.map((process) => {
     const kinds = Object.entries(process.byKind) as Array<[string, number[]]>;
-    const max = Math.max(1, ...kinds.flatMap(([, values]) => values));
-    const x = (i: number) => pad + (i * (width - 2 * pad)) / Math.max(1, data.steps - 1);
-    const y = (value: number) => height - pad - (value * (height - 2 * pad)) / max;
+    const heading = `<h2>pid ${process.pid} ${escape(process.program)}: ${process.growthPerStep.toFixed(2)} fds per step</h2>`;
+    if (kinds.length === 0 || data.steps === 0) return `<section>${heading}<p>No fds sampled.</p></section>`;
+    const yTicks = ticks(Math.max(...kinds.flatMap(([, values]) => values)));
+    const yMax = yTicks.at(-1)!;
+    const x = (i: number) => left + (i * plotWidth) / Math.max(1, data.steps - 1);
+    const y = (value: number) => top + plotHeight - (value * plotHeight) / yMax;
+    const xTicks = [...new Set([1, Math.max(1, data.warmup), Math.ceil(data.steps / 2), data.steps])];
+    const warmup =
+      data.warmup > 1
+        ? `<rect class="warmup" x="${left}" y="${top}" width="${(x(data.warmup - 1) - left).toFixed(1)}" height="${plotHeight}" fill="#eee"/>
+<text x="${left + 4}" y="${top + 12}" fill="#777">warm-up</text>`
+        : '';
+    const grid = yTicks.map(
+      (value) =>
+        `<line x1="${left}" y1="${y(value).toFixed(1)}" x2="${width - right}" y2="${y(value).toFixed(1)}" stroke="${value === 0 ? '#333' : '#ddd'}"/><text x="${left - 6}" y="${(y(value) + 4).toFixed(1)}" text-anchor="end">${value}</text>`,
+    );
+    const steps = xTicks.map(
+      (step) => `<text x="${x(step - 1).toFixed(1)}" y="${top + plotHeight + 16}" text-anchor="middle">${step}</text>`,
+    );
     const lines = kinds.map(([kind, values], k) => {
       const points = values.map((value, i) => `${x(i).toFixed(1)},${y(value).toFixed(1)}`).join(' ');
       return `<polyline class="series" data-kind="${escape(kind)}" data-values="${values.join(',')}" fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${points}"/>`;
     });
-    const legend = kinds.map(
-      ([kind], k) =>
-        `<text x="${width - pad}" y="${pad + 14 * k}" text-anchor="end" fill="${COLORS[k % COLORS.length]}">${escape(kind)}</text>`,
-    );
+    // Below the chart, not over its lines.
+    const legend = kinds
+      .map(
+        ([kind, values], k) =>
+          `<span style="color:${COLORS[k % COLORS.length]}">■ ${escape(kind)} (${values.at(-1)})</span>`,
+      )
+      .join(' ');
     return `<section>
-<h2>pid ${process.pid} ${escape(process.program)}: ${process.growthPerStep.toFixed(2)} fds per step</h2>
+${heading}
 <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" data-pid="${process.pid}" role="img" aria-label="fds of pid ${process.pid} over ${data.steps} steps">
-<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#333"/>
-<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="#333"/>
-<text x="${pad - 6}" y="${pad + 4}" text-anchor="end">${max}</text>
-<text x="${pad - 6}" y="${height - pad}" text-anchor="end">0</text>
-<text x="${width / 2}" y="${height - 10}" text-anchor="middle">step (${escape(data.driver)})</text>
+${warmup}
+${grid.join('\n')}
+<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="#333"/>
+${steps.join('\n')}
+<text x="${left + plotWidth / 2}" y="${height - 6}" text-anchor="middle">step (${escape(data.driver)})</text>
 ${lines.join('\n')}
-${legend.join('\n')}
 </svg>
+<p class="legend">${legend}</p>
 </section>`;
   });
+  const counted = report.leaks.filter((leak) => !leak.allowed);
+  const verdict = report.error
+    ? `ERROR: ${escape(report.error.message)}`
+    : counted.length > 0
+      ? `FAIL: fds grow by more than ${data.maxGrowth} per step`
+      : `PASS: no process gained more than ${data.maxGrowth} fds per step`;
+  // One line per creating site, with its count: the same line leaking 200 sockets is one line.
+  const made = groupBySite(counted).map((group) => {
+    const leak = group[0]!;
+    const where = leak.origin
+      ? `<code>${escape(leak.origin.file)}:${leak.origin.line}</code> in <code>${escape(leak.origin.function)}</code>`
+      : escape(leak.originNote ?? 'an unknown place');
+    return `<li>${group.length} × <code>${escape(leak.kind)}</code>, e.g. <code>${escape(leak.target)}</code>, made at ${where}</li>`;
+  });
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
-<style>body{font-family:sans-serif;margin:2em}svg{background:#fff;border:1px solid #ccc}text{font-size:12px}</style></head>
-<body><h1>prefork-check watch: ${escape(title)}</h1>
-<p>${data.steps} steps, the first ${data.warmup} warm-up; allowed growth ${data.maxGrowth} fds per step.</p>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(report.name)}</title>
+<style>body{font-family:sans-serif;margin:2em}svg{background:#fff;border:1px solid #ccc}text{font-size:12px}.verdict{font-weight:bold}</style></head>
+<body><h1>prefork-check watch: ${escape(report.name)}</h1>
+<p class="verdict">${verdict}</p>
+<p>${data.steps} steps of ${escape(data.driver)}, the first ${data.warmup} warm-up; allowed growth ${data.maxGrowth} fds per step.</p>
 ${charts.join('\n')}
+${made.length > 0 ? `<h2>Open at the end, by the line that made them</h2>\n<ul class="made">\n${made.join('\n')}\n</ul>` : ''}
 </body></html>
 `;
 }
 
-export async function writeWatchHtml(data: WatchData, title: string, file: string): Promise<void> {
-  await writeFileAtomic(file, formatWatchHtml(data, title));
+export async function writeWatchHtml(report: WatchReport, file: string): Promise<void> {
+  await writeFileAtomic(file, formatWatchHtml(report));
 }
