@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import type { WatchReport } from '../src/watch/watch.js';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { processesWithEnv, settle } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';
-import { fixture, runCli, scratch } from './helpers/run-cli.js';
+import { CLI, fixture, runCli, scratch } from './helpers/run-cli.js';
 
 async function watchExporter(name: string, extra: string[] = []) {
   const port = await freePort();
@@ -162,5 +163,35 @@ describe('prefork-check watch on a worker pool', () => {
     expect(report.watch.processes).toHaveLength(3);
     expect(growth.reduce((sum, each) => sum + each, 0)).toBeCloseTo(1, 1);
     expect(reportedOrigins(report)).toEqual(declaredOrigins(fixture('task-pool')));
+  });
+});
+
+describe('Ctrl-C during a step', () => {
+  test('a GET the server never answers is given up at once: exit 130, nothing left running', async () => {
+    const port = await freePort();
+    const mark = randomUUID();
+    const watching = execa(
+      'node',
+      [
+        CLI,
+        'watch',
+        '--request',
+        `http://127.0.0.1:${port}/`,
+        '--ready-marker',
+        'READY',
+        '--',
+        'python3',
+        fixture('silent-server'),
+        String(port),
+      ],
+      { reject: false, env: { WATCH_TEST: mark }, stdin: 'ignore' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const interrupted = Date.now();
+    watching.kill('SIGINT');
+    const run = await watching;
+    expect(run.exitCode).toBe(130);
+    expect(Date.now() - interrupted).toBeLessThan(1500);
+    expect(await settle(() => processesWithEnv('WATCH_TEST', mark)), 'server processes left running').toEqual([]);
   });
 });

@@ -3,12 +3,17 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 
 /** One GET; resolves with the status, rejects on a connection error or after `timeoutMs`. */
-export function get(url: string, timeoutMs: number): Promise<number> {
+export function get(url: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    // An abort (Ctrl-C) ends the request at once, not when the server answers.
+    const req = httpRequest(
+      url,
+      { method: 'GET', agent: false, timeout: timeoutMs, ...(signal ? { signal } : {}) },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();

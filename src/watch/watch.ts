@@ -191,7 +191,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
           `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).`,
         );
       try {
-        if (options.request !== undefined) await get(options.request, 10_000);
+        if (options.request !== undefined) await get(options.request, 10_000, options.signal);
         else {
           // A step that fails put no load on the server: its fds say nothing.
           const status = await drive(options.drive!, DRIVE_STEP_MS, options.signal);
@@ -206,6 +206,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
         }
       } catch (cause) {
         if (cause instanceof WatchStopped) throw cause;
+        if (options.signal?.aborted)
+          throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
         throw new WatchStopped('APP_FAILED', `Step ${step} failed: ${(cause as Error).message}.`);
       }
       // Let the trace catch up before the step's fds are judged, then look at every process.
