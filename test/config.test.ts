@@ -44,6 +44,28 @@ describe('allow rules', () => {
     expect(run.stdout).toMatch(/allow rule matched nothing: path \/var\/run\/never-there\.pid/);
   });
 
+  test('a socket rule on a unix path matches the socket bound there, not the one connected to it', async () => {
+    const dir = project({
+      'prefork-check.config.json': {
+        entry: fixture('unix'),
+        forkMarker: 'READY',
+        allow: [{ socket: { family: 'unix', address: '${SCRATCH}/app.sock' } }],
+      },
+    });
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const configFile = join(dir, 'prefork-check.config.json');
+    const run = await runCli([], {
+      cwd: dir,
+      before: (scratch) =>
+        writeFileSync(configFile, readFileSync(configFile, 'utf8').replaceAll('${SCRATCH}', scratch)),
+    });
+    const allowed = Object.fromEntries(
+      run.report!.leaks.map((leak) => [leak.target.replace(run.scratch, '$S'), leak.allowed]),
+    );
+    expect(allowed).toEqual({ 'unix $S/app.sock': true, 'unix -> $S/app.sock': false });
+    expect(run.exitCode).toBe(1);
+  });
+
   test('--allow adds a glob to the config’s rules', async () => {
     const run = await runCli(['--entry', fixture('leaky'), '--fork-marker', 'READY', '--allow', '**/app.log']);
     expect(run.exitCode).toBe(0);

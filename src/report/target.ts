@@ -1,6 +1,7 @@
 import { isInodePeer, type OpenFile, type SocketState } from '../model/open-file.js';
 
-function socketFamilyName(socket: SocketState): string {
+/** A socket's family as reports and rules name it: tcp, udp, unix, netlink, ... */
+export function socketFamilyName(socket: SocketState): string {
   const protocol = socket.protocol.toUpperCase();
   if (protocol.startsWith('TCP')) return 'tcp';
   if (protocol.startsWith('UDPLITE')) return 'udplite';

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type picomatchType from 'picomatch';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { FD_KINDS, type FdKind } from '../model/open-file.js';
+import { socketFamilyName } from '../report/target.js';
 import type { FdRecord } from '../report/types.js';
 
 /**
@@ -47,13 +48,17 @@ function pathOf(record: FdRecord): string | undefined {
   return record.socket ? undefined : record.target;
 }
 
-/** `tcp 127.0.0.1:8000 -> ...` → family tcp, address 127.0.0.1, port 8000 (the local end). */
+/** A socket's local end from its record's fields: family tcp, address 127.0.0.1, port 8000; a unix socket's path. */
 function localEnd(record: FdRecord): { family: string; address?: string; port?: number } | undefined {
-  if (!record.socket) return undefined;
-  const [family = '', local = ''] = record.target.split(' ');
-  const match = /^\[?(.*?)\]?:(\d+|\?)$/.exec(local);
-  if (!match) return { family, address: local.startsWith('/') ? local : undefined };
-  return { family, address: match[1], ...(match[2] === '?' ? {} : { port: Number(match[2]) }) };
+  const socket = record.socket;
+  if (!socket) return undefined;
+  const family = socketFamilyName(socket);
+  if (family === 'unix') return { family, ...(socket.unixPath !== undefined ? { address: socket.unixPath } : {}) };
+  const match = socket.local === undefined ? null : /^\[?(.*?)\]?:(\d+)$/.exec(socket.local);
+  if (!match) return { family };
+  // Port 0: picked by the OS and never shown.
+  const port = Number(match[2]);
+  return { family, address: match[1]!, ...(port === 0 ? {} : { port }) };
 }
 
 /** Every name a frame answers to: its function, its module and that module's packages. */
