@@ -8,11 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { TraceParser } = await import(join(root, 'dist/trace/parser.js'));
-const { ProcessModel } = await import(join(root, 'dist/model/process-model.js'));
+const { TracePipeline } = await import(join(root, 'dist/session/pipeline.js'));
 const { FdTable } = await import(join(root, 'dist/model/fd-table.js'));
 const { OpenFile } = await import(join(root, 'dist/model/open-file.js'));
-const { Attributor } = await import(join(root, 'dist/attribution/attributor.js'));
 
 const corpus = readFileSync(join(root, 'test/traces/fixtures-mix.txt'), 'latin1').split('\n').filter(Boolean);
 const total = Number(process.argv[2] ?? 1_000_000);
@@ -22,9 +20,8 @@ const stdio = () => {
   for (const fd of [0, 1, 2]) table.set(fd, new OpenFile('file', [], { type: 'inherited', from: 'stdio' }), false);
   return table;
 };
-const attributor = new Attributor('0'.repeat(32));
-const model = new ProcessModel(stdio, [attributor.listener]);
-const parser = new TraceParser();
+const pipeline = new TracePipeline('0'.repeat(32), stdio, [], root);
+const model = pipeline.model;
 
 let peak = 0;
 const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
@@ -33,8 +30,7 @@ let done = 0;
 for (let round = 0; done < total; round++) {
   for (const line of corpus) {
     if (done++ >= total) break;
-    const event = parser.parse(line);
-    if (event && event.type !== 'native-frame') attributor.observe(event, model.apply(event));
+    pipeline.apply(line);
   }
   for (const tid of [...model.tasks.keys()]) model.apply({ type: 'exit', pid: tid, code: 0 });
   if (round % 64 === 0) sample();

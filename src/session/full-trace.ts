@@ -1,19 +1,15 @@
-import { Attributor } from '../attribution/attributor.js';
 import { bootstrapEnv, newToken } from '../attribution/bootstrap.js';
-import { describeOrigin } from '../attribution/describe-origin.js';
 import type { AppOutput } from '../launch/app-output.js';
 import { runTraced, type TracedRun } from '../launch/run-traced.js';
+import { TracePipeline } from './pipeline.js';
 import { straceArguments } from './strace-command.js';
 import type { FdTable } from '../model/fd-table.js';
 import { initialTable } from '../model/initial-table.js';
-import { ProcessModel, type ModelListener } from '../model/process-model.js';
+import type { ModelListener, ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
-import { describeTable } from '../report/describe-table.js';
 import type { FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
-import { TraceParser } from '../trace/parser.js';
-import { NativeStacks } from '../attribution/native-stacks.js';
 
 export interface FullTraceRequest {
   strace: string;
@@ -58,36 +54,16 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
       : request.env,
     inheritFds: request.inheritFds,
   });
-  const attributor = new Attributor(token);
-  const stacks = new NativeStacks();
-  const model = new ProcessModel(
+  const pipeline = new TracePipeline(
+    token,
     () => initialTable(run.initialFds, run.passedDownFds),
-    [...request.listeners, attributor.listener, stacks.listener],
+    request.listeners,
+    request.cwd,
   );
-  const parser = new TraceParser();
   return {
     run,
-    model,
-    apply(line) {
-      const event = parser.parse(line);
-      if (event === undefined) return undefined;
-      if (event.type === 'native-frame') {
-        stacks.add(event.frame);
-        return undefined;
-      }
-      stacks.next();
-      const task = model.apply(event);
-      return { event, task, record: attributor.observe(event, task) };
-    },
-    describe: (table, pid) =>
-      describeTable(
-        table,
-        pid,
-        (made, createdBy) => ({
-          ...describeOrigin(attributor.attributionOf(made), createdBy, request.cwd),
-          ...stacks.of(made),
-        }),
-        (file) => model.startStdio.get(file),
-      ),
+    model: pipeline.model,
+    apply: (line) => pipeline.apply(line),
+    describe: (table, pid) => pipeline.describe(table, pid),
   };
 }

@@ -2,17 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { Attributor } from '../../src/attribution/attributor.js';
-import { describeOrigin } from '../../src/attribution/describe-origin.js';
 import { firstForkDetector } from '../../src/fork-point/first-fork.js';
 import { markerDetector } from '../../src/fork-point/marker.js';
 import { AppOutput } from '../../src/launch/app-output.js';
 import { FdTable } from '../../src/model/fd-table.js';
 import { OpenFile } from '../../src/model/open-file.js';
-import { ProcessModel } from '../../src/model/process-model.js';
+import type { ProcessModel } from '../../src/model/process-model.js';
 import type { ProcessEvent } from '../../src/trace/events.js';
-import { describeTable } from '../../src/report/describe-table.js';
 import { TraceParser } from '../../src/trace/parser.js';
+import { TracePipeline } from '../../src/session/pipeline.js';
 import { ROOT } from '../helpers/run-cli.js';
 
 // Real strace 6.1 output from the fixture apps (-f -y -yy), as the material to cut, mix and spoil.
@@ -28,28 +26,23 @@ function stdio(): FdTable {
   return table;
 }
 
-/** Everything a check does with trace lines: parse, model, attribute, detect fork points, describe. */
+/** Everything a check does with trace lines: the check's own pipeline, and the fork-point detectors. */
 function runPipeline(lines: string[]): ProcessModel {
-  const parser = new TraceParser();
   // The app's streams, already ended: the marker never waits for bytes here.
   const output = new AppOutput('READY');
   output.streams[1].end();
   output.streams[2].end();
   const marker = markerDetector('READY', output);
   const firstFork = firstForkDetector();
-  const attributor = new Attributor('0'.repeat(32));
-  const model = new ProcessModel(stdio, [marker.listener ?? {}, firstFork.listener ?? {}, attributor.listener]);
+  const pipeline = new TracePipeline('0'.repeat(32), stdio, [marker.listener ?? {}, firstFork.listener ?? {}], ROOT);
   for (const line of lines) {
-    const event = parser.parse(line);
-    if (!event || event.type === 'native-frame') continue;
-    const task = model.apply(event);
-    attributor.observe(event, task);
-    marker.observe(event, task, model);
-    firstFork.observe(event, task, model);
+    const applied = pipeline.apply(line);
+    if (!applied) continue;
+    marker.observe(applied.event, applied.task, pipeline.model);
+    firstFork.observe(applied.event, applied.task, pipeline.model);
   }
-  for (const task of model.liveProcesses())
-    describeTable(task.table, 0, (made, createdBy) => describeOrigin(attributor.attributionOf(made), createdBy, ROOT));
-  return model;
+  for (const task of pipeline.model.liveProcesses()) pipeline.describe(task.table, 0);
+  return pipeline.model;
 }
 
 const realLine = fc.constantFrom(...corpus);

@@ -1,0 +1,60 @@
+import { Attributor } from '../attribution/attributor.js';
+import { describeOrigin } from '../attribution/describe-origin.js';
+import { NativeStacks } from '../attribution/native-stacks.js';
+import type { FdTable } from '../model/fd-table.js';
+import { ProcessModel, type ModelListener } from '../model/process-model.js';
+import type { Task } from '../model/task.js';
+import { describeTable } from '../report/describe-table.js';
+import type { FdRecord } from '../report/types.js';
+import type { ProcessEvent } from '../trace/events.js';
+import { TraceParser } from '../trace/parser.js';
+
+/**
+ * What a check does with each line of the trace, whatever the trace comes
+ * from (a live strace, a recorded file, a fuzzer): parse it, apply it to the
+ * process model, match the bootstrap's records and the native stacks to the
+ * fds they belong to; and, at the end, describe a table for the report.
+ */
+export class TracePipeline {
+  readonly model: ProcessModel;
+  private readonly parser = new TraceParser();
+  private readonly attributor: Attributor;
+  private readonly stacks = new NativeStacks();
+
+  /** `token`: the run's attribution token; `projectRoot`: where shown paths are relative to. */
+  constructor(
+    token: string,
+    initialTable: () => FdTable,
+    listeners: ModelListener[],
+    private readonly projectRoot: string,
+  ) {
+    this.attributor = new Attributor(token);
+    this.model = new ProcessModel(initialTable, [...listeners, this.attributor.listener, this.stacks.listener]);
+  }
+
+  /** Parses and applies one line; undefined when it holds no event. `record`: an attribution record, nothing else to see. */
+  apply(line: string): { event: ProcessEvent; task: Task; record: boolean } | undefined {
+    const event = this.parser.parse(line);
+    if (event === undefined) return undefined;
+    if (event.type === 'native-frame') {
+      this.stacks.add(event.frame);
+      return undefined;
+    }
+    this.stacks.next();
+    const task = this.model.apply(event);
+    return { event, task, record: this.attributor.observe(event, task) };
+  }
+
+  /** Report records of a table, origins included. Sockets are completed from the live process's /proc. */
+  describe(table: FdTable, pid: number): FdRecord[] {
+    return describeTable(
+      table,
+      pid,
+      (made, createdBy) => ({
+        ...describeOrigin(this.attributor.attributionOf(made), createdBy, this.projectRoot),
+        ...this.stacks.of(made),
+      }),
+      (file) => this.model.startStdio.get(file),
+    );
+  }
+}
