@@ -22,7 +22,7 @@ export class NativeStacks {
 
   /** A new event: the frames after it are not the previous syscall's. */
   next(): void {
-    this.made = [];
+    if (this.made.length > 0) this.made = [];
   }
 
   add(frame: string): void {

@@ -29,31 +29,12 @@ export interface CheckField {
   flag?: { name: string; value?: string };
 }
 
-/** One check as the config file writes it. Top-level fields of these kinds are defaults for every check. */
-export type CheckConfig = Pick<
-  CheckOptions,
-  | 'name'
-  | 'entry'
-  | 'command'
-  | 'python'
-  | 'forkMarker'
-  | 'forkAtFirstFork'
-  | 'timeout'
-  | 'cwd'
-  | 'env'
-  | 'allow'
-  | 'inheritFds'
-  | 'attribution'
-  | 'nativeStacks'
-  | 'preset'
->;
-
 /**
- * Every field a check takes, declared once: the config's keys and their
+ * Every field a check takes, declared once: the config's keys (CheckConfig) and their
  * validation, the JSON Schema, the command-line flags that override them and
  * their --help lines all come from here.
  */
-export const CHECK_FIELDS: Record<keyof CheckConfig, CheckField> = {
+const FIELDS = {
   name: { type: 'text', help: "the check's name in reports; keys its baseline entries" },
   entry: { type: 'text', help: 'a Python file to run (a .rb file runs with ruby)' },
   command: { type: 'texts', help: 'the command and its arguments, e.g. ["gunicorn", "--preload", "app:app"]' },
@@ -104,7 +85,12 @@ export const CHECK_FIELDS: Record<keyof CheckConfig, CheckField> = {
     help: `${PRESET_NAMES.join(', ')}, or none: the server's fork point, and its own fds allowed by their role (default: detected from the command)`,
     flag: { name: 'preset', value: 'name' },
   },
-};
+} satisfies { [Key in keyof CheckOptions]?: CheckField };
+
+export const CHECK_FIELDS: Record<keyof typeof FIELDS, CheckField> = FIELDS;
+
+/** One check as the config file writes it: the table's fields. Top-level fields of these kinds are defaults for every check. */
+export type CheckConfig = Pick<CheckOptions, keyof typeof FIELDS>;
 
 export const CHECK_KEYS = Object.keys(CHECK_FIELDS) as Array<keyof CheckConfig>;
 

@@ -97,7 +97,7 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
   const json = request.json ?? config.reporters.json;
   const junit = request.junit ?? config.reporters.junit;
   // A report on stdout: the app's own output goes to stderr with ours.
-  const appOutput = humanStream(json, junit) === process.stderr ? { appOutput: 'stderr' as const } : {};
+  const appOutput = reportOnStdout(json, junit) ? { appOutput: 'stderr' as const } : {};
   const plan: RunPlan = {
     checks: checks.map((check) => ({ ...withOverrides(check, request.overrides), ...appOutput })),
     projectRoot,
@@ -138,9 +138,13 @@ function statusOf(plan: RunPlan, seconds: number): string {
 /** A report path of `-` is our stdout. */
 const STDOUT_PATH = '-';
 
+function reportOnStdout(json: string | undefined, junit: string | undefined): boolean {
+  return json === STDOUT_PATH || junit === STDOUT_PATH;
+}
+
 /** Where the words for people go: stdout, unless a report is written there. */
 function humanStream(json: string | undefined, junit: string | undefined): NodeJS.WriteStream {
-  return json === STDOUT_PATH || junit === STDOUT_PATH ? process.stderr : process.stdout;
+  return reportOnStdout(json, junit) ? process.stderr : process.stdout;
 }
 
 /** Report paths checked before the run: at most one is `-`, and every other one can be written. */
@@ -215,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
         ...(request.overrides.strace !== undefined ? { strace: request.overrides.strace } : {}),
         signal: controller.signal,
-        appOutput: humanStream(request.json, request.junit) === process.stderr ? 'stderr' : 'inherit',
+        appOutput: reportOnStdout(request.json, request.junit) ? 'stderr' : 'inherit',
       });
       const result: RunResult = { ...runVerdict([report]), checks: [report], tool: report.tool };
       await writeReports(result, request, request.json, request.junit);

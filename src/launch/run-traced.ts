@@ -168,7 +168,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const outputReaders = outputReadFds.map((fd, i) => request.output.streams[i === 0 ? 1 : 2].attach(fd));
 
   const reader = new TracePipe(readFd);
-  void reader.firstData().then(releaseWriter);
+  void reader.firstData.then(releaseWriter);
   void child.finally(releaseWriter);
 
   let stopped = false;

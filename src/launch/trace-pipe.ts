@@ -13,15 +13,12 @@ const CHUNK = 1 << 16;
  */
 export class TracePipe {
   private open = true;
-  private waitingForData: Array<() => void> = [];
+  private dataArrived!: () => void;
+  /** Settles when the first bytes arrive (or the pipe is closed first). */
+  readonly firstData = new Promise<void>((resolve) => (this.dataArrived = resolve));
 
   /** `fd` is the fifo's read end, opened O_NONBLOCK; the pipe owns it from here. */
   constructor(private readonly fd: number) {}
-
-  /** Resolves when the first bytes arrive (or the pipe is closed first). */
-  firstData(): Promise<void> {
-    return new Promise((resolve) => (this.open ? this.waitingForData.push(resolve) : resolve()));
-  }
 
   /**
    * The trace, one line at a time, until every writer has closed the fifo or
@@ -69,9 +66,5 @@ export class TracePipe {
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return undefined;
       throw error;
     }
-  }
-
-  private dataArrived(): void {
-    for (const resolve of this.waitingForData.splice(0)) resolve();
   }
 }
