@@ -70,7 +70,7 @@ Exit codes:
   2  the check could not be done: bad usage or config, a broken baseline, no strace
      or ptrace, or the app died or timed out before the fork point (a partial
      report says what was open)
-  128+n  stopped by signal n (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT):
+  128+n  stopped by signal n (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT, 141 SIGPIPE):
      the app's processes are killed and the reports written
 
 Examples:

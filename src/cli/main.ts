@@ -20,7 +20,7 @@ import { showStatus } from './status-line.js';
 
 const EXIT_ERROR = 2;
 /** The signals that end a run the same way: the app's tree killed, reports written, exit 128 + n. */
-const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGPIPE: 13, SIGTERM: 15 } as const;
 
 /** The common conventions: NO_COLOR (set and not empty) turns colour off, FORCE_COLOR on (unless 0 or false), else a terminal's. */
 export function useColor(env: NodeJS.ProcessEnv = process.env, terminal = process.stdout.isTTY === true): boolean {
@@ -194,7 +194,8 @@ export async function main(argv: string[]): Promise<number> {
   const interrupted = () => 128 + (stoppedBy ?? STOP_SIGNALS.SIGINT);
   // `on`, not `once`: a signal with no listener left would end the process before the app is stopped.
   for (const name of Object.keys(STOP_SIGNALS)) process.on(name, onSignal);
-  // A closed stdout (`| head`) ends our output, not the run.
+  // A closed stdout (`| head`) raises SIGPIPE, which stops the run like any stop signal; the
+  // write's own EPIPE error is not a crash.
   process.stdout.on('error', () => undefined);
   try {
     const request = parseCli(argv);

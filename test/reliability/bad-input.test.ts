@@ -1,13 +1,14 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, ROOT, scratch } from '../helpers/run-cli.js';
+import { treeState } from '../helpers/tree-state.js';
 
 /**
  * Runs the CLI asking for every output file, with a temp directory of its own; returns what it did,
- * which files appeared beside the outputs or in the temp directory, and what it left running.
+ * whether its directory (outputs and temp directory) or the fixtures changed, and what it left running.
  */
 async function badRun(args: string[], options: { env?: Record<string, string>; wrap?: string[] } = {}) {
   const dir = scratch();
@@ -15,6 +16,8 @@ async function badRun(args: string[], options: { env?: Record<string, string>; w
   mkdirSync(temp);
   const outputs = ['report.json', 'junit.xml', 'baseline.json'].map((name) => join(dir, name));
   const [json, junit, baseline] = outputs as [string, string, string];
+  const fixtures = join(ROOT, 'fixtures');
+  const before = { dir: treeState(dir), fixtures: treeState(fixtures) };
   const own = ['--json', json, '--junit', junit, '--baseline', baseline, '--update-baseline'];
   const [program, ...rest] = [...(options.wrap ?? []), process.execPath, CLI, ...own, ...args];
   const run = await execa(program!, rest, {
@@ -23,11 +26,8 @@ async function badRun(args: string[], options: { env?: Record<string, string>; w
     reject: false,
     stdin: 'ignore',
   });
-  const written = [
-    ...readdirSync(dir).filter((name) => name !== 'tmp'),
-    ...readdirSync(temp).map((name) => `tmp/${name}`),
-  ];
-  return { ...run, written, running: await settle(() => processesWithEnv('FIXTURE_SCRATCH', dir)) };
+  const after = { dir: treeState(dir), fixtures: treeState(fixtures) };
+  return { ...run, before, after, running: await settle(() => processesWithEnv('FIXTURE_SCRATCH', dir)) };
 }
 
 // Drops ptrace the way a container's seccomp profile does (EPERM; some profiles say ENOSYS),
@@ -141,8 +141,8 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     expect(run.stderr.trimEnd().split('\n'), run.stderr).toHaveLength(1);
     expect(run.stderr).toMatch(error);
     expect(run.stderr).not.toMatch(/\n\s+at /);
-    // Nothing written (no report, no baseline, no temp file or fifo), nothing left running.
-    expect(run.written).toEqual([]);
+    // Nothing written (no report, no baseline, no temp file or fifo), nothing changed, nothing left running.
+    expect(run.after).toEqual(run.before);
     expect(run.running).toEqual([]);
   });
 });

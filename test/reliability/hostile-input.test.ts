@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { project } from '../helpers/project.js';
 import { runCli } from '../helpers/run-cli.js';
+import { treeState } from '../helpers/tree-state.js';
 
-/** A config that says too much: exit 2, one line naming the input, no stack, no report. */
+/** A config that says too much: exit 2, one line naming the input, no stack, no report, nothing changed. */
 async function refused(config: string | object, error: RegExp) {
   const dir = project({ 'prefork-check.config.json': config });
+  const before = treeState(dir);
   const run = await runCli([], { cwd: dir });
+  expect(treeState(dir)).toEqual(before);
   expect(run.exitCode, run.stdout + run.stderr).toBe(2);
   expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   expect(run.stderr).toMatch(error);

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, fixture, runCli, scratch } from '../helpers/run-cli.js';
+import { treeState } from '../helpers/tree-state.js';
 
 // Each run marks its processes with a unique environment variable; the app
 // double-forks a daemon that calls setsid(), leaving the process group.
@@ -31,10 +33,13 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     { signal: 'SIGTERM', exitCode: 143 },
     { signal: 'SIGHUP', exitCode: 129 },
     { signal: 'SIGQUIT', exitCode: 131 },
+    { signal: 'SIGPIPE', exitCode: 141 },
   ] as const)('the CLI gets $signal: exit $exitCode', async ({ signal, exitCode }) => {
     const mark = randomUUID();
+    const dir = scratch();
+    const before = treeState(dir);
     const cli = execa('node', [CLI, '--fork-marker', 'READY', '--', 'python3', fixture('daemon'), 'hang'], {
-      env: { [MARK]: mark, FIXTURE_SCRATCH: scratch() },
+      env: { [MARK]: mark, FIXTURE_SCRATCH: dir, TMPDIR: dir },
       reject: false,
       stdin: 'ignore',
     });
@@ -47,6 +52,26 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     expect(result.exitCode).toBe(exitCode);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/ERROR The check was interrupted; the app was stopped\./);
+    expect(await leftBehind(mark)).toEqual([]);
+    // Its temp directory and trace fifo (made in TMPDIR) are removed.
+    expect(treeState(dir)).toEqual(before);
+  });
+
+  test('its stdout closed mid-run (`| head`): exit 141, nothing left running', async () => {
+    const mark = randomUUID();
+    const cli = execa(
+      'node',
+      [CLI, '--fork-marker', 'READY', '--', 'bash', '-c', 'while :; do echo tick; sleep 0.1; done'],
+      {
+        env: { [MARK]: mark },
+        reject: false,
+        stdin: 'ignore',
+        buffer: false,
+      },
+    );
+    await once(cli.stdout!, 'data');
+    cli.stdout!.destroy();
+    expect((await cli).exitCode).toBe(141);
     expect(await leftBehind(mark)).toEqual([]);
   });
 });

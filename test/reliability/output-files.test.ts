@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { execa } from 'execa';
 import { processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, runCli, scratch } from '../helpers/run-cli.js';
+import { treeState } from '../helpers/tree-state.js';
 
 /** A check of a one-leak bash app, named by what it leaks. */
 const leaky = (file: string) => [
@@ -29,6 +30,7 @@ describe('output files are the user’s: never replaced when they are not regula
       execFileSync('mkfifo', [fifo]);
       const link = join(dir, 'to-device');
       symlinkSync(device, link);
+      const before = treeState(dir);
       for (const [flag, target, word] of [
         ['--json', device, 'a device'],
         ['--junit', fifo, 'a fifo'],
@@ -40,6 +42,7 @@ describe('output files are the user’s: never replaced when they are not regula
         expect(run.exitCode, run.stdout).toBe(2);
         expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(`it is ${word}`)]);
       }
+      expect(treeState(dir)).toEqual(before);
       expect(statSync(device).isCharacterDevice()).toBe(true);
       expect(statSync(fifo).isFIFO()).toBe(true);
       expect(lstatSync(link).isSymbolicLink()).toBe(true);
@@ -67,7 +70,9 @@ describe('output files are the user’s: never replaced when they are not regula
     writeFileSync(real, 'old');
     const link = join(dir, 'out.json');
     symlinkSync(real, link);
+    const before = treeState(dir, [real]);
     const run = await runCli(['--json', link, ...leaky('/etc/hostname')], { json: false });
+    expect(treeState(dir, [real])).toEqual(before);
     expect(run.exitCode).toBe(1);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe(real);
@@ -81,10 +86,12 @@ describe('output files are the user’s: never replaced when they are not regula
     symlinkSync(real, baseline);
     const files = Array.from({ length: 8 }, (_, i) => join(dir, `leak-${i}.txt`));
     for (const file of files) writeFileSync(file, '');
+    const before = treeState(dir, [real]);
     const runs = await Promise.all(
       files.map((file) => runCli(['--baseline', baseline, '--update-baseline', ...leaky(file)], { json: false })),
     );
     for (const run of runs) expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(treeState(dir, [real])).toEqual(before);
     expect(lstatSync(baseline).isSymbolicLink()).toBe(true);
     const entries = (JSON.parse(readFileSync(real, 'utf8')) as { entries: Array<{ target: string }> }).entries;
     expect(entries.map((entry) => entry.target).sort()).toEqual(files.map((_, i) => `<tmp>/*/leak-${i}.txt`).sort());
@@ -97,14 +104,15 @@ describe('a symlink planted where a temp file might go is never followed', () =>
     const victim = join(dir, 'victim.txt');
     writeFileSync(victim, 'precious');
     const out = join(dir, 'out.json');
+    const before = treeState(dir);
     // exec keeps the pid, so the planted name is the one a pid-named temp file would take.
     const script = `ln -s '${victim}' '${out}'.$$.tmp; exec node '${CLI}' --json '${out}' "$@"`;
-    const run = await execa('bash', ['-c', script, 'bash', ...leaky('/etc/hostname')], {
-      reject: false,
-      stdin: 'ignore',
-    });
+    const cli = execa('bash', ['-c', script, 'bash', ...leaky('/etc/hostname')], { reject: false, stdin: 'ignore' });
+    const run = await cli;
     expect(run.exitCode).toBe(1);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
+    // The planted link is the run's to leave alone too; only out.json is new.
+    expect(treeState(dir, [out])).toEqual({ ...before, [`out.json.${cli.pid}.tmp`]: `symlink -> ${victim}` });
     expect(lstatSync(out).isFile()).toBe(true);
     expect(JSON.parse(readFileSync(out, 'utf8')).exitCode).toBe(1);
   });
@@ -123,11 +131,12 @@ describe('a signal during checks in parallel', () => {
     };
     writeFileSync(join(dir, 'prefork-check.config.json'), JSON.stringify(config));
     const json = join(dir, 'run.json');
+    const before = treeState(dir);
     const cli = execa('node', [CLI, '--json', json], {
       cwd: dir,
       reject: false,
       stdin: 'ignore',
-      env: { PREFORK_CHECK_SIGNAL_TEST: dir },
+      env: { PREFORK_CHECK_SIGNAL_TEST: dir, TMPDIR: dir },
     });
     const deadline = Date.now() + 15_000;
     while (processesWithEnv('PREFORK_CHECK_SIGNAL_TEST', dir).filter(isSleep).length < 8 && Date.now() < deadline)
@@ -136,6 +145,7 @@ describe('a signal during checks in parallel', () => {
     const result = await cli;
     expect(result.exitCode, result.stderr).toBe(130);
     expect(result.stderr).toBe('');
+    expect(treeState(dir, [json])).toEqual(before);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { checks: Array<{ error?: { code: string } }> };
     expect(report.checks.map((check) => check.error?.code)).toEqual(Array(8).fill('INTERRUPTED'));
     expect(await settle(() => processesWithEnv('PREFORK_CHECK_SIGNAL_TEST', dir))).toEqual([]);
