@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { baselineDiff } from '../src/baseline/baseline-diff.js';
 import { readBaseline } from '../src/baseline/baseline-file.js';
 import { project } from './helpers/project.js';
 import { CLI, leakLines, runCli, scratch } from './helpers/run-cli.js';
@@ -138,14 +139,46 @@ describe('baseline', () => {
     const run = await check(dir, ['--update-baseline']);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(readBaseline(baselineFile).entries).toHaveLength(20_001);
-    expect(run.result!.baseline!.diff).toMatch(/20000 entries before, 20001 after|^\+/m);
+    // Only the new entry is shown: the reordering is no change of an entry.
+    const diff = run.result!.baseline!.diff!.split('\n');
+    expect(diff[2]).toBe('@@ 0 removed, 1 added; 20000 entries before, 20001 after @@');
+    expect(diff.filter((line) => line.startsWith('+    {'))).toHaveLength(1);
+    expect(diff.filter((line) => line.startsWith('-'))).toEqual(['--- prefork-check.baseline.json (before)']);
   }, 60_000);
+
+  test('the diff shows an entry whose note changed as removed and added, and ignores the order of its keys', () => {
+    const entry = { check: 'app', kind: 'file' as const, target: '/etc/hostname', site: ['app.py:<module>'], count: 1 };
+    const shuffled = JSON.parse(JSON.stringify({ note: '', ...entry }));
+    const gone = { ...entry, target: '/etc/hosts', note: '' };
+    const diff = baselineDiff(
+      'b.json',
+      { version: 1, entries: [shuffled, gone, { ...entry, check: 'other', note: 'was' }] },
+      {
+        version: 1,
+        entries: [
+          { ...entry, note: '' },
+          { ...entry, check: 'other', note: 'now' },
+        ],
+      },
+    );
+    expect(diff.split('\n').filter((line) => /^@@ |"(note|target)"/.test(line))).toEqual([
+      '@@ 2 removed, 1 added; 3 entries before, 2 after @@',
+      '-      "target": "/etc/hosts",',
+      '-      "note": ""',
+      '-      "target": "/etc/hostname",',
+      '-      "note": "was"',
+      '+      "target": "/etc/hostname",',
+      '+      "note": "now"',
+    ]);
+  });
 
   test('kill -9 at any moment of --update-baseline leaves the old file or the new one, never a broken one', async () => {
     const dir = project({ 'app.py': app() });
     const baselineFile = join(dir, 'prefork-check.baseline.json');
     const old = '{\n  "version": 1,\n  "entries": []\n}\n';
-    const env = { FIXTURE_SCRATCH: scratch(), NO_COLOR: '1' };
+    // TMPDIR in a scratch directory: a CLI killed with -9 cannot remove its temp directory.
+    const temp = scratch();
+    const env = { FIXTURE_SCRATCH: scratch(), TMPDIR: temp, NO_COLOR: '1' };
     for (const delay of [50, 150, 250, 350, 450, 550, 700, 900]) {
       writeFileSync(baselineFile, old);
       const child = execa(

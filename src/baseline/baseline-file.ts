@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
-import { readJsonFile } from '../json/json-file.js';
+import { parseJsonText, readText } from '../json/json-file.js';
 import { lineOf } from '../json/json-locate.js';
 import {
   checkNumber,
@@ -73,11 +73,16 @@ function validate(value: unknown, problems: Problems): value is Baseline {
 
 /** Reads a baseline; a missing file is an empty one, a broken one an error naming file and line. */
 export function readBaseline(file: string): Baseline {
-  if (!existsSync(file)) return { version: 1, entries: [] };
-  const value = readJsonFile(file, 'INVALID_BASELINE', 'the baseline');
+  return readBaselineText(file).baseline;
+}
+
+/** The baseline and the text it was read from (empty for a file that does not exist yet). */
+export function readBaselineText(file: string): { baseline: Baseline; text: string } {
+  if (!existsSync(file)) return { baseline: { version: 1, entries: [] }, text: '' };
+  const text = readText(file, 'INVALID_BASELINE', 'the baseline');
+  const value = parseJsonText(text, file, 'INVALID_BASELINE', 'the baseline');
   const problems: Problems = [];
-  if (validate(value, problems)) return value;
-  const text = readFileSync(file, 'utf8');
+  if (validate(value, problems)) return { baseline: value, text };
   const located = problems.map((problem) => {
     const path = /^entries\[(\d+)\](?:\.(\w+))?/.exec(problem);
     return path ? `${problem}${lineOf(text, ['entries', Number(path[1]), ...(path[2] ? [path[2]] : [])])}` : problem;

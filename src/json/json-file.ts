@@ -11,9 +11,13 @@ function lineAndColumn(text: string, offset: number): string {
 
 /** Reads and parses a JSON file; a broken one is an error naming the file and the line. */
 export function readJsonFile(file: string, code: ErrorCode, what: string): unknown {
-  let text: string;
+  return parseJsonText(readText(file, code, what), file, code, what);
+}
+
+/** A file's text; one that cannot be read is an error naming it. */
+export function readText(file: string, code: ErrorCode, what: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     throw new PreforkCheckError(
       code,
@@ -21,6 +25,10 @@ export function readJsonFile(file: string, code: ErrorCode, what: string): unkno
       { cause: error },
     );
   }
+}
+
+/** Parses the JSON text read from `file`; broken or too deep is an error naming the file and the line. */
+export function parseJsonText(text: string, file: string, code: ErrorCode, what: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -51,14 +59,23 @@ const MAX_DEPTH = 64;
 
 /** How deeply arrays and objects nest in a parsed value, found without recursion. */
 function depthOf(value: unknown): number {
+  if (!isContainer(value)) return 0;
   let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    deepest = Math.max(deepest, depth);
+  // Containers only, and their depths beside them: a baseline holds millions of strings.
+  const items: object[] = [value];
+  const depths: number[] = [1];
+  while (items.length > 0) {
+    const item = items.pop()!;
+    const depth = depths.pop()!;
+    if (depth > deepest) deepest = depth;
     if (deepest > MAX_DEPTH) return deepest;
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+    for (const child of Array.isArray(item) ? item : Object.values(item))
+      if (isContainer(child)) {
+        items.push(child);
+        depths.push(depth + 1);
+      }
   }
   return deepest;
 }
+
+const isContainer = (value: unknown): value is object => value !== null && typeof value === 'object';

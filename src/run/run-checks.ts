@@ -1,8 +1,8 @@
-import { readFileSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { applyBaseline, updateBaseline } from '../baseline/apply-baseline.js';
-import { formatBaseline, readBaseline } from '../baseline/baseline-file.js';
+import { baselineDiff } from '../baseline/baseline-diff.js';
+import { formatBaseline, readBaseline, readBaselineText } from '../baseline/baseline-file.js';
 import { normalizeContext } from '../baseline/normalize.js';
 import { checkFork, preflightCheck } from '../check/check-fork.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
@@ -14,8 +14,6 @@ import type { RunResult } from '../report/types.js';
 import { version } from '../version.js';
 import { mapWithLimit } from './pool.js';
 import { selectShard, type Shard } from './shard.js';
-
-const DIFF_TIMEOUT_MS = 2000;
 
 export interface RunPlan {
   checks: CheckOptions[];
@@ -62,27 +60,20 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   let current = before;
   if (baselineFile !== undefined && before !== undefined && plan.updateBaseline) {
     // Read again under the lock: a run in parallel may have updated it since.
-    const { old, oldText, newText, updated } = await withFileLock(
-      outputTarget(baselineFile, 'the baseline'),
-      async () => {
-        const old = readBaseline(baselineFile);
-        const updated = updateBaseline(old, reports, context);
-        const oldText = existsSync(baselineFile) ? readFileSync(baselineFile, 'utf8') : '';
-        const newText = formatBaseline(updated);
-        if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
-        return { old, oldText, newText, updated };
-      },
-    );
+    const { old, updated, changed } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
+      const { baseline: old, text: oldText } = readBaselineText(baselineFile);
+      const updated = updateBaseline(old, reports, context);
+      const newText = formatBaseline(updated);
+      if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
+      return { old, updated, changed: oldText !== newText };
+    });
     current = updated;
     const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
-    const changed = oldText !== newText;
-    const { createTwoFilesPatch } = await import('diff');
-    // A hand-ordered baseline of thousands of entries differs on nearly every line from the sorted
-    // one: past the time limit the diff says what changed in numbers instead.
-    const diff = () =>
-      createTwoFilesPatch(shown, shown, oldText, newText, 'before', 'after', { timeout: DIFF_TIMEOUT_MS }) ??
-      `--- ${shown}\n(${old.entries.length} entries before, ${updated.entries.length} after; too many changes to show line by line within ${DIFF_TIMEOUT_MS / 1000} s)\n`;
-    baseline = { file: baselineFile, updated: changed, ...(changed ? { diff: diff() } : {}) };
+    baseline = {
+      file: baselineFile,
+      updated: changed,
+      ...(changed ? { diff: baselineDiff(shown, old, updated) } : {}),
+    };
   } else if (baselineFile !== undefined) {
     baseline = { file: baselineFile, updated: false };
   }

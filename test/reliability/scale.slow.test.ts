@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { declaredOrigins } from '../helpers/origins.js';
@@ -57,4 +57,38 @@ describe('scale', () => {
     expect(peakMb).toBeGreaterThan(0);
     expect(peakMb).toBeLessThan(RSS_BOUND_MB);
   }, 900_000);
+
+  // Hand-ordered (reversed), so the rewrite differs from it on nearly every line.
+  test('an update of a 200,000-entry baseline shows the one new entry, in under a gigabyte', async () => {
+    const dir = scratch();
+    const baseline = `${dir}/baseline.json`;
+    const entries = Array.from({ length: 200_000 }, (_, i) => ({
+      check: `other-${String(199_999 - i).padStart(6, '0')}`,
+      kind: 'file',
+      target: `<project>/f${i}.log`,
+      site: ['app.py:<module>'],
+      count: 1,
+      note: '',
+    }));
+    writeFileSync(baseline, JSON.stringify({ version: 1, entries }, null, 2));
+    const { result, report, peakMb } = await measured(
+      [
+        '--baseline',
+        baseline,
+        '--update-baseline',
+        '--fork-marker',
+        'READY',
+        '--',
+        'bash',
+        '-c',
+        'exec 7</etc/hostname; echo READY; sleep 30',
+      ],
+      {},
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(report.baseline.diff.split('\n')[2]).toBe('@@ 0 removed, 1 added; 200000 entries before, 200001 after @@');
+    expect(JSON.parse(readFileSync(baseline, 'utf8')).entries).toHaveLength(200_001);
+    // A line diff of the two files peaked at 2.1 GB here.
+    expect(peakMb).toBeLessThan(1024);
+  }, 120_000);
 });
