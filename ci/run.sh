@@ -6,8 +6,16 @@
 # (2) fail the job.
 set -euo pipefail
 
+output() {
+  [ -n "${GITHUB_OUTPUT:-}" ] && echo "$1=$2" >>"$GITHUB_OUTPUT"
+  return 0
+}
+
+# A step that cannot run the check: an error annotation, the error status, exit 2.
 die() {
   echo "::error title=prefork-check::$*"
+  output status error
+  output leaks 0
   exit 2
 }
 
@@ -36,15 +44,40 @@ if ! command -v strace >/dev/null; then
 fi
 
 action_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -n "${INPUT_VERSION:-}" ]; then
-  cli=(npx --yes "prefork-check@${INPUT_VERSION}")
-else
+own_version=$(node -p 'require(process.argv[1]).version' "$action_root/package.json")
+
+# The action's checkout, built once if it has no dist/.
+from_checkout() {
   if [ ! -f "$action_root/dist/cli.js" ]; then
     echo "Building prefork-check from the action's checkout"
     (cd "$action_root" && npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null) || die "could not build prefork-check in $action_root"
   fi
   cli=(node "$action_root/dist/cli.js")
-fi
+}
+
+# The published package (an npm spec: name@version, or a tarball), runtime dependencies only.
+# Fails, with npm's reason in $npm_said, when npm cannot install it.
+from_npm() {
+  local prefix="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/prefork-check-cli"
+  mkdir -p "$prefix"
+  if ! npm_said=$(npm install --prefix "$prefix" --no-save --no-audit --no-fund --no-package-lock --loglevel=error "$1" 2>&1 >/dev/null); then
+    npm_said=$(printf '%s\n' "$npm_said" | grep -Ev '^npm error (code |A complete log|[0-9]* *$)' | head -n 1)
+    return 1
+  fi
+  cli=(node "$prefix/node_modules/prefork-check/dist/cli.js")
+}
+
+case "${INPUT_VERSION:-}" in
+  source) from_checkout ;;
+  '')
+    if ! from_npm "prefork-check@$own_version"; then
+      echo "::notice title=prefork-check::prefork-check@$own_version could not be installed from npm ($npm_said); running the action's own checkout instead."
+      from_checkout
+    fi
+    ;;
+  */* | *.tgz) from_npm "$INPUT_VERSION" || die "could not install prefork-check from $INPUT_VERSION: $npm_said" ;;
+  *) from_npm "prefork-check@$INPUT_VERSION" || die "could not install prefork-check@$INPUT_VERSION from npm: $npm_said" ;;
+esac
 
 reports="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/prefork-check"
 mkdir -p "$reports"
@@ -73,10 +106,6 @@ set +e
 status=$?
 set -e
 
-output() {
-  [ -n "${GITHUB_OUTPUT:-}" ] && echo "$1=$2" >>"$GITHUB_OUTPUT"
-  return 0
-}
 if [ -f "$json" ]; then
   output json-report "$json"
   output status "$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).status)' "$json")"

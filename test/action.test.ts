@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -23,8 +23,12 @@ interface ActionYaml {
 
 const action = parse(readFileSync(join(ROOT, 'ci/action.yml'), 'utf8')) as ActionYaml;
 
-/** Runs ci/run.sh as the composite action's step does, with the workflow files Actions provides as temp files. */
-async function runStep(inputs: Record<string, string>) {
+/**
+ * Runs ci/run.sh as the composite action's step does, with the workflow files Actions provides as
+ * temp files. It runs this checkout (`version: source`) unless told which prefork-check to install.
+ */
+async function runStep(given: Record<string, string>, extraEnv: Record<string, string> = {}) {
+  const inputs = { version: 'source', ...given };
   const dir = scratch();
   const files = { output: join(dir, 'output'), summary: join(dir, 'summary.md') };
   const env: Record<string, string> = {
@@ -36,6 +40,7 @@ async function runStep(inputs: Record<string, string>) {
     RUNNER_TEMP: dir,
     FIXTURE_SCRATCH: dir,
     NO_COLOR: '1',
+    ...extraEnv,
   };
   for (const [name, input] of Object.entries(action.inputs))
     env[`INPUT_${name.toUpperCase().replace(/-/g, '_')}`] = inputs[name] ?? input.default ?? '';
@@ -54,7 +59,7 @@ async function runStep(inputs: Record<string, string>) {
       .filter(Boolean)
       .map((line) => line.split(/=(.*)/s).slice(0, 2)),
   );
-  return { ...run, outputs, summary: read(files.summary) };
+  return { ...run, outputs, summary: read(files.summary), runnerTemp: dir };
 }
 
 describe('the GitHub Action (ci/action.yml)', () => {
@@ -149,4 +154,39 @@ describe('the GitHub Action (ci/action.yml)', () => {
       '${{ steps.check.outputs.artifact-name }}',
     );
   });
+
+  // npm with no registry to reach: it fails at once, as for a version that was never published.
+  const noRegistry = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };
+
+  test('by default it installs its own version from npm, and runs its checkout when npm does not have it', async () => {
+    const run = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', version: '' }, noRegistry);
+    expect(run.stdout).toMatch(
+      /^::notice title=prefork-check::prefork-check@\d+\.\d+\.\d+ could not be installed from npm \(npm error .*\); running the action's own checkout instead\.$/m,
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs).toMatchObject({ status: 'fail', leaks: '1' });
+  });
+
+  test('a version npm cannot install is an error annotation and exit 2, not a quiet fallback', async () => {
+    const run = await runStep({ entry: 'fixtures/leaky/app.py', version: '9.9.9' }, noRegistry);
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout).toMatch(
+      /^::error title=prefork-check::could not install prefork-check@9\.9\.9 from npm: npm error /m,
+    );
+    expect(run.outputs).toMatchObject({ status: 'error' });
+  });
+
+  test('a package given as a tarball is installed (runtime dependencies only) and is what runs', async () => {
+    const packed = scratch();
+    const { stdout } = await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', packed], {
+      cwd: ROOT,
+    });
+    const tarball = join(packed, stdout.trim().split('\n').at(-1)!);
+    const run = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', version: tarball });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    expect(run.outputs).toMatchObject({ status: 'fail', leaks: '1' });
+    const installed = join(run.runnerTemp, 'prefork-check-cli', 'node_modules');
+    expect(existsSync(join(installed, 'prefork-check', 'dist', 'cli.js'))).toBe(true);
+    expect(existsSync(join(installed, 'vitest'))).toBe(false);
+  }, 120_000);
 });
