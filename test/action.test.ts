@@ -28,7 +28,7 @@ const action = parse(readFileSync(join(ROOT, 'ci/action.yml'), 'utf8')) as Actio
  * temp files. It runs this checkout (`version: source`) unless told which prefork-check to install.
  */
 async function runStep(given: Record<string, string>, extraEnv: Record<string, string> = {}) {
-  const inputs = { version: 'source', ...given };
+  const inputs: Record<string, string> = { version: 'source', ...given };
   const dir = scratch();
   const files = { output: join(dir, 'output'), summary: join(dir, 'summary.md') };
   const env: Record<string, string> = {

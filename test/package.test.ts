@@ -6,6 +6,7 @@ import { ROOT, scratch } from './helpers/run-cli.js';
 
 // The package as npm would install it (npm pack of the built tree), in new projects of both module
 // kinds, running the README's library and Vitest examples.
+let tarball: string;
 let unpacked: string;
 
 beforeAll(async () => {
@@ -13,9 +14,24 @@ beforeAll(async () => {
   const { stdout } = await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], {
     cwd: ROOT,
   });
-  await execa('tar', ['-xzf', join(dir, stdout.trim().split('\n').at(-1)!), '-C', dir]);
+  tarball = join(dir, stdout.trim().split('\n').at(-1)!);
+  await execa('tar', ['-xzf', tarball, '-C', dir]);
   unpacked = join(dir, 'package');
 }, 60_000);
+
+const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
+
+describe('the package as published', () => {
+  test('its types resolve under every TypeScript module resolution (attw), and publint finds nothing', async () => {
+    const attw = await execa(bin('attw'), [tarball, '--format', 'json'], { reject: false });
+    const analysis = JSON.parse(attw.stdout) as { analysis: { problems: unknown[] } };
+    expect(analysis.analysis.problems).toEqual([]);
+    expect(attw.exitCode).toBe(0);
+    const publint = await execa(bin('publint'), [unpacked], { reject: false });
+    expect(publint.stdout).toMatch(/All good!/);
+    expect(publint.exitCode).toBe(0);
+  }, 60_000);
+});
 
 /** A new project of `type` with the package and Vitest installed, a leaky app, and the README's files. */
 function newProject(type: 'commonjs' | 'module'): string {
@@ -25,7 +41,7 @@ function newProject(type: 'commonjs' | 'module'): string {
   // Copied, as npm installs it (a link would resolve its imports from where it lies); its runtime
   // dependencies and Vitest, linked from ours, sit beside it as npm would hoist them.
   cpSync(unpacked, join(dir, 'node_modules', 'prefork-check'), { recursive: true });
-  for (const name of ['tinyglobby', 'junit-report-builder', 'vitest'])
+  for (const name of ['tinyglobby', 'junit-report-builder', 'picomatch', 'vitest', '@types'])
     symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
   writeFileSync(
     join(dir, 'app.py'),
@@ -67,4 +83,62 @@ describe.each(['commonjs', 'module'] as const)('installed in a %s project', (typ
     expect(run.stdout + run.stderr).not.toMatch(/ESM only|Sourcemap .* points to missing source/);
     expect(run.exitCode).toBe(1);
   }, 60_000);
+
+  // The README's files, type-checked as the project's own TypeScript would. The test file uses the
+  // matcher without importing prefork-check/vitest: the config in the same program brings its types.
+  // Under node16 a CommonJS project's Vitest files must be .mts (Vitest's own types are ESM only
+  // there), so that case checks the library's require types alone.
+  const all = ['vitest.config.ts', 'test', 'check.ts'];
+  test.each([
+    { module: 'node16', moduleResolution: 'node16', files: type === 'module' ? all : ['check.ts'] },
+    { module: 'esnext', moduleResolution: 'bundler', files: all },
+    ...(type === 'commonjs' ? [{ module: 'commonjs', moduleResolution: 'node10', files: all }] : []),
+  ])(
+    "the README's files type-check with $moduleResolution resolution",
+    async ({ files, ...options }) => {
+      const dir = newProject(type);
+      const compilerOptions = { ...options, target: 'es2022', strict: true, noEmit: true, skipLibCheck: true };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: files }));
+      writeFileSync(
+        join(dir, 'check.ts'),
+        "import { checkFork, type Report } from 'prefork-check';\nexport const report: Promise<Report> = checkFork({ entry: 'app.py', forkMarker: 'READY' });\n",
+      );
+      const tsc = () => execa(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', dir], { reject: false });
+      const clean = await tsc();
+      expect(clean.stdout + clean.stderr).toBe('');
+      expect(clean.exitCode).toBe(0);
+      // And fails where it should: the matcher given an argument it does not take, a wrong option.
+      writeFileSync(
+        join(dir, files.includes('test') ? 'test/wrong.test.ts' : 'check.ts'),
+        files.includes('test')
+          ? "import { expect } from 'vitest';\nexpect(1).toHaveNoLeakedFds(2);\n"
+          : "import { checkFork } from 'prefork-check';\ncheckFork({ entry: 'app.py', forkMarker: 3 });\n",
+      );
+      const wrong = await tsc();
+      expect(wrong.stdout).toMatch(/\(2,\d+\): error TS(2554|2322)/);
+    },
+    60_000,
+  );
+
+  test.runIf(type === 'module')(
+    'without the config in the program, a reference to prefork-check/vitest brings the matcher types',
+    async () => {
+      const dir = newProject(type);
+      const compilerOptions = {
+        module: 'node16',
+        moduleResolution: 'node16',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+      };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['test'] }));
+      const tsc = () => execa(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', dir], { reject: false });
+      expect((await tsc()).stdout).toMatch(/Property 'toHaveNoLeakedFds' does not exist/);
+      writeFileSync(join(dir, 'test', 'matchers.d.ts'), '/// <reference types="prefork-check/vitest" />\n');
+      const referenced = await tsc();
+      expect(referenced.stdout + referenced.stderr).toBe('');
+      expect(referenced.exitCode).toBe(0);
+    },
+    60_000,
+  );
 });
