@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -122,6 +122,31 @@ describe('prefork-check watch', () => {
     // The steps that ran, not the ones asked for.
     expect((run.report as WatchReport).watch.steps).toBe(0);
     expect(run.report!.forkPoint.description).toMatch(/^0 of 3 steps of exit 7/);
+  });
+
+  test('--trace-out saves the whole trace of the watch, and nothing else appears beside it', async () => {
+    const dir = scratch();
+    const trace = join(dir, 'watch.trace');
+    const run = await runCli([
+      'watch',
+      '--drive',
+      'true',
+      '--ready-marker',
+      'READY',
+      '--requests',
+      '2',
+      '--trace-out',
+      trace,
+      '--',
+      'bash',
+      '-c',
+      'exec 7</etc/hostname; echo READY; sleep 30',
+    ]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(readFileSync(trace, 'latin1')).toMatch(
+      /^\d+ +execve\("\/usr\/bin\/bash".*\n(.*\n)*\d+ +openat\(.*"\/etc\/hostname"/,
+    );
+    expect(readdirSync(dir)).toEqual(['watch.trace']);
   });
 
   test('bad use is exit 2 with one line', async () => {

@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PreforkCheckError, type ErrorCode } from '../errors.js';
 import type { ForkPointDetector, ForkPointHit } from '../fork-point/detector.js';
@@ -11,7 +11,7 @@ import { diagnoseStraceFailure, ensureTracingWorks } from '../launch/diagnose.js
 import { findProgram } from '../launch/find-program.js';
 import { findStrace, spawnFailure } from '../launch/run-traced.js';
 import { phase } from '../phases.js';
-import { outputTarget, preparedOutput } from '../files/write-atomic.js';
+import { AtomicFile, outputTarget } from '../files/write-atomic.js';
 import { AppOutput } from '../launch/app-output.js';
 import { startFullTrace } from '../session/full-trace.js';
 import type { FdTable } from '../model/fd-table.js';
@@ -161,14 +161,12 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   let rootExit: { table: FdTable; code: number } | undefined;
   let rootEnd: { how: string; killed: boolean } | undefined;
   let sawEvents = false;
-  const traceCopy =
-    resolved.traceOut === undefined ? undefined : createWriteStream(preparedOutput(resolved.traceOut, 'the trace'));
-  let traceCopyFailed: Error | undefined;
-  traceCopy?.on('error', (error) => (traceCopyFailed ??= error));
+  let traceCopy: AtomicFile | undefined;
   try {
+    if (resolved.traceOut !== undefined) traceCopy = AtomicFile.open(resolved.traceOut, 'the trace');
     for await (const line of run.lines) {
       if (stop) break;
-      if (!traceCopyFailed) traceCopy?.write(line + '\n');
+      traceCopy?.write(line + '\n');
       const applied = apply(line);
       if (applied === undefined) continue;
       if (!sawEvents) phase('traced');
@@ -235,20 +233,12 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       'The trace ended before the started process did (strace stopped early).',
     );
   } finally {
-    traceCopy?.end();
     clearTimeout(timer);
     resolved.signal?.removeEventListener('abort', onAbort);
     await run.stop(livePids());
     phase('stopped');
     // The trace the user asked for (--trace-out) could not be written: that fails the check, whatever it found.
-    if (traceCopyFailed) {
-      // eslint-disable-next-line no-unsafe-finally
-      throw new PreforkCheckError(
-        'REPORT_WRITE_FAILED',
-        `Cannot write the trace ${resolved.traceOut}: ${traceCopyFailed.message}`,
-        { cause: traceCopyFailed },
-      );
-    }
+    await traceCopy?.commit();
   }
 }
 

@@ -89,6 +89,7 @@ than --max-growth fds per step (a socket or file leaked per request).
 
 ${WATCH_OPTIONS}
   --timeout <seconds>      for the server to be ready and the load to finish (default 120)
+  --trace-out <file>       also save strace's raw output
   --json <file>, --junit <file>, -q   as for a fork check
 
 Example:

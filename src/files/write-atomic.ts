@@ -2,15 +2,20 @@ import { randomBytes } from 'node:crypto';
 import {
   accessSync,
   constants,
+  createWriteStream,
   existsSync,
+  fchmodSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readlinkSync,
   realpathSync,
+  rmSync,
   statSync,
   type Stats,
+  type WriteStream,
 } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 
@@ -85,7 +90,7 @@ export function outputTarget(file: string, what = 'the report'): string {
 }
 
 /** `outputTarget`, with the directories it needs made. */
-export function preparedOutput(file: string, what = 'the report'): string {
+function preparedOutput(file: string, what = 'the report'): string {
   const target = outputTarget(file, what);
   try {
     // One level at a time: Node's recursive mkdir never returns under /proc.
@@ -107,30 +112,66 @@ export function assertWritable(file: string, what = 'the report'): void {
 }
 
 /**
- * A new temp file beside the target, created exclusively under a random name
- * (a planted file or symlink there makes it fail, never followed), then
- * renamed over the target: readers see the old file or the new one, never half.
+ * An output file written through a new temp file beside it, created exclusively under a random
+ * name (a planted file or symlink there makes it fail, never followed), then renamed over the
+ * target: readers see the old file or the new one, never half. Written whole (a report) or line by
+ * line as a run goes (the trace).
  */
-export async function writeFileAtomic(file: string, content: string, what = 'the report'): Promise<void> {
-  const target = preparedOutput(file, what);
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  let mode = 0o666;
-  try {
-    mode = statSync(target).mode & 0o7777;
-  } catch {
-    // A new file: the umask decides, as for any file the user creates.
+export class AtomicFile {
+  private readonly stream: WriteStream;
+  private failed: Error | undefined;
+
+  private constructor(
+    private readonly file: string,
+    private readonly what: string,
+    private readonly target: string,
+    private readonly temp: string,
+    fd: number,
+  ) {
+    this.stream = createWriteStream('', { fd });
+    this.stream.on('error', (error) => (this.failed ??= error));
   }
-  try {
-    const handle = await open(temp, 'wx', mode);
+
+  static open(file: string, what = 'the report'): AtomicFile {
+    const target = preparedOutput(file, what);
+    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    let mode: number | undefined;
     try {
-      await handle.writeFile(content);
-      if (mode !== 0o666) await handle.chmod(mode);
-    } finally {
-      await handle.close();
+      mode = statSync(target).mode & 0o7777;
+    } catch {
+      // A new file: the umask decides, as for any file the user creates.
     }
-    await rename(temp, target);
-  } catch (error) {
-    await rm(temp, { force: true });
-    refuse(what, file, `${(error as Error).message}`, error);
+    try {
+      const fd = openSync(temp, 'wx', mode ?? 0o666);
+      if (mode !== undefined) fchmodSync(fd, mode);
+      return new AtomicFile(file, what, target, temp, fd);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      refuse(what, file, `${(error as Error).message}`, error);
+    }
   }
+
+  write(text: string): void {
+    if (!this.failed) this.stream.write(text);
+  }
+
+  /** Puts the file in place; one that could not be written is an error naming it, and no temp file stays. */
+  async commit(): Promise<void> {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.stream.end();
+        this.stream.once('close', () => (this.failed ? reject(this.failed) : resolve()));
+      });
+      await rename(this.temp, this.target);
+    } catch (error) {
+      await rm(this.temp, { force: true });
+      refuse(this.what, this.file, `${(error as Error).message}`, error);
+    }
+  }
+}
+
+export async function writeFileAtomic(file: string, content: string, what = 'the report'): Promise<void> {
+  const output = AtomicFile.open(file, what);
+  output.write(content);
+  await output.commit();
 }

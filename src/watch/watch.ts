@@ -9,6 +9,7 @@ import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
 import { buildReport } from '../check/build-report.js';
+import { AtomicFile, outputTarget } from '../files/write-atomic.js';
 import { settle } from '../report/verdict.js';
 import type { FdRecord, Report } from '../report/types.js';
 import { drive, get, listening } from './drive.js';
@@ -37,6 +38,8 @@ export interface WatchOptions {
   /** Seconds for the whole watch, readiness included. @default 120 */
   timeout?: number;
   strace?: string;
+  /** Also save strace's raw output here (see CheckOptions.traceOut). */
+  traceOut?: string;
   signal?: AbortSignal;
   /** Where the server's own output goes (see CheckOptions.appOutput). @default 'inherit' */
   appOutput?: 'inherit' | 'stderr';
@@ -132,6 +135,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const startedAt = Date.now();
   const { count, warmup, maxGrowth, cwd, readyPort, timeoutMs } = validate(options);
   const strace = findStrace(options.strace ?? 'strace', cwd);
+  if (options.traceOut !== undefined) outputTarget(options.traceOut, 'the trace');
   const marker = options.readyMarker;
   // fds made after warm-up: the ones a leak per step leaves behind.
   const fresh = new WeakSet<OpenFile>();
@@ -153,8 +157,16 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const detector = marker !== undefined ? markerDetector(marker, output) : undefined;
   let sawMarker = false;
   let ended = false;
+  let traceCopy: AtomicFile | undefined;
+  try {
+    if (options.traceOut !== undefined) traceCopy = AtomicFile.open(options.traceOut, 'the trace');
+  } catch (error) {
+    await run.stop(model.tasks.keys());
+    throw error;
+  }
   const consumer = (async () => {
     for await (const line of run.lines) {
+      traceCopy?.write(line + '\n');
       const applied = apply(line);
       if (!applied || applied.record) continue;
       const { event, task } = applied;
@@ -239,6 +251,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   } finally {
     await run.stop(model.tasks.keys());
     await consumer.catch(() => undefined);
+    await traceCopy?.commit();
   }
 
   const processes: WatchSeries[] = [...series].map(([pid, { program, samples }]) => {
