@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   accessSync,
+  closeSync,
   constants,
   createWriteStream,
   existsSync,
@@ -17,6 +18,7 @@ import {
 } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { PreforkCheckError } from '../errors.js';
 
 function refuse(what: string, file: string, why: string, cause?: unknown): never {
@@ -141,14 +143,21 @@ export class AtomicFile {
     } catch {
       // A new file: the umask decides, as for any file the user creates.
     }
+    let fd: number;
     try {
-      const fd = openSync(temp, 'wx', mode ?? 0o666);
-      if (mode !== undefined) fchmodSync(fd, mode);
-      return new AtomicFile(file, what, target, temp, fd);
+      fd = openSync(temp, 'wx', mode ?? 0o666);
     } catch (error) {
+      // Nothing of ours to remove: whatever is at that name was not made here.
+      refuse(what, file, `${(error as Error).message}`, error);
+    }
+    try {
+      if (mode !== undefined) fchmodSync(fd, mode);
+    } catch (error) {
+      closeSync(fd);
       rmSync(temp, { force: true });
       refuse(what, file, `${(error as Error).message}`, error);
     }
+    return new AtomicFile(file, what, target, temp, fd);
   }
 
   write(text: string): void {
@@ -158,10 +167,10 @@ export class AtomicFile {
   /** Puts the file in place; one that could not be written is an error naming it, and no temp file stays. */
   async commit(): Promise<void> {
     try {
-      await new Promise<void>((resolve, reject) => {
-        this.stream.end();
-        this.stream.once('close', () => (this.failed ? reject(this.failed) : resolve()));
-      });
+      this.stream.end();
+      // Settles even when the stream failed (and closed) long before.
+      await finished(this.stream);
+      if (this.failed) throw this.failed;
       await rename(this.temp, this.target);
     } catch (error) {
       await rm(this.temp, { force: true });
