@@ -39,7 +39,8 @@ _next_frame_id = itertools.count(1)
 # modules import, under a dozen of these frames each.
 _IMPORT_MACHINERY = {"_frozen_importlib", "_frozen_importlib_external", "importlib._bootstrap", "importlib._bootstrap_external"}
 # Events whose syscall follows in the same thread; "native" ones may make any number of fds.
-_AUDITED = {"open": b"open", "socket.__new__": b"socket"}
+_AUDITED = {"open": b"open", "socket.__new__": b"socket", "mmap.__new__": b"dup", "fcntl.fcntl": b"dup"}
+_F_DUPFD = (0, 1030)  # F_DUPFD, F_DUPFD_CLOEXEC
 
 
 def _text(value):
@@ -97,6 +98,10 @@ def _audit(event, args):
                 # open(fd) makes no fd; an import's own read is closed before it returns.
                 if isinstance(args[0], int) or (caller is not None and caller.f_globals.get("__name__") in _IMPORT_MACHINERY):
                     return
+            elif event == "mmap.__new__" and args[0] == -1:
+                return  # an anonymous map; a file's map keeps a dup of its fd
+            elif event == "fcntl.fcntl" and args[1] not in _F_DUPFD:
+                return  # only F_DUPFD makes an fd
             elif event == "socket.__new__" and "socket" in sys.modules:
                 _wrap_socket_methods()
             _emit(b"E", kind, caller)

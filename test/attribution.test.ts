@@ -132,9 +132,11 @@ describe('the app cannot disturb attribution', () => {
 });
 
 describe('a duplicated fd is an fd of its own', () => {
-  test('os.dup, socket.dup and socket.fromfd: each made by its own fcntl at its own line, pointing at what it copies', async () => {
+  test('os.dup, socket.dup, socket.fromfd, F_DUPFD and mmap: each made by its own syscall at its own line, pointing at what it copies', async () => {
     const run = await runCli(['--entry', fixture('dup'), '--fork-marker', 'READY']);
     expect(run.exitCode).toBe(1);
+    const source = readFileSync(fixture('dup'), 'utf8').split('\n');
+    const lineOf = (text: string) => source.findIndex((line) => line.includes(text)) + 1;
     const rows = run.report!.leaks.map((leak) => [
       leak.fd,
       leak.createdBy.type === 'syscall' ? leak.createdBy.syscall : leak.createdBy.type,
@@ -142,17 +144,21 @@ describe('a duplicated fd is an fd of its own', () => {
       leak.origin?.line,
     ]);
     expect(rows).toEqual([
-      [3, 'openat', undefined, 11],
-      [4, 'fcntl', 3, 12],
-      [5, 'socket', undefined, 14],
-      [6, 'fcntl', 5, 17],
-      [7, 'fcntl', 5, 18],
-      [8, 'openat', undefined, 19],
-      // mmap duplicates in C: no Python call announced it, so the mapped file's line, said so.
-      [9, 'fcntl', 8, 19],
+      [3, 'openat', undefined, lineOf('log = open(')],
+      [4, 'fcntl', 3, lineOf('copy = os.dup(')],
+      [5, 'socket', undefined, lineOf('listener = socket.socket(')],
+      [6, 'fcntl', 5, lineOf('twin = listener.dup(')],
+      [7, 'fcntl', 5, lineOf('adopted = socket.fromfd(')],
+      [8, 'openat', undefined, lineOf('mapped_file = open(')],
+      [9, 'fcntl', 8, lineOf('mapped = mmap.mmap(')],
+      // Made in C with no Python call announcing it: the line of the fd it copies, said so.
+      [10, 'dup', 3, lineOf('log = open(')],
+      // Its original was closed after mapping: still the mmap's own fd, at the mmap's line.
+      [11, 'fcntl', undefined, lineOf('kept_map = mmap.mmap(')],
+      [100, 'fcntl', 3, lineOf('by_fcntl = fcntl.fcntl(')],
     ]);
-    expect(run.report!.leaks.at(-1)!.originNote).toMatch(
-      /^duplicated by fcntl in native code that no Python call announced; the origin and stack are those of the fd it copies/,
+    expect(run.report!.leaks.find((leak) => leak.fd === 10)!.originNote).toMatch(
+      /^duplicated by dup in native code that no Python call announced; the origin and stack are those of the fd it copies/,
     );
   });
 });

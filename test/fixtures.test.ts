@@ -55,6 +55,9 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
     leaks: (s) => [
       `file ${s}/mapped.bin`,
       `file ${s}/mapped.bin`,
+      `file ${s}/closed.bin`,
+      `file ${s}/app.log`,
+      `file ${s}/app.log`,
       `file ${s}/app.log`,
       `file ${s}/app.log`,
       'socket tcp 127.0.0.1:*',

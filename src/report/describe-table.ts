@@ -58,6 +58,11 @@ function originOfDup(
   return { ...original, originNote: original.originNote ? `${note}; ${original.originNote}` : note };
 }
 
+/** dup2 and dup3 put the copy at a number the caller chose: with the original closed, a renumbering. */
+function isRenumbering(dup: Duplication): boolean {
+  return dup.creator.type === 'syscall' && (dup.creator.syscall === 'dup2' || dup.creator.syscall === 'dup3');
+}
+
 /** Completes a socket the trace saw only partly (an OS-picked port, a client's local end). */
 function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>): void {
   const socket = file.socket;
@@ -89,9 +94,10 @@ export function describeTable(
   const kernel = () => (sockets ??= readSocketTable(pid));
   const records: FdRecord[] = [];
   for (const [fd, { file, cloexec, dup: made }] of table.slots) {
-    // A dup whose original is still open here is an fd of its own; one that replaced it
-    // (dup2 then close, as shells redirect) only renumbered it, and is reported as the original.
-    const dup = made && table.get(made.of)?.file === file ? made : undefined;
+    // A dup is an fd of its own, unless it was made onto a chosen number and its original was
+    // then closed (dup2 then close, as shells redirect): that only renumbered the original.
+    const original = made && table.get(made.of)?.file === file;
+    const dup = made && (original || !isRenumbering(made)) ? made : undefined;
     completeSocket(file, kernel);
     noticeDeletion(file, pid, fd);
     file.kind = kindOnDisk(file);
@@ -104,7 +110,7 @@ export function describeTable(
       createdBy: dup?.creator ?? file.createdBy,
       ...(dup ? originOfDup(dup, file, originOf) : originOf(file, file.createdBy)),
     };
-    if (dup) record.duplicateOf = dup.of;
+    if (dup && original) record.duplicateOf = dup.of;
     const inode = file.socket?.inode ?? file.inode;
     if (inode !== undefined) record.inode = inode;
     if (file.socket) record.socket = { ...file.socket };
