@@ -109,14 +109,22 @@ def _audit(event, args):
         pass
 
 
-def _wrap(owner, name, event):
+def _wrap(owner, name, event, native=False):
+    # native: a C function that makes fds itself, maybe several: each is the calling line's.
     original = getattr(owner, name, None)
     if original is None or getattr(original, "__prefork_check__", False):
         return
 
-    def wrapper(*args, **kwargs):
-        _emit(b"E", event, _getframe(1))
-        return original(*args, **kwargs)
+    if native:
+
+        def wrapper(*args, **kwargs):
+            return _native(event, original, _getframe(1), args, kwargs)
+
+    else:
+
+        def wrapper(*args, **kwargs):
+            _emit(b"E", event, _getframe(1))
+            return original(*args, **kwargs)
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
         try:
@@ -274,6 +282,9 @@ _AFTER_IMPORT = {
     "sqlite3.dbapi2": _patch_sqlite3,
     # multiprocessing.shared_memory keeps the fd shm_open makes.
     "_posixshmem": lambda module: _wrap(module, "shm_open", b"open"),
+    # dbm's databases (shelve's too) are opened by the C library and kept open.
+    "_gdbm": lambda module: _wrap(module, "open", b"dbm", native=True),
+    "_dbm": lambda module: _wrap(module, "open", b"dbm", native=True),
 }
 
 

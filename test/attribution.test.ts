@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -160,6 +161,22 @@ describe('a duplicated fd is an fd of its own', () => {
     expect(run.report!.leaks.find((leak) => leak.fd === 10)!.originNote).toMatch(
       /^duplicated by dup in native code that no Python call announced; the origin and stack are those of the fd it copies/,
     );
+  });
+});
+
+// Debian's python3 has the C dbm module (the pyenv builds here may not).
+const nativeDbm = spawnSync('/usr/bin/python3', ['-c', 'import _dbm'], { stdio: 'ignore' }).status === 0;
+
+describe('fds made by C libraries behind a Python call', () => {
+  test.runIf(nativeDbm)('dbm and shelve databases name the line that opened them', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', fixture('dbm')]);
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.report!.leaks.map((leak) => leak.target.replace(run.scratch, ''))).toEqual([
+      '/cache.db',
+      '/sessions.db',
+    ]);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('dbm')));
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 });
 
