@@ -61,3 +61,37 @@ describe('a step summary that cannot be written costs only the summary', () => {
     expect(existsSync(join(run.scratch, 'report.json'))).toBe(true);
   });
 });
+
+describe('outputs never overwrite inputs, and partial reports are as exact as full ones', () => {
+  test('a report written over the baseline is refused before the app runs, and the baseline is kept', async () => {
+    const dir = project({ 'prefork-check.baseline.json': { version: 1, entries: [] } });
+    const baseline = join(dir, 'prefork-check.baseline.json');
+    const before = treeState(dir);
+    const run = await runCli(['--baseline', baseline, '--junit', baseline, '--', 'bash', '-c', 'echo READY'], {
+      json: false,
+    });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(
+      /^prefork-check: Cannot write the report .*prefork-check\.baseline\.json: it is the baseline\./,
+    );
+    expect(treeState(dir)).toEqual(before);
+  });
+
+  test('a check that times out reports what was open with its close-on-exec bit and flags', async () => {
+    const run = await runCli([
+      '--fork-marker',
+      'READY',
+      '--timeout',
+      '2',
+      '--',
+      'python3',
+      '-c',
+      'import time\nkept = open("/etc/hostname")\nprint("starting", flush=True)\ntime.sleep(30)',
+    ]);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('TIMEOUT');
+    expect(run.report!.leaks.map(({ fd, target, flags, cloexec }) => ({ fd, target, flags, cloexec }))).toEqual([
+      { fd: 3, target: '/etc/hostname', flags: ['O_RDONLY'], cloexec: true },
+    ]);
+  });
+});
