@@ -135,11 +135,15 @@ function statusOf(plan: RunPlan, seconds: number): string {
   return `prefork-check: waiting for the ${waitsFor} · ${seconds} s · ${check.name ?? ''}`;
 }
 
-/** A report path of `-` is our stdout. */
-const STDOUT_PATH = '-';
+/**
+ * A report path of `-` is our stdout; so is /dev/stdout, which as a path would lead to the file
+ * stdout is redirected to and replace it.
+ */
+const STDOUT_PATHS = new Set(['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+const toStdout = (path: string | undefined): boolean => path !== undefined && STDOUT_PATHS.has(path);
 
 function reportOnStdout(json: string | undefined, junit: string | undefined): boolean {
-  return json === STDOUT_PATH || junit === STDOUT_PATH;
+  return toStdout(json) || toStdout(junit);
 }
 
 /** Where the words for people go: stdout, unless a report is written there. */
@@ -149,13 +153,13 @@ function humanStream(json: string | undefined, junit: string | undefined): NodeJ
 
 /** Report paths checked before the run: at most one is `-`, and every other one can be written. */
 function assertReportPaths(paths: Array<string | undefined>): void {
-  if (paths.filter((path) => path === STDOUT_PATH).length > 1) {
+  if (paths.filter(toStdout).length > 1) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
       'Only one report can be written to stdout (`-`): give the other a file.',
     );
   }
-  for (const file of paths) if (file !== undefined && file !== STDOUT_PATH) assertWritable(file);
+  for (const file of paths) if (file !== undefined && !toStdout(file)) assertWritable(file);
 }
 
 async function writeReports(
@@ -174,12 +178,12 @@ async function writeReports(
       }),
   );
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => human.write(text));
-  if (json === STDOUT_PATH) process.stdout.write(formatJsonReport(result));
+  if (toStdout(json)) process.stdout.write(formatJsonReport(result));
   else if (json !== undefined) await writeJsonReport(result, json);
   if (junit === undefined) return;
   // Loaded only when asked for: the XML builder takes ~50 ms to import.
   const { formatJunit, writeJunitReport } = await import('../reporters/junit.js');
-  if (junit === STDOUT_PATH) process.stdout.write(formatJunit(result));
+  if (toStdout(junit)) process.stdout.write(formatJunit(result));
   else await writeJunitReport(result, junit);
 }
 
@@ -240,8 +244,8 @@ export async function main(argv: string[]): Promise<number> {
     assertReportPaths([json, junit]);
     assertReportsSpareInputs(
       [
-        json === STDOUT_PATH ? undefined : json,
-        junit === STDOUT_PATH ? undefined : junit,
+        toStdout(json) ? undefined : json,
+        toStdout(junit) ? undefined : junit,
         plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined,
       ],
       plan,

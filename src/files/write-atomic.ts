@@ -54,6 +54,29 @@ function kindOf(stats: Stats): string {
 }
 
 /**
+ * The /proc/PID/fd/N link a path leads to, if it does (/dev/stderr, /dev/fd/5): writing there
+ * through a temp file would replace whatever that descriptor is open on.
+ */
+function openDescriptor(path: string): string | undefined {
+  for (let hops = 0; hops < 40; hops++) {
+    let here: string;
+    try {
+      here = join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return undefined;
+    }
+    if (/^\/proc\/[^/]+\/fd\/\d+$/.test(here)) return here;
+    try {
+      if (!lstatSync(here).isSymbolicLink()) return undefined;
+      path = resolve(dirname(here), readlinkSync(here));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Where `file` is really written: a symlink's target (the user's file stays a
  * symlink), or the path itself for a new file. Refuses what must never be
  * replaced: a device, fifo, socket or directory, and a symlink to nowhere.
@@ -67,6 +90,9 @@ export function outputTarget(file: string, what = 'the report'): string {
   } catch {
     link = undefined;
   }
+  const descriptor = openDescriptor(path);
+  if (descriptor !== undefined)
+    refuse(what, file, `it is an open file descriptor (${descriptor}); give the path of a file, or - for stdout.`);
   if (link?.isSymbolicLink() && !existsSync(path)) {
     // A symlink to a file not made yet (a first baseline): the file is made where it points.
     path = resolve(dirname(path), readlinkSync(path));
@@ -74,10 +100,15 @@ export function outputTarget(file: string, what = 'the report'): string {
     link = undefined;
   }
   if (link) {
-    const target = realpathSync(path);
-    const stats = statSync(target);
-    if (!stats.isFile()) refuse(what, file, `it is ${kindOf(stats)}; give the path of a regular file.`);
-    return target;
+    try {
+      // The kernel's view first: /dev/stdout leads through /proc/self/fd to a pipe, which no path names.
+      const stats = statSync(path);
+      if (!stats.isFile()) refuse(what, file, `it is ${kindOf(stats)}; give the path of a regular file.`);
+      return realpathSync.native(path);
+    } catch (error) {
+      if (error instanceof PreforkCheckError) throw error;
+      refuse(what, file, `${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, error);
+    }
   }
   // Missing directories are made when it is written (`reports/junit.xml`): the nearest one there must take them.
   const dir = dirname(missingDirs(path)[0] ?? path);

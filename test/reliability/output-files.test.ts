@@ -98,6 +98,40 @@ describe('output files are the user’s: never replaced when they are not regula
   }, 120_000);
 });
 
+describe('paths that lead to an open descriptor', () => {
+  test('/dev/stdout is stdout: the file stdout is redirected to gets the JSON and is not replaced', async () => {
+    const dir = scratch();
+    const out = join(dir, 'out.log');
+    writeFileSync(out, '');
+    const inode = statSync(out).ino;
+    const run = await execa('node', [CLI, '--json', '/dev/stdout', ...leaky('/etc/hostname')], {
+      reject: false,
+      stdin: 'ignore',
+      stdout: { file: out },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(statSync(out).ino).toBe(inode);
+    expect(JSON.parse(readFileSync(out, 'utf8')).exitCode).toBe(1);
+  });
+
+  test('/dev/stderr or /dev/fd/N is refused up front, naming the descriptor, and its file is left alone', async () => {
+    const dir = scratch();
+    const err = join(dir, 'err.log');
+    writeFileSync(err, 'kept\n');
+    const inode = statSync(err).ino;
+    const run = await execa('node', [CLI, '--junit', '/dev/stderr', ...leaky('/etc/hostname')], {
+      reject: false,
+      stdin: 'ignore',
+      stderr: { file: err, append: true },
+    });
+    expect(run.exitCode).toBe(2);
+    expect(statSync(err).ino).toBe(inode);
+    expect(readFileSync(err, 'utf8')).toMatch(
+      /^kept\nprefork-check: Cannot write the report \/dev\/stderr: it is an open file descriptor \(\/proc\/\d+\/fd\/2\); give the path of a file, or - for stdout\.\n$/,
+    );
+  });
+});
+
 describe('a symlink planted where a temp file might go is never followed', () => {
   test('the old predictable temp name (<report>.<pid>.tmp) pointing at a victim: the victim is untouched', async () => {
     const dir = scratch();
