@@ -94,6 +94,18 @@ describe('the config file', () => {
     expect(run.stdout).toMatch(/FAIL {2}2 checks: 1 passed, 1 failed \(web\)/);
   });
 
+  test('a config saved with a byte-order mark is read, and its errors still name their line', async () => {
+    const config =
+      '{\n  "command": ["bash", "-c", "exec 7</etc/hostname; echo READY; sleep 30"],\n  "forkMarker": "READY"\n}\n';
+    const good = await runCli([], { cwd: project({ 'prefork-check.config.json': `\ufeff${config}` }) });
+    expect(good.exitCode, good.stderr).toBe(1);
+    expect(good.report!.leaks.map((leak) => leak.target)).toEqual(['/etc/hostname']);
+    const typo = config.replace('"forkMarker"', '"forkMarkr"');
+    const bad = await runCli([], { cwd: project({ 'prefork-check.config.json': `\ufeff${typo}` }) });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/forkMarkr.*\(line 3\)/);
+  });
+
   test('-q names each check on its verdict line; a fork point on the command line replaces the config’s', async () => {
     const dir = project({
       'prefork-check.config.json': {

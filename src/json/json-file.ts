@@ -31,7 +31,8 @@ export function readText(file: string, code: ErrorCode, what: string): string {
 export function parseJsonText(text: string, file: string, code: ErrorCode, what: string): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // A byte-order mark, as some Windows editors save JSON, is not part of the text.
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     const message = (error as Error).message;
     const position = /at position (\d+)/.exec(message)?.[1];
