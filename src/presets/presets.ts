@@ -50,10 +50,18 @@ const PRESETS: Record<PresetName, Preset> = {
         role: "worker's heartbeat file",
         matches: (r) => r.kind === 'file' && madeIn('gunicorn.workers.workertmp:WorkerTmp.__init__')(r),
       },
-      // --access-logfile, --error-logfile and --log-syslog: opened by the arbiter before the app loads.
+      // The log outputs its options configure, opened by the arbiter before the app loads:
+      // --access-logfile and --error-logfile (_set_handler), --capture-output's copy of the error
+      // log, and the handlers of --log-config and --log-config-dict (all under Logger.setup).
       {
-        role: 'log file (--access-logfile, --error-logfile)',
-        matches: (r) => r.kind === 'file' && madeIn('gunicorn.glogging:Logger._set_handler')(r),
+        role: 'log file (--access-logfile, --error-logfile, --capture-output, --log-config)',
+        matches: (r) =>
+          r.kind === 'file' &&
+          (madeIn('gunicorn.glogging:Logger.setup')(r) || madeIn('gunicorn.glogging:Logger._set_handler')(r)),
+      },
+      {
+        role: 'statsd socket (--statsd-host)',
+        matches: (r) => r.kind === 'socket' && madeIn('gunicorn.instrument.statsd:Statsd.__init__')(r),
       },
       {
         role: 'syslog socket (--log-syslog)',

@@ -237,21 +237,43 @@ async function checkWith(
 const example = (server: Server) => join(ROOT, 'examples', server, 'fixed');
 
 describe('clean production configs: the server’s own log and pid files pass, by their role', () => {
-  test('gunicorn --access-logfile --error-logfile --pid', async () => {
+  const gunicornLog = 'preset gunicorn: log file (--access-logfile, --error-logfile, --capture-output, --log-config)';
+
+  test('gunicorn --access-logfile --error-logfile --capture-output --pid --statsd-host', async () => {
     const { report, exitCode } = await checkWith(example('gunicorn'), (d) => [
       ...SERVERS.gunicorn.slice(0, -1),
       '--access-logfile',
       `${d}/access.log`,
       '--error-logfile',
       `${d}/error.log`,
+      '--capture-output',
       '--pid',
       `${d}/gunicorn.pid`,
+      '--statsd-host',
+      '127.0.0.1:8125',
       'app:app',
     ]);
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
-    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(
-      Array(2).fill('preset gunicorn: log file (--access-logfile, --error-logfile)'),
-    );
+    // The access log, the error log's handler, and the error log --capture-output keeps for stdout and stderr.
+    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(Array(3).fill(gunicornLog));
+    expect(allowedRoles(report)).toContain('preset gunicorn: statsd socket (--statsd-host)');
+  });
+
+  test('gunicorn --log-config: the handlers of its logging config', async () => {
+    const { report, exitCode } = await checkWith(example('gunicorn'), (d) => {
+      writeFileSync(
+        `${d}/logging.ini`,
+        [
+          '[loggers]\nkeys=root\n[handlers]\nkeys=file\n[formatters]\nkeys=plain',
+          '[logger_root]\nlevel=INFO\nhandlers=file',
+          `[handler_file]\nclass=FileHandler\nformatter=plain\nargs=('${d}/app.log', 'a')`,
+          '[formatter_plain]\nformat=%(message)s\n',
+        ].join('\n'),
+      );
+      return [...SERVERS.gunicorn.slice(0, -1), '--log-config', `${d}/logging.ini`, 'app:app'];
+    });
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual([gunicornLog]);
   });
 
   test('celery --logfile --pidfile (three handlers on one file)', async () => {
@@ -315,6 +337,6 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(counted(report).map((leak) => [leak.target, leak.origin?.file, leak.origin?.line])).toEqual([
       [`${appData}/access.log`, 'app.py', 2],
     ]);
-    expect(allowedRoles(report)).toContain('preset gunicorn: log file (--access-logfile, --error-logfile)');
+    expect(allowedRoles(report)).toContain(gunicornLog);
   });
 });
