@@ -91,6 +91,11 @@ const PRESETS: Record<PresetName, Preset> = {
         role: 'log file (--logfile)',
         matches: (r) => r.kind === 'file' && madeIn('celery.app.log:Logging._detect_handler')(r),
       },
+      // --statedb: the revoked-task state the main process keeps in a shelve database.
+      {
+        role: 'persistent state database (--statedb)',
+        matches: (r) => r.kind === 'file' && madeIn('celery.worker.state:Persistent.open')(r),
+      },
     ],
   },
   uwsgi: {

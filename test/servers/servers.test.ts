@@ -276,18 +276,21 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual([gunicornLog]);
   });
 
-  test('celery --logfile --pidfile (three handlers on one file)', async () => {
+  test('celery --logfile --pidfile --statedb (three handlers on one file, and the state shelve)', async () => {
     const { report, exitCode } = await checkWith(example('celery'), (d) => [
       ...SERVERS.celery,
       '--logfile',
       `${d}/celery.log`,
       '--pidfile',
       `${d}/celery.pid`,
+      '--statedb',
+      `${d}/celery.state`,
     ]);
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
     expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual(
       Array(3).fill('preset celery: log file (--logfile)'),
     );
+    expect(allowedRoles(report)).toContain('preset celery: persistent state database (--statedb)');
   });
 
   test('uwsgi --logto, and --logger file: (which keeps a dup of stdout)', async () => {
