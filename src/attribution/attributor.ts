@@ -36,6 +36,8 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   dup: { syscalls: ['dup', 'dup2', 'dup3', 'fcntl'], count: 1 },
   // socket.recv_fds and recvmsg: the fds another process passed with SCM_RIGHTS.
   recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
+  // os.fork: no fd, but the stack that forked (a server's worker fork, or the app's own).
+  fork: { syscalls: ['clone', 'clone3', 'fork'], count: 1 },
   openpty: { syscalls: ['open', 'openat'], count: 2 },
 };
 
@@ -61,6 +63,8 @@ export class Attributor {
   private readonly threads = new Map<number, ThreadState>();
   /** By what made the fd: a new description, or a dup of an old one. */
   private readonly attributions = new WeakMap<OpenFile | Duplication, Attribution>();
+  /** The Python call that forked each child process, where one announced it. */
+  private readonly forks = new WeakMap<Task, CallRecord>();
   private readonly frames = new WeakMap<Proc, FrameTable>();
   /** A record was used up while the model applied the current event. */
   private took = false;
@@ -105,10 +109,18 @@ export class Attributor {
     return this.attributions.get(made);
   }
 
+  /** The call that forked `child`, as an attribution; undefined when no Python call announced the fork. */
+  forkOf(child: Task): Attribution | undefined {
+    const record = this.forks.get(child);
+    return record && { type: 'recorded', record, image: this.imageOf(child.proc) };
+  }
+
   readonly listener: ModelListener = {
     cloned: (parent, child, info) => {
       // A forked child runs the same interpreter, hooks and all; a new thread starts with no record.
       if (!info.thread) {
+        const forking = this.take(parent.tid, 'clone', { once: true });
+        if (forking) this.forks.set(child, forking);
         this.images.set(child.proc, this.imageOf(parent.proc));
         this.frames.set(child.proc, new FrameTable(this.framesOf(parent.proc)));
       }

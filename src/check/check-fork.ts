@@ -21,10 +21,18 @@ import type { ForkPointSpec } from '../fork-point/spec.js';
 import { resolveOptions, type CheckOptions, type ResolvedOptions } from './options.js';
 import { buildReport } from './build-report.js';
 import type { FdRecord, ForkPointReport, Report } from '../report/types.js';
+import type { StackFrame } from '../attribution/describe-origin.js';
 
-function detectorFor(spec: ForkPointSpec, output: AppOutput): ForkPointDetector {
+function detectorFor(
+  spec: ForkPointSpec,
+  output: AppOutput,
+  forkStack: (child: Task) => StackFrame[] | undefined,
+): ForkPointDetector {
   if (spec.mode === 'marker') return markerDetector(spec.marker, output);
-  if (spec.mode === 'first-fork') return firstForkDetector({ spawns: spec.spawns ?? false });
+  if (spec.mode === 'first-fork') {
+    const { spawns = false, serverFork } = spec;
+    return firstForkDetector({ spawns, forkStack, ...(serverFork !== undefined ? { serverFork } : {}) });
+  }
   return exitDetector();
 }
 
@@ -123,8 +131,10 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   };
 
   const output = new AppOutput(spec.mode === 'marker' ? spec.marker : undefined, resolved.appOutput);
-  const detector = detectorFor(spec, output);
-  const { run, model, apply, describe } = await startFullTrace({
+  // The trace session, once started, tells the detector which Python stack forked a child.
+  const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
+  const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
+  const started = await startFullTrace({
     strace,
     ready,
     forkPoint: spec,
@@ -137,6 +147,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     listeners: [detector.listener ?? {}],
     output,
   });
+  session.forkStack = started.forkStack;
+  const { run, model, apply, describe } = started;
   const livePids = () => [...model.tasks.keys()];
 
   let stop: Stop | undefined;

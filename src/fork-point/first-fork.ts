@@ -1,6 +1,7 @@
 import type { FdTable } from '../model/fd-table.js';
 import type { CloneInfo, ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
+import type { StackFrame } from '../attribution/describe-origin.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
@@ -42,9 +43,26 @@ const WORKER_SIGNS = new Set([
 
 interface Candidate {
   parent: Task;
+  child: Task;
   childTid: number;
   table: FdTable;
-  verdict: 'pending' | 'worker' | 'spawn';
+  /** `other`: a worker, but not forked by the server's own code (the app's helper process). */
+  verdict: 'pending' | 'worker' | 'spawn' | 'other';
+}
+
+export interface FirstForkOptions {
+  spawns?: boolean;
+  /** See ForkPointSpec: `module:function` on the forking stack, or `native`. */
+  serverFork?: string;
+  /** The Python stack that forked a child; undefined when no Python call announced the fork. */
+  forkStack?: (child: Task) => StackFrame[] | undefined;
+}
+
+/** Whether a fork is the server's own; a fork whose stack is unknown is given the benefit of the doubt. */
+function isServerFork(stack: StackFrame[] | undefined, serverFork: string | undefined): boolean {
+  if (serverFork === undefined || stack === undefined) return true;
+  if (serverFork === 'native') return false;
+  return stack.some((frame) => `${frame.module}:${frame.function}` === serverFork);
 }
 
 const MAX_NOTES = 5;
@@ -56,14 +74,15 @@ const MAX_NOTES = 5;
  * makes it a spawn; making an fd, forking, or exiting without exec makes it a
  * worker. Forks are decided in order, so an earlier spawn never hides a later worker.
  */
-export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
+export function firstForkDetector({ spawns = false, serverFork, forkStack }: FirstForkOptions = {}): ForkPointDetector {
   const candidates: Candidate[] = [];
   const byChild = new Map<number, Candidate>();
   const notes: string[] = [];
   const shellForks = new Map<string, number>();
 
   const settle = (): ForkPointHit | undefined => {
-    while (candidates.length > 0 && candidates[0]!.verdict === 'spawn') byChild.delete(candidates.shift()!.childTid);
+    while (candidates.length > 0 && (candidates[0]!.verdict === 'spawn' || candidates[0]!.verdict === 'other'))
+      byChild.delete(candidates.shift()!.childTid);
     const first = candidates[0];
     if (first?.verdict !== 'worker') return undefined;
     return {
@@ -77,8 +96,20 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
   const judge = (childTid: number, verdict: 'worker' | 'spawn'): ForkPointHit | undefined => {
     const candidate = byChild.get(childTid);
     if (candidate === undefined || candidate.verdict !== 'pending') return undefined;
-    candidate.verdict = verdict;
+    candidate.verdict = verdict === 'worker' ? workerOrOther(candidate) : verdict;
     return settle();
+  };
+
+  const workerOrOther = (candidate: Candidate): 'worker' | 'other' => {
+    const stack = forkStack?.(candidate.child);
+    if (isServerFork(stack, serverFork)) return 'worker';
+    if (notes.length < MAX_NOTES) {
+      const at = stack?.find((frame) => !frame.library) ?? stack?.[0];
+      notes.push(
+        `skipped pid ${candidate.childTid}: forked by ${describeProcess(candidate.parent.proc)}${at ? ` at ${at.file}:${at.line}` : ''}, not by the server's worker fork (${serverFork})`,
+      );
+    }
+    return 'other';
   };
 
   return {
@@ -93,6 +124,7 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
         // Counting spawns, the fork itself is the fork point, whatever the child does next.
         const candidate: Candidate = {
           parent,
+          child,
           childTid: child.tid,
           table: info.tableAtClone,
           verdict: spawns ? 'worker' : 'pending',
@@ -120,7 +152,8 @@ export function firstForkDetector({ spawns = false } = {}): ForkPointDetector {
     },
     rootEnded(): ForkPointHit | undefined {
       // Children still undecided when the parent is gone never exec'd: workers.
-      for (const candidate of candidates) if (candidate.verdict === 'pending') candidate.verdict = 'worker';
+      for (const candidate of candidates)
+        if (candidate.verdict === 'pending') candidate.verdict = workerOrOther(candidate);
       return settle();
     },
     notes() {

@@ -39,7 +39,8 @@ const PRESETS: Record<PresetName, Preset> = {
   gunicorn: {
     name: 'gunicorn',
     programs: ['gunicorn'],
-    forkPoint: { mode: 'first-fork' },
+    // The arbiter's worker fork, not a process the app forks while it loads (a multiprocessing Manager).
+    forkPoint: { mode: 'first-fork', serverFork: 'gunicorn.arbiter:Arbiter.spawn_worker' },
     ownFds: [
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('gunicorn.sock:create_sockets')(r) },
       {
@@ -72,7 +73,7 @@ const PRESETS: Record<PresetName, Preset> = {
   celery: {
     name: 'celery',
     programs: ['celery'],
-    forkPoint: { mode: 'first-fork' },
+    forkPoint: { mode: 'first-fork', serverFork: 'billiard.popen_fork:Popen._launch' },
     ownFds: [
       {
         role: "pool's task queue pipe",
@@ -101,7 +102,8 @@ const PRESETS: Record<PresetName, Preset> = {
   uwsgi: {
     name: 'uwsgi',
     programs: ['uwsgi'],
-    forkPoint: { mode: 'first-fork' },
+    // uWSGI's master forks its workers in C: a fork a Python call announced is the app's own.
+    forkPoint: { mode: 'first-fork', serverFork: 'native' },
     ownFds: [
       {
         role: 'listening socket',

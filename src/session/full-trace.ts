@@ -7,6 +7,7 @@ import type { FdTable } from '../model/fd-table.js';
 import { initialTable } from '../model/initial-table.js';
 import type { ModelListener, ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
+import type { StackFrame } from '../attribution/describe-origin.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
@@ -35,6 +36,8 @@ export interface FullTrace {
   apply(line: string): { event: ProcessEvent; task: Task; record: boolean } | undefined;
   /** Report records of a table, origins included. Call while the process lives: sockets are completed from its /proc. */
   describe(table: FdTable, pid: number): FdRecord[];
+  /** The Python stack that forked a child, where a Python call announced it (TracePipeline.forkStack). */
+  forkStack(child: Task): StackFrame[] | undefined;
 }
 
 /**
@@ -65,5 +68,6 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     model: pipeline.model,
     apply: (line) => pipeline.apply(line),
     describe: (table, pid) => pipeline.describe(table, pid),
+    forkStack: (child) => pipeline.forkStack(child),
   };
 }

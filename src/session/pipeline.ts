@@ -1,9 +1,9 @@
 import { Attributor } from '../attribution/attributor.js';
-import { describeOrigin } from '../attribution/describe-origin.js';
+import { describeOrigin, type StackFrame } from '../attribution/describe-origin.js';
 import { NativeStacks } from '../attribution/native-stacks.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel, type ModelListener } from '../model/process-model.js';
-import type { Task } from '../model/task.js';
+import { creatorOf, type Task } from '../model/task.js';
 import { describeTable } from '../report/describe-table.js';
 import type { FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
@@ -43,6 +43,16 @@ export class TracePipeline {
     this.stacks.next();
     const task = this.model.apply(event);
     return { event, task, record: this.attributor.observe(event, task) };
+  }
+
+  /**
+   * The Python stack that forked `child` (innermost first), as fd stacks are given; undefined when
+   * no Python call announced the fork (native code, or no bootstrap).
+   */
+  forkStack(child: Task): StackFrame[] | undefined {
+    const forking = this.attributor.forkOf(child);
+    if (!forking) return undefined;
+    return describeOrigin(forking, creatorOf(child, 'clone'), this.projectRoot).stack;
   }
 
   /** Report records of a table, origins included. Sockets are completed from the live process's /proc. */

@@ -343,3 +343,49 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report)).toContain(gunicornLog);
   });
 });
+
+// The app starts a helper process while it loads (a multiprocessing Manager), then opens a file:
+// the helper's fork is the app's, not the server's, and the file opened after it is still a leak.
+describe('an app that forks a helper while it loads: the fork point is still the server’s worker fork', () => {
+  const app = (callable: string) =>
+    [
+      'import multiprocessing, os',
+      'helper = multiprocessing.Manager()',
+      'log = open(os.path.join(os.environ["APP_DATA"], "after-helper.log"), "a")',
+      'celery_app = None',
+      'if os.environ.get("CELERY_APP"):',
+      '    from celery import Celery',
+      '    celery_app = Celery("app", broker="memory://", backend="cache+memory://")',
+      `def ${callable}(environ, start_response):`,
+      '    start_response("200 OK", [])',
+      '    return [b"ok"]',
+      '',
+    ].join('\n');
+
+  test.each<{ server: string; command: string[]; file: string; callable: string; env: Record<string, string> }>([
+    { server: 'gunicorn', command: [...SERVERS.gunicorn], file: 'app.py', callable: 'app', env: {} },
+    { server: 'uwsgi', command: [...SERVERS.uwsgi], file: 'app.py', callable: 'application', env: {} },
+    {
+      server: 'celery',
+      command: [...SERVERS.celery.slice(0, 4), 'app.celery_app', ...SERVERS.celery.slice(5)],
+      file: 'app.py',
+      callable: 'app',
+      env: { CELERY_APP: '1' },
+    },
+  ])('$server', async ({ server, command, file, callable, env }) => {
+    const dir = scratch();
+    writeFileSync(join(dir, file), app(callable));
+    const appData = scratch();
+    const run = await runCli(['--', ...command], { cwd: dir, env: { APP_DATA: appData, ...env } });
+    expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
+    const report = run.report!;
+    expect(report.forkPoint.notes.join('\n')).toMatch(
+      /skipped pid \d+: forked by .* at app\.py:2, not by the server's worker fork/,
+    );
+    const leaks = counted(report).map((leak) => `${leak.kind} ${leak.origin?.line}`);
+    // The file opened after the helper, and the app's end of the helper's connection.
+    expect(leaks.filter((leak) => leak.startsWith('file'))).toEqual(['file 3']);
+    expect(leaks.filter((leak) => leak.startsWith('pipe') || leak.startsWith('socket')).length).toBeGreaterThan(0);
+    expect(run.exitCode, `${server}: ${JSON.stringify(counted(report))}`).toBe(1);
+  });
+});
