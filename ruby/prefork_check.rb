@@ -117,6 +117,10 @@ if token && !token.empty? && !defined?(PreforkCheck)
       [Socket, UNIXSocket].each { |cls| cls.singleton_class.prepend(announcing('socketpair', %i[pair socketpair])) }
       # recvmsg receives the fds another process passed with SCM_RIGHTS.
       BasicSocket.prepend(announcing('recvmsg', %i[recvmsg recvmsg_nonblock]))
+      # No fd: the stack that forks tells a server's worker fork from the app's own. Kernel#fork
+      # stays private.
+      Kernel.prepend(announcing('fork', %i[fork]).tap { |mod| mod.send(:private, :fork) })
+      Process.singleton_class.prepend(announcing('fork', %i[fork]))
     end
 
     def self.start_record

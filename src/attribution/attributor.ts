@@ -119,7 +119,8 @@ export class Attributor {
     cloned: (parent, child, info) => {
       // A forked child runs the same interpreter, hooks and all; a new thread starts with no record.
       if (!info.thread) {
-        const forking = this.take(parent.tid, 'clone', { once: true });
+        // Python's os.fork record, or the Ruby fork call (or native call) in progress.
+        const forking = this.take(parent.tid, 'clone');
         if (forking) this.forks.set(child, forking);
         this.images.set(child.proc, this.imageOf(parent.proc));
         this.frames.set(child.proc, new FrameTable(this.framesOf(parent.proc)));

@@ -96,20 +96,26 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
   const judge = (childTid: number, verdict: 'worker' | 'spawn'): ForkPointHit | undefined => {
     const candidate = byChild.get(childTid);
     if (candidate === undefined || candidate.verdict !== 'pending') return undefined;
-    candidate.verdict = verdict === 'worker' ? workerOrOther(candidate) : verdict;
+    candidate.verdict = verdict;
     return settle();
   };
 
-  const workerOrOther = (candidate: Candidate): 'worker' | 'other' => {
-    const stack = forkStack?.(candidate.child);
-    if (isServerFork(stack, serverFork)) return 'worker';
-    if (notes.length < MAX_NOTES) {
-      const at = stack?.find((frame) => !frame.library) ?? stack?.[0];
-      notes.push(
-        `skipped pid ${candidate.childTid}: forked by ${describeProcess(candidate.parent.proc)}${at ? ` at ${at.file}:${at.line}` : ''}, not by the server's worker fork (${serverFork})`,
-      );
+  // Forks whose stack is still to be looked at: known once the fork's event has been applied.
+  // One the app made (not the server's worker fork) is passed over at once, even if its child
+  // never does anything that would show what it is.
+  const unchecked: Candidate[] = [];
+  const passOverAppForks = () => {
+    for (const candidate of unchecked.splice(0)) {
+      const stack = forkStack?.(candidate.child);
+      if (candidate.verdict !== 'pending' || isServerFork(stack, serverFork)) continue;
+      candidate.verdict = 'other';
+      if (notes.length < MAX_NOTES) {
+        const at = stack?.find((frame) => !frame.library) ?? stack?.[0];
+        notes.push(
+          `skipped pid ${candidate.childTid}: forked by ${describeProcess(candidate.parent.proc)}${at ? ` at ${at.file}:${at.line}` : ''}, not by the server's worker fork (${serverFork})`,
+        );
+      }
     }
-    return 'other';
   };
 
   return {
@@ -131,6 +137,7 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
         };
         candidates.push(candidate);
         byChild.set(child.tid, candidate);
+        if (serverFork !== undefined) unchecked.push(candidate);
       },
       execed(task: Task) {
         const candidate = byChild.get(task.tid);
@@ -144,6 +151,7 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
       },
     },
     observe(event: ProcessEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
+      passOverAppForks();
       if (!byChild.has(task.tid)) return settle();
       if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
       if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-')
@@ -151,9 +159,9 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
       return settle();
     },
     rootEnded(): ForkPointHit | undefined {
+      passOverAppForks();
       // Children still undecided when the parent is gone never exec'd: workers.
-      for (const candidate of candidates)
-        if (candidate.verdict === 'pending') candidate.verdict = workerOrOther(candidate);
+      for (const candidate of candidates) if (candidate.verdict === 'pending') candidate.verdict = 'worker';
       return settle();
     },
     notes() {

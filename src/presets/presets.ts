@@ -137,7 +137,7 @@ const PRESETS: Record<PresetName, Preset> = {
   unicorn: {
     name: 'unicorn',
     programs: ['unicorn', 'unicorn_rails'],
-    forkPoint: { mode: 'first-fork' },
+    forkPoint: { mode: 'first-fork', serverFork: 'unicorn/http_server:spawn_missing_workers' },
     // Known by the Ruby code that made them, as the Python servers' are; the Ruby VM's own
     // eventfds are allowed for every Ruby process (see build-report).
     ownFds: [
@@ -152,7 +152,7 @@ const PRESETS: Record<PresetName, Preset> = {
     name: 'puma',
     programs: ['puma'],
     // Cluster mode (workers N, preload_app!): the first worker fork.
-    forkPoint: { mode: 'first-fork' },
+    forkPoint: { mode: 'first-fork', serverFork: 'puma/cluster:spawn_worker' },
     ownFds: [
       // bind, and the control app's (activate_control_app) own binder.
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('puma/binder:parse')(r) },

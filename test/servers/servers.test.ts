@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
@@ -387,5 +387,32 @@ describe('an app that forks a helper while it loads: the fork point is still the
     expect(leaks.filter((leak) => leak.startsWith('file'))).toEqual(['file 3']);
     expect(leaks.filter((leak) => leak.startsWith('pipe') || leak.startsWith('socket')).length).toBeGreaterThan(0);
     expect(run.exitCode, `${server}: ${JSON.stringify(counted(report))}`).toBe(1);
+  });
+
+  // A Ruby helper that only sleeps: its fork is passed over at once, not left undecided.
+  test.each([
+    { server: 'unicorn', command: [...SERVERS.unicorn], config: 'unicorn.conf.rb' },
+    { server: 'puma', command: [...SERVERS.puma], config: 'puma.rb' },
+  ] as const)('$server, with a helper that only sleeps', async ({ server, command, config }) => {
+    const dir = scratch();
+    cpSync(join(ROOT, 'examples', server, 'fixed', config), join(dir, config));
+    writeFileSync(
+      join(dir, 'config.ru'),
+      [
+        'helper = fork { sleep 60 }',
+        '$log = File.open(File.join(ENV.fetch("APP_DATA"), "after-helper.log"), "a")',
+        'run lambda { |_env| [200, { "content-type" => "text/plain" }, ["ok"]] }',
+        '',
+      ].join('\n'),
+    );
+    const appData = scratch();
+    const run = await runCli(['--', ...command], { cwd: dir, env: { APP_DATA: appData } });
+    expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
+    const report = run.report!;
+    expect(report.forkPoint.notes.join('\n')).toMatch(
+      /skipped pid \d+: forked by .* at config\.ru:\d, not by the server's worker fork/,
+    );
+    expect(counted(report).map((leak) => leak.target)).toEqual([`${appData}/after-helper.log`]);
+    expect(run.exitCode).toBe(1);
   });
 });
