@@ -39,13 +39,15 @@ _next_frame_id = itertools.count(1)
 # modules import, under a dozen of these frames each.
 _IMPORT_MACHINERY = {"_frozen_importlib", "_frozen_importlib_external", "importlib._bootstrap", "importlib._bootstrap_external"}
 # Events whose syscall follows in the same thread; "native" ones may make any number of fds.
-# os.fork's record is not for an fd: it tells a server's worker fork from the app's own forks.
+# os.fork's and os.forkpty's records are not for an fd: they tell a server's worker fork from
+# the app's own forks.
 _AUDITED = {
     "open": b"open",
     "socket.__new__": b"socket",
     "mmap.__new__": b"dup",
     "fcntl.fcntl": b"dup",
     "os.fork": b"fork",
+    "os.forkpty": b"fork",
 }
 _F_DUPFD = (0, 1030)  # F_DUPFD, F_DUPFD_CLOEXEC
 

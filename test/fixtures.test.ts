@@ -88,6 +88,7 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
     file: 'app.rb',
     leaks: (s) => [`file ${s}/app.log`, 'pipe pipe:[*]', 'pipe pipe:[*]', 'socket tcp 127.0.0.1:*'],
   },
+  { name: 'pty', leaks: () => ['device /dev/ptmx', 'device /dev/pts/*'] },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
 ];
 

@@ -38,7 +38,8 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
   // os.fork: no fd, but the stack that forked (a server's worker fork, or the app's own).
   fork: { syscalls: ['clone', 'clone3', 'fork'], count: 1 },
-  openpty: { syscalls: ['open', 'openat'], count: 2 },
+  // The master, then the slave: opened by path, or (glibc) by ioctl TIOCGPTPEER on the master.
+  openpty: { syscalls: ['open', 'openat', 'ioctl'], count: 2 },
 };
 
 interface ThreadState {
@@ -84,7 +85,9 @@ export class Attributor {
     if (record === undefined) {
       // The call a record announced uses it up, whatever came of it: failed, or made no fd
       // (a recvmsg with no fds, dup2 onto itself). A later call in the thread never gets its line.
-      if (!tookHere) this.take(task.tid, event.name, { once: true });
+      // Not an ioctl: openpty's ioctls on the master (TIOCGPTN, ...) come before the one that
+      // makes the slave.
+      if (!tookHere && event.name !== 'ioctl') this.take(task.tid, event.name, { once: true });
       return false;
     }
     if (record.type === 'start') {

@@ -24,6 +24,9 @@ function hasCloexec(flags: string[]): boolean {
 
 /** Descriptions made by the syscall being applied; applyFdSyscall hands them back. */
 let made: OpenFile[] = [];
+/** O_CLOEXEC's bit, for flags strace prints as a number (TIOCGPTPEER's). */
+const O_CLOEXEC = 0o2000000;
+
 /** The dup it made, if any; applyFdSyscall hands it back too. */
 let duplicated: Duplication[] = [];
 
@@ -86,13 +89,23 @@ function unaccounted(task: Task, ref: FdRef): OpenFile {
   return file;
 }
 
+function isBlank(file: OpenFile): boolean {
+  return file.path === undefined && file.inode === undefined && file.anon === undefined && file.socket === undefined;
+}
+
 /** A successful call using an fd argument tells us more about it, or reveals it. */
 function refresh(task: Task, ref: FdRef | undefined): OpenFile | undefined {
   if (!ref || ref.fd < 0) return undefined;
   const slot = task.table.get(ref.fd);
   if (slot) {
-    if (ref.annotation?.type === 'socket') slot.file.learn(ref.annotation);
-    return slot.file;
+    const file = slot.file;
+    if (ref.annotation?.type === 'socket') file.learn(ref.annotation);
+    // Made by a call strace shows no target for (TIOCGPTPEER's "= 4"): the first annotation names it.
+    else if (ref.annotation && isBlank(file)) {
+      file.learn(ref.annotation);
+      file.kind = kindOf(ref.annotation, '', file.flags);
+    }
+    return file;
   }
   return ref.annotation ? unaccounted(task, ref) : undefined;
 }
@@ -198,7 +211,12 @@ const HANDLERS: Record<string, Handler> = {
       task.table.setCloexec(fd.fd, (args[2] ?? '').includes('FD_CLOEXEC') || args[2] === '1');
     }
   },
-  ioctl: (task, args, event) => {
+  ioctl: (task, args, event, returned) => {
+    // A pty's other end, opened from its master: glibc's openpty and forkpty make the slave so.
+    if (args[1] === 'TIOCGPTPEER') {
+      if (returned) create(task, event, returned, [], (Number(args[2]) & O_CLOEXEC) !== 0);
+      return;
+    }
     const fd = parseFdRef(args[0] ?? '');
     if (!fd || !event.result.startsWith('0')) return;
     if (args[1] === 'FIOCLEX' || args[1] === 'FIONCLEX') {
