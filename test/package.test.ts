@@ -21,6 +21,9 @@ beforeAll(async () => {
 
 const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
 
+/** The project's TypeScript, type-checking a project as its own tsc would. */
+const typecheck = (dir: string) => execa(bin('tsc'), ['-p', dir], { reject: false });
+
 describe('the package as published', () => {
   test('its types resolve under every TypeScript module resolution (attw), and publint finds nothing', async () => {
     const attw = await execa(bin('attw'), [tarball, '--format', 'json', '--no-definitely-typed'], { reject: false });
@@ -103,8 +106,7 @@ describe.each(['commonjs', 'module'] as const)('installed in a %s project', (typ
         join(dir, 'check.ts'),
         "import { checkFork, type Report } from 'prefork-check';\nexport const report: Promise<Report> = checkFork({ entry: 'app.py', forkMarker: 'READY' });\n",
       );
-      const tsc = () => execa(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', dir], { reject: false });
-      const clean = await tsc();
+      const clean = await typecheck(dir);
       expect(clean.stdout + clean.stderr).toBe('');
       expect(clean.exitCode).toBe(0);
       // And fails where it should: the matcher given an argument it does not take, a wrong option.
@@ -114,7 +116,7 @@ describe.each(['commonjs', 'module'] as const)('installed in a %s project', (typ
           ? "import { expect } from 'vitest';\nexpect(1).toHaveNoLeakedFds(2);\n"
           : "import { checkFork } from 'prefork-check';\ncheckFork({ entry: 'app.py', forkMarker: 3 });\n",
       );
-      const wrong = await tsc();
+      const wrong = await typecheck(dir);
       expect(wrong.stdout).toMatch(/\(2,\d+\): error TS(2554|2322)/);
     },
     60_000,
@@ -132,10 +134,9 @@ describe.each(['commonjs', 'module'] as const)('installed in a %s project', (typ
         skipLibCheck: true,
       };
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['test'] }));
-      const tsc = () => execa(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', dir], { reject: false });
-      expect((await tsc()).stdout).toMatch(/Property 'toHaveNoLeakedFds' does not exist/);
+      expect((await typecheck(dir)).stdout).toMatch(/Property 'toHaveNoLeakedFds' does not exist/);
       writeFileSync(join(dir, 'test', 'matchers.d.ts'), '/// <reference types="prefork-check/vitest" />\n');
-      const referenced = await tsc();
+      const referenced = await typecheck(dir);
       expect(referenced.stdout + referenced.stderr).toBe('');
       expect(referenced.exitCode).toBe(0);
     },

@@ -44,7 +44,6 @@ const WORKER_SIGNS = new Set([
 interface Candidate {
   parent: Task;
   child: Task;
-  childTid: number;
   table: FdTable;
   /** `other`: a worker, but not forked by the server's own code (the app's helper process). */
   verdict: 'pending' | 'worker' | 'spawn' | 'other';
@@ -82,14 +81,14 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
 
   const settle = (): ForkPointHit | undefined => {
     while (candidates.length > 0 && (candidates[0]!.verdict === 'spawn' || candidates[0]!.verdict === 'other'))
-      byChild.delete(candidates.shift()!.childTid);
+      byChild.delete(candidates.shift()!.child.tid);
     const first = candidates[0];
     if (first?.verdict !== 'worker') return undefined;
     return {
       task: first.parent,
       table: first.table,
-      childPid: first.childTid,
-      description: `fork of ${spawns ? 'child' : 'worker'} pid ${first.childTid} by ${describeProcess(first.parent.proc)}`,
+      childPid: first.child.tid,
+      description: `fork of ${spawns ? 'child' : 'worker'} pid ${first.child.tid} by ${describeProcess(first.parent.proc)}`,
     };
   };
 
@@ -105,6 +104,8 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
   // never does anything that would show what it is.
   const unchecked: Candidate[] = [];
   const passOverAppForks = () => {
+    // Runs for every trace line: nothing to do (and nothing to allocate) unless a fork came.
+    if (unchecked.length === 0) return;
     for (const candidate of unchecked.splice(0)) {
       const stack = forkStack?.(candidate.child);
       if (candidate.verdict !== 'pending' || isServerFork(stack, serverFork)) continue;
@@ -112,7 +113,7 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
       if (notes.length < MAX_NOTES) {
         const at = stack?.find((frame) => !frame.library) ?? stack?.[0];
         notes.push(
-          `skipped pid ${candidate.childTid}: forked by ${describeProcess(candidate.parent.proc)}${at ? ` at ${at.file}:${at.line}` : ''}, not by the server's worker fork (${serverFork})`,
+          `skipped pid ${candidate.child.tid}: forked by ${describeProcess(candidate.parent.proc)}${at ? ` at ${at.file}:${at.line}` : ''}, not by the server's worker fork (${serverFork})`,
         );
       }
     }
@@ -131,7 +132,6 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
         const candidate: Candidate = {
           parent,
           child,
-          childTid: child.tid,
           table: info.tableAtClone,
           verdict: spawns ? 'worker' : 'pending',
         };

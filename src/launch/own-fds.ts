@@ -1,7 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { KernelFd } from '../model/initial-table.js';
-
-const O_CLOEXEC = 0o2000000;
+import { O_CLOEXEC } from '../model/open-file.js';
 
 /** Reads one fd of a live process as the kernel sees it (as fd `as`, when it is passed on as another), or undefined when it is gone. */
 export function readKernelFd(pid: number | 'self', fd: number, as = fd): KernelFd | undefined {

@@ -3,7 +3,7 @@ import type { SyscallEvent } from '../trace/events.js';
 import { parseResult } from '../trace/result.js';
 import { findClose, splitTopLevel } from '../trace/scan.js';
 import type { Duplication } from './fd-table.js';
-import { OpenFile, kindOf } from './open-file.js';
+import { O_CLOEXEC, OpenFile, kindOf } from './open-file.js';
 import { creatorOf, type Task } from './task.js';
 import { hasPort, parseSockaddr } from './sockaddr.js';
 
@@ -24,9 +24,6 @@ function hasCloexec(flags: string[]): boolean {
 
 /** Descriptions made by the syscall being applied; applyFdSyscall hands them back. */
 let made: OpenFile[] = [];
-/** O_CLOEXEC's bit, for flags strace prints as a number (TIOCGPTPEER's). */
-const O_CLOEXEC = 0o2000000;
-
 /** The dup it made, if any; applyFdSyscall hands it back too. */
 let duplicated: Duplication[] = [];
 

@@ -42,6 +42,9 @@ export function isInodePeer(peer: string): boolean {
   return /^\d+$/.test(peer);
 }
 
+/** O_CLOEXEC's bit, for flags given as a number (/proc's fdinfo, TIOCGPTPEER's argument). */
+export const O_CLOEXEC = 0o2000000;
+
 /**
  * An open file description: what dup() shares and fork() copies a reference to.
  * Mutable, because strace tells more about a socket (its addresses) over time.
