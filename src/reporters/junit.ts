@@ -1,12 +1,24 @@
-import junitModule, { type Builder } from 'junit-report-builder';
+import { createRequire } from 'node:module';
+import type { Builder } from 'junit-report-builder';
 import { groupBySite, siteOf } from '../report/group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { foldStack } from './console.js';
 import { printable } from './printable.js';
 import { writeFileAtomic } from '../files/write-atomic.js';
 
-// A CommonJS package with a transpiled default export: TypeScript sees it one level deeper than Node loads it.
-const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
+/**
+ * junit-report-builder, loaded on first use: its import takes ~50 ms, which every
+ * `import 'prefork-check'` would pay though most runs write no JUnit.
+ */
+let junit: Builder | undefined;
+function junitBuilder(): Builder {
+  if (junit === undefined) {
+    // A CommonJS package with a transpiled default export: TypeScript sees it one level deeper than Node loads it.
+    const loaded = createRequire(import.meta.url)('junit-report-builder') as { default?: Builder } & Builder;
+    junit = loaded.default ?? loaded;
+  }
+  return junit;
+}
 
 function failureBody(group: Leak[]): string {
   const lines = group.map(
@@ -88,7 +100,7 @@ function addCheck(builder: Builder, report: Report): void {
 
 /** JUnit XML: one testsuite per check, one failing testcase per leak site, one passing testcase when clean. */
 export function formatJunit(result: RunResult): string {
-  const builder = junit.newBuilder();
+  const builder = junitBuilder().newBuilder();
   for (const report of result.checks) addCheck(builder, report);
   return builder.build();
 }
