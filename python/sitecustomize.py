@@ -46,6 +46,8 @@ _AUDITED = {
     "socket.__new__": b"socket",
     "mmap.__new__": b"dup",
     "fcntl.fcntl": b"dup",
+    # A directory iterator holds its directory open until it is exhausted or closed.
+    "os.scandir": b"open",
     "os.fork": b"fork",
     "os.forkpty": b"fork",
 }
@@ -111,6 +113,8 @@ def _audit(event, args):
                 return  # an anonymous map; a file's map keeps a dup of its fd
             elif event == "fcntl.fcntl" and args[1] not in _F_DUPFD:
                 return  # only F_DUPFD makes an fd
+            elif event == "os.scandir" and isinstance(args[0], int):
+                kind = b"dup"  # scandir(fd) lists a dup of the fd
             elif event == "socket.__new__" and "socket" in sys.modules:
                 _wrap_socket_methods()
             _emit(b"E", kind, caller)

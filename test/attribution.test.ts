@@ -164,6 +164,22 @@ describe('a duplicated fd is an fd of its own', () => {
   });
 });
 
+describe('a directory being listed is an open fd', () => {
+  test('os.scandir by path and by fd names its line; an exhausted listing is closed', async () => {
+    const run = await runCli(['--entry', fixture('scandir'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(
+      run.report!.leaks.map((leak) => [leak.kind, leak.createdBy.type === 'syscall' && leak.createdBy.syscall]),
+    ).toEqual([
+      ['directory', 'openat'],
+      ['directory', 'openat'],
+      ['directory', 'fcntl'],
+    ]);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('scandir')));
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+  });
+});
+
 // Debian's python3 has the C dbm module (the pyenv builds here may not).
 const nativeDbm = spawnSync('/usr/bin/python3', ['-c', 'import _dbm'], { stdio: 'ignore' }).status === 0;
 
