@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { checkFork } from '../src/index.js';
 import { expectTableMatchesKernel, readLiveKernelView, type KernelView } from './helpers/kernel-view.js';
 import { fixture, leakLines, runCli, ROOT } from './helpers/run-cli.js';
+import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 
 describe('--fork-at-first-fork', () => {
   test('the worker fork, not the subprocess before it, and through the pyenv shim', async () => {
@@ -14,6 +15,19 @@ describe('--fork-at-first-fork', () => {
     expect(forkPoint.program).toMatch(/python3/);
     // os.register_at_fork(before=...) recorded the kernel's table right at the fork.
     expect(run.kernel!.pid).toBe(forkPoint.pid);
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+  });
+
+  test('a daemon: neither fork of daemonizing is a worker fork, the daemon’s own fork is', async () => {
+    const run = await runCli(['--fork-at-first-fork', '--', 'python3', fixture('daemonize'), 'fork']);
+    expect(run.exitCode, run.stdout).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/daemon.log`]);
+    expect(run.report!.forkPoint.notes).toEqual([
+      expect.stringMatching(/^skipped pid \d+: called setsid\(\): daemonizing, not a worker$/),
+      expect.stringMatching(/^skipped pid \d+: forked by pid \d+ \(python3\) right after its setsid\(\): daemonizing/),
+      expect.stringMatching(/^ignored \d+ forks by shells/), // the pyenv shim
+    ]);
+    expect(run.kernel!.pid).toBe(run.report!.forkPoint.pid);
     expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 
@@ -39,6 +53,34 @@ describe('--fork-marker', () => {
     const run = await runCli(['--fork-marker', 'READY', '--', 'python3', '-c', 'print("not ready")']);
     expect(run.exitCode).toBe(2);
     expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
+  });
+
+  test('a daemon: the started process exits 0 once its grandchild has taken over, which writes the marker', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('daemonize'), 'serve']);
+    expect(run.exitCode, run.stdout).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/daemon.log`]);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('daemonize')));
+    expect(run.kernel!.pid).toBe(run.report!.forkPoint.pid);
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+  });
+
+  test('a daemon that ends without the marker is an error at once, not a timeout', async () => {
+    const run = await runCli([
+      '--fork-marker',
+      'READY',
+      '--timeout',
+      '20',
+      '--',
+      'python3',
+      fixture('daemonize'),
+      'quit',
+    ]);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
+    expect(run.report!.error!.message).toMatch(
+      /exited with status 0 before the fork point .*, and so did the processes it left running\./,
+    );
+    expect(run.report!.durationMs).toBeLessThan(10_000);
   });
 
   test('a bash app, checked through the library API against /proc while it is held', async () => {

@@ -17,9 +17,11 @@ export type Attribution =
   | { type: 'recorded'; record: CallRecord; image: ProcessImage }
   /**
    * No record covered it: made by a program with no bootstrap, before the bootstrap ran
-   * (`bootstrapped` false: the interpreter's own start-up), or by native code.
+   * (`bootstrapped` false: the interpreter's own start-up), or by native code. `afterFork`: in a
+   * forked child before its thread sent any record, as the runtime re-initialises itself (Ruby's
+   * VM makes its timer eventfd anew in each child).
    */
-  | { type: 'unrecorded'; image: ProcessImage; bootstrapped: boolean; lastRecord?: CallRecord };
+  | { type: 'unrecorded'; image: ProcessImage; bootstrapped: boolean; afterFork: boolean; lastRecord?: CallRecord };
 
 /** The fd syscalls each bootstrap event announces, and how many of them it makes. */
 const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
@@ -50,6 +52,8 @@ interface ThreadState {
   /** Scoped calls in progress (Ruby calls, native calls), innermost last: each covers every fd made until it ends. */
   scoped: CallRecord[];
   last?: CallRecord;
+  /** A forked child's thread that has sent no record since the fork. */
+  afterFork?: boolean;
 }
 
 /**
@@ -95,6 +99,7 @@ export class Attributor {
       return true;
     }
     const thread = this.threadOf(task.tid);
+    thread.afterFork = false;
     if (record.type === 'end') {
       thread.scoped.pop();
     } else if (record.scoped) {
@@ -127,6 +132,7 @@ export class Attributor {
         if (forking) this.forks.set(child, forking);
         this.images.set(child.proc, this.imageOf(parent.proc));
         this.frames.set(child.proc, new FrameTable(this.framesOf(parent.proc)));
+        this.threads.set(child.tid, { remaining: 0, scoped: [], afterFork: true });
       }
     },
     execed: (task) => {
@@ -147,12 +153,13 @@ export class Attributor {
     const image = this.imageOf(task.proc);
     const record = this.take(task.tid, syscall);
     if (record) return { type: 'recorded', record, image };
-    const last = this.threads.get(task.tid)?.last;
+    const thread = this.threads.get(task.tid);
     return {
       type: 'unrecorded',
       image,
       bootstrapped: image.started !== undefined,
-      ...(last ? { lastRecord: last } : {}),
+      afterFork: thread?.afterFork === true,
+      ...(thread?.last ? { lastRecord: thread.last } : {}),
     };
   }
 

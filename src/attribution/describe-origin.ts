@@ -182,6 +182,14 @@ export function describeOrigin(
       runtimeStartup: image.started.runtime,
     };
   }
+  if (image.started && attribution.afterFork) {
+    return {
+      origin: null,
+      stack: [],
+      originNote: `${made} in a forked child before any ${LANGUAGE[image.started.runtime]} call of its own was recorded: the interpreter's re-initialisation after the fork`,
+      runtimeStartup: image.started.runtime,
+    };
+  }
   if (image.started) {
     const language = LANGUAGE[image.started.runtime];
     const last = attribution.lastRecord?.frames[0];

@@ -158,9 +158,16 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     stop = { code, message, task, table: task?.table.copy() };
     void run.stop(livePids());
   };
+  /** The started process exited 0 and left processes running: followed, as a daemon's child. */
+  let daemonized = false;
   const timer = setTimeout(() => {
     const { code, message } = stopMessage('TIMEOUT', spec, resolved.timeoutMs);
-    interrupt(code, message);
+    const task = mainTask(model);
+    const daemon =
+      daemonized && task
+        ? ` The started process exited with status 0, leaving ${describeProcess(task.proc)} running; its table is shown.`
+        : '';
+    interrupt(code, message + daemon);
   }, resolved.timeoutMs);
   const onAbort = () => {
     const { code, message } = stopMessage('INTERRUPTED', spec, resolved.timeoutMs);
@@ -195,13 +202,20 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         break;
       }
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
-        hit = detector.rootEnded?.(model);
-        if (!hit)
-          rootEnd =
-            event.type === 'exit'
-              ? { how: `exited with status ${event.code}`, killed: false }
-              : { how: `was killed by ${event.signal}`, killed: true };
-        break;
+        // A daemon (gunicorn --daemon, uwsgi --daemonize) exits 0 once its child has taken over:
+        // the fork point is still to come, in that child. Any other end of the app is final.
+        const handingOver = event.type === 'exit' && event.code === 0 && model.liveProcesses().length > 0;
+        hit = detector.rootEnded?.(model, handingOver);
+        if (hit) {
+          phase('fork-point');
+          break;
+        }
+        rootEnd =
+          event.type === 'exit'
+            ? { how: `exited with status ${event.code}`, killed: false }
+            : { how: `was killed by ${event.signal}`, killed: true };
+        if (!handingOver) break;
+        daemonized = true;
       }
     }
 
@@ -231,7 +245,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       const held = table.some((record) => record.fd > 2)
         ? 'The fds listed are what it held when it ended.'
         : 'It held nothing beyond stdio when it ended.';
-      const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)}). ${held}`;
+      const after = daemonized ? ', and so did the processes it left running' : '';
+      const message = `The app (${who}) ${rootEnd.how} before the fork point (${forkPointWords(spec)})${after}. ${held}`;
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
       return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }

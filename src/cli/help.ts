@@ -24,7 +24,8 @@ Fork point (choose one; default: exit of the started process):
 ${helpLine('forkMarker')}
                            (any write, any process under it, split over writes or not)
 ${helpLine('forkAtFirstFork')}
-                           (not a thread, not a subprocess that execs)
+                           (not a thread, not a subprocess that execs, not the forks
+                           of daemonizing: a daemon is followed to its own worker fork)
   The table is the kernel's at that syscall, whatever the app does next.
   At exit, a Python app has already closed its open() files and sockets:
   for Python, declare --fork-marker or --fork-at-first-fork.

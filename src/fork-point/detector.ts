@@ -27,8 +27,11 @@ export interface ForkPointDetector {
     task: Task,
     model: ProcessModel,
   ): ForkPointHit | Promise<ForkPointHit | undefined> | undefined;
-  /** The started process has ended: a last chance to decide (first fork pending). */
-  rootEnded?(model: ProcessModel): ForkPointHit | undefined;
+  /**
+   * The started process has ended: a last chance to decide (first fork pending). `handingOver`:
+   * it exited 0 leaving processes running, as a daemonizing server does, and the trace goes on.
+   */
+  rootEnded?(model: ProcessModel, handingOver: boolean): ForkPointHit | undefined;
   /** Why the fork point was not reached, when something is worth saying. */
   notes?(): string[];
 }

@@ -1,6 +1,6 @@
 import type { FdTable } from '../model/fd-table.js';
 import type { CloneInfo, ProcessModel } from '../model/process-model.js';
-import type { Task } from '../model/task.js';
+import type { Proc, Task } from '../model/task.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
@@ -119,10 +119,23 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
     }
   };
 
+  // Daemonizing (gunicorn --daemon, uwsgi --daemonize, unicorn -D): fork, the child calls setsid()
+  // and forks again at once, and only the grandchild goes on to be the server. Neither fork is a
+  // worker's. Here: processes whose setsid() has been followed by no new fd and no fork yet.
+  const justDetached = new Set<Proc>();
+  const note = (child: Task, why: string) => {
+    if (notes.length < MAX_NOTES) notes.push(`skipped pid ${child.tid}: ${why}`);
+  };
+
   return {
     listener: {
       cloned(parent: Task, child: Task, info: CloneInfo) {
         if (info.thread || info.vfork) return;
+        if (justDetached.delete(parent.proc))
+          return note(
+            child,
+            `forked by ${describeProcess(parent.proc)} right after its setsid(): daemonizing, not a worker`,
+          );
         if (isShell(parent.proc.program)) {
           const shell = describeProcess(parent.proc);
           shellForks.set(shell, (shellForks.get(shell) ?? 0) + 1);
@@ -139,6 +152,12 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
         byChild.set(child.tid, candidate);
         if (serverFork !== undefined) unchecked.push(candidate);
       },
+      created(task: Task) {
+        justDetached.delete(task.proc);
+      },
+      duplicated(task: Task) {
+        justDetached.delete(task.proc);
+      },
       execed(task: Task) {
         const candidate = byChild.get(task.tid);
         if (candidate?.verdict === 'pending') {
@@ -152,16 +171,27 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
     },
     observe(event: ProcessEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
       passOverAppForks();
+      if (event.type === 'syscall' && event.name === 'setsid' && event.result[0] !== '-') {
+        justDetached.add(task.proc);
+        const candidate = byChild.get(task.tid);
+        if (candidate?.verdict === 'pending') {
+          candidate.verdict = 'other';
+          note(task, 'called setsid(): daemonizing, not a worker');
+        }
+        return settle();
+      }
       if (!byChild.has(task.tid)) return settle();
       if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
       if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-')
         return judge(task.tid, 'worker');
       return settle();
     },
-    rootEnded(): ForkPointHit | undefined {
+    rootEnded(_model: ProcessModel, handingOver: boolean): ForkPointHit | undefined {
       passOverAppForks();
-      // Children still undecided when the parent is gone never exec'd: workers.
-      for (const candidate of candidates) if (candidate.verdict === 'pending') candidate.verdict = 'worker';
+      // Children still undecided when the trace ends never exec'd: workers. A daemon's child
+      // goes on being traced, and shows what it is by what it does next.
+      if (!handingOver)
+        for (const candidate of candidates) if (candidate.verdict === 'pending') candidate.verdict = 'worker';
       return settle();
     },
     notes() {

@@ -23,6 +23,8 @@ function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[
   if (attribution) names.add(RECORD_SYSCALL);
   // Every way of putting bytes on stdout or stderr: the marker may come by any of them.
   if (forkPoint.mode === 'marker') for (const name of Object.keys(OUTPUT_SYSCALLS)) names.add(name);
+  // A child that calls setsid() is daemonizing, not a worker.
+  if (forkPoint.mode === 'first-fork') names.add('setsid');
   return [...names].map((name) => (OPTIONAL.has(name) ? `?${name}` : name));
 }
 

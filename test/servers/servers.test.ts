@@ -259,6 +259,41 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report)).toContain('preset gunicorn: statsd socket (--statsd-host)');
   });
 
+  test('gunicorn --daemon: followed into the daemon and checked at its worker fork, leak and all', async () => {
+    const daemon = (d: string) => [
+      ...SERVERS.gunicorn.slice(0, -1),
+      '--daemon',
+      '--pid',
+      `${d}/gunicorn.pid`,
+      'app:app',
+    ];
+    const fixed = await checkWith(example('gunicorn'), daemon);
+    expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+    expect(fixed.report.forkPoint.reached).toBe(true);
+    // The two forks of daemonizing are passed over: they are not the worker fork.
+    expect(fixed.report.forkPoint.notes.filter((note) => note.startsWith('skipped pid'))).toHaveLength(2);
+    const leaky = await checkWith(join(ROOT, 'examples', 'gunicorn', 'leaky'), daemon);
+    expect(leaky.exitCode).toBe(1);
+    expect(counted(leaky.report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([`file ${leaky.appData}/app.db`]);
+  });
+
+  test('uwsgi --daemonize and unicorn -D: the daemon’s worker fork, not the forks of daemonizing', async () => {
+    const uwsgi = (d: string) => [...SERVERS.uwsgi, '--daemonize', `${d}/uwsgi.log`];
+    const fixed = await checkWith(example('uwsgi'), uwsgi);
+    expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+    // At the worker fork the master holds its socketpairs, which it makes after daemonizing.
+    expect(allowedRoles(fixed.report)).toContain("preset uwsgi: master's socketpair");
+    expect(fixed.report.forkPoint.notes.filter((note) => note.startsWith('skipped pid'))).toHaveLength(2);
+    const leaky = await checkWith(join(ROOT, 'examples', 'uwsgi', 'leaky'), uwsgi);
+    expect(leaky.exitCode).toBe(1);
+    expect(counted(leaky.report).map((fd) => fd.kind)).toEqual(['socket']);
+
+    const unicorn = await checkWith(example('unicorn'), () => [...SERVERS.unicorn.slice(0, -1), '-D', 'config.ru']);
+    // The daemon's VM made its eventfds anew at each fork: still the VM's own.
+    expect(unicorn.exitCode, JSON.stringify(counted(unicorn.report))).toBe(0);
+    expect(unicorn.report.forkPoint.notes.filter((note) => note.startsWith('skipped pid'))).toHaveLength(2);
+  });
+
   test('gunicorn --log-config: the handlers of its logging config', async () => {
     const { report, exitCode } = await checkWith(example('gunicorn'), (d) => {
       writeFileSync(
