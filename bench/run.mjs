@@ -156,7 +156,7 @@ const marks = phaseRuns.map((stderr) =>
 const words = {
   loaded: 'Node start and our modules loaded',
   preflight: 'options, config, entry and strace found',
-  probed: 'ptrace probe and trace fifos',
+  fifos: 'trace and output fifos made',
   spawned: 'strace started',
   traced: 'first trace line read',
   'fork-point': 'app traced to its fork point (parse, model, attribution as it runs)',

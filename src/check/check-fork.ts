@@ -7,7 +7,7 @@ import { exitDetector } from '../fork-point/exit.js';
 import { firstForkDetector } from '../fork-point/first-fork.js';
 import { markerDetector } from '../fork-point/marker.js';
 import { isShell } from '../fork-point/program-kind.js';
-import { diagnoseStraceFailure, ensureTracingWorks } from '../launch/diagnose.js';
+import { diagnoseStraceFailure } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace, spawnFailure } from '../launch/run-traced.js';
 import { phase } from '../phases.js';
@@ -114,8 +114,6 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   phase('preflight');
 
   const strace = resolved.strace;
-  const ready = ensureTracingWorks(strace);
-  ready.catch(() => undefined); // awaited by the first run; this keeps an early rejection from going unhandled
   const reportOf = (table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }) => {
     const input = {
       name: resolved.name,
@@ -136,7 +134,6 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
   const started = await startFullTrace({
     strace,
-    ready,
     forkPoint: spec,
     command: resolved.command,
     cwd: resolved.cwd,
@@ -253,7 +250,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     if (!sawEvents) {
       const ended = await run.child;
       if (ended.spawnError) throw spawnFailure(ended.spawnError);
-      throw await diagnoseStraceFailure(strace, ended.exitCode);
+      throw await diagnoseStraceFailure(strace, ended.exitCode, output.straceSaid());
     }
     throw new PreforkCheckError(
       'STRACE_FAILED',

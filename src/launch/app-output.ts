@@ -24,6 +24,8 @@ class AppStream {
   markerEnd: number | undefined;
   private tail = Buffer.alloc(0);
   private waiters: Array<{ offset: number; wake: () => void }> = [];
+  /** Bytes kept back until the trace has begun: before it, they can only be strace's own words. */
+  private held: Buffer[] | undefined = [];
 
   constructor(
     private readonly needle: Buffer | undefined,
@@ -42,7 +44,8 @@ class AppStream {
   }
 
   push(chunk: Buffer): void {
-    this.pass(chunk);
+    if (this.held) this.held.push(chunk);
+    else this.pass(chunk);
     if (this.needle && this.markerEnd === undefined) {
       const seen = Buffer.concat([this.tail, chunk]);
       const at = seen.indexOf(this.needle);
@@ -57,6 +60,18 @@ class AppStream {
   end(): void {
     this.ended = true;
     this.wake();
+  }
+
+  /** Passes on what was held, and everything from now on. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const chunk of held) this.pass(chunk);
+  }
+
+  /** What was held back, never passed on: strace's words when it could not start tracing. */
+  heldText(): string {
+    return Buffer.concat(this.held ?? []).toString();
   }
 
   /** Resolves once `offset` bytes have arrived (or the stream has ended). */
@@ -74,7 +89,10 @@ class AppStream {
 
 export type AppOutputMode = 'inherit' | 'stderr' | 'ignore';
 
-/** The app's stdout (fd 1) and stderr (fd 2), relayed to ours. */
+/**
+ * The app's stdout (fd 1) and stderr (fd 2), relayed to ours once the trace has begun: strace
+ * shares the app's stderr, and what it says when it cannot trace is ours to explain, not to relay.
+ */
 export class AppOutput {
   readonly streams: { 1: AppStream; 2: AppStream };
 
@@ -92,6 +110,17 @@ export class AppOutput {
       1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout)),
       2: new AppStream(needle, relay(process.stderr)),
     };
+  }
+
+  /** The trace has begun: the app's output is the app's from here, and passed on. */
+  tracing(): void {
+    this.streams[1].release();
+    this.streams[2].release();
+  }
+
+  /** What strace wrote to the shared stderr before it gave up, when it never traced. */
+  straceSaid(): string {
+    return this.streams[2].heldText();
   }
 }
 

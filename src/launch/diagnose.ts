@@ -11,34 +11,18 @@ function probe(strace: string): Promise<{ exitCode: number | undefined; stderr: 
   });
 }
 
-const probed = new Map<string, Promise<void>>();
-
 /**
- * Fails, with what to do, when strace cannot trace here (no ptrace in a
- * container): checked once per strace binary, before any app starts, so the
- * user sees one clear message instead of strace's own. Takes ~10 ms.
- */
-export function ensureTracingWorks(strace: string): Promise<void> {
-  let done = probed.get(strace);
-  if (!done) {
-    done = probe(strace).then(async (result) => {
-      if (result.exitCode !== 0) throw await diagnoseStraceFailure(strace, result.exitCode, result.stderr);
-    });
-    probed.set(strace, done);
-  }
-  return done;
-}
-
-/**
- * strace could not trace. Finds out why (from its own words, or a trace of
- * `true`) and turns the answer into an error that says what to do.
+ * strace could not trace. Finds out why (from its own words, or when it said
+ * nothing, a trace of `true`) and turns the answer into an error that says
+ * what to do. No probe runs before a check: strace's words before its first
+ * trace line are held back from the app's output for this.
  */
 export async function diagnoseStraceFailure(
   strace: string,
   exitCode: number | undefined,
   stderr?: string,
 ): Promise<PreforkCheckError> {
-  const lines = (stderr ?? (await probe(strace)).stderr).trim().split('\n');
+  const lines = (stderr || (await probe(strace)).stderr).trim().split('\n');
   // Container seccomp profiles refuse ptrace with EPERM, some with ENOSYS.
   const denied = lines.find((line) => /Operation not permitted|EPERM|Function not implemented|ENOSYS/.test(line));
   if (denied !== undefined) {

@@ -21,9 +21,7 @@ export interface RunRequest {
   cwd: string;
   env: Record<string, string>;
   inheritFds: boolean;
-  /** Settles before strace starts (the ptrace probe, run while the fifo is made); a rejection stops the run. */
-  ready?: Promise<void>;
-  /** Where the app's stdout and stderr go (relayed to ours), searched for this marker. */
+  /** Where the app's stdout and stderr go (relayed to ours once the trace begins), searched for this marker. */
   output: AppOutput;
 }
 
@@ -107,14 +105,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
       { cause: error },
     );
   }
-  try {
-    await request.ready;
-    phase('probed');
-  } catch (error) {
-    for (const fd of opened()) closeSync(fd);
-    await cleanup();
-    throw error;
-  }
+  phase('fifos');
   const releaseWriter = () => {
     if (keepOpen === undefined) return;
     closeSync(keepOpen);
@@ -168,7 +159,10 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const outputReaders = outputReadFds.map((fd, i) => request.output.streams[i === 0 ? 1 : 2].attach(fd));
 
   const reader = new TracePipe(readFd);
-  void reader.firstData.then(releaseWriter);
+  void reader.firstData.then((traced) => {
+    releaseWriter();
+    if (traced) request.output.tracing();
+  });
   void child.finally(releaseWriter);
 
   let stopped = false;

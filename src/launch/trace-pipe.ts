@@ -13,9 +13,9 @@ const CHUNK = 1 << 16;
  */
 export class TracePipe {
   private open = true;
-  private dataArrived!: () => void;
-  /** Settles when the first bytes arrive (or the pipe is closed first). */
-  readonly firstData = new Promise<void>((resolve) => (this.dataArrived = resolve));
+  private dataArrived!: (arrived: boolean) => void;
+  /** True when the first bytes arrive; false when the pipe ends or is closed first (strace never traced). */
+  readonly firstData = new Promise<boolean>((resolve) => (this.dataArrived = resolve));
 
   /** `fd` is the fifo's read end, opened O_NONBLOCK; the pipe owns it from here. */
   constructor(private readonly fd: number) {}
@@ -52,7 +52,7 @@ export class TracePipe {
     if (!this.open) return;
     this.open = false;
     closeSync(this.fd);
-    this.dataArrived();
+    this.dataArrived(false);
   }
 
   /** Bytes read, 0 at the end (no writer left, or closed by us), undefined when the pipe is empty for now. */
@@ -60,7 +60,7 @@ export class TracePipe {
     if (!this.open) return 0;
     try {
       const count = readSync(this.fd, buffer, 0, buffer.length, null);
-      if (count > 0) this.dataArrived();
+      this.dataArrived(count > 0);
       return count;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return undefined;

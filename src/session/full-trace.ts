@@ -14,7 +14,6 @@ import type { ProcessEvent } from '../trace/events.js';
 
 export interface FullTraceRequest {
   strace: string;
-  ready?: Promise<void>;
   /** What strace must show besides the fd model (writes, for a marker). */
   forkPoint: ForkPointSpec;
   command: string[];
@@ -49,7 +48,6 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
   const run = await runTraced({
     output: request.output,
     strace: request.strace,
-    ...(request.ready ? { ready: request.ready } : {}),
     straceArgs: (traceFile) => straceArguments(request, traceFile, request.command),
     cwd: request.cwd,
     env: request.attribution

@@ -1,6 +1,6 @@
 import { PreforkCheckError } from '../errors.js';
 import { markerDetector } from '../fork-point/marker.js';
-import { ensureTracingWorks } from '../launch/diagnose.js';
+import { diagnoseStraceFailure } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
 import { startFullTrace } from '../session/full-trace.js';
@@ -143,7 +143,6 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const output = new AppOutput(marker, options.appOutput);
   const { run, model, apply, describe } = await startFullTrace({
     strace,
-    ready: ensureTracingWorks(strace),
     forkPoint: marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' },
     command: options.command,
     cwd,
@@ -156,6 +155,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   });
   const detector = marker !== undefined ? markerDetector(marker, output) : undefined;
   let sawMarker = false;
+  let sawEvents = false;
   let ended = false;
   let traceCopy: AtomicFile | undefined;
   try {
@@ -168,6 +168,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     for await (const line of run.lines) {
       traceCopy?.write(line + '\n');
       const applied = apply(line);
+      if (applied) sawEvents = true;
       if (!applied || applied.record) continue;
       const { event, task } = applied;
       if (detector && !sawMarker && (await detector.observe(event, task, model))) sawMarker = true;
@@ -186,6 +187,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   try {
     // Ready: the marker in the trace, or the port answering.
     while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
+      if (ended && !sawEvents)
+        throw await diagnoseStraceFailure(strace, (await run.child).exitCode, output.straceSaid());
       if (ended) throw new WatchStopped('APP_EXITED_BEFORE_FORK_POINT', 'The server exited before it was ready.');
       if (options.signal?.aborted)
         throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');

@@ -94,6 +94,13 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
         /^prefork-check: strace may not trace processes here \(it said: ".*Function not implemented"\)\. .*--cap-add=SYS_PTRACE/,
     },
     {
+      name: 'watch, ptrace not permitted',
+      args: ['watch', '--drive', 'true', '--ready-port', '9', '--', '/bin/sleep', '5'],
+      wrap: withoutPtrace('EPERM'),
+      error:
+        /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
+    },
+    {
       name: 'unwritable report path',
       args: ['--json', '/proc/nope/report.json', '--', '/bin/true'],
       error: /^prefork-check: Cannot write the report \/proc\/nope\/report\.json/,
