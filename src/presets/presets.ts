@@ -73,7 +73,8 @@ const PRESETS: Record<PresetName, Preset> = {
   celery: {
     name: 'celery',
     programs: ['celery'],
-    forkPoint: { mode: 'first-fork', serverFork: 'billiard.popen_fork:Popen._launch' },
+    // The pool's fork: not another billiard process started first (-B's embedded beat).
+    forkPoint: { mode: 'first-fork', serverFork: 'billiard.pool:Pool._create_worker_process' },
     ownFds: [
       {
         role: "pool's task queue pipe",

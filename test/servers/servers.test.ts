@@ -311,6 +311,21 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report).filter((role) => role.includes('log file'))).toEqual([gunicornLog]);
   });
 
+  test('celery -B: the embedded beat, when forked before the pool, is passed over for the pool’s fork', async () => {
+    const { report, exitCode } = await checkWith(example('celery'), (d) => [
+      ...SERVERS.celery,
+      '-B',
+      '--schedule',
+      `${d}/beat-schedule`,
+    ]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    // At the pool's fork the pool's own pipes exist; at the beat's they did not yet. (Which
+    // of the two celery forks first varies from run to run: most often the beat.)
+    expect(allowedRoles(report).filter((role) => role.includes("pool's task queue pipe"))).toHaveLength(4);
+    for (const note of report.forkPoint.notes)
+      expect(note).toMatch(/^skipped pid \d+: forked by .*billiard\/popen_fork\.py/);
+  });
+
   test('celery --logfile --pidfile --statedb (three handlers on one file, and the state shelve)', async () => {
     const { report, exitCode } = await checkWith(example('celery'), (d) => [
       ...SERVERS.celery,
