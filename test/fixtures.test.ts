@@ -91,6 +91,8 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
   // Daemonized: the grandchild's eventfds, made anew at each fork, are the VM's own too.
   { name: 'ruby-daemon', file: 'app.rb', leaks: (s) => [`file ${s}/daemon.log`] },
   { name: 'pty', leaks: () => ['device /dev/ptmx', 'device /dev/pts/*'] },
+  // The pidfd a clone with CLONE_PIDFD puts in the parent's table.
+  { name: 'pidfd', leaks: () => ['other anon_inode:[pidfd]', 'other anon_inode:[pidfd]'] },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
 ];
 

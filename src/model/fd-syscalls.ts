@@ -153,6 +153,18 @@ function receiveRights(task: Task, args: string[], event: SyscallEvent): void {
   }
 }
 
+/**
+ * With CLONE_PIDFD the kernel puts a pidfd for the child in the parent's table as the clone
+ * returns (after copying the table for the child, which does not get it): clone writes it to
+ * parent_tid, clone3 to its pidfd field. Always close-on-exec.
+ */
+const clonePidfd: Handler = (task, _args, event) => {
+  if (!(Number.parseInt(event.result, 10) > 0) || !event.args.includes('CLONE_PIDFD')) return;
+  const at = /(?:parent_tid|pidfd)=\[/.exec(event.args);
+  const ref = at && parseFdRef(event.args.slice(at.index + at[0].length));
+  if (ref) create(task, event, ref, [], true);
+};
+
 const HANDLERS: Record<string, Handler> = {
   open: creating(1),
   openat: creating(2),
@@ -190,6 +202,8 @@ const HANDLERS: Record<string, Handler> = {
   userfaultfd: creating(0),
   perf_event_open: creating(4),
   pidfd_open: creating(undefined),
+  clone: clonePidfd,
+  clone3: clonePidfd,
   pidfd_getfd: creating(undefined),
   io_uring_setup: creating(undefined),
   dup: (task, args, event, returned) =>

@@ -82,16 +82,16 @@ export class ProcessModel {
   }
 
   private applySyscall(task: Task, event: SyscallEvent): void {
+    if (EXEC_CALLS.has(event.name)) {
+      if (event.result.startsWith('0')) this.exec(task, event);
+      return;
+    }
     if (CLONE_CALLS.has(event.name)) {
       const flags = this.pendingClones.get(event.pid) ?? cloneFlags(event.name, event.args);
       this.pendingClones.delete(event.pid);
       const childTid = Number.parseInt(event.result, 10);
       if (childTid > 0 && !this.tasks.has(childTid)) this.createChild(task, childTid, flags);
-      return;
-    }
-    if (EXEC_CALLS.has(event.name)) {
-      if (event.result.startsWith('0')) this.exec(task, event);
-      return;
+      // On to the fd handlers: with CLONE_PIDFD the parent gets a pidfd as the clone returns.
     }
     const { made, duplicated } = applyFdSyscall(task, event);
     if (made.length > 0) for (const listener of this.listeners) listener.created?.(task, event.name, made);
