@@ -91,6 +91,8 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
   // Daemonized: the grandchild's eventfds, made anew at each fork, are the VM's own too.
   { name: 'ruby-daemon', file: 'app.rb', leaks: (s) => [`file ${s}/daemon.log`] },
   { name: 'pty', leaks: () => ['device /dev/ptmx', 'device /dev/pts/*'] },
+  // A thread's own table after unshare(CLONE_FILES) is not the process's.
+  { name: 'unshare', leaks: (s) => [`file ${s}/shared.txt`] },
   // The pidfd a clone with CLONE_PIDFD puts in the parent's table.
   { name: 'pidfd', leaks: () => ['other anon_inode:[pidfd]', 'other anon_inode:[pidfd]'] },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
@@ -128,5 +130,16 @@ describe('fixture apps, traced to the READY marker by the real CLI', () => {
     expect(run.kernel, 'the fixture recorded no kernel view').toBeDefined();
     expect(run.kernel!.pid).toBe(report.forkPoint.pid);
     expectTableMatchesKernel(report.table, run.kernel!);
+  });
+});
+
+describe('fds from the rarer calls that make them', () => {
+  test('mq_open, bpf, fsopen, open_tree and a landlock ruleset are in the table; landlock’s ABI version is no fd', async () => {
+    const run = await runCli(['--entry', fixture('kernel-objects'), '--fork-marker', 'READY']);
+    expect(run.kernel, run.stderr).toBeDefined();
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+    // What this kernel allowed differs (privileges, landlock built in); mq_open and open_tree need neither.
+    expect(run.report!.leaks.map((leak) => leak.kind)).toEqual(expect.arrayContaining(['file', 'directory']));
+    expect(run.report!.leaks).toHaveLength([...run.kernel!.fds.keys()].filter((fd) => fd > 2).length);
   });
 });

@@ -10,7 +10,14 @@ import { hasPort, parseSockaddr } from './sockaddr.js';
 type Handler = (task: Task, args: string[], event: SyscallEvent, returned: FdRef | undefined) => void;
 
 /** Syscalls whose fd is close-on-exec whatever the flags say. */
-const ALWAYS_CLOEXEC = new Set(['pidfd_open', 'pidfd_getfd', 'io_uring_setup']);
+const ALWAYS_CLOEXEC = new Set([
+  'pidfd_open',
+  'pidfd_getfd',
+  'io_uring_setup',
+  'bpf',
+  'landlock_create_ruleset',
+  'seccomp',
+]);
 
 function flagsOf(text: string | undefined): string[] {
   if (text === undefined) return [];
@@ -48,6 +55,14 @@ function creating(flagsAt: number | undefined): Handler {
     create(task, event, returned, flags, ALWAYS_CLOEXEC.has(event.name) || hasCloexec(flags));
   };
 }
+
+/**
+ * Calls that return an fd for some requests only (bpf's BPF_MAP_CREATE, seccomp's NEW_LISTENER,
+ * a landlock ruleset but not landlock's ABI version): strace's -y annotates the result when it is one.
+ */
+const creatingWhenAnnotated: Handler = (task, _args, event, returned) => {
+  if (returned?.annotation !== undefined) create(task, event, returned, [], ALWAYS_CLOEXEC.has(event.name));
+};
 
 /** Calls that return their fds in an array argument: pipe, pipe2, socketpair. */
 function creatingPair(arrayAt: number, flagsAt: number, familyAt?: number): Handler {
@@ -202,6 +217,15 @@ const HANDLERS: Record<string, Handler> = {
   userfaultfd: creating(0),
   perf_event_open: creating(4),
   pidfd_open: creating(undefined),
+  mq_open: creating(1),
+  // The mount API's contexts and mounts, and open_tree's handle on a path.
+  fsopen: creating(1),
+  fsmount: creating(1),
+  fspick: creating(2),
+  open_tree: creating(2),
+  bpf: creatingWhenAnnotated,
+  landlock_create_ruleset: creatingWhenAnnotated,
+  seccomp: creatingWhenAnnotated,
   clone: clonePidfd,
   clone3: clonePidfd,
   pidfd_getfd: creating(undefined),
@@ -240,6 +264,10 @@ const HANDLERS: Record<string, Handler> = {
     if (event.result.includes('EBADF')) return;
     const fd = parseFdRef(args[0] ?? '');
     if (fd) task.table.close(fd.fd);
+  },
+  // The calling thread leaves a table it shared (threads, CLONE_FILES) for a copy of its own.
+  unshare: (task, args, event) => {
+    if (event.result.startsWith('0') && flagsOf(args[0]).includes('CLONE_FILES')) task.table = task.table.copy();
   },
   close_range: (task, args, event) => {
     if (!event.result.startsWith('0')) return;

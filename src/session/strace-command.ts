@@ -15,6 +15,11 @@ const OPTIONAL = new Set([
   'io_uring_setup',
   'pwritev2',
   'copy_file_range',
+  'fsopen',
+  'fsmount',
+  'fspick',
+  'open_tree',
+  'landlock_create_ruleset',
 ]);
 
 /** The syscalls a check needs: every fd-changing call, process life, the fork point's own, and attribution records. */
