@@ -134,12 +134,13 @@ describe('fixture apps, traced to the READY marker by the real CLI', () => {
 });
 
 describe('fds from the rarer calls that make them', () => {
-  test('mq_open, bpf, fsopen, open_tree and a landlock ruleset are in the table; landlock’s ABI version is no fd', async () => {
+  test('mq_open, bpf, fsopen, open_tree, a landlock ruleset and namespaces are in the table; landlock’s ABI version is no fd', async () => {
     const run = await runCli(['--entry', fixture('kernel-objects'), '--fork-marker', 'READY']);
     expect(run.kernel, run.stderr).toBeDefined();
     expectTableMatchesKernel(run.report!.table, run.kernel!);
     // What this kernel allowed differs (privileges, landlock built in); mq_open and open_tree need neither.
     expect(run.report!.leaks.map((leak) => leak.kind)).toEqual(expect.arrayContaining(['file', 'directory']));
+    expect(run.report!.leaks.map((leak) => leak.target)).toContainEqual(expect.stringMatching(/^net:\[\d+\]$/));
     expect(run.report!.leaks).toHaveLength([...run.kernel!.fds.keys()].filter((fd) => fd > 2).length);
   });
 });

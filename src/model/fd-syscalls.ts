@@ -252,6 +252,12 @@ const HANDLERS: Record<string, Handler> = {
       if (returned) create(task, event, returned, [], (Number(args[2]) & O_CLOEXEC) !== 0);
       return;
     }
+    // Other ioctls that return an fd (NS_GET_USERNS, KVM_CREATE_VM, ...): strace annotates the
+    // result when it is one. The kernel makes those close-on-exec.
+    if (returned?.annotation !== undefined) {
+      create(task, event, returned, [], true);
+      return;
+    }
     const fd = parseFdRef(args[0] ?? '');
     if (!fd || !event.result.startsWith('0')) return;
     if (args[1] === 'FIOCLEX' || args[1] === 'FIONCLEX') {

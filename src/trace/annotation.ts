@@ -26,6 +26,20 @@ export function parseFdRef(token: string): FdRef | undefined {
   return { fd, annotation: parseAnnotation(token.slice(i, end)) };
 }
 
+/** A namespace's fd (`/proc/self/ns/net`, NS_GET_USERNS) reads `net:[4026531833]`, as a socket's would. */
+const NAMESPACES = new Set([
+  'cgroup',
+  'ipc',
+  'mnt',
+  'net',
+  'pid',
+  'pid_for_children',
+  'time',
+  'time_for_children',
+  'user',
+  'uts',
+]);
+
 /** Parses one `<...>` annotation, including a trailing `(deleted)`. */
 export function parseAnnotation(text: string): Annotation {
   const deleted = text.endsWith('(deleted)');
@@ -39,7 +53,7 @@ export function parseAnnotation(text: string): Annotation {
   if (kind === 'pipe' && inner !== undefined) return { type: 'pipe', inode: Number(inner) };
   if (kind === 'anon_inode') return { type: 'anon', name: inner ?? rest };
   if (kind === 'pid') return { type: 'anon', name: 'pidfd' };
-  if (inner === undefined) return { type: 'other', text: body };
+  if (inner === undefined || NAMESPACES.has(kind)) return { type: 'other', text: body };
   return parseSocket(kind === 'socket' ? 'socket' : kind, inner);
 }
 
