@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -106,6 +108,24 @@ describe('fork point: exit of the started process', () => {
     const run = await runCli(['--', 'bash', '-c', 'exit 3']);
     expect(run.exitCode).toBe(2);
     expect(run.report!.error!.code).toBe('APP_FAILED');
+  });
+});
+
+// Two CPUs or more, and taskset (util-linux) to move processes between them.
+const canPin = availableParallelism() >= 2 && spawnSync('taskset', ['-p', String(process.pid)]).status === 0;
+
+describe('CPUs', () => {
+  test.runIf(canPin)('the traced app runs on a CPU of its own, and the CLI on the others', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('cpus')]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const [, app, checker] = /app (\S+) checker (\S+)/.exec(run.stdout)!;
+    expect(app).toMatch(/^\d+$/);
+    const expand = (list: string) =>
+      list.split(',').flatMap((range) => {
+        const [from, to = from] = range.split('-').map(Number);
+        return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+      });
+    expect(expand(checker!)).not.toContain(Number(app));
   });
 });
 

@@ -12,6 +12,7 @@ import { writeGithub } from '../reporters/github.js';
 import { formatJsonReport, writeJsonReport } from '../reporters/json.js';
 import { assertWritable } from '../files/write-atomic.js';
 import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
+import { keepOffTracedCpu } from '../launch/one-cpu.js';
 import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
 import { parseCli, type CliRequest } from './args.js';
@@ -219,6 +220,7 @@ export async function main(argv: string[]): Promise<number> {
       const { watch } = await import('../watch/watch.js');
       const { formatWatch, writeWatchHtml } = await import('../watch/chart.js');
       const { html: _, ...load } = run;
+      keepOffTracedCpu(process.cwd());
       const report = await watch({
         ...load,
         ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
@@ -251,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
       plan,
     );
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
+    if (plan.checks.length === 1 || plan.concurrency === 1) keepOffTracedCpu(process.cwd());
     const stopStatus = request.quiet
       ? () => undefined
       : showStatus(process.stderr, (seconds) => statusOf(plan, seconds));
