@@ -31,6 +31,15 @@ describe('--fork-at-first-fork', () => {
     expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 
+  test('Ruby’s Process.daemon: its forks are passed over, the eventfds its VM remakes first notwithstanding', async () => {
+    const run = await runCli(['--fork-at-first-fork', '--', 'ruby', fixture('ruby-daemon', 'forks.rb')]);
+    expect(run.exitCode, run.stdout).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/daemon.log`]);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('ruby-daemon', 'forks.rb')));
+    expect(run.kernel!.pid).toBe(run.report!.forkPoint.pid);
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+  });
+
   test('subprocesses and threads are not workers: the fork point is never reached', async () => {
     const script =
       'import subprocess, threading; subprocess.run(["true"]); t = threading.Thread(target=print); t.start(); t.join()';

@@ -7,7 +7,11 @@ import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { isShell } from './program-kind.js';
 
-/** Calls that show a forked child is running as a worker rather than heading for execve. */
+/**
+ * Calls that show a forked child is running as a worker rather than heading for execve. Not an
+ * eventfd: runtimes make their own in every child as it starts (Ruby's VM remakes its timer
+ * eventfds right after fork, before a daemonizing child's setsid()), whatever the child is for.
+ */
 const WORKER_SIGNS = new Set([
   'open',
   'openat',
@@ -22,8 +26,6 @@ const WORKER_SIGNS = new Set([
   'bind',
   'listen',
   'connect',
-  'eventfd',
-  'eventfd2',
   'epoll_create',
   'epoll_create1',
   'memfd_create',
