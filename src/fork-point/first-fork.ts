@@ -43,6 +43,9 @@ const WORKER_SIGNS = new Set([
   'exit_group',
 ]);
 
+/** Signs even when they fail: a child that tries to accept a connection (EAGAIN, nothing waiting) serves. */
+const ATTEMPTS = new Set(['accept', 'accept4']);
+
 interface Candidate {
   parent: Task;
   child: Task;
@@ -184,7 +187,11 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
       }
       if (!byChild.has(task.tid)) return settle();
       if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
-      if (event.type === 'syscall' && WORKER_SIGNS.has(event.name) && event.result[0] !== '-')
+      if (
+        event.type === 'syscall' &&
+        WORKER_SIGNS.has(event.name) &&
+        (event.result[0] !== '-' || ATTEMPTS.has(event.name))
+      )
         return judge(task.tid, 'worker');
       return settle();
     },
