@@ -186,7 +186,7 @@ export function describeOrigin(
     return {
       origin: null,
       stack: [],
-      originNote: `${made} in a forked child before any ${LANGUAGE[image.started.runtime]} call of its own was recorded: the interpreter's re-initialisation after the fork`,
+      originNote: `${made} in a forked child before any ${LANGUAGE[image.started.runtime]} call of its own was recorded: the interpreter or a library re-initialising itself after the fork`,
       runtimeStartup: image.started.runtime,
     };
   }
