@@ -181,8 +181,59 @@ function programOf(command: string[]): string[] {
   return names;
 }
 
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh']);
+/** Runners whose subcommand runs the rest: `bundle exec puma`, `poetry run gunicorn`. */
+const RUNNERS: Record<string, string> = {
+  bundle: 'exec',
+  poetry: 'run',
+  pipenv: 'run',
+  uv: 'run',
+  pdm: 'run',
+  hatch: 'run',
+};
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** What follows leading options (and, for env, assignments). */
+function afterOptions(args: string[], alsoSkip = (_arg: string) => false): string[] {
+  const at = args.findIndex((arg) => !arg.startsWith('-') && !alsoSkip(arg));
+  return at < 0 ? [] : args.slice(at);
+}
+
+/**
+ * The commands a command runs in its place: `env A=1 gunicorn ...`, `nohup`, `nice`, `setsid`,
+ * `timeout 60 ...`, `bundle exec puma`, `poetry run ...`, and each simple command of
+ * `sh -c "cd app && exec gunicorn ..."` (split on whitespace: enough to see what it starts).
+ */
+function commandsWithin(command: string[]): string[][] {
+  const [first = '', ...rest] = command;
+  const name = basename(first);
+  if (name === 'env') return [afterOptions(rest, (arg) => ASSIGNMENT.test(arg))];
+  if (name === 'nohup' || name === 'setsid' || name === 'stdbuf') return [afterOptions(rest)];
+  if (name === 'nice') return [afterOptions(rest[0] === '-n' ? rest.slice(2) : rest)];
+  if (name === 'timeout') return [afterOptions(rest).slice(1)];
+  if (RUNNERS[name] !== undefined && rest[0] === RUNNERS[name]) return [afterOptions(rest.slice(1))];
+  if (SHELLS.has(name)) {
+    const script = rest[rest.indexOf('-c') + 1];
+    if (!rest.includes('-c') || script === undefined) return [];
+    return script.split(/&&|\|\||[;|\n]/).map((part) => {
+      const words = part
+        .trim()
+        .split(/\s+/)
+        .map((word) => word.replace(/^["']|["']$/g, ''));
+      return afterOptions(words, (word) => word === 'exec' || ASSIGNMENT.test(word));
+    });
+  }
+  return [];
+}
+
+/** The programs a command may start, looking through wrappers (at most a few deep). */
+function programsOf(command: string[], depth = 0): string[] {
+  if (command.length === 0 || depth > 3) return [];
+  return [...programOf(command), ...commandsWithin(command).flatMap((inner) => programsOf(inner, depth + 1))];
+}
+
 /** The preset whose server the command starts, if any. */
 export function detectPreset(command: string[]): Preset | undefined {
-  const names = programOf(command);
+  const names = programsOf(command);
   return Object.values(PRESETS).find((preset) => preset.programs.some((program) => names.includes(program)));
 }

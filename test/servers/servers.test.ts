@@ -294,6 +294,20 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(unicorn.report.forkPoint.notes.filter((note) => note.startsWith('skipped pid'))).toHaveLength(2);
   });
 
+  test('gunicorn started through env and sh -c: still detected, still its worker fork and its leak', async () => {
+    const leaky = join(ROOT, 'examples', 'gunicorn', 'leaky');
+    const wrapped = await checkWith(leaky, (d) => [
+      'env',
+      `APP_DATA=${d}`,
+      'sh',
+      '-c',
+      `cd ${leaky} && exec ${SERVERS.gunicorn.join(' ')}`,
+    ]);
+    expect(wrapped.report.preset).toEqual({ name: 'gunicorn', detected: true });
+    expect(wrapped.exitCode).toBe(1);
+    expect(counted(wrapped.report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([`file ${wrapped.appData}/app.db`]);
+  });
+
   test('gunicorn --log-config: the handlers of its logging config', async () => {
     const { report, exitCode } = await checkWith(example('gunicorn'), (d) => {
       writeFileSync(
