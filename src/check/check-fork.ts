@@ -199,9 +199,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         break;
       }
       if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
-        // A daemon (gunicorn --daemon, uwsgi --daemonize) exits 0 once its child has taken over:
-        // the fork point is still to come, in that child. Any other end of the app is final.
-        const handingOver = event.type === 'exit' && event.code === 0 && model.liveProcesses().length > 0;
+        // A daemon's fork point is still to come, in the child it handed over to. Any other end is final.
+        const handingOver = model.rootHandedOver(event);
         hit = detector.rootEnded?.(model, handingOver);
         if (hit) {
           phase('fork-point');

@@ -165,6 +165,14 @@ export class ProcessModel {
     return child;
   }
 
+  /**
+   * The started process has exited 0 leaving processes running, as a daemonizing server does
+   * (gunicorn --daemon, uwsgi --daemonize): the app goes on in them. Call once the exit is applied.
+   */
+  rootHandedOver(event: ProcessEvent): boolean {
+    return event.type === 'exit' && event.pid === this.root?.tid && event.code === 0 && this.liveProcesses().length > 0;
+  }
+
   /** Live processes (thread-group leaders still traced). */
   liveProcesses(): Task[] {
     return [...this.tasks.values()].filter((task) => task.tid === task.proc.pid);

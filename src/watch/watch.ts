@@ -172,7 +172,9 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
       if (!applied || applied.record) continue;
       const { event, task } = applied;
       if (detector && !sawMarker && (await detector.observe(event, task, model))) sawMarker = true;
-      if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) break;
+      // A daemonizing server goes on in its child; any other end of the started process ends the watch.
+      const rootEnded = (event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid;
+      if (rootEnded && !model.rootHandedOver(event)) break;
     }
     ended = true;
   })();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
 import type { Report } from '../../src/report/types.js';
+import { freePort } from '../helpers/ports.js';
 import { processesWithEnv, settle } from '../helpers/processes.js';
 import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
 
@@ -292,6 +293,33 @@ describe('clean production configs: the server’s own log and pid files pass, b
     // The daemon's VM made its eventfds anew at each fork: still the VM's own.
     expect(unicorn.exitCode, JSON.stringify(counted(unicorn.report))).toBe(0);
     expect(unicorn.report.forkPoint.notes.filter((note) => note.startsWith('skipped pid'))).toHaveLength(2);
+  });
+
+  test('watch gunicorn --daemon: the daemon and its workers are sampled', async () => {
+    const port = await freePort();
+    const appData = scratch();
+    const run = await runCli(
+      [
+        'watch',
+        '--request',
+        `http://127.0.0.1:${port}/`,
+        '--requests',
+        '5',
+        '--',
+        'gunicorn',
+        '--daemon',
+        '--workers',
+        '2',
+        '--bind',
+        `127.0.0.1:${port}`,
+        'app:app',
+      ],
+      { cwd: example('gunicorn'), env: { APP_DATA: appData } },
+    );
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    // The arbiter and its two workers; the process started exited once it had daemonized.
+    expect(run.stdout.match(/^ {2}pid \d+ \S*gunicorn /gm)).toHaveLength(3);
+    expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
   });
 
   test('gunicorn started through env and sh -c: still detected, still its worker fork and its leak', async () => {
