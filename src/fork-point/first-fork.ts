@@ -2,16 +2,12 @@ import type { FdTable } from '../model/fd-table.js';
 import type { CloneInfo, ProcessModel } from '../model/process-model.js';
 import type { Proc, Task } from '../model/task.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
-import type { ProcessEvent } from '../trace/events.js';
+import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { isShell } from './program-kind.js';
 
-/**
- * Calls that show a forked child is running as a worker rather than heading for execve. Not an
- * eventfd: runtimes make their own in every child as it starts (Ruby's VM remakes its timer
- * eventfds right after fork, before a daemonizing child's setsid()), whatever the child is for.
- */
+/** Calls that show a forked child is running as a worker rather than heading for execve. */
 const WORKER_SIGNS = new Set([
   'open',
   'openat',
@@ -45,6 +41,25 @@ const WORKER_SIGNS = new Set([
 
 /** Signs even when they fail: a child that tries to accept a connection (EAGAIN, nothing waiting) serves. */
 const ATTEMPTS = new Set(['accept', 'accept4']);
+
+/**
+ * What a child makes whatever it is for: a runtime's own eventfds (Ruby's VM remakes its timer
+ * eventfds right after fork) and /dev/null for its stdio (multiprocessing's children, and a
+ * daemonizing child before its setsid()). It makes the child a worker once its parent shows it
+ * lives on as a master (makes an fd, starts a thread or forks again), not when the parent exits.
+ */
+function isWeakSign(event: SyscallEvent): boolean {
+  if (event.result[0] === '-') return false;
+  if (event.name === 'eventfd' || event.name === 'eventfd2') return true;
+  return OPENS.has(event.name) && /<\/dev\/null[<>]/.test(event.result);
+}
+const OPENS = new Set(['open', 'openat', 'openat2']);
+
+/** Whether a forked child's syscall shows it at work as a worker. */
+function showsWork(event: SyscallEvent): boolean {
+  if (!WORKER_SIGNS.has(event.name) || isWeakSign(event)) return false;
+  return event.result[0] !== '-' || ATTEMPTS.has(event.name);
+}
 
 interface Candidate {
   parent: Task;
@@ -131,10 +146,24 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
   const note = (child: Task, why: string) => {
     if (notes.length < MAX_NOTES) notes.push(`skipped pid ${child.tid}: ${why}`);
   };
+  // Children with only weak signs so far, waiting on what their parent does next.
+  let awaitingParent: Candidate[] = [];
+  const parentLivesOn = (proc: Proc) => {
+    for (const candidate of awaitingParent)
+      if (candidate.parent.proc === proc && candidate.verdict === 'pending') candidate.verdict = 'worker';
+  };
+  const handedOver = (candidate: Candidate) => {
+    candidate.verdict = 'other';
+    note(
+      candidate.child,
+      `${describeProcess(candidate.parent.proc)} exited after forking it: handed over (daemonizing), not a worker`,
+    );
+  };
 
   return {
     listener: {
       cloned(parent: Task, child: Task, info: CloneInfo) {
+        parentLivesOn(parent.proc);
         if (info.thread || info.vfork) return;
         if (justDetached.delete(parent.proc))
           return note(
@@ -146,25 +175,23 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
           shellForks.set(shell, (shellForks.get(shell) ?? 0) + 1);
           return;
         }
-        // Counting spawns, the fork itself is the fork point, whatever the child does next.
-        const candidate: Candidate = {
-          parent,
-          child,
-          table: info.tableAtClone,
-          verdict: spawns ? 'worker' : 'pending',
-        };
+        // Counting spawns too, the child is judged by its first act: a daemonizing child's setsid()
+        // is no spawn of a program (supervisord forks to daemonize before it forks programs).
+        const candidate: Candidate = { parent, child, table: info.tableAtClone, verdict: 'pending' };
         candidates.push(candidate);
         byChild.set(child.tid, candidate);
         if (serverFork !== undefined) unchecked.push(candidate);
       },
       created(task: Task) {
         justDetached.delete(task.proc);
+        parentLivesOn(task.proc);
       },
       duplicated(task: Task) {
         justDetached.delete(task.proc);
       },
       execed(task: Task) {
         const candidate = byChild.get(task.tid);
+        if (candidate?.verdict === 'pending' && spawns) candidate.verdict = 'worker';
         if (candidate?.verdict === 'pending') {
           candidate.verdict = 'spawn';
           if (notes.length < MAX_NOTES)
@@ -176,6 +203,11 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
     },
     observe(event: ProcessEvent, task: Task, _model: ProcessModel): ForkPointHit | undefined {
       passOverAppForks();
+      if (awaitingParent.length > 0) {
+        for (const waiting of awaitingParent)
+          if (waiting.verdict === 'pending' && waiting.parent.proc.exited) handedOver(waiting);
+        awaitingParent = awaitingParent.filter((waiting) => waiting.verdict === 'pending');
+      }
       if (event.type === 'syscall' && event.name === 'setsid' && event.result[0] !== '-') {
         justDetached.add(task.proc);
         const candidate = byChild.get(task.tid);
@@ -185,14 +217,18 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
         }
         return settle();
       }
-      if (!byChild.has(task.tid)) return settle();
+      const candidate = byChild.get(task.tid);
+      if (candidate === undefined) return settle();
+      if (candidate.verdict !== 'pending') return settle();
+      // Its parent is gone: handed over to (a daemon's child), no worker of a living master.
+      if (candidate.parent.proc.exited) {
+        handedOver(candidate);
+        return settle();
+      }
       if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
-      if (
-        event.type === 'syscall' &&
-        WORKER_SIGNS.has(event.name) &&
-        (event.result[0] !== '-' || ATTEMPTS.has(event.name))
-      )
-        return judge(task.tid, 'worker');
+      if (event.type !== 'syscall') return settle();
+      if (showsWork(event)) return judge(task.tid, 'worker');
+      if (isWeakSign(event) && !awaitingParent.includes(candidate)) awaitingParent.push(candidate);
       return settle();
     },
     rootEnded(_model: ProcessModel, handingOver: boolean): ForkPointHit | undefined {

@@ -159,6 +159,19 @@ describe('supervisor', () => {
     );
   });
 
+  test('supervisord daemonizing (nodaemon=false): followed into the daemon, the same duplicate log found', async () => {
+    const leaky = join(ROOT, 'examples', 'supervisor', 'leaky');
+    const config = join(scratch(), 'supervisord.conf');
+    writeFileSync(
+      config,
+      readFileSync(join(leaky, 'supervisord.conf'), 'utf8').replace('nodaemon=true', 'nodaemon=false'),
+    );
+    const { report, exitCode, appData } = await checkWith(leaky, () => ['supervisord', '-c', config]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(1);
+    expect(counted(report).map((fd) => fd.target)).toEqual([`${appData}/worker.log`, `${appData}/worker.log`]);
+    expect(report.forkPoint.notes).toContainEqual(expect.stringMatching(/^skipped pid \d+: .*daemonizing/));
+  });
+
   test('redirect_stderr: the log is open once, and the check passes', async () => {
     const { exitCode, report } = await check('supervisor', 'fixed');
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
