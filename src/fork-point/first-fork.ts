@@ -39,6 +39,8 @@ const WORKER_SIGNS = new Set([
   'exit_group',
 ]);
 
+const OPENS = new Set(['open', 'openat', 'openat2']);
+
 /** Signs even when they fail: a child that tries to accept a connection (EAGAIN, nothing waiting) serves. */
 const ATTEMPTS = new Set(['accept', 'accept4']);
 
@@ -53,7 +55,6 @@ function isWeakSign(event: SyscallEvent): boolean {
   if (event.name === 'eventfd' || event.name === 'eventfd2') return true;
   return OPENS.has(event.name) && /<\/dev\/null[<>]/.test(event.result);
 }
-const OPENS = new Set(['open', 'openat', 'openat2']);
 
 /** Whether a forked child's syscall shows it at work as a worker. */
 function showsWork(event: SyscallEvent): boolean {
@@ -88,10 +89,12 @@ const MAX_NOTES = 5;
 
 /**
  * Fork point = the first fork whose child turns out to be a worker: not a
- * thread, not a vfork, not a child that goes on to execve (subprocess), and
- * not a shell's subshell. A child is judged by what it does first: execve
- * makes it a spawn; making an fd, forking, or exiting without exec makes it a
- * worker. Forks are decided in order, so an earlier spawn never hides a later worker.
+ * thread, not a vfork, not a child that goes on to execve (subprocess), not a
+ * shell's subshell, and not a fork of daemonizing. A child is judged by what it
+ * does first: execve makes it a spawn (which counts, with `spawns`); making an
+ * fd, trying to accept, forking, or exiting without exec makes it a worker;
+ * setsid(), or its parent exiting first, makes it a daemon's hand-over. Forks
+ * are decided in order, so an earlier spawn never hides a later worker.
  */
 export function firstForkDetector({ spawns = false, serverFork, forkStack }: FirstForkOptions = {}): ForkPointDetector {
   const candidates: Candidate[] = [];
@@ -112,10 +115,8 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
     };
   };
 
-  const judge = (childTid: number, verdict: 'worker' | 'spawn'): ForkPointHit | undefined => {
-    const candidate = byChild.get(childTid);
-    if (candidate === undefined || candidate.verdict !== 'pending') return undefined;
-    candidate.verdict = verdict;
+  const judgeWorker = (candidate: Candidate): ForkPointHit | undefined => {
+    candidate.verdict = 'worker';
     return settle();
   };
 
@@ -218,16 +219,15 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
         return settle();
       }
       const candidate = byChild.get(task.tid);
-      if (candidate === undefined) return settle();
-      if (candidate.verdict !== 'pending') return settle();
+      if (candidate?.verdict !== 'pending') return settle();
       // Its parent is gone: handed over to (a daemon's child), no worker of a living master.
       if (candidate.parent.proc.exited) {
         handedOver(candidate);
         return settle();
       }
-      if (event.type === 'exit' || event.type === 'killed') return judge(task.tid, 'worker');
+      if (event.type === 'exit' || event.type === 'killed') return judgeWorker(candidate);
       if (event.type !== 'syscall') return settle();
-      if (showsWork(event)) return judge(task.tid, 'worker');
+      if (showsWork(event)) return judgeWorker(candidate);
       if (isWeakSign(event) && !awaitingParent.includes(candidate)) awaitingParent.push(candidate);
       return settle();
     },
