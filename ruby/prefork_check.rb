@@ -105,6 +105,8 @@ if token && !token.empty? && !defined?(PreforkCheck)
       start_record
       File.prepend(announcing('open', %i[initialize]))
       Dir.prepend(announcing('open', %i[initialize]))
+      # Dir.open makes its Dir in C, without calling #initialize.
+      Dir.singleton_class.prepend(announcing('open', %i[open]))
       IO.singleton_class.prepend(announcing('open', %i[sysopen]))
       IO.singleton_class.prepend(announcing('pipe', %i[pipe popen]))
       IO.prepend(announcing('dup', %i[initialize_copy reopen]))

@@ -82,11 +82,11 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
       'pipe pipe:[*]',
     ],
   },
-  // Ruby: the VM's own eventfds are allowed; the app's file, pipe and listener named at their lines.
+  // Ruby: the VM's own eventfds are allowed; the app's file, pipe, listener and directory named at their lines.
   {
     name: 'ruby',
     file: 'app.rb',
-    leaks: (s) => [`file ${s}/app.log`, 'pipe pipe:[*]', 'pipe pipe:[*]', 'socket tcp 127.0.0.1:*'],
+    leaks: (s) => [`file ${s}/app.log`, 'pipe pipe:[*]', 'pipe pipe:[*]', 'socket tcp 127.0.0.1:*', `directory ${s}`],
   },
   // Daemonized: the grandchild's eventfds, made anew at each fork, are the VM's own too.
   { name: 'ruby-daemon', file: 'app.rb', leaks: (s) => [`file ${s}/daemon.log`] },
