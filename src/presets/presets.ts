@@ -183,14 +183,14 @@ function programOf(command: string[]): string[] {
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh']);
 /** Runners whose subcommand runs the rest: `bundle exec puma`, `poetry run gunicorn`. */
-const RUNNERS: Record<string, string> = {
-  bundle: 'exec',
-  poetry: 'run',
-  pipenv: 'run',
-  uv: 'run',
-  pdm: 'run',
-  hatch: 'run',
-};
+const RUNNERS = new Map([
+  ['bundle', 'exec'],
+  ['poetry', 'run'],
+  ['pipenv', 'run'],
+  ['uv', 'run'],
+  ['pdm', 'run'],
+  ['hatch', 'run'],
+]);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
 /** What follows leading options (and, for env, assignments). */
@@ -211,10 +211,11 @@ function commandsWithin(command: string[]): string[][] {
   if (name === 'nohup' || name === 'setsid' || name === 'stdbuf') return [afterOptions(rest)];
   if (name === 'nice') return [afterOptions(rest[0] === '-n' ? rest.slice(2) : rest)];
   if (name === 'timeout') return [afterOptions(rest).slice(1)];
-  if (RUNNERS[name] !== undefined && rest[0] === RUNNERS[name]) return [afterOptions(rest.slice(1))];
+  if (RUNNERS.has(name) && rest[0] === RUNNERS.get(name)) return [afterOptions(rest.slice(1))];
   if (SHELLS.has(name)) {
-    const script = rest[rest.indexOf('-c') + 1];
-    if (!rest.includes('-c') || script === undefined) return [];
+    const at = rest.indexOf('-c');
+    const script = at < 0 ? undefined : rest[at + 1];
+    if (script === undefined) return [];
     return script.split(/&&|\|\||[;|\n]/).map((part) => {
       const words = part
         .trim()
