@@ -7,9 +7,8 @@ import { exitDetector } from '../fork-point/exit.js';
 import { firstForkDetector } from '../fork-point/first-fork.js';
 import { markerDetector } from '../fork-point/marker.js';
 import { isShell } from '../fork-point/program-kind.js';
-import { diagnoseStraceFailure } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
-import { findStrace, spawnFailure } from '../launch/run-traced.js';
+import { findStrace } from '../launch/run-traced.js';
 import { phase } from '../phases.js';
 import { AtomicFile, outputTarget } from '../files/write-atomic.js';
 import { AppOutput } from '../launch/app-output.js';
@@ -113,7 +112,6 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const spec = resolved.forkPoint;
   phase('preflight');
 
-  const strace = resolved.strace;
   const reportOf = (table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }) => {
     const input = {
       name: resolved.name,
@@ -133,7 +131,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
   const started = await startFullTrace({
-    strace,
+    strace: resolved.strace,
     forkPoint: spec,
     command: resolved.command,
     cwd: resolved.cwd,
@@ -246,11 +244,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
       return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }
-    if (!sawEvents) {
-      const ended = await run.child;
-      if (ended.spawnError) throw spawnFailure(ended.spawnError);
-      throw await diagnoseStraceFailure(strace, ended.exitCode, output.straceSaid());
-    }
+    if (!sawEvents) throw await run.whyNotTraced();
     throw new PreforkCheckError(
       'STRACE_FAILED',
       'The trace ended before the started process did (strace stopped early).',

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { AppOutput } from './app-output.js';
+import { diagnoseStraceFailure } from './diagnose.js';
 import { findProgram } from './find-program.js';
 import { oneCpuPrefix } from './one-cpu.js';
 import type { KernelFd } from '../model/initial-table.js';
@@ -36,6 +37,8 @@ export interface TracedRun {
   child: Promise<{ exitCode: number | undefined; spawnError?: NodeJS.ErrnoException }>;
   /** Kills strace, its process group and every pid given, then removes the fifo. Safe to call twice. */
   stop(pids: Iterable<number>): Promise<void>;
+  /** strace ended without tracing anything: why, in an error that says what to do. */
+  whyNotTraced(): Promise<PreforkCheckError>;
 }
 
 /** The strace binary to run, or an error that says how to install it. */
@@ -199,11 +202,17 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     await cleanup();
   };
 
-  return { lines: reader.lines(), initialFds, passedDownFds, child, stop };
+  const whyNotTraced = async () => {
+    const ended = await child;
+    if (ended.spawnError) return spawnFailure(ended.spawnError);
+    return diagnoseStraceFailure(strace, ended.exitCode, request.output.straceSaid());
+  };
+
+  return { lines: reader.lines(), initialFds, passedDownFds, child, stop, whyNotTraced };
 }
 
 /** strace could not even be started: the kernel's reason, in words that say what to do. */
-export function spawnFailure(error: NodeJS.ErrnoException): PreforkCheckError {
+function spawnFailure(error: NodeJS.ErrnoException): PreforkCheckError {
   const why =
     error.code === 'E2BIG'
       ? "the environment and arguments are larger than the kernel takes (E2BIG): shrink the config's `env` or the command line"

@@ -1,6 +1,5 @@
 import { PreforkCheckError } from '../errors.js';
 import { markerDetector } from '../fork-point/marker.js';
-import { diagnoseStraceFailure } from '../launch/diagnose.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
 import { startFullTrace } from '../session/full-trace.js';
@@ -189,8 +188,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   try {
     // Ready: the marker in the trace, or the port answering.
     while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
-      if (ended && !sawEvents)
-        throw await diagnoseStraceFailure(strace, (await run.child).exitCode, output.straceSaid());
+      if (ended && !sawEvents) throw await run.whyNotTraced();
       if (ended) throw new WatchStopped('APP_EXITED_BEFORE_FORK_POINT', 'The server exited before it was ready.');
       if (options.signal?.aborted)
         throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
