@@ -66,6 +66,26 @@ describe('allow rules', () => {
     expect(run.exitCode).toBe(1);
   });
 
+  test.each([['.'], ['/']])(
+    'a path rule (under %s) excuses files only, never a pipe, eventfd, epoll, memfd or socket',
+    async (under) => {
+      const dir = project({
+        'prefork-check.config.json': {
+          entry: fixture('pathless'),
+          forkMarker: 'READY',
+          allow: [{ under }, { glob: '/**' }],
+        },
+      });
+      // The app runs in the scratch dir, so `under .` covers the file it opens there.
+      const run = await runCli([], { cwd: dir, env: { FIXTURE_SCRATCH: dir } });
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const counted = run.report!.leaks.filter((leak) => !leak.allowed).map((leak) => leak.kind);
+      expect(counted.sort()).toEqual(['epoll', 'eventfd', 'memfd', 'pipe', 'pipe', 'socket']);
+      const allowed = run.report!.leaks.filter((leak) => leak.allowed);
+      expect(allowed.map((leak) => [leak.kind, leak.target.replace(dir, '$D')])).toEqual([['file', '$D/data.txt']]);
+    },
+  );
+
   test('--allow adds a glob to the config’s rules', async () => {
     const run = await runCli(['--entry', fixture('leaky'), '--fork-marker', 'READY', '--allow', '**/app.log']);
     expect(run.exitCode).toBe(0);

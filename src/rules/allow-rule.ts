@@ -44,8 +44,14 @@ export interface CompiledRule {
 export const RULE_FIELDS = ['path', 'glob', 'under', 'kind', 'socket', 'createdIn', 'reason'] as const;
 export const SOCKET_FIELDS = ['family', 'address', 'port'] as const;
 
+// The kinds whose target is a path in the file system. A pipe's `pipe:[123]`, an eventfd's
+// `anon_inode:[eventfd]` and a memfd's `/memfd:name` are kernel names, never paths.
+const PATH_KINDS: ReadonlySet<string> = new Set<FdKind>(['file', 'directory', 'device', 'fifo']);
+
+/** The fd's path, for path rules; undefined for an fd that has none (sockets, pipes, anon inodes). */
 function pathOf(record: FdRecord): string | undefined {
-  return record.socket ? undefined : record.target;
+  if (!PATH_KINDS.has(record.kind) || !record.target.startsWith('/')) return undefined;
+  return record.target;
 }
 
 /** A socket's local end from its record's fields: family tcp, address 127.0.0.1, port 8000; a unix socket's path. */
@@ -59,6 +65,19 @@ function localEnd(record: FdRecord): { family: string; address?: string; port?: 
   // Port 0: picked by the OS and never shown.
   const port = Number(match[2]);
   return { family, address: match[1]!, ...(port === 0 ? {} : { port }) };
+}
+
+/**
+ * A glob on the target. One that starts with `/` is a path glob: it matches fds that have a path,
+ * never a memfd's `/memfd:name`; others (`tcp 127.0.0.1:*`, `pipe*`, `**`) match any target.
+ */
+function globTest(pattern: string): (record: FdRecord) => boolean {
+  const glob = picomatch(pattern, { dot: true });
+  if (!pattern.startsWith('/')) return (record) => glob(record.target);
+  return (record) => {
+    const path = pathOf(record);
+    return path !== undefined && glob(path);
+  };
 }
 
 /** Every name a frame answers to: its function, its module and that module's packages. */
@@ -76,10 +95,7 @@ function frameNames(frame: StackFrame): Set<string> {
 
 /** Compiles a validated rule; `projectRoot` anchors relative paths in `path` and `under`. */
 export function compileRule(rule: AllowRule, projectRoot: string): CompiledRule {
-  if (typeof rule === 'string') {
-    const glob = picomatch(rule, { dot: true });
-    return { label: `glob ${rule}`, matches: (record) => glob(record.target) };
-  }
+  if (typeof rule === 'string') return { label: `glob ${rule}`, matches: globTest(rule) };
   const tests: Array<(record: FdRecord) => boolean> = [];
   const labels: string[] = [];
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(projectRoot, path));
@@ -89,9 +105,8 @@ export function compileRule(rule: AllowRule, projectRoot: string): CompiledRule 
     tests.push((record) => pathOf(record) === path);
   }
   if (rule.glob !== undefined) {
-    const glob = picomatch(rule.glob, { dot: true });
     labels.push(`glob ${rule.glob}`);
-    tests.push((record) => glob(record.target));
+    tests.push(globTest(rule.glob));
   }
   if (rule.under !== undefined) {
     const dir = absolute(rule.under);
