@@ -66,6 +66,35 @@ describe('baseline', () => {
     expect(strict.exitCode).toBe(1);
   });
 
+  test("an entry's count is a limit: a second socket at the same site fails, one fewer is a stale note", async () => {
+    const sockets = (n: number) =>
+      app({ listener: false, extra: Array.from({ length: n }, (_, i) => `s${i} = socket.socket()`).join('\n') });
+    const dir = project({ 'app.py': sockets(2) });
+    expect((await check(dir, ['--update-baseline'])).exitCode).toBe(0);
+    expect(readBaseline(join(dir, 'prefork-check.baseline.json')).entries.find((e) => e.kind === 'socket')!.count).toBe(
+      2,
+    );
+
+    writeFileSync(join(dir, 'app.py'), sockets(3));
+    const more = await check(dir);
+    expect(more.exitCode, more.stdout).toBe(1);
+    const counted = more.report!.leaks.filter((leak) => !leak.allowed);
+    expect(counted.map((leak) => [leak.kind, leak.beyondBaseline?.count])).toEqual([['socket', 2]]);
+    // The entry excuses the first two (lowest fds); the newest is the leak.
+    const sockets3 = more.report!.leaks.filter((leak) => leak.kind === 'socket').map((leak) => leak.fd);
+    expect(counted[0]!.fd).toBe(Math.max(...sockets3));
+    expect(more.stdout).toMatch(/baseline {2}lists 2 fds of this kind here; this one is beyond that/);
+
+    writeFileSync(join(dir, 'app.py'), sockets(1));
+    const fewer = await check(dir);
+    expect(fewer.exitCode, fewer.stdout).toBe(0);
+    expect(fewer.report!.stale).toEqual([
+      { key: expect.stringMatching(/\| socket .* @ app\.py:<module>$/), count: 2, seen: 1 },
+    ]);
+    expect(fewer.stdout).toMatch(/stale baseline entry \(it lists 2 fds, 1 open now; --update-baseline lowers it\)/);
+    expect((await check(dir, ['--strict'])).exitCode).toBe(1);
+  });
+
   test('--update-baseline keeps notes, drops what is gone, and leaves other checks alone', async () => {
     const dir = project({ 'app.py': app() });
     const baselineFile = join(dir, 'prefork-check.baseline.json');

@@ -1,5 +1,5 @@
 import { settle } from '../report/verdict.js';
-import type { Leak, Report } from '../report/types.js';
+import type { Leak, Report, StaleEntry } from '../report/types.js';
 import { entryKey, type Baseline, type BaselineEntry } from './baseline-file.js';
 import { creationSite, normalizeTarget, type NormalizeContext } from './normalize.js';
 
@@ -23,27 +23,44 @@ function recordable(leak: Leak): boolean {
 }
 
 /**
- * Excuses each leak the baseline records and lists the check's entries that
- * matched nothing as stale. A check that errored says nothing about staleness.
+ * Excuses each leak the baseline records, up to its entry's count: more fds than the count are
+ * leaks (the lowest fds, made first, are the ones excused). Entries that matched nothing, or fewer
+ * fds than their count, are listed as stale. A check that errored says nothing about staleness.
  */
 export function applyBaseline(report: Report, baseline: Baseline, context: NormalizeContext, strict: boolean): Report {
   const entries = new Map(
     baseline.entries.filter((entry) => entry.check === report.name).map((entry) => [entryKey(entry), entry]),
   );
-  const used = new Set<string>();
-  const leaks = report.leaks.map((leak): Leak => {
-    if (leak.allowed) return leak;
-    const key = entryKey(entryFor(report.name, leak, context));
-    if (!entries.has(key)) return leak;
-    used.add(key);
-    return { ...leak, allowed: true, allowedBy: BASELINE_RULE, baselineKey: key };
-  });
+  const used = new Map<string, number>();
+  const leaks = [...report.leaks]
+    .sort((a, b) => a.fd - b.fd)
+    .map((leak): Leak => {
+      if (leak.allowed) return leak;
+      const key = entryKey(entryFor(report.name, leak, context));
+      const entry = entries.get(key);
+      if (!entry) return leak;
+      const seen = (used.get(key) ?? 0) + 1;
+      used.set(key, seen);
+      if (seen > entry.count) return { ...leak, beyondBaseline: { key, count: entry.count } };
+      return { ...leak, allowed: true, allowedBy: BASELINE_RULE, baselineKey: key };
+    });
+  const order = new Map(report.leaks.map((leak, i) => [leak.fd, i]));
+  leaks.sort((a, b) => order.get(a.fd)! - order.get(b.fd)!);
   const stale = report.error
     ? []
     : [...entries]
-        .filter(([key]) => !used.has(key))
-        .map(([key, entry]) => ({ key, ...(entry.note ? { note: entry.note } : {}) }));
+        .filter(([key, entry]) => (used.get(key) ?? 0) < entry.count)
+        .map(([key, entry]) => staleEntry(key, entry, used.get(key) ?? 0));
   return settle({ ...report, leaks, stale }, strict);
+}
+
+/** An entry whose leak is gone (seen 0), or that lists more fds than are open now. */
+function staleEntry(key: string, entry: BaselineEntry, seen: number): StaleEntry {
+  return {
+    key,
+    ...(entry.note ? { note: entry.note } : {}),
+    ...(seen > 0 ? { count: entry.count, seen } : {}),
+  };
 }
 
 /**

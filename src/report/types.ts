@@ -50,6 +50,11 @@ export interface Leak extends FdRecord {
   allowedBy?: string;
   /** The baseline entry's key, when the baseline excused it. */
   baselineKey?: string;
+  /**
+   * Not excused: the baseline has an entry for this leak, but it lists `count` fds and more are
+   * open now. The entry excuses the first `count` (lowest fds); this one is beyond them.
+   */
+  beyondBaseline?: { key: string; count: number };
 }
 
 /** How many fds an allow rule excused; a rule that excused none is listed with 0, so stale rules show. */
@@ -80,6 +85,9 @@ export type Status = 'pass' | 'fail' | 'error';
 export interface StaleEntry {
   key: string;
   note?: string;
+  /** Set when some of the entry's fds are still open: it lists `count`, `seen` were open now. */
+  count?: number;
+  seen?: number;
 }
 
 export interface Report {

@@ -104,7 +104,12 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
   lines.push(verdict(report, paint, options.quiet ? `${printable(report.name)}: ` : ''));
   for (const entry of report.stale)
     lines.push(
-      paint('yellow', `      stale baseline entry (the leak is gone; --update-baseline drops it): ${entry.key}`),
+      paint(
+        'yellow',
+        entry.seen === undefined
+          ? `      stale baseline entry (the leak is gone; --update-baseline drops it): ${printable(entry.key)}`
+          : `      stale baseline entry (it lists ${entry.count} fds, ${entry.seen} open now; --update-baseline lowers it): ${printable(entry.key)}`,
+      ),
     );
   for (const rule of report.rules.filter((use) => use.allowed === 0 && !use.preset))
     lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
@@ -196,6 +201,13 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
       ),
     );
   }
+  if (leak.beyondBaseline)
+    lines.push(
+      paint(
+        'yellow',
+        `          baseline  lists ${plural(leak.beyondBaseline.count, 'fd')} of this kind here; ${count === 1 ? 'this one is' : 'these are'} beyond that: ${printable(leak.beyondBaseline.key)}`,
+      ),
+    );
   if (leak.unaccounted)
     lines.push(
       paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'),
