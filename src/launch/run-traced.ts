@@ -10,6 +10,7 @@ import type { AppOutput } from './app-output.js';
 import { diagnoseStraceFailure } from './diagnose.js';
 import { findProgram } from './find-program.js';
 import { oneCpuPrefix } from './one-cpu.js';
+import { startReaper } from './reaper.js';
 import type { KernelFd } from '../model/initial-table.js';
 import { inheritableOwnFds, readKernelFd } from './own-fds.js';
 import { TracePipe } from './trace-pipe.js';
@@ -148,6 +149,8 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned.once('error', (error) => resolve({ exitCode: undefined, spawnError: error }));
   });
   const pid = spawned.pid;
+  // However we end, even by SIGKILL, the app's tree ends with us.
+  const reaper = pid === undefined ? undefined : startReaper(pid, readFd, request.cwd);
   phase('spawned');
   // The app inherits exactly our stdin, the relay fifos and the fds passed down. (strace's
   // own 0 and 1 are no guide: it swaps them for pipes of its own once the app has started.)
@@ -200,6 +203,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     for (const output of outputReaders) output.destroy();
     await drained;
     await cleanup();
+    reaper?.release();
   };
 
   const whyNotTraced = async () => {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { processesWithEnv, settle } from '../helpers/processes.js';
-import { CLI, fixture, runCli, scratch } from '../helpers/run-cli.js';
+import { CLI, ROOT, fixture, runCli, scratch } from '../helpers/run-cli.js';
 import { treeState } from '../helpers/tree-state.js';
 
 // Each run marks its processes with a unique environment variable; the app
@@ -55,6 +57,38 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     expect(await leftBehind(mark)).toEqual([]);
     // Its temp directory and trace fifo (made in TMPDIR) are removed.
     expect(treeState(dir)).toEqual(before);
+  });
+
+  test('the CLI gets SIGKILL: strace and the whole app tree, its setsid() daemon included, die with it', async () => {
+    const mark = randomUUID();
+    const cli = execa('node', [CLI, '--fork-marker', 'READY', '--', 'python3', fixture('daemon'), 'hang'], {
+      env: { [MARK]: mark, FIXTURE_SCRATCH: scratch() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    const deadline = Date.now() + 10_000;
+    while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(processesWithEnv(MARK, mark).length).toBeGreaterThanOrEqual(4);
+    cli.kill('SIGKILL');
+    await cli;
+    expect(await leftBehind(mark)).toEqual([]);
+  });
+
+  test('a library caller exits during checkFork(): nothing it started is left', async () => {
+    const mark = randomUUID();
+    const script = `
+      import { checkFork } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/index.js')).href)};
+      void checkFork({ command: ['python3', ${JSON.stringify(fixture('daemon'))}, 'hang'], forkMarker: 'READY', appOutput: 'ignore' });
+      setTimeout(() => process.exit(0), 1500);
+    `;
+    const caller = await execa('node', ['--input-type=module', '-e', script], {
+      env: { [MARK]: mark, FIXTURE_SCRATCH: scratch() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(caller.exitCode, caller.stderr).toBe(0);
+    expect(await leftBehind(mark)).toEqual([]);
   });
 
   test('its stdout closed mid-run (`| head`): exit 141, nothing left running', async () => {
