@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -93,6 +93,15 @@ describe('baseline', () => {
     ]);
     expect(fewer.stdout).toMatch(/stale baseline entry \(it lists 2 fds, 1 open now; --update-baseline lowers it\)/);
     expect((await check(dir, ['--strict'])).exitCode).toBe(1);
+  });
+
+  test('a check that could not be done never writes the baseline, and says so', async () => {
+    const dir = project({ 'app.py': 'import sys\nsys.exit(3)\n' });
+    const run = await check(dir, ['--update-baseline']);
+    expect(run.exitCode).toBe(2);
+    expect(existsSync(join(dir, 'prefork-check.baseline.json'))).toBe(false);
+    expect(run.stdout).toMatch(/Baseline .*prefork-check\.baseline\.json not updated: no check reached its fork point/);
+    expect(run.result!.baseline).toMatchObject({ updated: false, notUpdated: 'no check reached its fork point' });
   });
 
   test('--update-baseline keeps notes, drops what is gone, and leaves other checks alone', async () => {

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { project } from './helpers/project.js';
-import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 
 describe('allow rules', () => {
   test('every form excuses its fd, each reports its count, and a rule that matched nothing is listed', async () => {
@@ -225,5 +227,101 @@ describe('--shard and merge-reports', () => {
     const again = await runCli(['merge-reports', 'o*.json', 'two.json', join(dir, 'one.json')], { cwd: dir });
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/The check "a" is in more than one report/);
+  });
+});
+
+describe('which config applies, and which is refused', () => {
+  const allowAll = { allow: ['**'], forkMarker: 'READY' };
+
+  test('without a project marker above, a config in a parent directory is not used: only the current one', async () => {
+    // Scratch dirs sit in the temp dir, which no project marker is above.
+    const dir = project({ 'prefork-check.config.json': allowAll, 'sub/.keep': '' });
+    const run = await runCli(['--entry', fixture('leaky'), '--fork-marker', 'READY'], { cwd: join(dir, 'sub') });
+    expect(run.exitCode, run.stdout).toBe(1);
+    expect(run.stdout).not.toMatch(/^config:/m);
+  });
+
+  test.each(['pyproject.toml', 'setup.cfg', 'setup.py', 'Gemfile', 'package.json', '.git/HEAD'])(
+    'a Python or Ruby project (%s) is a root: its config applies from a subdirectory, and is named',
+    async (marker) => {
+      const dir = project({
+        'prefork-check.config.json': allowAll,
+        [marker]: marker === 'package.json' ? '{}' : '',
+        'sub/.keep': '',
+      });
+      const run = await runCli(['--entry', fixture('leaky')], { cwd: join(dir, 'sub') });
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain(`config: ${join(dir, 'prefork-check.config.json')} (gives `);
+      expect(run.result!.config!.settings.sort()).toEqual(['allow (line 2)', 'forkMarker (line 5)']);
+      expect(run.result!.config!.file).toBe(join(dir, 'prefork-check.config.json'));
+    },
+  );
+
+  test.each([
+    ['another user owns it', (file: string) => chownSync(file, 65534, 65534), /belongs to another user \(uid 65534\)/],
+    ['others can write to it', (file: string) => chmodSync(file, 0o666), /others can write to it/],
+  ])('a config found by looking is refused when %s', async (_, spoil, message) => {
+    const dir = project({ 'prefork-check.config.json': allowAll, 'pyproject.toml': '' });
+    spoil(join(dir, 'prefork-check.config.json'));
+    const run = await runCli(['--entry', fixture('leaky')], { cwd: dir });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain(join(dir, 'prefork-check.config.json'));
+  });
+
+  test.each([
+    ['a fifo', (file: string) => execFileSync('mkfifo', [file]), /it is a fifo, not a regular file/],
+    ['/dev/zero', () => undefined, /it is a device, not a regular file/],
+    ['a directory', (file: string) => mkdirSync(file), /it is a directory, not a regular file/],
+    [
+      'over 4 MB',
+      (file: string) => writeFileSync(file, `{"name": "${'x'.repeat(5 * 1024 * 1024)}"}`),
+      /it is 6 MB, more than the 4 MB/,
+    ],
+  ])('--config naming %s: exit 2 at once, nothing read from it', async (what, make, message) => {
+    const dir = scratch();
+    const file = what === '/dev/zero' ? '/dev/zero' : join(dir, 'config.json');
+    make(file);
+    const run = await runCli(['--config', file, '--entry', fixture('clean'), '--fork-marker', 'READY'], { cwd: dir });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(message);
+  });
+
+  test('a fifo as --baseline: exit 2 at once', async () => {
+    const dir = scratch();
+    execFileSync('mkfifo', [join(dir, 'baseline.json')]);
+    const run = await runCli([
+      '--baseline',
+      join(dir, 'baseline.json'),
+      '--entry',
+      fixture('clean'),
+      '--fork-marker',
+      'READY',
+    ]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/the baseline .* it is a fifo/);
+  });
+
+  test('a key given twice in a config or a baseline is an error with its line, not the last one silently winning', async () => {
+    const dir = project({
+      'prefork-check.config.json': '{\n  "forkMarker": "READY",\n  "allow": ["**"],\n  "allow": []\n}\n',
+    });
+    const run = await runCli(['--entry', fixture('leaky')], { cwd: dir });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/gives the key "allow" twice in one object \(again at line 4\)/);
+    const baseline = project({
+      'b.json':
+        '{"version": 1, "entries": [{"check": "a", "check": "b", "kind": "file", "target": "x", "site": [], "count": 1, "note": ""}]}',
+    });
+    const broken = await runCli([
+      '--baseline',
+      join(baseline, 'b.json'),
+      '--entry',
+      fixture('clean'),
+      '--fork-marker',
+      'READY',
+    ]);
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toMatch(/gives the key "check" twice/);
   });
 });

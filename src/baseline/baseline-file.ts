@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
-import { parseJsonText, readText } from '../json/json-file.js';
+import { BASELINE_LIMIT, parseJsonText, readText } from '../json/json-file.js';
 import { lineOf } from '../json/json-locate.js';
 import {
   checkNumber,
@@ -79,7 +79,7 @@ export function readBaseline(file: string): Baseline {
 /** The baseline and the text it was read from (empty for a file that does not exist yet). */
 export function readBaselineText(file: string): { baseline: Baseline; text: string } {
   if (!existsSync(file)) return { baseline: { version: 1, entries: [] }, text: '' };
-  const text = readText(file, 'INVALID_BASELINE', 'the baseline');
+  const text = readText(file, 'INVALID_BASELINE', 'the baseline', BASELINE_LIMIT);
   const value = parseJsonText(text, file, 'INVALID_BASELINE', 'the baseline');
   const problems: Problems = [];
   if (validate(value, problems)) return { baseline: value, text };

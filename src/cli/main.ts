@@ -4,6 +4,8 @@ import { DEFAULT_BASELINE } from '../baseline/baseline-file.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
+import type { CheckConfig } from '../check/check-fields.js';
+import { detectPreset } from '../presets/presets.js';
 import { runVerdict } from '../report/verdict.js';
 import type { RunResult } from '../report/types.js';
 import { relayed } from '../launch/app-output.js';
@@ -63,12 +65,27 @@ function withOverrides(check: CheckOptions, overrides: CheckOptions): CheckOptio
   return { ...(forkPoint ? rest : check), ...overrides, allow: [...(check.allow ?? []), ...(overrides.allow ?? [])] };
 }
 
+/**
+ * The config's defaults for an app named on the command line. What was typed wins: a server
+ * command whose preset sets the fork point (gunicorn, celery, ...) is not held to the config's
+ * `forkMarker` or `forkAtFirstFork`, which are for the config's own apps.
+ */
+function typedAppDefaults(defaults: CheckConfig, request: CliRequest): CheckConfig {
+  const preset = request.overrides.preset ?? defaults.preset;
+  const serverForkPoint =
+    preset === undefined ? request.app?.command !== undefined && detectPreset(request.app.command) : preset !== 'none';
+  if (!serverForkPoint) return defaults;
+  const { forkMarker: _marker, forkAtFirstFork: _firstFork, ...rest } = defaults;
+  return rest;
+}
+
 /** The run the request and the project's config describe. */
 function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; json?: string; junit?: string } {
   const cwd = process.cwd();
   const config = loadConfig(cwd, request.config);
   const fromConfig = request.app === undefined;
-  const checks = fromConfig ? config.checks : [mergeCheck(config.defaults, request.app!, cwd)];
+  const defaults = fromConfig ? config.defaults : typedAppDefaults(config.defaults, request);
+  const checks = fromConfig ? config.checks : [mergeCheck(defaults, request.app!, cwd)];
   if (checks.length === 0) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
@@ -110,6 +127,19 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
       ? { concurrency: request.concurrency ?? config.concurrency }
       : {}),
     ...(request.shard ? { shard: request.shard } : {}),
+    ...(config.file !== undefined
+      ? {
+          config: {
+            file: config.file,
+            // For an app named on the command line: the config's settings it still takes.
+            settings: fromConfig
+              ? []
+              : Object.keys(defaults)
+                  .filter((key) => request.overrides[key as keyof CheckOptions] === undefined)
+                  .map((key) => `${key}${config.defaultsAt[key] ? ` (${config.defaultsAt[key]})` : ''}`),
+          },
+        }
+      : {}),
   };
   return { plan, ...(json !== undefined ? { json } : {}), ...(junit !== undefined ? { junit } : {}) };
 }

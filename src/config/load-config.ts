@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
 import { CHECK_FIELDS, CHECK_KEYS, validateField, type CheckConfig } from '../check/check-fields.js';
-import { readJsonFile } from '../json/json-file.js';
+import { parseJsonText, readText } from '../json/json-file.js';
 import { lineOf } from '../json/json-locate.js';
 import {
   checkBoolean,
@@ -41,6 +41,8 @@ export interface LoadedConfig {
   strict?: boolean;
   concurrency?: number;
   reporters: { json?: string; junit?: string };
+  /** Where each of `defaults` is set in the file: `forkMarker` → `line 3`. */
+  defaultsAt: Partial<Record<string, string>>;
 }
 
 export const TOP_FIELDS = [
@@ -111,11 +113,51 @@ export function mergeCheck(defaults: CheckConfig, check: CheckConfig, root: stri
   return options;
 }
 
+/** What marks a project's top directory: config discovery never looks above it. */
+const ROOT_MARKERS = ['.git', 'package.json', 'pyproject.toml', 'setup.cfg', 'setup.py', 'Gemfile'];
+
+/** The directories a config is looked for in, nearest first: `cwd` up to the project's top, or `cwd` alone when it has none. */
+function searchedDirs(cwd: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    dirs.push(dir);
+    if (ROOT_MARKERS.some((marker) => existsSync(join(dir, marker)))) return dirs;
+    if (dirname(dir) === dir) return [resolve(cwd)];
+  }
+}
+
 /**
- * The config to use: `explicit` (must exist), else the nearest
- * prefork-check.config.json or package.json field from `cwd` upward, up to
- * the package root (the first directory with a package.json) or the
- * repository's top (a .git), else none.
+ * A config found by looking, not named by the user, is used only if the user could have put it
+ * there: owned by us (or root) and writable by no one else. One planted by another user in a
+ * shared directory (/tmp) is refused, with why.
+ */
+function assertTrusted(file: string): void {
+  const stat = statSync(file);
+  const uid = process.getuid?.() ?? 0;
+  const problem =
+    stat.uid !== uid && stat.uid !== 0
+      ? `it belongs to another user (uid ${stat.uid})`
+      : (stat.mode & 0o022) !== 0
+        ? 'others can write to it'
+        : undefined;
+  if (problem !== undefined)
+    throw new PreforkCheckError(
+      'INVALID_CONFIG',
+      `Refusing the config ${file}: ${problem}, so its allow rules and settings may not be yours. Fix its owner or mode (chmod go-w), or name a config with --config.`,
+    );
+}
+
+function readConfigFile(file: string, explicit: boolean): { file: string; value: unknown; text: string } {
+  if (!explicit) assertTrusted(file);
+  const text = readText(file, 'INVALID_CONFIG', 'the config');
+  return { file, value: parseJsonText(text, file, 'INVALID_CONFIG', 'the config'), text };
+}
+
+/**
+ * The config to use: `explicit` (must exist), else the nearest prefork-check.config.json or
+ * package.json field from `cwd` up to the project's top (the first directory with a .git,
+ * package.json, pyproject.toml, setup.cfg, setup.py or Gemfile; `cwd` alone when there is none),
+ * else none.
  */
 function findConfig(
   cwd: string,
@@ -125,26 +167,28 @@ function findConfig(
     const file = resolve(cwd, explicit);
     if (!existsSync(file))
       throw new PreforkCheckError('INVALID_CONFIG', `The config file ${explicit} does not exist (looked in ${cwd}).`);
-    return { file, value: readJsonFile(file, 'INVALID_CONFIG', 'the config'), text: readFileSync(file, 'utf8') };
+    return readConfigFile(file, true);
   }
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+  for (const dir of searchedDirs(cwd)) {
     const own = join(dir, CONFIG_FILE);
-    if (existsSync(own))
-      return { file: own, value: readJsonFile(own, 'INVALID_CONFIG', 'the config'), text: readFileSync(own, 'utf8') };
+    if (existsSync(own)) return readConfigFile(own, false);
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
-      const manifest = readJsonFile(pkg, 'INVALID_CONFIG', 'the package manifest');
+      const text = readText(pkg, 'INVALID_CONFIG', 'the package manifest');
+      // npm tolerates a key given twice in a manifest; only our field is ours to judge.
+      const manifest = parseJsonText(text, pkg, 'INVALID_CONFIG', 'the package manifest', false);
       if (!isObject(manifest) || manifest[PACKAGE_FIELD] === undefined) return undefined;
-      return { file: pkg, value: manifest[PACKAGE_FIELD], text: readFileSync(pkg, 'utf8') };
+      assertTrusted(pkg);
+      return { file: pkg, value: manifest[PACKAGE_FIELD], text };
     }
-    if (existsSync(join(dir, '.git')) || dirname(dir) === dir) return undefined;
   }
+  return undefined;
 }
 
 /** Reads, validates and resolves the project's config (an empty one when there is none). */
 export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
   const found = findConfig(cwd, explicit);
-  if (!found) return { root: cwd, defaults: {}, checks: [], reporters: {} };
+  if (!found) return { root: cwd, defaults: {}, checks: [], reporters: {}, defaultsAt: {} };
   const problems: Problems = [];
   if (!validate(found.value, problems)) {
     const inPackage = found.file.endsWith('package.json') && explicit === undefined;
@@ -179,10 +223,18 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
       'INVALID_CONFIG',
       `The config in ${found.file} has two checks named "${twice}": give each a unique "name".`,
     );
+  const inPackage = found.file.endsWith('package.json') && explicit === undefined;
+  const defaultsAt = Object.fromEntries(
+    Object.keys(defaults).map((key) => [
+      key,
+      lineOf(found.text, inPackage ? [PACKAGE_FIELD, key] : [key]).replace(/^ \((.*)\)$/, '$1'),
+    ]),
+  );
   return {
     file: found.file,
     root,
     defaults,
+    defaultsAt,
     checks,
     ...(config.baseline !== undefined ? { baseline: resolve(root, config.baseline) } : {}),
     ...(config.strict !== undefined ? { strict: config.strict } : {}),

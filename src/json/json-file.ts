@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { PreforkCheckError, type ErrorCode } from '../errors.js';
 
 /** `line 3, column 5` for a character offset. */
@@ -10,25 +10,59 @@ function lineAndColumn(text: string, offset: number): string {
 }
 
 /** Reads and parses a JSON file; a broken one is an error naming the file and the line. */
-export function readJsonFile(file: string, code: ErrorCode, what: string): unknown {
-  return parseJsonText(readText(file, code, what), file, code, what);
+export function readJsonFile(file: string, code: ErrorCode, what: string, limit = CONFIG_LIMIT): unknown {
+  return parseJsonText(readText(file, code, what, limit), file, code, what);
 }
 
-/** A file's text; one that cannot be read is an error naming it. */
-export function readText(file: string, code: ErrorCode, what: string): string {
+/** More than any config needs. */
+const CONFIG_LIMIT = 4 * 1024 * 1024;
+/** A baseline of 200,000 entries is about 40 MB; a run's JSON report about as much. */
+export const BASELINE_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * A regular file's text; one that cannot be read is an error naming it. A fifo, device or
+ * directory is refused before anything is read from it (a fifo would wait for a writer for ever,
+ * /dev/zero never ends), and so is a file larger than `limit` bytes.
+ */
+export function readText(file: string, code: ErrorCode, what: string, limit = CONFIG_LIMIT): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8');
+    // Non-blocking: opening a fifo does not wait for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile())
+      throw new PreforkCheckError(code, `Cannot read ${what} ${file}: it is ${kindOf(stat)}, not a regular file.`);
+    if (stat.size > limit)
+      throw new PreforkCheckError(
+        code,
+        `Cannot read ${what} ${file}: it is ${Math.ceil(stat.size / 1024 / 1024)} MB, more than the ${limit / 1024 / 1024} MB ${what} may be.`,
+      );
+    return readFileSync(fd, 'utf8');
   } catch (error) {
+    if (error instanceof PreforkCheckError) throw error;
     throw new PreforkCheckError(
       code,
       `Cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
       { cause: error },
     );
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
-/** Parses the JSON text read from `file`; broken or too deep is an error naming the file and the line. */
-export function parseJsonText(text: string, file: string, code: ErrorCode, what: string): unknown {
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a fifo';
+  if (stat.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/**
+ * Parses the JSON text read from `file`; broken or too deep is an error naming the file and the
+ * line, and so (when `strict`) is a key given twice in one object, which JSON.parse would settle
+ * silently by keeping the last.
+ */
+export function parseJsonText(text: string, file: string, code: ErrorCode, what: string, strict = true): unknown {
   let value: unknown;
   try {
     // A byte-order mark, as some Windows editors save JSON, is not part of the text.
@@ -44,6 +78,13 @@ export function parseJsonText(text: string, file: string, code: ErrorCode, what:
       code,
       `${what[0]!.toUpperCase()}${what.slice(1)} ${file} is not valid JSON ${where}: ${reason}. Fix it by hand, or delete it and run again.`,
       { cause: error },
+    );
+  }
+  const twice = strict ? duplicateKey(text) : undefined;
+  if (twice !== undefined) {
+    throw new PreforkCheckError(
+      code,
+      `${what[0]!.toUpperCase()}${what.slice(1)} ${file} gives the key ${JSON.stringify(twice.key)} twice in one object (again at line ${twice.line}); only one can count. Remove one.`,
     );
   }
   if (depthOf(value) > MAX_DEPTH) {
@@ -80,3 +121,34 @@ function depthOf(value: unknown): number {
 }
 
 const isContainer = (value: unknown): value is object => value !== null && typeof value === 'object';
+
+/** The first key given twice in one object of valid JSON `text`, and the line of its second use. */
+function duplicateKey(text: string): { key: string; line: number } | undefined {
+  // One entry per open container: the keys seen so far in an object, null for an array.
+  const open: Array<Set<string> | null> = [];
+  let line = 1;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) line++;
+    else if (c === 0x7b) {
+      open.push(new Set());
+      keyNext = true;
+    } else if (c === 0x5b) open.push(null);
+    else if (c === 0x7d || c === 0x5d) open.pop();
+    else if (c === 0x2c) keyNext = open.at(-1) != null;
+    else if (c === 0x22) {
+      let end = i + 1;
+      while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+      if (keyNext) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        const keys = open.at(-1)!;
+        if (keys.has(key)) return { key, line };
+        keys.add(key);
+        keyNext = false;
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}

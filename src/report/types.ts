@@ -122,6 +122,9 @@ export interface RunResult {
   checks: Report[];
   /** This run's slice of the configured checks, with --shard. */
   shard?: { index: number; count: number };
-  baseline?: { file: string; updated: boolean; diff?: string };
+  /** `notUpdated`: why `--update-baseline` left the file as it was. */
+  baseline?: { file: string; updated: boolean; diff?: string; notUpdated?: string };
+  /** The config file the run used, and the settings it gave a check named on the command line (`forkMarker (line 2)`). */
+  config?: { file: string; settings: string[] };
   tool: { name: 'prefork-check'; version: string };
 }

@@ -120,8 +120,14 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
 export function formatConsole(result: RunResult, options: ConsoleOptions = {}): string {
   const paint: Paint = (style, text) => (options.color ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text);
   const parts = result.checks.map((report) => formatReport(report, options));
+  if (result.config && !options.quiet) {
+    const settings = result.config.settings.length > 0 ? ` (gives ${result.config.settings.join(', ')})` : '';
+    parts.unshift(paint('dim', `config: ${printable(result.config.file)}${printable(settings)}\n`));
+  }
   if (result.baseline?.diff && !options.quiet)
     parts.push(`Baseline ${result.baseline.file} updated:\n${result.baseline.diff}`);
+  else if (result.baseline?.notUpdated)
+    parts.push(paint('yellow', `Baseline ${result.baseline.file} not updated: ${result.baseline.notUpdated}.\n`));
   else if (result.baseline && !result.baseline.updated && !options.quiet && result.baseline.file)
     parts.push(paint('dim', `baseline: ${result.baseline.file}\n`));
   if (result.checks.length > 1) {

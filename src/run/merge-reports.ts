@@ -1,5 +1,5 @@
 import { PreforkCheckError } from '../errors.js';
-import { readJsonFile } from '../json/json-file.js';
+import { BASELINE_LIMIT, readJsonFile } from '../json/json-file.js';
 import { isObject } from '../json/shape.js';
 import { runVerdict } from '../report/verdict.js';
 import type { Report, RunResult } from '../report/types.js';
@@ -7,7 +7,7 @@ import { version } from '../version.js';
 
 /** Reads a JSON report written by `--json`; anything else is an error naming the file. */
 export function readRunResult(file: string): RunResult {
-  const value = readJsonFile(file, 'INVALID_REPORT', 'the report');
+  const value = readJsonFile(file, 'INVALID_REPORT', 'the report', BASELINE_LIMIT);
   const looksRight =
     isObject(value) &&
     Array.isArray(value.checks) &&

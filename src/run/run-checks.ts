@@ -28,6 +28,8 @@ export interface RunPlan {
   concurrency?: number;
   shard?: Shard;
   signal?: AbortSignal;
+  /** The config the plan came from, shown in reports. */
+  config?: RunResult['config'];
 }
 
 /**
@@ -58,7 +60,9 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
 
   let baseline: RunResult['baseline'];
   let current = before;
-  if (baselineFile !== undefined && before !== undefined && plan.updateBaseline) {
+  // A check that could not be done says nothing about its leaks: with none done, nothing is written.
+  const recorded = reports.some((report) => !report.error);
+  if (baselineFile !== undefined && before !== undefined && plan.updateBaseline && recorded) {
     // Read again under the lock: a run in parallel may have updated it since.
     const { old, updated, changed } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
       const { baseline: old, text: oldText } = readBaselineText(baselineFile);
@@ -75,7 +79,11 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
       ...(changed ? { diff: baselineDiff(shown, old, updated) } : {}),
     };
   } else if (baselineFile !== undefined) {
-    baseline = { file: baselineFile, updated: false };
+    baseline = {
+      file: baselineFile,
+      updated: false,
+      ...(plan.updateBaseline ? { notUpdated: 'no check reached its fork point' } : {}),
+    };
   }
   const settled = current ? reports.map((report) => applyBaseline(report, current, context, strict)) : reports;
   return {
@@ -83,6 +91,7 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
     checks: settled,
     ...(plan.shard ? { shard: plan.shard } : {}),
     ...(baseline ? { baseline } : {}),
+    ...(plan.config ? { config: plan.config } : {}),
     tool: { name: 'prefork-check', version },
   };
 }

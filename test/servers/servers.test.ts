@@ -349,6 +349,23 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(counted(wrapped.report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([`file ${wrapped.appData}/app.db`]);
   });
 
+  test("a config's forkMarker does not override the preset of a gunicorn command typed on the command line", async () => {
+    // A project config (in a parent directory) whose marker is for another app of the project.
+    const dir = scratch();
+    cpSync(join(ROOT, 'examples', 'gunicorn', 'leaky'), join(dir, 'web'), { recursive: true });
+    writeFileSync(join(dir, 'pyproject.toml'), '[project]\nname = "web"\n');
+    writeFileSync(join(dir, 'prefork-check.config.json'), '{\n  "forkMarker": "READY",\n  "timeout": 20\n}\n');
+    const appData = scratch();
+    const run = await runCli(['--update-baseline', '--', ...SERVERS.gunicorn], {
+      cwd: join(dir, 'web'),
+      env: { APP_DATA: appData },
+    });
+    expect(run.report!.forkPoint.mode, run.stdout + run.stderr).toBe('first-fork');
+    expect(run.exitCode).toBe(0); // the leak is recorded in the new baseline
+    expect(run.stdout).toContain(`config: ${join(dir, 'prefork-check.config.json')} (gives timeout (line 3))`);
+    expect(await settle(() => processesWithEnv('APP_DATA', appData))).toEqual([]);
+  });
+
   test('gunicorn --log-config: the handlers of its logging config', async () => {
     const { report, exitCode } = await checkWith(example('gunicorn'), (d) => {
       writeFileSync(
