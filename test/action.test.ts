@@ -96,7 +96,7 @@ describe('the GitHub Action (ci/action.yml)', () => {
     expect(run.exitCode).toBe(1);
     expect(run.outputs).toMatchObject({ status: 'fail', leaks: '1' });
     expect(run.stdout).toMatch(/^::error file=fixtures\/leaky\/app\.py,line=8,/m);
-    expect(run.summary).toMatch(/^### ❌ fixtures\/leaky\/app\.py: 1 fd\(s\) open at the fork point$/m);
+    expect(run.summary).toMatch(/^### ❌ fixtures\\\/leaky\\\/app\\\.py: 1 fd\\\(s\\\) open at the fork point$/m);
     expect(JSON.parse(readFileSync(run.outputs['json-report']!, 'utf8')).status).toBe('fail');
     expect(readFileSync(run.outputs['junit-report']!, 'utf8')).toMatch(/<failure /);
   });

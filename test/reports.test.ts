@@ -78,7 +78,7 @@ describe('GitHub Actions', () => {
     const markdown = readFileSync(summary, 'utf8');
     expect(markdown).toMatch(/^## prefork-check$/m);
     expect(markdown).toMatch(
-      /^\| 3 \| file \| `.*app\.log` \| `fixtures\/log-twice\/app\.py:10` in `<module>` \| \*\*leak\*\* \|$/m,
+      /^\| 3 \| file \| <code>.*app\\\.log<\/code> \| <code>fixtures\\\/log\\-twice\\\/app\\\.py\\:10<\/code> in <code>\\<module\\><\/code> \| \*\*leak\*\* \|$/m,
     );
   });
 });

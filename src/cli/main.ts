@@ -10,6 +10,7 @@ import { runVerdict } from '../report/verdict.js';
 import type { RunResult } from '../report/types.js';
 import { relayed } from '../launch/app-output.js';
 import { formatConsole } from '../reporters/console.js';
+import { terminalSafe } from '../reporters/printable.js';
 import { writeGithub } from '../reporters/github.js';
 import { formatJsonReport, writeJsonReport } from '../reporters/json.js';
 import { assertWritable } from '../files/write-atomic.js';
@@ -202,11 +203,13 @@ async function writeReports(
   const human = humanStream(json, junit);
   human.write(
     apartFromApp(human) +
-      formatConsole(result, {
-        color: useColor(process.env, human.isTTY === true),
-        quiet: request.quiet,
-        verbose: request.verbose,
-      }),
+      terminalSafe(
+        formatConsole(result, {
+          color: useColor(process.env, human.isTTY === true),
+          quiet: request.quiet,
+          verbose: request.verbose,
+        }),
+      ),
   );
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => human.write(text));
   if (toStdout(json)) process.stdout.write(formatJsonReport(result));
@@ -261,7 +264,7 @@ export async function main(argv: string[]): Promise<number> {
       });
       const result: RunResult = { ...runVerdict([report]), checks: [report], tool: report.tool };
       await writeReports(result, request, request.json, request.junit);
-      if (!request.quiet) humanStream(request.json, request.junit).write(formatWatch(report.watch));
+      if (!request.quiet) humanStream(request.json, request.junit).write(terminalSafe(formatWatch(report.watch)));
       if (html !== undefined) await writeWatchHtml(report, html);
       return report.error?.code === 'INTERRUPTED' ? interrupted() : result.exitCode;
     }
@@ -292,7 +295,7 @@ export async function main(argv: string[]): Promise<number> {
     return result.checks.some((report) => report.error?.code === 'INTERRUPTED') ? interrupted() : result.exitCode;
   } catch (error) {
     if (isPreforkCheckError(error)) {
-      process.stderr.write(`prefork-check: ${error.message}\n`);
+      process.stderr.write(`prefork-check: ${terminalSafe(error.message)}\n`);
       return EXIT_ERROR;
     }
     process.stderr.write(

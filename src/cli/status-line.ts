@@ -1,3 +1,4 @@
+import { printable } from '../reporters/printable.js';
 import { relayed } from '../launch/app-output.js';
 
 const TICK_MS = 250;
@@ -21,7 +22,7 @@ export function showStatus(stream: NodeJS.WriteStream, text: (seconds: number) =
   const timer = setInterval(() => {
     if (relayed.lineOpen.size > 0) return;
     const line = text(Math.floor((Date.now() - started) / 1000));
-    stream.write(CLEAR + line.slice(0, (stream.columns || 80) - 1));
+    stream.write(CLEAR + printable(line).slice(0, (stream.columns || 80) - 1));
     shown = true;
   }, TICK_MS);
   timer.unref();

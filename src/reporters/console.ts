@@ -1,7 +1,7 @@
 import { basename, dirname } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import { groupBySite } from '../report/group-leaks.js';
-import { printable } from './printable.js';
+import { printable, printableLines } from './printable.js';
 import type { Leak, Report, RunResult, StackFrame } from '../report/types.js';
 
 export interface ConsoleOptions {
@@ -18,7 +18,7 @@ const STYLES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 function madeBy(creator: Creator): string {
   switch (creator.type) {
     case 'syscall':
-      return `pid ${creator.pid}${creator.program ? ` (${basename(creator.program)})` : ''}, ${creator.syscall}()`;
+      return `pid ${creator.pid}${creator.program ? ` (${printable(basename(creator.program))})` : ''}, ${creator.syscall}()`;
     case 'inherited':
       return creator.from === 'stdio' ? 'inherited at start' : "inherited from prefork-check's parent (--inherit-fds)";
     case 'unknown':
@@ -75,18 +75,18 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
   if (!options.quiet) {
     const where =
       report.forkPoint.mode === 'watch'
-        ? `watch: ${report.forkPoint.description}`
+        ? `watch: ${printable(report.forkPoint.description)}`
         : report.forkPoint.reached
-          ? `fork point: ${report.forkPoint.description}`
+          ? `fork point: ${printable(report.forkPoint.description)}`
           : `fork point not reached (${report.forkPoint.mode})`;
-    lines.push(paint('dim', `prefork-check ${report.tool.version} · ${report.name} · ${where}`));
+    lines.push(paint('dim', `prefork-check ${report.tool.version} · ${printable(report.name)} · ${where}`));
     if (report.preset) {
       const how = report.preset.detected ? 'detected from the command; `--preset none` turns it off' : 'chosen';
       lines.push(
         paint('dim', `  preset ${report.preset.name} (${how}): its fork point, and its own fds allowed by their role`),
       );
     }
-    for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${note}`));
+    for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${printable(note)}`));
     if (report.error && report.leaks.length > 0)
       lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
     let inRunOfOneLiners = false;
@@ -112,7 +112,7 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
       ),
     );
   for (const rule of report.rules.filter((use) => use.allowed === 0 && !use.preset))
-    lines.push(paint('yellow', `      allow rule matched nothing: ${rule.rule}`));
+    lines.push(paint('yellow', `      allow rule matched nothing: ${printable(rule.rule)}`));
   return lines.join('\n') + '\n';
 }
 
@@ -125,20 +125,24 @@ export function formatConsole(result: RunResult, options: ConsoleOptions = {}): 
     parts.unshift(paint('dim', `config: ${printable(result.config.file)}${printable(settings)}\n`));
   }
   if (result.baseline?.diff && !options.quiet)
-    parts.push(`Baseline ${result.baseline.file} updated:\n${result.baseline.diff}`);
+    parts.push(`Baseline ${printable(result.baseline.file)} updated:\n${result.baseline.diff}`);
   else if (result.baseline?.notUpdated)
-    parts.push(paint('yellow', `Baseline ${result.baseline.file} not updated: ${result.baseline.notUpdated}.\n`));
+    parts.push(
+      paint('yellow', `Baseline ${printable(result.baseline.file)} not updated: ${result.baseline.notUpdated}.\n`),
+    );
   else if (result.baseline && !result.baseline.updated && !options.quiet && result.baseline.file)
-    parts.push(paint('dim', `baseline: ${result.baseline.file}\n`));
+    parts.push(paint('dim', `baseline: ${printable(result.baseline.file)}\n`));
   if (result.checks.length > 1) {
     const count = (status: string) => result.checks.filter((report) => report.status === status);
     const failed = count('fail');
     const errors = count('error');
     const words = [
       `${count('pass').length} passed`,
-      ...(failed.length ? [`${failed.length} failed (${failed.map((report) => report.name).join(', ')})`] : []),
+      ...(failed.length
+        ? [`${failed.length} failed (${failed.map((report) => printable(report.name)).join(', ')})`]
+        : []),
       ...(errors.length
-        ? [`${errors.length} could not be checked (${errors.map((report) => report.name).join(', ')})`]
+        ? [`${errors.length} could not be checked (${errors.map((report) => printable(report.name)).join(', ')})`]
         : []),
     ];
     const label =
@@ -168,8 +172,8 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
   const head = `  ${fds} ${leak.kind.padEnd(9)} ${target}`;
   const flags = [...leak.flags, ...(leak.cloexec ? ['O_CLOEXEC'] : [])].join('|') || '-';
   const lines = [
-    leak.allowed ? paint('dim', `${head}  (allowed by ${leak.allowedBy})`) : paint('bold', head),
-    `          flags     ${flags}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
+    leak.allowed ? paint('dim', `${head}  (allowed by ${printable(leak.allowedBy ?? '')})`) : paint('bold', head),
+    `          flags     ${printable(flags)}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
     `          made by   ${madeBy(leak.createdBy)}${leak.duplicateOf !== undefined ? `, a duplicate of fd ${leak.duplicateOf}` : ''}`,
     `          origin    ${leak.origin ? `${printable(leak.origin.file)}:${leak.origin.line} in ${printable(leak.origin.function)}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
   ];
@@ -226,7 +230,7 @@ function verdict(report: Report, paint: Paint, name: string): string {
   const allowed = report.leaks.length - counted.length;
   const allowedNote = allowed > 0 ? `; ${allowed} allowed` : '';
   if (report.status === 'error')
-    return `${paint('red', 'ERROR')} ${name}${report.error?.message ?? 'the check could not be completed'}`;
+    return `${paint('red', 'ERROR')} ${name}${report.error ? printableLines(report.error.message) : 'the check could not be completed'}`;
   if (report.status === 'pass')
     return `${paint('green', 'PASS')}  ${name}nothing open at the fork point beyond stdio${allowedNote}`;
   if (counted.length === 0)

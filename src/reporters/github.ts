@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { groupBySite, siteOf } from '../report/group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
+import { printable, printableLines } from './printable.js';
 
 // Workflow commands: https://docs.github.com/actions/reference/workflow-commands-for-github-actions
 const escapeData = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
@@ -14,9 +15,10 @@ function command(
 ): string {
   const props = Object.entries(properties)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${escapeProperty(String(value))}`)
+    .map(([key, value]) => `${key}=${escapeProperty(printable(String(value)))}`)
     .join(',');
-  return `::${level} ${props}::${escapeData(message)}`;
+  // Control characters as escapes (the runner's log is a terminal too); line breaks as the runner encodes them.
+  return `::${level} ${props}::${escapeData(printableLines(message))}`;
 }
 
 /** The origin's file relative to the workspace, where GitHub can put an annotation on it. */
@@ -64,7 +66,14 @@ function formatAnnotations(result: RunResult, workspace: string): string {
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/**
+ * Text from the app, a config or a report as plain text in a Markdown table cell: control
+ * characters shown as escapes (a newline would end the row), and every ASCII punctuation mark
+ * backslash-escaped, so that no backtick, bracket or `<` can open a code span, a link or raw HTML.
+ */
+const cell = (text: string) => printable(text).replace(/[!-/:-@[-`{-~]/g, '\\$&');
+/** The same, shown as code. Inside `<code>` Markdown still reads escapes, where a code span would not. */
+const code = (text: string) => `<code>${cell(text)}</code>`;
 
 /** A Markdown summary for $GITHUB_STEP_SUMMARY: each check's verdict and a table of what was open. */
 function formatStepSummary(result: RunResult): string {
@@ -82,10 +91,10 @@ function formatStepSummary(result: RunResult): string {
     lines.push('| fd | kind | target | made at | status |', '|---|---|---|---|---|');
     for (const leak of report.leaks) {
       const where = leak.origin
-        ? `\`${leak.origin.file}:${leak.origin.line}\` in \`${leak.origin.function}\``
+        ? `${code(`${leak.origin.file}:${leak.origin.line}`)} in ${code(leak.origin.function)}`
         : cell(siteOf(leak));
       lines.push(
-        `| ${leak.fd} | ${leak.kind} | \`${cell(leak.target)}\` | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} |`,
+        `| ${leak.fd} | ${leak.kind} | ${code(leak.target)} | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} |`,
       );
     }
     lines.push('');

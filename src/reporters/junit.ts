@@ -44,7 +44,7 @@ function atLine(testCase: TestCase, line: number): void {
 function addCheck(builder: Builder, report: Report): void {
   const suite = builder
     .testSuite()
-    .name(report.name)
+    .name(printable(report.name))
     .time(report.durationMs / 1000);
   const className = 'prefork-check';
   if (report.error) {
@@ -53,7 +53,7 @@ function addCheck(builder: Builder, report: Report): void {
       .className(className)
       .name('reaches its fork point')
       .time(report.durationMs / 1000)
-      .error(report.error.message, report.error.code);
+      .error(printable(report.error.message), report.error.code);
   }
   const counted = groupBySite(report.leaks.filter((leak) => !leak.allowed));
   for (const group of counted) {
@@ -67,7 +67,7 @@ function addCheck(builder: Builder, report: Report): void {
       .name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`))
       .time(0);
     if (leak.origin && !leak.origin.file.startsWith('<')) {
-      testCase.file(leak.origin.file);
+      testCase.file(printable(leak.origin.file));
       atLine(testCase, leak.origin.line);
     }
     testCase
@@ -88,7 +88,10 @@ function addCheck(builder: Builder, report: Report): void {
   // Stale entries fail the check only under --strict, which shows as a failure with no leak left.
   const staleFails = report.status === 'fail' && counted.length === 0;
   for (const entry of report.stale) {
-    const testCase = suite.testCase().className(className).name(`baseline entry still matches a leak: ${entry.key}`);
+    const testCase = suite
+      .testCase()
+      .className(className)
+      .name(printable(`baseline entry still matches a leak: ${entry.key}`));
     if (staleFails)
       testCase.failure(
         'The leak this baseline entry records is gone (--strict): run --update-baseline.',

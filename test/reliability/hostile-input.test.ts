@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { project } from '../helpers/project.js';
@@ -93,5 +93,46 @@ describe('outputs never overwrite inputs, and partial reports are as exact as fu
     expect(run.report!.leaks.map(({ fd, target, flags, cloexec }) => ({ fd, target, flags, cloexec }))).toEqual([
       { fd: 3, target: '/etc/hostname', flags: ['O_RDONLY'], cloexec: true },
     ]);
+  });
+});
+
+describe('names and paths from the app or the config never act on a terminal or on CI', () => {
+  test('a check name with a newline and a workflow command, a file name with ESC, backticks and HTML', async () => {
+    const forged = 'web\n::error file=x.py,line=1::forged';
+    const dir = project({
+      'prefork-check.config.json': {
+        checks: [
+          {
+            name: forged,
+            command: [
+              'python3',
+              '-c',
+              "import os, time; f = open(os.environ['FIXTURE_SCRATCH'] + '/a`<img src=x>`\\x1b[2J.log', 'w'); print('READY'); time.sleep(30)",
+            ],
+            forkMarker: 'READY',
+          },
+        ],
+      },
+    });
+    const summary = join(dir, 'summary.md');
+    const run = await runCli(['--junit', join(dir, 'junit.xml')], {
+      cwd: dir,
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(run.exitCode, run.stderr).toBe(1);
+    const output = `${run.stdout}\n${run.stderr}`;
+    // The one annotation is ours, for the leak; no line runs the forged command.
+    expect(output.split('\n').filter((line) => line.trimStart().startsWith('::'))).toEqual([
+      expect.stringMatching(/^::error title=prefork-check%3A file left open at the fork point::fd 3 /),
+    ]);
+    expect(output).toContain('web\\n::error file=x.py');
+    // No ESC reaches the terminal but our own colours (none here: NO_COLOR).
+    expect(output).not.toContain('\x1b');
+    expect(output).toContain('\\x1b[2J.log');
+    const markdown = readFileSync(summary, 'utf8');
+    // Every backtick and `<` from the path is escaped: no code span ends early, no raw HTML starts.
+    expect(markdown).not.toMatch(/(^|[^\\])(`|<img)/m);
+    expect(markdown).toContain('\\<img src\\=x\\>');
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).not.toContain('\x1b');
   });
 });
