@@ -39,13 +39,21 @@ function apartFromApp(human: NodeJS.WriteStream): string {
   return `${relayed.lineOpen.has(human) ? '\n' : ''}${'─'.repeat(24)} end of the app's output ${'─'.repeat(24)}\n`;
 }
 
-/** A report written over the baseline, an entry file or another report would destroy it: refused up front. */
-function assertReportsSpareInputs(reports: Array<string | undefined>, plan: RunPlan): void {
+/** Inputs of a run that no report may be written over: what each file is, by its real path. */
+function runInputs(plan: RunPlan): Array<[string, string]> {
+  return [
+    ...(plan.config ? [[plan.config.file, 'the config this run read'] as [string, string]] : []),
+    ...(plan.baselineFile !== undefined ? [[plan.baselineFile, 'the baseline'] as [string, string]] : []),
+    ...plan.checks.flatMap((check): Array<[string, string]> =>
+      check.entry !== undefined ? [[resolve(check.cwd ?? process.cwd(), check.entry), 'an entry file']] : [],
+    ),
+  ];
+}
+
+/** A report written over an input (the config, the baseline, an entry file, a merged report) or another report would destroy it: refused up front. */
+function assertReportsSpareInputs(reports: Array<string | undefined>, given: Array<[string, string]>): void {
   const real = (file: string) => (existsSync(file) ? realpathSync(file) : resolve(file));
-  const inputs = new Map<string, string>();
-  if (plan.baselineFile !== undefined) inputs.set(real(plan.baselineFile), 'the baseline');
-  for (const check of plan.checks)
-    if (check.entry !== undefined) inputs.set(real(resolve(check.cwd ?? process.cwd(), check.entry)), 'an entry file');
+  const inputs = new Map(given.map(([file, what]) => [real(file), what]));
   for (const report of reports) {
     if (report === undefined) continue;
     const target = real(report);
@@ -145,13 +153,14 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
   return { plan, ...(json !== undefined ? { json } : {}), ...(junit !== undefined ? { junit } : {}) };
 }
 
-async function mergeReports(patterns: string[]): Promise<RunResult> {
+/** The JSON reports `merge-reports` is given: files, or globs of them. */
+async function reportFiles(patterns: string[]): Promise<string[]> {
   const { glob } = await import('tinyglobby');
   const files = (
     await Promise.all(patterns.map((pattern) => (existsSync(pattern) ? [pattern] : glob(pattern, { absolute: false }))))
   ).flat();
   if (files.length === 0) throw new PreforkCheckError('INVALID_REPORT', `No JSON reports match ${patterns.join(' ')}.`);
-  return mergeRunResults(files.map(readRunResult));
+  return files;
 }
 
 /** The status line's words: what the one check waits for (or how many run), for how long, and the app last. */
@@ -270,7 +279,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (request.mergeReports) {
       assertReportPaths([request.json, request.junit]);
-      const merged = await mergeReports(request.mergeReports);
+      const inputs = await reportFiles(request.mergeReports);
+      assertReportsSpareInputs(
+        [request.json, request.junit].filter((file) => file !== undefined && !toStdout(file)),
+        inputs.map((file) => [file, 'a report being merged']),
+      );
+      const merged = mergeRunResults(inputs.map(readRunResult));
       await writeReports(merged, request, request.json, request.junit);
       return merged.exitCode;
     }
@@ -283,7 +297,7 @@ export async function main(argv: string[]): Promise<number> {
         toStdout(junit) ? undefined : junit,
         plan.checks.length === 1 ? plan.checks[0]!.traceOut : undefined,
       ],
-      plan,
+      runInputs(plan),
     );
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
     if (plan.checks.length === 1 || plan.concurrency === 1) keepOffTracedCpu(process.cwd());

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { project } from '../helpers/project.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runCli, scratch } from '../helpers/run-cli.js';
 import { treeState } from '../helpers/tree-state.js';
 
 /** A config that says too much: exit 2, one line naming the input, no stack, no report, nothing changed. */
@@ -74,6 +74,42 @@ describe('outputs never overwrite inputs, and partial reports are as exact as fu
     expect(run.stderr).toMatch(
       /^prefork-check: Cannot write the report .*prefork-check\.baseline\.json: it is the baseline\./,
     );
+    expect(treeState(dir)).toEqual(before);
+  });
+
+  test.each([
+    [
+      '--json naming the config',
+      { 'prefork-check.config.json': { command: ['true'] } },
+      ['--json', 'prefork-check.config.json'],
+    ],
+    [
+      'the config’s own reporters.junit naming it',
+      { 'prefork-check.config.json': { command: ['true'], reporters: { junit: 'prefork-check.config.json' } } },
+      [],
+    ],
+    [
+      '--junit naming the package.json that holds the config',
+      { 'package.json': { name: 'app', 'prefork-check': { command: ['true'] } } },
+      ['--junit', 'package.json'],
+    ],
+  ])('a report over the config it was read from is refused: %s', async (_, files, args) => {
+    const dir = project(files);
+    const before = treeState(dir);
+    const run = await runCli(args, { cwd: dir, json: false });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^prefork-check: Cannot write the report .*: it is the config this run read\./);
+    expect(treeState(dir)).toEqual(before);
+  });
+
+  test('merge-reports never writes over one of the reports it merges', async () => {
+    const dir = scratch();
+    const shard = join(dir, 'shard-1.json');
+    expect((await runCli(['--json', shard, '--', 'bash', '-c', 'echo READY'], { json: false })).exitCode).toBe(0);
+    const before = treeState(dir);
+    const run = await runCli(['merge-reports', join(dir, 'shard-*.json'), '--json', shard], { json: false });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/Cannot write the report .*shard-1\.json: it is a report being merged\./);
     expect(treeState(dir)).toEqual(before);
   });
 
