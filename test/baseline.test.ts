@@ -104,6 +104,57 @@ describe('baseline', () => {
     expect(run.result!.baseline).toMatchObject({ updated: false, notUpdated: 'no check reached its fork point' });
   });
 
+  test('--name keeps a check’s entries when its command changes (--workers 3)', async () => {
+    const dir = project({ 'app.py': app() });
+    const named = (extra: string[]) =>
+      runCli(['--fork-marker', 'READY', '--name', 'web', '--', 'python3', 'app.py', ...extra], { cwd: dir });
+    const recorded = await runCli(
+      ['--fork-marker', 'READY', '--name', 'web', '--update-baseline', '--', 'python3', 'app.py', '--workers', '2'],
+      { cwd: dir },
+    );
+    expect(recorded.exitCode, recorded.stderr).toBe(0);
+    expect(readBaseline(join(dir, 'prefork-check.baseline.json')).entries.every((entry) => entry.check === 'web')).toBe(
+      true,
+    );
+    const changed = await named(['--workers', '3']);
+    expect(changed.exitCode, changed.stdout).toBe(0);
+    expect(changed.report!.name).toBe('web');
+    expect(changed.report!.stale).toEqual([]);
+  });
+
+  test('entries of a check the config no longer has are stale when the whole config runs, and an update drops them', async () => {
+    const dir = project({
+      'app.py': app(),
+      'prefork-check.config.json': { forkMarker: 'READY', checks: [{ name: 'web', entry: 'app.py' }] },
+    });
+    expect((await runCli(['--update-baseline'], { cwd: dir })).exitCode).toBe(0);
+    writeFileSync(
+      join(dir, 'prefork-check.config.json'),
+      JSON.stringify({ forkMarker: 'READY', checks: [{ name: 'api', entry: 'app.py' }] }),
+    );
+    const renamed = await runCli([], { cwd: dir });
+    expect(renamed.exitCode).toBe(1); // api's leaks are new to the baseline
+    expect(renamed.result!.baseline!.stale!.map((entry) => entry.key.split(' | ')[0])).toEqual(['web', 'web']);
+    expect(renamed.stdout).toMatch(
+      /stale baseline entry \(its check is no longer in the config; --update-baseline drops it\): web \| /,
+    );
+    // A check named on the command line is not the whole config: nothing is called stale.
+    const oneOff = await runCli(['--fork-marker', 'READY', '--entry', 'app.py'], { cwd: dir });
+    expect(oneOff.result!.baseline!.stale).toBeUndefined();
+    // A clean app under the new name: the run passes, the gone check's entries are stale, and fail it under --strict.
+    writeFileSync(join(dir, 'clean.py'), 'print("READY", flush=True)\nimport time\ntime.sleep(60)\n');
+    writeFileSync(
+      join(dir, 'prefork-check.config.json'),
+      JSON.stringify({ forkMarker: 'READY', checks: [{ name: 'api', entry: 'clean.py' }] }),
+    );
+    const clean = await runCli([], { cwd: dir });
+    expect(clean.exitCode, clean.stdout).toBe(0);
+    expect(clean.result!.baseline!.stale).toHaveLength(2);
+    expect((await runCli(['--strict'], { cwd: dir })).exitCode).toBe(1);
+    expect((await runCli(['--update-baseline'], { cwd: dir })).exitCode).toBe(0);
+    expect(readBaseline(join(dir, 'prefork-check.baseline.json')).entries).toEqual([]);
+  });
+
   test('--update-baseline keeps notes, drops what is gone, and leaves other checks alone', async () => {
     const dir = project({ 'app.py': app() });
     const baselineFile = join(dir, 'prefork-check.baseline.json');

@@ -68,7 +68,13 @@ function staleEntry(key: string, entry: BaselineEntry, seen: number): StaleEntry
  * re-recorded (notes kept by key); others — errored, or not run here (another
  * shard) — keep their entries.
  */
-export function updateBaseline(old: Baseline, reports: Report[], context: NormalizeContext): Baseline {
+export function updateBaseline(
+  old: Baseline,
+  reports: Report[],
+  context: NormalizeContext,
+  /** Every check the config has, when this run covered them all: entries of others are dropped. */
+  allChecks?: ReadonlySet<string>,
+): Baseline {
   const rerecorded = new Set(reports.filter((report) => !report.error).map((report) => report.name));
   const notes = new Map(old.entries.map((entry) => [entryKey(entry), entry.note]));
   const fresh = new Map<string, BaselineEntry>();
@@ -82,6 +88,15 @@ export function updateBaseline(old: Baseline, reports: Report[], context: Normal
       else fresh.set(key, { ...entry, note: notes.get(key) ?? '' });
     }
   }
-  const kept = old.entries.filter((entry) => !rerecorded.has(entry.check));
+  const kept = old.entries.filter(
+    (entry) => !rerecorded.has(entry.check) && (allChecks === undefined || allChecks.has(entry.check)),
+  );
   return { version: 1, entries: [...kept, ...fresh.values()] };
+}
+
+/** Entries of checks the config no longer has (renamed or removed): stale, as a gone leak is. */
+export function entriesOfGoneChecks(baseline: Baseline, allChecks: ReadonlySet<string>): StaleEntry[] {
+  return baseline.entries
+    .filter((entry) => !allChecks.has(entry.check))
+    .map((entry) => ({ key: entryKey(entry), ...(entry.note ? { note: entry.note } : {}) }));
 }

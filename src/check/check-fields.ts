@@ -35,7 +35,11 @@ export interface CheckField {
  * their --help lines all come from here.
  */
 const FIELDS = {
-  name: { type: 'text', help: "the check's name in reports; keys its baseline entries" },
+  name: {
+    type: 'text',
+    help: "the check's name in reports, which keys its baseline entries (default: the command as typed)",
+    flag: { name: 'name', value: 'text' },
+  },
   entry: { type: 'text', help: 'a Python file to run (a .rb file runs with ruby)' },
   command: { type: 'texts', help: 'the command and its arguments, e.g. ["gunicorn", "--preload", "app:app"]' },
   python: {

@@ -35,6 +35,7 @@ ${helpLine('preset')}
 
 Known leaks and rules:
 ${helpLine('allow')}
+${helpLine('name')}
   --baseline <file>        known leaks (default: prefork-check.baseline.json when present)
   --update-baseline        record the leaks seen now as the known ones, showing the diff
   --strict                 fail on baseline entries whose leak is gone

@@ -101,11 +101,16 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
       'Nothing to check: give `--entry app.py` or a command after `--` (e.g. `-- gunicorn --preload app:app`), or list checks in prefork-check.config.json.',
     );
   }
+  if (fromConfig && request.overrides.name !== undefined)
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      "`--name` names the app given on the command line (`--entry` or `--`); the config's checks have their own names.",
+    );
   // A one-off check is named as typed, and its paths are the command line's, not the config's.
   if (!fromConfig)
     checks[0] = {
       ...checks[0],
-      name: request.app!.entry ?? request.app!.command!.join(' '),
+      name: request.overrides.name ?? request.app!.entry ?? request.app!.command!.join(' '),
       ...(request.app!.entry ? { entry: request.app!.entry } : {}),
       cwd,
     };
@@ -136,6 +141,7 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
       ? { concurrency: request.concurrency ?? config.concurrency }
       : {}),
     ...(request.shard ? { shard: request.shard } : {}),
+    ...(fromConfig && !request.shard ? { wholeConfig: true } : {}),
     ...(config.file !== undefined
       ? {
           config: {

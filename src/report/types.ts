@@ -122,8 +122,11 @@ export interface RunResult {
   checks: Report[];
   /** This run's slice of the configured checks, with --shard. */
   shard?: { index: number; count: number };
-  /** `notUpdated`: why `--update-baseline` left the file as it was. */
-  baseline?: { file: string; updated: boolean; diff?: string; notUpdated?: string };
+  /**
+   * `notUpdated`: why `--update-baseline` left the file as it was. `stale`: entries of checks the
+   * config no longer has (renamed or removed), when the run covered the whole config.
+   */
+  baseline?: { file: string; updated: boolean; diff?: string; notUpdated?: string; stale?: StaleEntry[] };
   /** The config file the run used, and the settings it gave a check named on the command line (`forkMarker (line 2)`). */
   config?: { file: string; settings: string[] };
   tool: { name: 'prefork-check'; version: string };

@@ -7,8 +7,12 @@ export function settle(report: Report, strict: boolean): Report {
   return { ...report, status, exitCode: status === 'error' ? 2 : status === 'fail' ? 1 : 0 };
 }
 
-/** A run's verdict from its checks': 2 if any could not be done, else 1 if any failed, else 0. */
-export function runVerdict(checks: Report[]): Pick<RunResult, 'status' | 'exitCode'> {
-  const exitCode = checks.reduce<0 | 1 | 2>((code, check) => (check.exitCode > code ? check.exitCode : code), 0);
+/**
+ * A run's verdict from its checks': 2 if any could not be done, else 1 if any failed (or `failing`:
+ * under --strict, baseline entries of checks the config no longer has), else 0.
+ */
+export function runVerdict(checks: Report[], failing = false): Pick<RunResult, 'status' | 'exitCode'> {
+  const worst = checks.reduce<0 | 1 | 2>((code, check) => (check.exitCode > code ? check.exitCode : code), 0);
+  const exitCode = failing && worst === 0 ? 1 : worst;
   return { status: exitCode === 2 ? 'error' : exitCode === 1 ? 'fail' : 'pass', exitCode };
 }

@@ -132,6 +132,13 @@ export function formatConsole(result: RunResult, options: ConsoleOptions = {}): 
     );
   else if (result.baseline && !result.baseline.updated && !options.quiet && result.baseline.file)
     parts.push(paint('dim', `baseline: ${printable(result.baseline.file)}\n`));
+  for (const entry of result.baseline?.stale ?? [])
+    parts.push(
+      paint(
+        'yellow',
+        `stale baseline entry (its check is no longer in the config; --update-baseline drops it): ${printable(entry.key)}\n`,
+      ),
+    );
   if (result.checks.length > 1) {
     const count = (status: string) => result.checks.filter((report) => report.status === status);
     const failed = count('fail');

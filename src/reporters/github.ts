@@ -63,6 +63,14 @@ function formatAnnotations(result: RunResult, workspace: string): string {
         ),
       );
   }
+  for (const entry of result.baseline?.stale ?? [])
+    lines.push(
+      command(
+        'warning',
+        { title: 'prefork-check: stale baseline entry' },
+        `Its check is no longer in the config: ${entry.key}. Run --update-baseline to drop it.`,
+      ),
+    );
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
 }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
-import { applyBaseline, updateBaseline } from '../baseline/apply-baseline.js';
+import { applyBaseline, entriesOfGoneChecks, updateBaseline } from '../baseline/apply-baseline.js';
 import { baselineDiff } from '../baseline/baseline-diff.js';
 import { formatBaseline, readBaseline, readBaselineText } from '../baseline/baseline-file.js';
 import { normalizeContext } from '../baseline/normalize.js';
@@ -30,6 +30,8 @@ export interface RunPlan {
   signal?: AbortSignal;
   /** The config the plan came from, shown in reports. */
   config?: RunResult['config'];
+  /** The plan is every check of the config: baseline entries of any other check are stale. */
+  wholeConfig?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   const before = baselineFile === undefined ? undefined : readBaseline(baselineFile);
   const context = normalizeContext(plan.projectRoot);
   const strict = plan.strict ?? false;
+  const allChecks = plan.wholeConfig ? new Set(plan.checks.map((check) => check.name ?? '')) : undefined;
 
   const reports = await mapWithLimit(checks, plan.concurrency ?? availableParallelism(), (check) =>
     checkFork({ ...check, ...(plan.signal ? { signal: plan.signal } : {}) }),
@@ -66,7 +69,7 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
     // Read again under the lock: a run in parallel may have updated it since.
     const { old, updated, changed } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
       const { baseline: old, text: oldText } = readBaselineText(baselineFile);
-      const updated = updateBaseline(old, reports, context);
+      const updated = updateBaseline(old, reports, context, allChecks);
       const newText = formatBaseline(updated);
       if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
       return { old, updated, changed: oldText !== newText };
@@ -86,8 +89,10 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
     };
   }
   const settled = current ? reports.map((report) => applyBaseline(report, current, context, strict)) : reports;
+  const gone = current && allChecks ? entriesOfGoneChecks(current, allChecks) : [];
+  if (baseline && gone.length > 0) baseline.stale = gone;
   return {
-    ...runVerdict(settled),
+    ...runVerdict(settled, strict && gone.length > 0),
     checks: settled,
     ...(plan.shard ? { shard: plan.shard } : {}),
     ...(baseline ? { baseline } : {}),
