@@ -293,3 +293,35 @@ describe('allowed fds in the console', () => {
     expect(verbose.stdout).toMatch(/ {10}origin {4}fixtures\/leaky\/app\.py:\d+ in <module>/);
   });
 });
+
+describe('small things a user meets', () => {
+  test('-q prints the verdict line only: not the app’s output, not the rule after it', async () => {
+    const run = await runCli(['-q', '--entry', fixture('leaky'), '--fork-marker', 'READY']);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe(`FAIL  ${fixture('leaky')}: 1 fd open at the fork point (1 file)`);
+  });
+
+  test('a report path ending in / is an error before the app runs, and nothing is written', async () => {
+    const dir = scratch();
+    const run = await runCli(['--json', `${dir}/reports/`, '--entry', fixture('leaky'), '--fork-marker', 'READY'], {
+      json: false,
+    });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/reports\/: it ends with "\/", which names a directory/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('--baseline naming a file that does not exist says so, and excuses nothing', async () => {
+    const run = await runCli([
+      '--baseline',
+      'no-such-baseline.json',
+      '--entry',
+      fixture('leaky'),
+      '--fork-marker',
+      'READY',
+    ]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/^Baseline .*no-such-baseline\.json does not exist: no leak was excused by it/m);
+    expect(run.result!.baseline).toMatchObject({ missing: true });
+  });
+});

@@ -128,8 +128,12 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
       : (config.baseline ?? (existsSync(defaultBaseline) || request.updateBaseline ? defaultBaseline : undefined));
   const json = request.json ?? config.reporters.json;
   const junit = request.junit ?? config.reporters.junit;
-  // A report on stdout: the app's own output goes to stderr with ours.
-  const appOutput = reportOnStdout(json, junit) ? { appOutput: 'stderr' as const } : {};
+  // A report on stdout: the app's own output goes to stderr with ours. Quiet: the verdict lines only.
+  const appOutput = request.quiet
+    ? { appOutput: 'ignore' as const }
+    : reportOnStdout(json, junit)
+      ? { appOutput: 'stderr' as const }
+      : {};
   const plan: RunPlan = {
     checks: checks.map((check) => ({ ...withOverrides(check, request.overrides), ...appOutput })),
     projectRoot,

@@ -83,6 +83,8 @@ function openDescriptor(path: string): string | undefined {
  */
 export function outputTarget(file: string, what = 'the report'): string {
   if (file.trim() === '') refuse(what, JSON.stringify(file), 'the path is empty.');
+  // resolve() would drop the slash and write a file where a directory was meant.
+  if (file.endsWith('/')) refuse(what, file, 'it ends with "/", which names a directory; give the path of a file.');
   let path = resolve(file);
   let link: Stats | undefined;
   try {

@@ -126,7 +126,15 @@ export interface RunResult {
    * `notUpdated`: why `--update-baseline` left the file as it was. `stale`: entries of checks the
    * config no longer has (renamed or removed), when the run covered the whole config.
    */
-  baseline?: { file: string; updated: boolean; diff?: string; notUpdated?: string; stale?: StaleEntry[] };
+  baseline?: {
+    file: string;
+    updated: boolean;
+    diff?: string;
+    notUpdated?: string;
+    stale?: StaleEntry[];
+    /** The baseline named does not exist (and no update was asked for): nothing was excused by it. */
+    missing?: true;
+  };
   /** The config file the run used, and the settings it gave a check named on the command line (`forkMarker (line 2)`). */
   config?: { file: string; settings: string[] };
   tool: { name: 'prefork-check'; version: string };

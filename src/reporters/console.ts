@@ -126,6 +126,13 @@ export function formatConsole(result: RunResult, options: ConsoleOptions = {}): 
   }
   if (result.baseline?.diff && !options.quiet)
     parts.push(`Baseline ${printable(result.baseline.file)} updated:\n${result.baseline.diff}`);
+  else if (result.baseline?.missing)
+    parts.push(
+      paint(
+        'yellow',
+        `Baseline ${printable(result.baseline.file)} does not exist: no leak was excused by it (--update-baseline creates it).\n`,
+      ),
+    );
   else if (result.baseline?.notUpdated)
     parts.push(
       paint('yellow', `Baseline ${printable(result.baseline.file)} not updated: ${result.baseline.notUpdated}.\n`),

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { applyBaseline, entriesOfGoneChecks, updateBaseline } from '../baseline/apply-baseline.js';
@@ -86,6 +87,7 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
       file: baselineFile,
       updated: false,
       ...(plan.updateBaseline ? { notUpdated: 'no check reached its fork point' } : {}),
+      ...(!plan.updateBaseline && !existsSync(baselineFile) ? { missing: true as const } : {}),
     };
   }
   const settled = current ? reports.map((report) => applyBaseline(report, current, context, strict)) : reports;
