@@ -18,6 +18,39 @@ describe('--fork-at-first-fork', () => {
     expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 
+  test.each(['accept', 'read', 'pause'])(
+    'workers that block at once in %s(): decided by what the kernel says they wait in, not a timeout',
+    async (mode) => {
+      const run = await runCli([
+        '--fork-at-first-fork',
+        '--timeout',
+        '20',
+        '--',
+        'python3',
+        fixture('blocking-workers'),
+        mode,
+      ]);
+      expect(run.exitCode, run.stdout).toBe(1);
+      expect(run.report!.forkPoint.reached).toBe(true);
+      expect(run.report!.durationMs).toBeLessThan(10_000);
+      expect(leakLines(run.report!)).toEqual([
+        `file ${run.scratch}/master.log`,
+        expect.stringMatching(/^pipe pipe:\[\d+\]$/),
+        expect.stringMatching(/^pipe pipe:\[\d+\]$/),
+        expect.stringMatching(/^socket tcp 127\.0\.0\.1:\d+$/),
+      ]);
+      expect(run.report!.forkPoint.notes).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `judged a worker by what the kernel says: it waits in (${{ accept: 'accept4?', read: 'read', pause: 'pause|rt_sigsuspend' }[mode]}\\(\\)|a call|syscall \\d+)`,
+          ),
+        ),
+      );
+      expect(run.kernel!.pid).toBe(run.report!.forkPoint.pid);
+      expectTableMatchesKernel(run.report!.table, run.kernel!);
+    },
+  );
+
   test('a daemon: neither fork of daemonizing is a worker fork, the daemon’s own fork is', async () => {
     const run = await runCli(['--fork-at-first-fork', '--', 'python3', fixture('daemonize'), 'fork']);
     expect(run.exitCode, run.stdout).toBe(1);

@@ -180,6 +180,15 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     if (resolved.traceOut !== undefined) traceCopy = AtomicFile.open(resolved.traceOut, 'the trace');
     for await (const line of run.lines) {
       if (stop) break;
+      if (line === '') {
+        // The trace is quiet: the detector may look at the processes themselves.
+        hit = detector.quiet?.(model);
+        if (hit) {
+          phase('fork-point');
+          break;
+        }
+        continue;
+      }
       traceCopy?.write(line + '\n');
       const applied = apply(line);
       if (applied === undefined) continue;

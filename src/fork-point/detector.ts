@@ -32,6 +32,11 @@ export interface ForkPointDetector {
    * it exited 0 leaving processes running, as a daemonizing server does, and the trace goes on.
    */
   rootEnded?(model: ProcessModel, handingOver: boolean): ForkPointHit | undefined;
+  /**
+   * The trace has been quiet for a while: a look at the processes themselves, which may decide.
+   * (A call that blocks shows in the trace only when it returns.)
+   */
+  quiet?(model: ProcessModel): ForkPointHit | undefined;
   /** Why the fork point was not reached, when something is worth saying. */
   notes?(): string[];
 }

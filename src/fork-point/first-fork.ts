@@ -5,6 +5,7 @@ import type { StackFrame } from '../attribution/describe-origin.js';
 import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
+import { blockedIn } from './blocked-in.js';
 import { isShell } from './program-kind.js';
 
 /** Calls that show a forked child is running as a worker rather than heading for execve. */
@@ -237,6 +238,21 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
       // goes on being traced, and shows what it is by what it does next.
       if (!handingOver)
         for (const candidate of candidates) if (candidate.verdict === 'pending') candidate.verdict = 'worker';
+      return settle();
+    },
+    // A worker that goes straight into accept(), read() or pause() makes no call the trace shows
+    // until that one returns. A child still undecided, blocked in a call while its parent lives
+    // on, is not heading for execve: a worker.
+    quiet(): ForkPointHit | undefined {
+      passOverAppForks();
+      for (const candidate of candidates) {
+        if (candidate.verdict !== 'pending' || candidate.parent.proc.exited) continue;
+        const call = blockedIn(candidate.child.tid);
+        if (call === undefined) continue;
+        candidate.verdict = 'worker';
+        if (notes.length < MAX_NOTES)
+          notes.push(`pid ${candidate.child.tid} was judged a worker by what the kernel says: it waits in ${call}`);
+      }
       return settle();
     },
     notes() {

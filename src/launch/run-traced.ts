@@ -28,7 +28,10 @@ export interface RunRequest {
 }
 
 export interface TracedRun {
-  /** strace's output, one line at a time, as it is written. */
+  /**
+   * strace's output, one line at a time, as it is written; an empty line after each QUIET_MS
+   * in which strace wrote nothing (a call that blocks shows in the trace only when it returns).
+   */
   lines: AsyncIterable<string>;
   /** The app's starting fds as the kernel shows them: our stdin, the relay fifos as 1 and 2, plus inherited ones when asked. */
   initialFds: KernelFd[];
@@ -212,7 +215,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     return diagnoseStraceFailure(strace, ended.exitCode, request.output.straceSaid());
   };
 
-  return { lines: reader.lines(), initialFds, passedDownFds, child, stop, whyNotTraced };
+  return { lines: reader.lines(QUIET_MS), initialFds, passedDownFds, child, stop, whyNotTraced };
 }
 
 /** strace could not even be started: the kernel's reason, in words that say what to do. */
@@ -224,6 +227,7 @@ function spawnFailure(error: NodeJS.ErrnoException): PreforkCheckError {
   return new PreforkCheckError('STRACE_FAILED', `Could not start strace: ${why}.`, { cause: error });
 }
 
+const QUIET_MS = 100;
 const STOP_GRACE_MS = 5000;
 const TRACEE_POLL_MS = 50;
 const OUTPUT_GRACE_MS = 200;

@@ -25,17 +25,28 @@ export class TracePipe {
    * the pipe is closed. strace escapes every non-printable byte, so latin1 maps
    * its output one byte to one char with nothing lost. Memory holds one chunk
    * and one partial line. A reader may stop early and another go on after it.
+   * With `quietMs`, an empty line comes after each `quietMs` without a byte:
+   * the reader's turn to look at the processes themselves.
    */
-  async *lines(): AsyncGenerator<string> {
+  async *lines(quietMs?: number): AsyncGenerator<string> {
     const buffer = Buffer.allocUnsafe(CHUNK);
     let partial = '';
+    let quietSince = 0;
     for (;;) {
       const count = this.read(buffer);
       if (count === 0) break;
       if (count === undefined) {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        if (quietMs === undefined) continue;
+        const now = Date.now();
+        if (quietSince === 0) quietSince = now;
+        else if (now - quietSince >= quietMs) {
+          quietSince = now;
+          yield '';
+        }
         continue;
       }
+      quietSince = 0;
       const text = partial + buffer.toString('latin1', 0, count);
       let start = 0;
       for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {

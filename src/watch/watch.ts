@@ -165,6 +165,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   }
   const consumer = (async () => {
     for await (const line of run.lines) {
+      if (line === '') continue; // the trace is quiet: nothing to look at here
       traceCopy?.write(line + '\n');
       const applied = apply(line);
       if (applied) sawEvents = true;

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+
+// Calls a forked worker waits in first, by number, for the note that says why it was judged one.
+const NAMES: Partial<Record<string, Record<number, string>>> = {
+  x64: {
+    0: 'read',
+    7: 'poll',
+    23: 'select',
+    34: 'pause',
+    35: 'nanosleep',
+    43: 'accept',
+    45: 'recvfrom',
+    47: 'recvmsg',
+    61: 'wait4',
+    128: 'rt_sigtimedwait',
+    130: 'rt_sigsuspend',
+    202: 'futex',
+    230: 'clock_nanosleep',
+    232: 'epoll_wait',
+    270: 'pselect6',
+    271: 'ppoll',
+    281: 'epoll_pwait',
+    288: 'accept4',
+  },
+  arm64: {
+    22: 'epoll_pwait',
+    63: 'read',
+    72: 'pselect6',
+    73: 'ppoll',
+    98: 'futex',
+    101: 'nanosleep',
+    115: 'clock_nanosleep',
+    133: 'rt_sigsuspend',
+    137: 'rt_sigtimedwait',
+    202: 'accept',
+    207: 'recvfrom',
+    212: 'recvmsg',
+    242: 'accept4',
+    260: 'wait4',
+  },
+};
+
+/**
+ * The call a task is blocked in right now, as the kernel says: `accept()`, `syscall 43`, or
+ * `a call` when only its state is readable. Undefined when it is running, gone, or not in a call.
+ */
+export function blockedIn(tid: number): string | undefined {
+  try {
+    // "43 0x3 ..." while in a call; "running", or "-1 ..." outside one.
+    const number = Number(readFileSync(`/proc/${tid}/syscall`, 'latin1').split(' ', 1)[0]);
+    if (!Number.isInteger(number) || number < 0) return undefined;
+    const name = NAMES[process.arch]?.[number];
+    return name ? `${name}()` : `syscall ${number}`;
+  } catch {
+    // Reading it takes ptrace rights; the state (S or D: asleep in the kernel) is readable by anyone.
+    try {
+      const state = /\) (\S)/.exec(readFileSync(`/proc/${tid}/stat`, 'latin1'))?.[1];
+      return state === 'S' || state === 'D' ? 'a call' : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
