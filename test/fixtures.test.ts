@@ -144,3 +144,18 @@ describe('fds from the rarer calls that make them', () => {
     expect(run.report!.leaks).toHaveLength([...run.kernel!.fds.keys()].filter((fd) => fd > 2).length);
   });
 });
+
+describe('fds the trace cannot see being made', () => {
+  test('one a fanotify event put into the table is reported from the kernel’s own table, and the verdict says the table may be incomplete', async (context) => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('fanotify')]);
+    // fanotify needs CAP_SYS_ADMIN: the app exits 77 where it has none.
+    if (run.report?.error?.message.includes('status 77')) context.skip();
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/watched.txt`, 'other anon_inode:[fanotify]']);
+    const unseen = run.report!.leaks.find((leak) => leak.kind === 'file')!;
+    expect(unseen).toMatchObject({ unaccounted: true, createdBy: { type: 'unknown' } });
+    expect(run.report!.forkPoint.incomplete).toMatch(/uses fanotify/);
+    expect(run.stdout).toMatch(/^FAIL .*; the table may be incomplete \(pid \d+ uses fanotify/m);
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
+  });
+});

@@ -19,6 +19,7 @@ import type { Task } from '../model/task.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import { resolveOptions, type CheckOptions, type ResolvedOptions } from './options.js';
 import { buildReport } from './build-report.js';
+import { checkBlindSpots } from './blind-spots.js';
 import type { FdRecord, ForkPointReport, Report } from '../report/types.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
 
@@ -225,8 +226,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     if (hit && !stop) {
       await resolved.onForkPoint?.({ pid: hit.task.proc.pid });
       // Described before the kill: sockets are completed from the live process's /proc.
-      const table = describe(hit.table, hit.task.proc.pid);
+      const seen = checkBlindSpots(hit.table, hit.task.proc.pid);
+      const table = describe(seen.table, hit.task.proc.pid);
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
+      forkPoint.notes.push(...seen.notes);
+      if (seen.incomplete !== undefined) forkPoint.incomplete = seen.incomplete;
       if (spec.mode === 'exit' && hit.exitCode !== 0) {
         const message = `The app exited with status ${hit.exitCode}: it failed before or while exiting, so its fds are not a trustworthy answer.`;
         return reportOf(table, forkPoint, { code: 'APP_FAILED', message });

@@ -78,6 +78,11 @@ export interface ForkPointReport {
   /** For a first fork: the worker's pid. */
   workerPid?: number;
   notes: string[];
+  /**
+   * Set when the table may miss fds the trace cannot see being made (io_uring, fanotify): why.
+   * Those the kernel's own table showed are in it, with `unaccounted`.
+   */
+  incomplete?: string;
 }
 
 export type Status = 'pass' | 'fail' | 'error';

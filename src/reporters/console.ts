@@ -242,16 +242,18 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
 function verdict(report: Report, paint: Paint, name: string): string {
   const counted = report.leaks.filter((leak) => !leak.allowed);
   const allowed = report.leaks.length - counted.length;
-  const allowedNote = allowed > 0 ? `; ${allowed} allowed` : '';
+  const tail =
+    (allowed > 0 ? `; ${allowed} allowed` : '') +
+    (report.forkPoint.incomplete ? `; the table may be incomplete (${report.forkPoint.incomplete})` : '');
   if (report.status === 'error')
     return `${paint('red', 'ERROR')} ${name}${report.error ? printableLines(report.error.message) : 'the check could not be completed'}`;
   if (report.status === 'pass')
-    return `${paint('green', 'PASS')}  ${name}nothing open at the fork point beyond stdio${allowedNote}`;
+    return `${paint('green', 'PASS')}  ${name}nothing open at the fork point beyond stdio${tail}`;
   if (counted.length === 0)
-    return `${paint('red', 'FAIL')}  ${name}${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${allowedNote}`;
+    return `${paint('red', 'FAIL')}  ${name}${plural(report.stale.length, 'stale baseline entry', 'stale baseline entries')} (--strict)${tail}`;
   const byKind = new Map<string, number>();
   for (const leak of counted) byKind.set(leak.kind, (byKind.get(leak.kind) ?? 0) + 1);
   const kinds = [...byKind].map(([kind, count]) => plural(count, kind)).join(', ');
   const where = report.forkPoint.mode === 'watch' ? 'made under load and never closed' : 'open at the fork point';
-  return `${paint('red', 'FAIL')}  ${name}${plural(counted.length, 'fd')} ${where} (${kinds})${allowedNote}`;
+  return `${paint('red', 'FAIL')}  ${name}${plural(counted.length, 'fd')} ${where} (${kinds})${tail}`;
 }

@@ -1,0 +1,44 @@
+import { readKernelFds } from '../launch/own-fds.js';
+import { FdTable } from '../model/fd-table.js';
+import { initialTable } from '../model/initial-table.js';
+import { O_CLOEXEC } from '../model/open-file.js';
+
+/** fds through which the kernel puts fds into a table by calls the trace does not show making them. */
+const BLIND_SPOTS = new Map([
+  ['anon_inode:[io_uring]', 'io_uring (its IORING_OP_OPENAT, IORING_OP_SOCKET and IORING_OP_ACCEPT make fds)'],
+  ['anon_inode:[fanotify]', 'fanotify (each event read from it carries a new fd)'],
+]);
+
+export interface BlindSpotCheck {
+  /** The table with the fds only the kernel shows added, each marked unaccounted. */
+  table: FdTable;
+  /** What could not be seen and what was done about it, for the report's notes; empty when nothing. */
+  notes: string[];
+  /** Set when the table may be incomplete: why. */
+  incomplete?: string;
+}
+
+/**
+ * A table that holds an io_uring or fanotify fd may have fds the trace never showed being made.
+ * Then the kernel's own table of the live process is read, and every fd it has that the model
+ * lacks is added, made where the trace cannot see, so that none passes unseen. (Read a moment
+ * after the fork point: an fd made in between is reported too, never one missed.)
+ */
+export function checkBlindSpots(table: FdTable, pid: number): BlindSpotCheck {
+  const spots = [...new Set([...table.slots.values()].flatMap(({ file }) => BLIND_SPOTS.get(file.anon ?? '') ?? []))];
+  if (spots.length === 0) return { table, notes: [] };
+  const unseen = readKernelFds(pid).filter((fd) => fd.fd > 2 && table.get(fd.fd) === undefined);
+  const completed = table.copy();
+  const made = initialTable(unseen, [], 'unknown');
+  for (const { fd, flags } of unseen) {
+    const file = made.get(fd)!.file;
+    file.unaccounted = true;
+    completed.set(fd, file, (flags & O_CLOEXEC) !== 0);
+  }
+  const found =
+    unseen.length === 0
+      ? "the kernel's own table has no fd beyond the trace's"
+      : `fd ${unseen.map((fd) => fd.fd).join(', ')} ${unseen.length === 1 ? 'is' : 'are'} from the kernel's own table, made where the trace cannot see`;
+  const why = `pid ${pid} uses ${spots.join(' and ')}`;
+  return { table: completed, notes: [`the table may be incomplete: ${why}; ${found}`], incomplete: why };
+}
