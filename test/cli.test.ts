@@ -325,3 +325,21 @@ describe('small things a user meets', () => {
     expect(run.result!.baseline).toMatchObject({ missing: true });
   });
 });
+
+describe('fds 0-2', () => {
+  test('a log dup2’d over stdout and a closed stdin are said, with the line that made the file', async () => {
+    const run = await runCli([
+      '--fork-marker',
+      'READY',
+      '--',
+      'python3',
+      '-c',
+      'import os, sys, time\nf = os.open(os.environ["FIXTURE_SCRATCH"] + "/out.log", os.O_WRONLY | os.O_CREAT)\nos.dup2(f, 1)\nos.close(f)\nos.close(0)\nsys.stderr.write("READY\\n")\ntime.sleep(30)',
+    ]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.report!.forkPoint.notes).toEqual([
+      'fd 0 (stdin) is closed',
+      `fd 1 (stdout) is no longer the stdout it was started with: file ${run.scratch}/out.log, made by openat() at <string>:2`,
+    ]);
+  });
+});

@@ -59,6 +59,23 @@ function isRubyVmEventfd(record: FdRecord): boolean {
   return record.kind === 'eventfd' && record.runtimeStartup === 'ruby';
 }
 
+const STDIO_NAMES = ['stdin', 'stdout', 'stderr'] as const;
+
+/**
+ * Notes for fds 0-2 that no longer are what the app was started with: closed, or another file
+ * put there (`dup2` of a log over stdout). Workers share them too, so the report says what they are.
+ */
+function stdioNotes(table: FdRecord[]): string[] {
+  return STDIO_NAMES.flatMap((name, fd) => {
+    const record = table.find((candidate) => candidate.fd === fd);
+    if (record === undefined) return [`fd ${fd} (${name}) is closed`];
+    if (record.stdio !== undefined) return [];
+    const at = record.origin ? ` at ${record.origin.file}:${record.origin.line}` : '';
+    const by = record.createdBy.type === 'syscall' ? `, made by ${record.createdBy.syscall}()${at}` : '';
+    return [`fd ${fd} (${name}) is no longer the ${name} it was started with: ${record.kind} ${record.target}${by}`];
+  });
+}
+
 /** Every fd beyond stdio is a leak unless a rule allows it; the verdict is settled by `settle`. */
 export function buildReport(input: ReportInput): Report {
   const records = input.table.filter((record) => record.fd > STDIO);
@@ -92,7 +109,11 @@ export function buildReport(input: ReportInput): Report {
       exitCode: 0,
       command: input.command,
       cwd: input.projectRoot,
-      forkPoint: input.forkPoint,
+      // A table read where the app never started (strace failed) has no stdio to speak of.
+      forkPoint:
+        input.table.length > 0
+          ? { ...input.forkPoint, notes: [...input.forkPoint.notes, ...stdioNotes(input.table)] }
+          : input.forkPoint,
       ...(input.preset ? { preset: { name: input.preset.preset.name, detected: input.preset.detected } } : {}),
       leaks,
       rules,
