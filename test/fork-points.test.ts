@@ -161,4 +161,15 @@ describe('fds prefork-check itself inherited', () => {
     );
     expect(passed.stdout).toMatch(/note +inherited at start from prefork-check's own caller/);
   });
+
+  test('--inherit-fds passes a low fd too, which Node marks close-on-exec as it starts, and the app has it', async () => {
+    const { execa } = await import('execa');
+    const run = await execa(
+      'bash',
+      ['-c', `exec 7</etc/hostname; exec node ${ROOT}/dist/cli.js --inherit-fds -- bash -c 'readlink /proc/self/fd/7'`],
+      { reject: false, env: { NO_COLOR: '1' } },
+    );
+    expect(run.stdout).toMatch(/^\/etc\/hostname$/m);
+    expect(run.stdout).toMatch(/fd 7 +file +\/etc\/hostname\n.*\n +made by +inherited from prefork-check's parent/);
+  });
 });

@@ -34,13 +34,38 @@ function isCloexec(flags: number): boolean {
   return (flags & O_CLOEXEC) !== 0;
 }
 
+/** The fds this process started with, by number and link, as far as they can be told from Node's own. */
+let startFds: Map<number, string> | undefined;
+
 /**
- * fds above stdio that this process would pass to any child: the ones it
- * inherited without close-on-exec (CI runners and shells leave some open).
- * Node's own fds are all close-on-exec.
+ * Remembers the fds the CLI was started with. Node marks some of them close-on-exec as it starts
+ * (fd 7 from `exec 7<file` is, fd 20 is not), so that bit cannot tell them from Node's own. The
+ * fds Node has made by the time our code runs are anonymous inodes and pipes it holds both ends
+ * of; every other fd above stdio came from our parent.
  */
-export function inheritableOwnFds(): number[] {
+export function rememberStartFds(): void {
+  const fds = readKernelFds('self').filter((info) => info.fd > 2);
+  const links = fds.map((info) => info.link.toString('latin1'));
+  const count = new Map<string, number>();
+  for (const link of links) count.set(link, (count.get(link) ?? 0) + 1);
+  startFds = new Map(
+    fds
+      .map((info, i) => [info.fd, links[i]!] as const)
+      .filter(([, link]) => !link.startsWith('anon_inode:') && !(link.startsWith('pipe:') && count.get(link)! > 1)),
+  );
+}
+
+/**
+ * fds above stdio that this process would pass to any child: the ones it inherited without
+ * close-on-exec (CI runners and shells leave some open). Node's own fds are all close-on-exec.
+ * With `started`, also those the CLI was started with that Node marked close-on-exec.
+ */
+export function inheritableOwnFds(started = false): number[] {
   return readKernelFds('self')
-    .filter((info) => info.fd > 2 && !isCloexec(info.flags))
+    .filter(
+      (info) =>
+        info.fd > 2 &&
+        (!isCloexec(info.flags) || (started && startFds?.get(info.fd) === info.link.toString('latin1'))),
+    )
     .map((info) => info.fd);
 }

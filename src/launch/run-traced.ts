@@ -120,7 +120,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     void cleanup();
   };
 
-  const ownExtras = inheritableOwnFds();
+  const ownExtras = inheritableOwnFds(request.inheritFds);
   const passedDownFds = request.inheritFds ? ownExtras : [];
   let [file, ...args] = [...oneCpuPrefix(request.cwd), strace, ...request.straceArgs(fifo)] as [string, ...string[]];
   if (!request.inheritFds && ownExtras.length > 0) {
@@ -138,7 +138,11 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned = spawn(file, args, {
       cwd: request.cwd,
       env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
-      stdio: ['inherit', outputWriteFds[0], outputWriteFds[1]],
+      // Each fd passed down at its own number ('ignore' between them: no holes, which would shift
+      // the rest): the child gets it with close-on-exec cleared.
+      stdio: Array.from({ length: Math.max(2, ...passedDownFds) + 1 }, (_, fd) =>
+        fd === 0 ? 'inherit' : fd <= 2 ? outputWriteFds[fd - 1]! : passedDownFds.includes(fd) ? fd : 'ignore',
+      ),
       detached: true,
     });
   } catch (error) {
