@@ -23,8 +23,9 @@ function alive(pid: number): boolean {
  */
 function tryLock(lock: string): boolean {
   const temp = `${lock}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  writeFileSync(temp, String(process.pid), { flag: 'wx', mode: 0o644 });
   try {
+    // Inside the try: a write that fails (ENOSPC) after the file was made leaves no temp file.
+    writeFileSync(temp, String(process.pid), { flag: 'wx', mode: 0o644 });
     linkSync(temp, lock);
     return true;
   } catch (error) {
@@ -80,10 +81,13 @@ function takeOver(lock: string, deadHolder: number): void {
  * Runs `work` while holding `<file>.lock`, which names our pid, so parallel
  * runs updating one baseline take turns and none loses another's entries.
  */
-export async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T> {
+export async function withFileLock<T>(file: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const lock = `${file}.lock`;
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
+    // Ctrl-C while another run holds it: stop waiting at once.
+    if (signal?.aborted)
+      throw new PreforkCheckError('INTERRUPTED', `Interrupted while waiting for the lock on the baseline ${file}.`);
     try {
       if (tryLock(lock)) break;
     } catch (error) {

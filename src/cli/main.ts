@@ -320,7 +320,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (isPreforkCheckError(error)) {
       process.stderr.write(`prefork-check: ${terminalSafe(error.message)}\n`);
-      return EXIT_ERROR;
+      return error.code === 'INTERRUPTED' ? interrupted() : EXIT_ERROR;
     }
     process.stderr.write(
       `prefork-check: internal error: ${(error as Error)?.stack ?? String(error)}\nPlease report this with the command you ran.\n`,

@@ -64,8 +64,7 @@ export function inheritableOwnFds(started = false): number[] {
   return readKernelFds('self')
     .filter(
       (info) =>
-        info.fd > 2 &&
-        (!isCloexec(info.flags) || (started && startFds?.get(info.fd) === info.link.toString('latin1'))),
+        info.fd > 2 && (!isCloexec(info.flags) || (started && startFds?.get(info.fd) === info.link.toString('latin1'))),
     )
     .map((info) => info.fd);
 }

@@ -68,13 +68,17 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   const recorded = reports.some((report) => !report.error);
   if (baselineFile !== undefined && before !== undefined && plan.updateBaseline && recorded) {
     // Read again under the lock: a run in parallel may have updated it since.
-    const { old, updated, changed } = await withFileLock(outputTarget(baselineFile, 'the baseline'), async () => {
-      const { baseline: old, text: oldText } = readBaselineText(baselineFile);
-      const updated = updateBaseline(old, reports, context, allChecks);
-      const newText = formatBaseline(updated);
-      if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
-      return { old, updated, changed: oldText !== newText };
-    });
+    const { old, updated, changed } = await withFileLock(
+      outputTarget(baselineFile, 'the baseline'),
+      async () => {
+        const { baseline: old, text: oldText } = readBaselineText(baselineFile);
+        const updated = updateBaseline(old, reports, context, allChecks);
+        const newText = formatBaseline(updated);
+        if (oldText !== newText) await writeFileAtomic(baselineFile, newText, 'the baseline');
+        return { old, updated, changed: oldText !== newText };
+      },
+      plan.signal,
+    );
     current = updated;
     const shown = relative(plan.projectRoot, baselineFile) || baselineFile;
     baseline = {

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -93,6 +94,47 @@ describe('the baseline lock', () => {
     rmSync(`${file}.lock`);
     await locked;
     expect(ran).toBe(true);
+  });
+
+  test('Ctrl-C while another run holds the lock: exit 130 at once, not after the 60 s wait; the lock is left to its holder', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'app.py'), 'print("READY", flush=True)\nimport time\ntime.sleep(30)\n');
+    // A live holder: this test's own process.
+    writeFileSync(join(dir, 'prefork-check.baseline.json.lock'), String(process.pid));
+    const cli = execa(
+      'node',
+      [join(ROOT, 'dist/cli.js'), '--update-baseline', '--fork-marker', 'READY', '--entry', 'app.py'],
+      {
+        cwd: dir,
+        reject: false,
+        stdin: 'ignore',
+        buffer: true,
+      },
+    );
+    // The check takes well under 3 s; then it waits for the lock.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const sent = Date.now();
+    cli.kill('SIGINT');
+    const result = await cli;
+    expect(Date.now() - sent).toBeLessThan(2000);
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toMatch(/Interrupted while waiting for the lock on the baseline/);
+    expect(readFileSync(join(dir, 'prefork-check.baseline.json.lock'), 'utf8')).toBe(String(process.pid));
+    expect(readdirSync(dir).sort()).toEqual(['app.py', 'prefork-check.baseline.json.lock']);
+  });
+
+  test('a full disk (ENOSPC) while taking the lock: an error, and no temp file left behind', async (context) => {
+    const dir = scratch();
+    // A tiny file system of its own, filled up; root only.
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).status !== 0) context.skip();
+    try {
+      writeFileSync(join(dir, 'fill'), Buffer.alloc(4096));
+      const { withFileLock } = await import('../../src/baseline/lock.js');
+      await expect(withFileLock(join(dir, 'baseline.json'), async () => undefined)).rejects.toThrow(/ENOSPC/);
+      expect(readdirSync(dir)).toEqual(['fill']);
+    } finally {
+      spawnSync('umount', [dir]);
+    }
   });
 
   test('a lock left by a process that is gone is taken over', async () => {
