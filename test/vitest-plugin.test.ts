@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -85,5 +85,47 @@ describe('forkChecks', () => {
       ['services/search/app.py', join(dir, 'services/search/app.py'), 'READY', 5, ['/var/log/**']],
     ]);
     expect(found.baselineFile).toBeUndefined();
+  });
+});
+
+describe('defineForkChecks when there is nothing to run', () => {
+  /** A child Vitest in a scratch project whose one test file calls defineForkChecks(). */
+  async function childVitest(files: Record<string, string>) {
+    const dir = scratch();
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    writeFileSync(
+      join(dir, 'fork.test.mjs'),
+      `import { defineForkChecks } from ${JSON.stringify(join(ROOT, 'dist/vitest/index.js'))};\ndefineForkChecks();\n`,
+    );
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
+    );
+    await execa(
+      join(ROOT, 'node_modules/.bin/vitest'),
+      ['run', '--reporter=json', `--outputFile.json=${dir}/results.json`],
+      {
+        cwd: dir,
+        env: { ...env, NO_COLOR: '1' },
+        extendEnv: false,
+        reject: false,
+      },
+    );
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as VitestJson;
+    return { dir, results: results.testResults.flatMap((file) => file.assertionResults) };
+  }
+
+  test('a broken config: one failing test with the config’s message, no stack of ours', async () => {
+    const { results } = await childVitest({ 'prefork-check.config.json': '{ "timout": 5 }' });
+    expect(results.map((result) => [result.title, result.status])).toEqual([['prefork-check: fork checks', 'failed']]);
+    const message = results[0]!.failureMessages.join('\n');
+    expect(message).toMatch(/timout: unknown key, did you mean "timeout"\?/);
+    expect(message).not.toMatch(/\n\s+at .*dist\//);
+  });
+
+  test('no config file: says none was found and where it looked', async () => {
+    const { dir, results } = await childVitest({});
+    expect(results[0]!.failureMessages.join('\n')).toContain(
+      `no prefork-check.config.json (nor a "prefork-check" field in package.json) was found in ${dir} or above it`,
+    );
   });
 });

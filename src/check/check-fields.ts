@@ -9,7 +9,7 @@ import {
 import type { Problems } from '../json/shape.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { validateRule } from '../rules/validate-rule.js';
-import type { CheckOptions } from './options.js';
+import { SECONDS_RANGE, type CheckOptions } from './options.js';
 
 /**
  * How a field is written: its JSON type in the config (and schema), and how a
@@ -113,7 +113,7 @@ export function validateField(field: CheckField, value: unknown, path: string, p
       checkBoolean(value, path, problems);
       return;
     case 'seconds':
-      checkNumber(value, path, problems, { min: Number.MIN_VALUE });
+      checkNumber(value, path, problems, SECONDS_RANGE);
       return;
     case 'env':
       checkStringMap(value, path, problems);

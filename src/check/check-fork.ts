@@ -22,6 +22,7 @@ import { buildReport } from './build-report.js';
 import { checkBlindSpots } from './blind-spots.js';
 import type { FdRecord, ForkPointReport, Report } from '../report/types.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
+import { quoted } from '../json/shape.js';
 
 function detectorFor(
   spec: ForkPointSpec,
@@ -286,7 +287,7 @@ function stopMessage(
 }
 
 function forkPointWords(spec: ForkPointSpec): string {
-  if (spec.mode === 'marker') return `marker ${JSON.stringify(spec.marker)}`;
+  if (spec.mode === 'marker') return `marker ${quoted(spec.marker)}`;
   if (spec.mode === 'first-fork') return 'first worker fork';
   return 'exit';
 }

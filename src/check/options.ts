@@ -111,13 +111,20 @@ export interface ResolvedOptions {
 
 /** The longest timeout Node's timers can wait for, in seconds. */
 const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+/** Seconds as every option in seconds takes them: below a millisecond there is nothing to wait for. */
+export const SECONDS_RANGE = { min: 0.001, max: MAX_TIMEOUT_S } as const;
 
 /**
  * A timeout in seconds as milliseconds, or an error naming `name`: Node's timers hold at most
  * 2^31 - 1 ms (a longer one fires at once), and below a millisecond there is nothing to wait for.
  */
 export function timeoutMsOf(seconds: unknown, name: string): number {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0.001 || seconds > MAX_TIMEOUT_S) {
+  if (
+    typeof seconds !== 'number' ||
+    !Number.isFinite(seconds) ||
+    seconds < SECONDS_RANGE.min ||
+    seconds > SECONDS_RANGE.max
+  ) {
     invalid(
       `Expected \`${name}\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(seconds)}\`.`,
     );

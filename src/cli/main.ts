@@ -21,6 +21,7 @@ import { version } from '../version.js';
 import { parseCli, type CliRequest } from './args.js';
 import { HELP, MERGE_HELP, WATCH_HELP } from './help.js';
 import { showStatus } from './status-line.js';
+import { quoted } from '../json/shape.js';
 
 const EXIT_ERROR = 2;
 /** The signals that end a run the same way: the app's tree killed, reports written, exit 128 + n. */
@@ -179,7 +180,7 @@ function statusOf(plan: RunPlan, seconds: number): string {
   const check = plan.checks[0]!;
   const waitsFor =
     check.forkMarker !== undefined
-      ? `marker ${JSON.stringify(check.forkMarker)}`
+      ? `marker ${quoted(check.forkMarker)}`
       : check.forkAtFirstFork
         ? 'first worker fork'
         : 'fork point';

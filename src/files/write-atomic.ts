@@ -117,9 +117,18 @@ export function outputTarget(file: string, what = 'the report'): string {
   try {
     if (!statSync(dir).isDirectory()) refuse(what, file, `${dir} is not a directory.`);
     accessSync(dir, constants.W_OK);
+    // Permission bits say yes in /proc and /sys too, where no file can be made: make one to know.
+    const probe = join(dir, `.prefork-check-probe-${randomBytes(6).toString('hex')}`);
+    closeSync(openSync(probe, 'wx'));
+    rmSync(probe);
   } catch (error) {
     if (error instanceof PreforkCheckError) throw error;
-    refuse(what, file, `the directory ${dir} is not writable.`, error);
+    refuse(
+      what,
+      file,
+      `no file can be made in the directory ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+      error,
+    );
   }
   return path;
 }

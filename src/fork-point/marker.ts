@@ -6,6 +6,7 @@ import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
 import { splitTopLevel } from '../trace/scan.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
+import { quoted } from '../json/shape.js';
 
 /** The fd a successful output syscall wrote to, and how many bytes. */
 function outputOf(event: ProcessEvent): { fd: number; count: number } | undefined {
@@ -49,7 +50,7 @@ export function markerDetector(marker: string, output: AppOutput): ForkPointDete
           ? {
               task,
               table: task.table.copy(),
-              description: `marker ${JSON.stringify(marker)} written by ${describeProcess(task.proc)}`,
+              description: `marker ${quoted(marker)} written by ${describeProcess(task.proc)}`,
             }
           : undefined;
       // The syscall has returned, so its bytes are in the fifo: wait for them to be read.

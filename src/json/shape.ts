@@ -4,11 +4,18 @@
 
 export type Problems = string[];
 
+/** A text in quotes for a message, cut short when long: a 100 KB marker is not echoed whole. */
+export function quoted(text: string, limit = 60): string {
+  return text.length <= limit
+    ? JSON.stringify(text)
+    : `${JSON.stringify(text.slice(0, limit))}… (${text.length} characters)`;
+}
+
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing (the key is missing)';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the text ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the text ${quoted(value)}`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }
@@ -72,13 +79,18 @@ export function checkNumber(
   value: unknown,
   path: string,
   problems: Problems,
-  { integer = false, min = -Infinity } = {},
+  { integer = false, min = -Infinity, max = Infinity } = {},
 ): value is number {
-  if (typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min)
+  if (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    value >= min &&
+    value <= max
+  )
     return true;
-  problems.push(
-    `${path}: expected ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` of at least ${min}` : ''}, got ${describeValue(value)}`,
-  );
+  const range = max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
+  problems.push(`${path}: expected ${integer ? 'a whole number' : 'a number'}${range}, got ${describeValue(value)}`);
   return false;
 }
 

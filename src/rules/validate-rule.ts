@@ -2,10 +2,33 @@ import { checkNumber, checkObject, checkString, describeValue, type Problems } f
 import { FD_KINDS } from '../model/open-file.js';
 import { RULE_FIELDS, SOCKET_FIELDS, isFdKind } from './allow-rule.js';
 
+const PAIRS: Record<string, string> = { '[': ']', '{': '}', '(': ')' };
+
+/** What is wrong with a glob that would match nothing it seems to say (`[` unclosed), or undefined. */
+function globProblem(glob: string): string | undefined {
+  const open: string[] = [];
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i]!;
+    if (char === '\\') i++;
+    else if (PAIRS[char] !== undefined) open.push(PAIRS[char]);
+    else if (Object.values(PAIRS).includes(char) && open.pop() !== char) return `a "${char}" that closes nothing`;
+  }
+  return open.length > 0
+    ? `a "${Object.keys(PAIRS).find((key) => PAIRS[key] === open.at(-1))}" never closed`
+    : undefined;
+}
+
+function checkGlob(glob: unknown, path: string, problems: Problems): void {
+  if (!checkString(glob, path, problems)) return;
+  const problem = globProblem(glob);
+  if (problem !== undefined)
+    problems.push(`${path}: the glob ${JSON.stringify(glob)} has ${problem} (escape it with \\)`);
+}
+
 /** Checks one allow rule; problems name `path`. */
 export function validateRule(rule: unknown, path: string, problems: Problems): void {
   if (typeof rule === 'string') {
-    checkString(rule, path, problems);
+    checkGlob(rule, path, problems);
     return;
   }
   if (!checkObject(rule, path, RULE_FIELDS, problems)) return;
@@ -14,9 +37,10 @@ export function validateRule(rule: unknown, path: string, problems: Problems): v
     problems.push(
       `${path}: a rule needs at least one of ${RULE_FIELDS.filter((field) => field !== 'reason').join(', ')}`,
     );
-  for (const field of ['path', 'glob', 'under', 'createdIn', 'reason'] as const) {
+  for (const field of ['path', 'under', 'createdIn', 'reason'] as const) {
     if (rule[field] !== undefined) checkString(rule[field], `${path}.${field}`, problems);
   }
+  if (rule.glob !== undefined) checkGlob(rule.glob, `${path}.glob`, problems);
   if (rule.kind !== undefined) {
     const kinds = Array.isArray(rule.kind) ? rule.kind : [rule.kind];
     kinds.forEach((kind, i) => {

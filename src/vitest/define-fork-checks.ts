@@ -3,11 +3,12 @@ import { resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { expect, test } from 'vitest';
 import { applyBaseline } from '../baseline/apply-baseline.js';
-import { DEFAULT_BASELINE, readBaseline } from '../baseline/baseline-file.js';
+import { DEFAULT_BASELINE, readBaseline, type Baseline } from '../baseline/baseline-file.js';
 import { normalizeContext } from '../baseline/normalize.js';
 import { checkFork } from '../check/check-fork.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
 import type { CheckOptions } from '../check/options.js';
+import { isPreforkCheckError } from '../errors.js';
 import { matchers, sourceFrames } from './matchers.js';
 
 export interface ForkChecksOptions {
@@ -64,16 +65,28 @@ export function forkChecks(options: ForkChecksOptions = {}): {
  */
 export function defineForkChecks(options: ForkChecksOptions = {}): void {
   expect.extend(matchers);
-  const { checks, baselineFile, strict, root } = forkChecks(options);
-  if (checks.length === 0) {
-    test('prefork-check: fork checks', () => {
-      throw new Error(
-        `No fork checks found: ${options.entries !== undefined ? `nothing matches ${String(options.entries)} in ${root}` : `no checks in the config of ${root}`}.`,
-      );
-    });
-    return;
+  let found: ReturnType<typeof forkChecks> & { baseline?: Baseline };
+  try {
+    found = forkChecks(options);
+    if (found.baselineFile !== undefined) found.baseline = readBaseline(found.baselineFile);
+  } catch (error) {
+    // A broken config or baseline: one failing test that says so, not our stack.
+    if (!isPreforkCheckError(error)) throw error;
+    return failWith(error.message);
   }
-  const baseline = baselineFile === undefined ? undefined : readBaseline(baselineFile);
+  const { checks, baseline, strict, root } = found;
+  if (checks.length === 0) {
+    const config = loadConfig(root, options.config).file;
+    return failWith(
+      `No fork checks found: ${
+        options.entries !== undefined
+          ? `nothing matches ${String(options.entries)} in ${root}`
+          : config === undefined
+            ? `no prefork-check.config.json (nor a "prefork-check" field in package.json) was found in ${root} or above it, up to its project's top`
+            : `the config ${config} lists none`
+      }.`,
+    );
+  }
   const context = normalizeContext(root);
   for (const check of checks) {
     // The app's own timeout ends the check first; the test's leaves room for start-up and the report.
@@ -91,4 +104,13 @@ export function defineForkChecks(options: ForkChecksOptions = {}): void {
       }
     });
   }
+}
+
+/** One failing test whose message says why no check could be defined, without a stack of ours. */
+function failWith(message: string): void {
+  test('prefork-check: fork checks', () => {
+    const error = new Error(message);
+    error.stack = `Error: ${message}`;
+    throw error;
+  });
 }

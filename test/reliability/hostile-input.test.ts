@@ -45,6 +45,39 @@ describe('hostile input is one line and exit 2, before anything runs', () => {
   });
 });
 
+describe('small bad inputs: one clear line, exit 2, before the app runs', () => {
+  test.concurrent('"timeout": 1e999 names the range seconds take', async () => {
+    const dir = project({ 'prefork-check.config.json': '{ "command": ["true"], "timeout": 1e999 }' });
+    const run = await runCli([], { cwd: dir });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/timeout: expected a number from 0\.001 to 2147483, got number Infinity \(line 1\)/);
+  });
+
+  test.concurrent('--allow with an unclosed bracket is refused, not taken as a glob that matches nothing', async () => {
+    const run = await runCli(['--allow', '[', '--', 'true'], { json: false });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toBe(
+      'prefork-check: Invalid allow rule: allow[0]: the glob "[" has a "[" never closed (escape it with \\).',
+    );
+  });
+
+  test.concurrent('--json under /proc is refused before the app runs', async () => {
+    const run = await runCli(['--json', '/proc/self/report.json', '--', 'bash', '-c', 'echo STARTED'], { json: false });
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout).not.toContain('STARTED');
+    expect(run.stderr).toMatch(
+      /^prefork-check: Cannot write the report \/proc\/self\/report\.json: no file can be made in the directory/,
+    );
+  });
+
+  test.concurrent('a 100 KB marker is not echoed whole in the error', async () => {
+    const run = await runCli(['--fork-marker', 'M'.repeat(100_000), '--', 'true']);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.message).toMatch(/marker "M{60}"… \(100000 characters\)/);
+    expect(run.stdout.length + run.stderr.length).toBeLessThan(2000);
+  });
+});
+
 describe('a step summary that cannot be written costs only the summary', () => {
   test('GITHUB_STEP_SUMMARY in a directory that does not exist: a warning, the verdict and the JSON report stand', async () => {
     const run = await runCli(
