@@ -27,14 +27,18 @@ class AppStream {
   /** Bytes kept back until the trace has begun: before it, they can only be strace's own words. */
   private held: Buffer[] | undefined = [];
 
+  private reader: Socket | undefined;
+
   constructor(
     private readonly needle: Buffer | undefined,
-    private readonly pass: (chunk: Buffer) => void,
+    /** Passes a chunk on; returns our stream when it is full, to be read no more until it drains. */
+    private readonly pass: (chunk: Buffer) => NodeJS.WriteStream | undefined,
   ) {}
 
   /** Reads the fifo's read end until every writer has closed it. */
   attach(fd: number): Socket {
     const reader = new Socket({ fd, readable: true, writable: false });
+    this.reader = reader;
     reader.on('data', (chunk: Buffer) => this.push(chunk));
     // Ended, failed or destroyed by a stop: no waiter may wait for bytes that will not come.
     reader.on('end', () => this.end());
@@ -45,7 +49,7 @@ class AppStream {
 
   push(chunk: Buffer): void {
     if (this.held) this.held.push(chunk);
-    else this.pass(chunk);
+    else this.passOn(chunk);
     if (this.needle && this.markerEnd === undefined) {
       const seen = Buffer.concat([this.tail, chunk]);
       const at = seen.indexOf(this.needle);
@@ -66,7 +70,24 @@ class AppStream {
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    for (const chunk of held) this.pass(chunk);
+    for (const chunk of held) this.passOn(chunk);
+  }
+
+  /**
+   * Backpressure: while our stream is full (a slow reader of our stdout), the fifo is not read,
+   * so it fills and the app waits in its write, as it would writing to a slow pipe itself. Our
+   * memory stays flat whatever the app writes.
+   */
+  private passOn(chunk: Buffer): void {
+    const full = this.pass(chunk);
+    const reader = this.reader;
+    if (full === undefined || reader === undefined || reader.isPaused()) return;
+    reader.pause();
+    const resume = () => {
+      full.off('drain', resume).off('close', resume);
+      reader.resume();
+    };
+    full.once('drain', resume).once('close', resume);
   }
 
   /** What was held back, never passed on: strace's words when it could not start tracing. */
@@ -100,11 +121,11 @@ export class AppOutput {
   constructor(marker?: string, show: AppOutputMode = 'inherit') {
     const needle = marker === undefined ? undefined : Buffer.from(marker);
     const relay = (ours: NodeJS.WriteStream) => (chunk: Buffer) => {
-      if (show === 'ignore') return;
+      if (show === 'ignore') return undefined;
       relayed.any = true;
       if (chunk.at(-1) === 0x0a) relayed.lineOpen.delete(ours);
       else relayed.lineOpen.add(ours);
-      passOn(ours, chunk);
+      return passOn(ours, chunk) ? undefined : ours;
     };
     this.streams = {
       1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout)),
@@ -124,13 +145,17 @@ export class AppOutput {
   }
 }
 
-/** Our own stdout may be closed (`| head`): the app's output is then dropped, never an error of ours. */
-function passOn(stream: NodeJS.WriteStream, chunk: Buffer): void {
-  if (stream.destroyed || !stream.writable) return;
+/**
+ * Writes a chunk to our stream; false when the stream is full and more should wait for 'drain'.
+ * Our own stdout may be closed (`| head`): the app's output is then dropped, never an error of ours.
+ */
+function passOn(stream: NodeJS.WriteStream, chunk: Buffer): boolean {
+  if (stream.destroyed || !stream.writable) return true;
   relayed.beforeRelay?.();
   try {
-    stream.write(chunk, () => undefined);
+    return stream.write(chunk, () => undefined);
   } catch {
     // The stream closed under us.
+    return true;
   }
 }

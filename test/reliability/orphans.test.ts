@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -107,5 +109,34 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     cli.stdout!.destroy();
     expect((await cli).exitCode).toBe(141);
     expect(await leftBehind(mark)).toEqual([]);
+  });
+});
+
+describe('the app’s output, passed on', () => {
+  test('an app writing 200 MB while nobody reads our stdout: our memory stays flat, and every byte arrives', async () => {
+    // node:child_process: its stdout is a paused stream that stops reading the pipe once it holds
+    // its high-water mark, as a slow reader would.
+    const cli = spawn(
+      'node',
+      [
+        CLI,
+        '--fork-marker',
+        'READY',
+        '--',
+        'python3',
+        '-c',
+        'import sys, time\nblock = b"x" * (1 << 20)\nfor _ in range(200): sys.stdout.buffer.write(block)\nsys.stdout.flush()\nprint("READY", flush=True)\ntime.sleep(30)',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NO_COLOR: '1' } },
+    );
+    const exited = once(cli, 'exit');
+    // Nobody reads for 4 s: the app would have written it all by then.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${cli.pid}/status`, 'latin1'))![1]) * 1024;
+    expect(rss).toBeLessThan(150 * 1024 * 1024);
+    let bytes = 0;
+    cli.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    expect((await exited)[0]).toBe(0);
+    expect(bytes).toBeGreaterThan(200 * (1 << 20));
   });
 });
