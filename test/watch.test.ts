@@ -103,6 +103,25 @@ describe('prefork-check watch', () => {
     expect(report.watch.processes[0]!.growthPerStep).toBeCloseTo(1, 1);
   });
 
+  test('what a --drive step starts in a session of its own (setsid) is killed with the step', async () => {
+    const mark = randomUUID();
+    const run = await runCli([
+      'watch',
+      '--drive',
+      `setsid bash -c 'DRIVER_CHILD=${mark} sleep 120' & sleep 0.2`,
+      '--ready-marker',
+      'READY',
+      '--requests',
+      '2',
+      '--',
+      'bash',
+      '-c',
+      'echo READY; sleep 120',
+    ]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(await settle(() => processesWithEnv('DRIVER_CHILD', mark)), 'the setsid child left running').toEqual([]);
+  });
+
   test('a --drive step that fails put no load on the server: exit 2, naming the step and its status', async () => {
     const run = await runCli([
       'watch',

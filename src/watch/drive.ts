@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 
@@ -27,7 +29,13 @@ export function get(url: string, timeoutMs: number, signal?: AbortSignal): Promi
  */
 export function drive(command: string, timeoutMs: number, signal?: AbortSignal): Promise<number | 'timeout'> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', command], { stdio: 'ignore', detached: true });
+    // Every process the step starts carries this mark, also one that left the group with setsid().
+    const mark = `${DRIVE_MARK}=${randomBytes(8).toString('hex')}`;
+    const child = spawn('bash', ['-c', command], {
+      stdio: 'ignore',
+      detached: true,
+      env: { ...process.env, [DRIVE_MARK]: mark.slice(DRIVE_MARK.length + 1) },
+    });
     let timedOut = false;
     const killGroup = () => {
       try {
@@ -35,6 +43,7 @@ export function drive(command: string, timeoutMs: number, signal?: AbortSignal):
       } catch {
         // Already gone.
       }
+      killMarked(mark);
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -53,6 +62,23 @@ export function drive(command: string, timeoutMs: number, signal?: AbortSignal):
     });
     child.once('error', () => done(127));
   });
+}
+
+const DRIVE_MARK = 'PREFORK_CHECK_DRIVE_STEP';
+
+/** SIGKILLs every process whose environment holds `mark` (NAME=value): what a step started, wherever it went. */
+function killMarked(mark: string): void {
+  const wanted = Buffer.from(`\0${mark}\0`);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // NUL-separated; framed with a NUL so that the first entry matches too.
+      const environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`), Buffer.from([0])]);
+      if (environ.includes(wanted)) process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
 }
 
 /** Whether something listens on the port now. */
