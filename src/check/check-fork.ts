@@ -172,6 +172,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   };
   resolved.signal?.addEventListener('abort', onAbort);
   if (resolved.signal?.aborted) onAbort();
+  // Run in a forked worker (Vitest's forks pool): when the process that forked it goes (kill -9,
+  // Ctrl-C), the worker may live on; the app must not, nor wait for its timeout.
+  const onParentGone = () =>
+    interrupt('INTERRUPTED', 'The process that ran this check went away; the app was stopped.');
+  if (process.connected) process.once('disconnect', onParentGone);
 
   let hit: ForkPointHit | undefined;
   let rootExit: { table: FdTable; code: number } | undefined;
@@ -266,6 +271,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   } finally {
     clearTimeout(timer);
     resolved.signal?.removeEventListener('abort', onAbort);
+    process.off('disconnect', onParentGone);
     await run.stop(livePids());
     phase('stopped');
     // The trace the user asked for (--trace-out) could not be written: that fails the check, whatever it found.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -139,4 +139,43 @@ describe('the app’s output, passed on', () => {
     expect((await exited)[0]).toBe(0);
     expect(bytes).toBeGreaterThan(200 * (1 << 20));
   });
+});
+
+describe('a test runner that goes away', () => {
+  // A child `vitest run` whose one test runs a check that would wait 40 s for its marker.
+  test.each(['SIGKILL', 'SIGINT', 'SIGTERM'] as const)(
+    '%s of `vitest run`: the check’s app stops at once, though Vitest’s worker may live on',
+    async (signal) => {
+      const mark = randomUUID();
+      const dir = scratch();
+      writeFileSync(
+        join(dir, 'hang.test.mjs'),
+        `import { test } from 'vitest';
+import { checkFork } from ${JSON.stringify(join(ROOT, 'dist/index.js'))};
+test('hangs', async () => {
+  await checkFork({ command: ['python3', '-c', 'import time; time.sleep(60)'], forkMarker: 'READY', timeout: 40, appOutput: 'ignore' });
+}, 60_000);
+`,
+      );
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
+      );
+      const vitest = spawn(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--root', dir], {
+        cwd: dir,
+        env: { ...env, [MARK]: mark },
+        stdio: 'ignore',
+      });
+      const app = () =>
+        processesWithEnv(MARK, mark).filter((pid) =>
+          /python3/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!),
+        );
+      const deadline = Date.now() + 15_000;
+      while (app().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(app()).toHaveLength(1);
+      vitest.kill(signal);
+      expect(await settle(app, 3000)).toEqual([]);
+      // What is left of Vitest (a worker that lives on) is this test's to end.
+      for (const pid of processesWithEnv(MARK, mark)) process.kill(pid, 'SIGKILL');
+    },
+  );
 });
