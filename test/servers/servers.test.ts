@@ -511,6 +511,21 @@ describe('an app that forks a helper while it loads: the fork point is still the
     expect(run.exitCode, `${server}: ${JSON.stringify(counted(report))}`).toBe(1);
   });
 
+  // Without attribution no stack tells the app's fork from the server's: the first worker fork
+  // counts, as the README says, and a helper that waits in accept() is decided at once.
+  test('gunicorn with --no-attribution: the helper’s fork is the first worker fork, decided, not timed out', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'app.py'), app('app'));
+    const appData = scratch();
+    const run = await runCli(['--no-attribution', '--timeout', '20', '--', ...SERVERS.gunicorn], {
+      cwd: dir,
+      env: { APP_DATA: appData },
+    });
+    expect(await settle(() => processesWithEnv('APP_DATA', appData))).toEqual([]);
+    expect(run.report!.forkPoint.reached, run.stdout + run.stderr).toBe(true);
+    expect(run.report!.durationMs).toBeLessThan(15_000);
+  });
+
   // A Ruby helper that only sleeps: its fork is passed over at once, not left undecided.
   test.each([
     { server: 'unicorn', command: [...SERVERS.unicorn], config: 'unicorn.conf.rb' },
