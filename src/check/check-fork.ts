@@ -185,7 +185,10 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   let traceCopy: AtomicFile | undefined;
   try {
     if (resolved.traceOut !== undefined) traceCopy = AtomicFile.open(resolved.traceOut, 'the trace');
-    for await (const line of run.lines) {
+    // By hand, not for-await: after the fork point the trace may be read on (readOn).
+    const lines = run.lines[Symbol.asyncIterator]();
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+      const line = next.value;
       if (stop) break;
       if (line === '') {
         // The trace is quiet: the detector may look at the processes themselves.
@@ -233,7 +236,15 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       await resolved.onForkPoint?.({ pid: hit.task.proc.pid });
       // Described before the kill: sockets are completed from the live process's /proc.
       const seen = checkBlindSpots(hit.table, hit.task.proc.pid);
-      const table = describe(seen.table, hit.task.proc.pid);
+      let table = describe(seen.table, hit.task.proc.pid);
+      if (table.some(hasUnknownAddress)) {
+        // Gone from /proc already (closed right after the fork point): what the trace says of it next completes it.
+        await readOn(lines, (line) => {
+          traceCopy?.write(line + '\n');
+          apply(line);
+        });
+        table = describe(seen.table, hit.task.proc.pid);
+      }
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
       forkPoint.notes.push(...seen.notes);
       if (seen.incomplete !== undefined) forkPoint.incomplete = seen.incomplete;
@@ -276,6 +287,26 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     phase('stopped');
     // The trace the user asked for (--trace-out) could not be written: that fails the check, whatever it found.
     await traceCopy?.commit();
+  }
+}
+
+/** A socket whose target still has a `?` where the kernel had an address. */
+function hasUnknownAddress(record: FdRecord): boolean {
+  return record.kind === 'socket' && /(^| )\?( |$)|:\?( |$)/.test(record.target);
+}
+
+const READ_ON_MS = 500;
+
+/**
+ * Applies the trace lines already on their way after the fork point, until the trace goes quiet
+ * (at most READ_ON_MS): the descriptions in the fork point's table learn what the trace says of
+ * them next. The table's fds themselves are the fork point's, whatever the lines do.
+ */
+async function readOn(lines: AsyncIterator<string>, apply: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + READ_ON_MS;
+  for (let next = await lines.next(); !next.done && next.value !== ''; next = await lines.next()) {
+    apply(next.value);
+    if (Date.now() > deadline) return;
   }
 }
 

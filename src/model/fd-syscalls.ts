@@ -269,7 +269,10 @@ const HANDLERS: Record<string, Handler> = {
     // Linux frees the fd even when close reports EINTR or EIO; only EBADF means nothing was there.
     if (event.result.includes('EBADF')) return;
     const fd = parseFdRef(args[0] ?? '');
-    if (fd) task.table.close(fd.fd);
+    if (!fd) return;
+    // A socket's last annotation may say more than any before (a UDP socket's local address, given at connect).
+    refresh(task, fd);
+    task.table.close(fd.fd);
   },
   // The calling thread leaves a table it shared (threads, CLONE_FILES) for a copy of its own.
   unshare: (task, args, event) => {
