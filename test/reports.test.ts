@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { foldStack } from '../src/reporters/console.js';
 import { normalizeContext, normalizePath } from '../src/baseline/normalize.js';
 import { project } from './helpers/project.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
@@ -110,5 +111,27 @@ describe('baseline keys', () => {
     expect(normalizePath('/tmp/app.sock', context)).toBe('<tmp>/app.sock');
     expect(normalizePath('/proc/4242/status', context)).toBe('/proc/*/status');
     expect(normalizePath('/var/log/app.log', context)).toBe('/var/log/app.log');
+  });
+});
+
+describe('folded stacks', () => {
+  const frame = (file: string, module: string, library: boolean) => ({ file, line: 1, function: 'f', module, library });
+  test('every run of library frames is one line naming its packages, one frame or many, wherever the interpreter lives', () => {
+    const stack = [
+      frame('/root/.pyenv/versions/3.11.7/lib/python3.11/socket.py', 'socket', true),
+      frame('app/db.py', 'app.db', false),
+      frame('/usr/lib/python3/dist-packages/sqlalchemy/engine/default.py', 'sqlalchemy.engine.default', true),
+      frame('/usr/lib/python3/dist-packages/sqlalchemy/engine/create.py', 'sqlalchemy.engine.create', true),
+      frame('/usr/lib/python3/dist-packages/sqlalchemy/pool/base.py', 'sqlalchemy.pool.base', true),
+      frame('config.ru', 'config', false),
+      frame('/var/lib/gems/3.1.0/gems/rack-2.2.4/lib/rack/builder.rb', 'rack/builder', true),
+    ];
+    expect(foldStack(stack)).toEqual([
+      '… 1 library frame (socket)',
+      'app/db.py:1 in f',
+      '… 3 library frames (sqlalchemy)',
+      'config.ru:1 in f',
+      '… 1 library frame (rack)',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import { groupBySite } from '../report/group-leaks.js';
 import { printable, printableLines } from './printable.js';
@@ -26,18 +26,15 @@ function madeBy(creator: Creator): string {
   }
 }
 
-/** `socket.py`, `netlib/__init__.py`, `importlib._bootstrap`: enough to tell library files apart. */
-function shortName(file: string): string {
-  const frozen = /^<frozen (.*)>$/.exec(file);
-  if (frozen) return frozen[1]!;
-  const name = basename(file);
-  return name.startsWith('__') ? `${basename(dirname(file))}/${name}` : name;
+/** The package a library frame belongs to, as people name it: `sqlalchemy`, `socket`, `importlib`, `rack`. */
+function packageOf(frame: StackFrame): string {
+  return frame.module.split(/[./]/)[0] || basename(frame.file);
 }
 
 /** Native frames shown per fd: the C library and the code that called it. */
 const NATIVE_SHOWN = 8;
 
-/** A stack as lines, innermost first; each run of library frames folded into one line that names its files. */
+/** A stack as lines, innermost first; each run of library frames folded into one line that names its packages. */
 export function foldStack(stack: StackFrame[]): string[] {
   const lines: string[] = [];
   // A stack of library frames only (a server's own listener) is shown whole: it is all there is.
@@ -51,12 +48,8 @@ export function foldStack(stack: StackFrame[]): string[] {
     }
     let end = i;
     while (end < stack.length && stack[end]!.library) end++;
-    const files = [...new Set(stack.slice(i, end).map((library) => shortName(library.file)))];
-    lines.push(
-      end - i === 1
-        ? `${printable(frame.file)}:${frame.line} in ${printable(frame.function)}`
-        : `… ${end - i} library frames (${printable(files.join(', '))})`,
-    );
+    const packages = [...new Set(stack.slice(i, end).map(packageOf))];
+    lines.push(`… ${plural(end - i, 'library frame')} (${printable(packages.join(', '))})`);
     i = end;
   }
   return lines;
