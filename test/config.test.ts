@@ -174,7 +174,7 @@ describe('the config file', () => {
     expect(run.stderr).toMatch(/The config in .*prefork-check\.config\.json is not valid:/);
     expect(run.stderr).toMatch(/forkMarkr: unknown key, did you mean "forkMarker"\? \(known: .*\) \(line 3\)/);
     expect(run.stderr).toMatch(/checks\[0\]\.timout: unknown key, did you mean "timeout"\? .*\(line 6\)/);
-    expect(run.stderr).toMatch(/timeout: expected a number of at least .*, got the text "30" \(line 4\)/);
+    expect(run.stderr).toMatch(/timeout: expected a number from 0\.001 to 2147483, got the text "30" \(line 4\)/);
     expect(run.stderr).toMatch(/allow\[0\]\.kind: expected one of file, .*got the text "eventfd2" \(line 5\)/);
     expect(run.stderr).toMatch(/allow\[1\]: a rule needs at least one of path, glob/);
     expect(run.report).toBeUndefined();

@@ -165,10 +165,14 @@ test('hangs', async () => {
         env: { ...env, [MARK]: mark },
         stdio: 'ignore',
       });
-      const app = () =>
-        processesWithEnv(MARK, mark).filter((pid) =>
-          /python3/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!),
-        );
+      const argv0 = (pid: number) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
+        } catch {
+          return ''; // gone while we looked
+        }
+      };
+      const app = () => processesWithEnv(MARK, mark).filter((pid) => /python3/.test(argv0(pid)));
       const deadline = Date.now() + 15_000;
       while (app().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(app()).toHaveLength(1);
