@@ -31,6 +31,38 @@ if token && !token.empty? && !defined?(PreforkCheck)
     # Each frame is sent in full once per process, then by number. A new number is an
     # object id: unique without a lock (a trap handler may not take one).
     @frame_ids = {}
+    # A loader that evals a file inside lines of its own numbers the file's lines off by those
+    # lines (Unicorn evals "Rack::Builder.new {(\n" + config.ru + "\n)}" from line 1; Ruby's own
+    # backtraces are one line down too). Per such file: how far its eval'd lines are from its own.
+    @eval_offsets = {}
+
+    # The offset of a file evaluated from `source` (first line `first_lineno`), when its opening
+    # lines are found there; nil when the source is not that file's text.
+    def self.eval_offset(source, path, first_lineno)
+      return nil unless File.file?(path) && File.size(path) < 1_000_000
+      opening = File.foreach(path).first(3).join
+      at = opening.empty? ? nil : source.index(opening)
+      return nil unless at && (at.zero? || source[at - 1] == "\n")
+      source[0, at].count("\n") + first_lineno - 1
+    end
+
+    def self.watch_evals
+      TracePoint.new(:script_compiled) do |point|
+        source = point.eval_script
+        next unless source
+        iseq = point.instruction_sequence
+        offset = eval_offset(source, iseq.path, iseq.first_lineno)
+        @eval_offsets[iseq.path] = offset if offset
+      rescue StandardError
+        nil
+      end.enable
+    end
+
+    # A frame's line in its file: eval'd code (no absolute path) is put back by its file's offset.
+    def self.line_of(location)
+      return location.lineno if location.absolute_path
+      location.lineno - @eval_offsets.fetch(location.path, 0)
+    end
 
     def self.text(value)
       value.to_s.b.tr("\x1e\x1f".b, '??')
@@ -58,11 +90,12 @@ if token && !token.empty? && !defined?(PreforkCheck)
       defined = nil
       frames.each do |location|
         path = location.absolute_path || location.path
-        key = "#{path}:#{location.lineno}:#{location.label}"
+        line = line_of(location)
+        key = "#{path}:#{line}:#{location.label}"
         part = @frame_ids[key]
         unless part
           ident = Object.new.object_id.to_s.b
-          part = [ident, text(path), location.lineno.to_s.b, text(location.label)].join(FIELD)
+          part = [ident, text(path), line.to_s.b, text(location.label)].join(FIELD)
           break if size + part.bytesize > MAX_BYTES
           (defined ||= {})[key] = ident
         end
@@ -103,6 +136,7 @@ if token && !token.empty? && !defined?(PreforkCheck)
 
     def self.install
       start_record
+      watch_evals
       File.prepend(announcing('open', %i[initialize]))
       Dir.prepend(announcing('open', %i[initialize]))
       # Dir.open makes its Dir in C, without calling #initialize.

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import type { Leak } from '../src/report/types.js';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
-import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+import { ROOT, fixture, leakLines, runCli } from './helpers/run-cli.js';
 
 const appFrames = (leak: Leak) =>
   leak.stack.filter((frame) => !frame.library).map((frame) => `${frame.file}:${frame.line}`);
@@ -237,5 +237,15 @@ describe('--native-stacks', () => {
     expect(unannounced.nativeStack).toContainEqual(expect.stringMatching(/^_ctypes\.cpython\S* _ctypes_callproc/));
     const plain = await runCli(['--entry', fixture('ctypes'), '--fork-marker', 'READY']);
     expect(plain.report!.leaks.every((leak) => leak.nativeStack === undefined)).toBe(true);
+  });
+});
+
+describe('a file a loader evaluates inside lines of its own (Unicorn’s config.ru)', () => {
+  test('its leaks are named at the lines an editor shows, not the eval’s', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', fixture('ruby-eval', 'loader.rb')]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/eval.log`]);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('ruby-eval', 'app.ru')));
+    expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 });
