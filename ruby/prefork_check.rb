@@ -84,8 +84,9 @@ if token && !token.empty? && !defined?(PreforkCheck)
       end.map(&:first).first(MAX_FRAMES)
     end
 
-    def self.start(event)
-      parts = [TOKEN, 'C'.b, event.b]
+    # type C: a Ruby call; N: a call into a C extension's own code, whose fds are the calling line's, made natively.
+    def self.start(event, type = 'C')
+      parts = [TOKEN, type.b, event.b]
       size = 0
       defined = nil
       frames.each do |location|
@@ -116,8 +117,8 @@ if token && !token.empty? && !defined?(PreforkCheck)
     end
 
     # Runs the block (the original method) between its start and end records.
-    def self.call(event)
-      start(event)
+    def self.call(event, type = 'C')
+      start(event, type)
       begin
         yield
       ensure
@@ -125,12 +126,58 @@ if token && !token.empty? && !defined?(PreforkCheck)
       end
     end
 
-    # A module to prepend whose methods announce the original ones as `event`.
-    def self.announcing(event, names)
+    # A module to prepend whose methods announce the original ones as `event` (record `type`).
+    def self.announcing(event, names, type = 'C')
       Module.new do
         names.each do |name|
-          define_method(name) { |*args, **kwargs, &block| PreforkCheck.call(event) { super(*args, **kwargs, &block) } }
+          define_method(name) do |*args, **kwargs, &block|
+            PreforkCheck.call(event, type) { super(*args, **kwargs, &block) }
+          end
         end
+      end
+    end
+
+    # C extensions that open files and sockets in their own C code, which no Ruby call above
+    # announces: the gem, the class, whether the methods are its own or its instances', and the
+    # methods whose calls may make fds. Wrapped once the gem is loaded.
+    NATIVE_CALLS = [
+      ['sqlite3', 'SQLite3::Database', :instance, %i[initialize]],
+      ['pg', 'PG::Connection', :singleton, %i[new connect open connect_start]],
+      ['mysql2', 'Mysql2::Client', :instance, %i[connect]],
+      ['trilogy', 'Trilogy', :instance, %i[initialize]],
+    ].freeze
+    @native_wrapped = {}
+
+    # The constant if it is loaded; never one still to be autoloaded (that would load it now).
+    def self.loaded_constant(name)
+      name.split('::').reduce(Object) do |scope, part|
+        return nil unless scope.const_defined?(part, false) && !scope.autoload?(part)
+        scope.const_get(part, false)
+      end
+    end
+
+    def self.wrap_native_calls
+      NATIVE_CALLS.each do |gem, name, side, methods|
+        next if @native_wrapped[name]
+        target = loaded_constant(name)
+        next unless target
+        target = target.singleton_class if side == :singleton
+        present = methods.select { |method| target.method_defined?(method) || target.private_method_defined?(method) }
+        target.prepend(announcing(gem, present, 'N'))
+        @native_wrapped[name] = true
+      rescue StandardError
+        @native_wrapped[name] = true
+      end
+    end
+
+    # After each require: a C extension of the table may have just been loaded.
+    module RequireHook
+      private
+
+      def require(*args)
+        super
+      ensure
+        PreforkCheck.wrap_native_calls
       end
     end
 
@@ -157,6 +204,8 @@ if token && !token.empty? && !defined?(PreforkCheck)
       # stays private.
       Kernel.prepend(announcing('fork', %i[fork]).tap { |mod| mod.send(:private, :fork) })
       Process.singleton_class.prepend(announcing('fork', %i[fork]))
+      Kernel.prepend(RequireHook)
+      wrap_native_calls
     end
 
     def self.start_record

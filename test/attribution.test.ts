@@ -249,3 +249,20 @@ describe('a file a loader evaluates inside lines of its own (Unicorn’s config.
     expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 });
+
+// Debian's ruby-sqlite3 (installed by .ci/run); skipped where the gem is missing.
+const hasSqliteGem = spawnSync('ruby', ['-e', 'require "sqlite3"'], { stdio: 'ignore' }).status === 0;
+
+describe('Ruby: fds a C extension makes in its own code', () => {
+  test.runIf(hasSqliteGem)(
+    'the sqlite3 gem’s database is named at the app line that called into it, as native',
+    async () => {
+      const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', fixture('ruby-sqlite', 'app.rb')]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      expect(leakLines(run.report!)).toEqual([`file ${run.scratch}/app.db`]);
+      expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('ruby-sqlite', 'app.rb')));
+      expect(run.report!.leaks.find((leak) => !leak.allowed)!.originNote).toMatch(/native code \(sqlite3\)/);
+      expectTableMatchesKernel(run.report!.table, run.kernel!);
+    },
+  );
+});
