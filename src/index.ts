@@ -6,7 +6,17 @@ export { PreforkCheckError, isPreforkCheckError, type ErrorCode } from './errors
 export type { CheckOptions } from './check/options.js';
 export type { ForkPointSpec } from './fork-point/spec.js';
 export type { AllowRule } from './rules/allow-rule.js';
-export type { FdRecord, ForkPointReport, Leak, Origin, Report, RunResult, StackFrame, Status } from './report/types.js';
+export type {
+  FdRecord,
+  ForkPointReport,
+  Hint,
+  Leak,
+  Origin,
+  Report,
+  RunResult,
+  StackFrame,
+  Status,
+} from './report/types.js';
 export type { Creator, FdKind, SocketState } from './model/open-file.js';
 export { formatConsole, formatReport, type ConsoleOptions } from './reporters/console.js';
 export { writeJsonReport } from './reporters/json.js';

@@ -21,6 +21,8 @@ export interface Origin {
   function: string;
   /** Made inside native code (a ctypes call, sqlite3) that this Python line called into. */
   native: boolean;
+  /** For a native origin: the call it was made in (`sqlite3`, `ctypes`, `dbm`; Ruby: the gem). */
+  call?: string;
   /** No frame of the app's own code was on the stack: this is the innermost library frame. */
   library: boolean;
 }
@@ -164,6 +166,7 @@ export function describeOrigin(
       line: innermost.line,
       function: innermost.function,
       native,
+      ...(native ? { call: attribution.record.event } : {}),
       library: own === undefined,
     };
     const notes = [

@@ -4,6 +4,7 @@ import { version } from '../version.js';
 import { applyAllowRules } from '../rules/apply-rules.js';
 import type { FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
 import { settle } from '../report/verdict.js';
+import { hintFor } from '../hints/choose-hint.js';
 
 const STDIO = 2;
 
@@ -101,7 +102,9 @@ export function buildReport(input: ReportInput): Report {
   const runtimes = records
     .filter(isRubyVmEventfd)
     .map((record): Leak => ({ ...record, allowed: true, allowedBy: RUBY_VM_EVENTFD }));
-  const leaks = [...ruled, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
+  const preset = input.preset?.preset.name;
+  const hinted = ruled.map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset) }));
+  const leaks = [...hinted, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   return settle(
     {
       name: input.name,

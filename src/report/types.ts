@@ -1,7 +1,8 @@
 import type { Origin, StackFrame } from '../attribution/describe-origin.js';
 import type { Creator, FdKind, SocketState } from '../model/open-file.js';
+import type { Hint } from '../hints/hint-table.js';
 
-export type { Origin, StackFrame };
+export type { Hint, Origin, StackFrame };
 
 /** One fd in the table at the fork point. */
 export interface FdRecord {
@@ -55,6 +56,8 @@ export interface Leak extends FdRecord {
    * open now. The entry excuses the first `count` (lowest fds); this one is beyond them.
    */
   beyondBaseline?: { key: string; count: number };
+  /** The fix, for the server and library at hand; on every leak that counts. */
+  hint?: Hint;
 }
 
 /** How many fds an allow rule excused; a rule that excused none is listed with 0, so stale rules show. */

@@ -218,6 +218,7 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
       ),
     );
   }
+  if (leak.hint && !leak.allowed) lines.push(...wrapped('fix', leak.hint.text, paint), ...seeLine(leak.hint.see));
   if (leak.beyondBaseline)
     lines.push(
       paint(
@@ -230,6 +231,25 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
       paint('yellow', '          warning   the trace never showed this fd being made; the model may be incomplete'),
     );
   return lines;
+}
+
+const LABEL_WIDTH = 20;
+const LINE_WIDTH = 100;
+
+/** `          fix       words…` wrapped at LINE_WIDTH, continuation lines under the first word. */
+function wrapped(label: string, text: string, paint: Paint): string[] {
+  const lines = [`          ${label.padEnd(LABEL_WIDTH - 10)}`];
+  for (const word of printable(text).split(' ')) {
+    const last = lines.length - 1;
+    if (lines[last]!.length > LABEL_WIDTH && lines[last]!.length + 1 + word.length > LINE_WIDTH)
+      lines.push(' '.repeat(LABEL_WIDTH) + word);
+    else lines[last] += (lines[last]!.length > LABEL_WIDTH ? ' ' : '') + word;
+  }
+  return lines.map((line, i) => (i === 0 ? line : paint('dim', line)));
+}
+
+function seeLine(see: string | undefined): string[] {
+  return see === undefined ? [] : [`${' '.repeat(LABEL_WIDTH)}see ${printable(see)}`];
 }
 
 function verdict(report: Report, paint: Paint, name: string): string {

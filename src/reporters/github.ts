@@ -41,7 +41,8 @@ function formatAnnotations(result: RunResult, workspace: string): string {
       const leak = group[0]!;
       const file = annotatedFile(report, leak, workspace);
       const count = group.length > 1 ? `${group.length} fds` : `fd ${leak.fd}`;
-      const message = `${count} (${leak.kind} ${leak.target}) still open when ${report.name} forks its workers: every worker shares it. Made by ${siteOf(leak)}.`;
+      const fix = leak.hint ? ` Fix: ${leak.hint.text}${leak.hint.see ? ` (${leak.hint.see})` : ''}` : '';
+      const message = `${count} (${leak.kind} ${leak.target}) still open when ${report.name} forks its workers: every worker shares it. Made by ${siteOf(leak)}.${fix}`;
       lines.push(
         command(
           'error',
@@ -96,13 +97,13 @@ function formatStepSummary(result: RunResult): string {
         : `${counted.length} fd(s) open at the fork point`;
     lines.push(`### ${icon[report.status]} ${cell(report.name)}: ${cell(verdict)}`, '');
     if (report.leaks.length === 0) continue;
-    lines.push('| fd | kind | target | made at | status |', '|---|---|---|---|---|');
+    lines.push('| fd | kind | target | made at | status | fix |', '|---|---|---|---|---|---|');
     for (const leak of report.leaks) {
       const where = leak.origin
         ? `${code(`${leak.origin.file}:${leak.origin.line}`)} in ${code(leak.origin.function)}`
         : cell(siteOf(leak));
       lines.push(
-        `| ${leak.fd} | ${leak.kind} | ${code(leak.target)} | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} |`,
+        `| ${leak.fd} | ${leak.kind} | ${code(leak.target)} | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} | ${leak.hint && !leak.allowed ? cell(leak.hint.text) : ''} |`,
       );
     }
     lines.push('');

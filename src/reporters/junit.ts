@@ -27,6 +27,7 @@ function failureBody(group: Leak[]): string {
   const leak = group[0]!;
   if (leak.originNote) lines.push(`note: ${printable(leak.originNote)}`);
   if (leak.stack.length > 0) lines.push('stack:', ...foldStack(leak.stack).map((line) => `  ${line}`));
+  if (leak.hint) lines.push(`fix: ${printable(leak.hint.text)}`, ...(leak.hint.see ? [`see: ${leak.hint.see}`] : []));
   return lines.join('\n');
 }
 
@@ -73,7 +74,7 @@ function addCheck(builder: Builder, report: Report): void {
     testCase
       .failure(
         printable(
-          `${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}`,
+          `${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}${leak.hint ? `. Fix: ${leak.hint.text}` : ''}`,
         ),
         'LeakedFd',
       )

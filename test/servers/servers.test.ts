@@ -87,6 +87,8 @@ const allowedRoles = (report: Report) =>
 describe.each([
   {
     server: 'gunicorn' as const,
+    hint: 'sqlite3-connection',
+    hook: /def post_fork\(server, worker\)/,
     leak: (d: string) => `file ${d}/app.db`,
     origin: { file: 'app.py', function: '<module>', native: true },
     allowed: [
@@ -98,6 +100,8 @@ describe.each([
   },
   {
     server: 'celery' as const,
+    hint: 'file-at-load',
+    hook: /worker_process_init/,
     leak: (d: string) => `file ${d}/audit.log`,
     origin: { file: 'tasks.py', function: '<module>', native: false },
     allowed: [
@@ -108,11 +112,13 @@ describe.each([
   },
   {
     server: 'uwsgi' as const,
+    hint: 'prometheus-multiprocess',
+    hook: /@uwsgidecorators\.postfork, or set lazy-apps = true/,
     leak: () => 'socket tcp 127.0.0.1:*',
     origin: { file: 'app.py', function: '<module>', native: false },
     allowed: ['preset uwsgi: listening socket', ...Array(6).fill("preset uwsgi: master's socketpair")],
   },
-])('$server', ({ server, leak, origin, allowed }) => {
+])('$server', ({ server, hint, hook, leak, origin, allowed }) => {
   test('the leaky example fails with exactly its leak, at its line; the preset excuses only the server’s own fds', async () => {
     const { report, exitCode, appData } = await check(server, 'leaky');
     expect(exitCode).toBe(1);
@@ -132,6 +138,8 @@ describe.each([
       line: markedLine(join(ROOT, 'examples', server, 'leaky', origin.file)),
     });
     expect(allowedRoles(report)).toEqual([...allowed].sort());
+    // The fix: the library's (or the kind's), with the server's own hook.
+    expect(counted(report)[0]!.hint).toMatchObject({ id: hint, text: expect.stringMatching(hook) });
   });
 
   test('the fixed example passes', async () => {

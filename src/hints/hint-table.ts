@@ -1,0 +1,176 @@
+import type { FdKind } from '../model/open-file.js';
+import type { PresetName } from '../presets/presets.js';
+
+/** What to change for a leak: `id` is stable (tests and tools key on it), `see` a page to read. */
+export interface Hint {
+  id: string;
+  text: string;
+  see?: string;
+}
+
+/** A library that makes fds, told by the modules on the creating stack (Python) or the gem's files (Ruby). */
+export interface LibraryHint extends Hint {
+  /** Module names or prefixes on the stack: `sqlalchemy`, `logging`, `redis`; Ruby files as `logger`, `active_record`. */
+  modules: string[];
+  /** Only for fds of these kinds (a logging handler's file, not its syslog socket). */
+  kinds?: FdKind[];
+  /** A Ruby library (its frames are .rb files); otherwise a Python one. */
+  ruby?: true;
+}
+
+// Most specific first: the first library whose module is on the stack gives the hint.
+export const LIBRARY_HINTS: LibraryHint[] = [
+  {
+    id: 'sqlalchemy-engine',
+    modules: ['sqlalchemy'],
+    text: 'A SQLAlchemy engine connected while the app loaded: its pool holds the connection. Call engine.dispose() before the fork (the master keeps no connection), or engine.dispose(close=False) in the worker, which SQLAlchemy documents but which leaves the fd shared, so this check still sees it.',
+    see: 'https://docs.sqlalchemy.org/en/20/core/pooling.html#using-connection-pools-with-multiprocessing-or-os-fork',
+  },
+  {
+    id: 'active-record-pool',
+    ruby: true,
+    modules: ['active_record'],
+    text: "ActiveRecord connected while the app loaded. ActiveRecord 6.1 discards the pool it inherits at a fork without closing it, so reconnecting in the worker leaves the master's fd open in every worker: call ActiveRecord::Base.connection_pool.disconnect! in the master before the fork.",
+  },
+  {
+    id: 'redis-client',
+    modules: ['redis'],
+    text: 'A redis-py client connected while the app loaded: its connection pool holds the socket. Create the client in the worker, or call client.connection_pool.disconnect() before the fork.',
+    see: 'https://redis.readthedocs.io/en/stable/connections.html',
+  },
+  {
+    id: 'requests-session',
+    modules: ['requests', 'urllib3'],
+    text: 'A requests Session (urllib3 pool manager) used while the app loaded keeps its connection. Make the session in the worker, or call session.close() before the fork.',
+  },
+  {
+    id: 'grpc-channel',
+    modules: ['grpc'],
+    text: 'A gRPC channel opened while the app loaded. Open channels in the worker, or set GRPC_ENABLE_FORK_SUPPORT=1 and close the channel before the fork.',
+    see: 'https://github.com/grpc/grpc/blob/master/doc/fork_support.md',
+  },
+  {
+    id: 'prometheus-multiprocess',
+    modules: ['prometheus_client'],
+    text: "prometheus_client's files or server opened in the master. In a pre-fork server use multiprocess mode: set PROMETHEUS_MULTIPROC_DIR, serve metrics with MultiProcessCollector, and call mark_process_dead in the server's child_exit hook.",
+    see: 'https://prometheus.github.io/client_python/multiprocess/',
+  },
+  {
+    id: 'multiprocessing-manager',
+    modules: ['multiprocessing'],
+    text: "A multiprocessing Manager or pool started while the app loaded: the master keeps its connection and its process's pipes. Start it in the worker (after the fork); shutting it down before the fork still leaves those pipes open.",
+  },
+  {
+    id: 'asyncio-loop',
+    modules: ['asyncio', 'selectors'],
+    kinds: ['epoll', 'eventfd', 'socket', 'pipe'],
+    text: 'An asyncio event loop made while the app loaded (its epoll and self-pipe): a loop must not cross a fork. Make the loop in the worker, or close it (loop.close()) before the fork.',
+  },
+  {
+    id: 'sqlite3-connection',
+    modules: ['sqlite3'],
+    text: 'A sqlite3 connection opened while the app loaded: SQLite forbids using one across fork(). Connect in the worker, or close it before the fork.',
+    see: 'https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_',
+  },
+  {
+    id: 'logging-file-handler',
+    modules: ['logging'],
+    kinds: ['file'],
+    text: 'A log file opened while the app loaded by a logging FileHandler (or Django LOGGING): every worker writes through one file offset. Pass delay=True so each worker opens it on its first record, or configure logging in the worker.',
+    see: 'https://docs.python.org/3/library/logging.handlers.html#filehandler',
+  },
+  {
+    id: 'tempfile',
+    modules: ['tempfile'],
+    text: 'A temporary file made while the app loaded is shared by every worker (one offset). Make it in the worker, or close it before the fork.',
+  },
+  {
+    id: 'ruby-sqlite3',
+    ruby: true,
+    modules: ['sqlite3'],
+    text: 'A SQLite database opened while the app loaded: SQLite forbids using a connection across fork(). Open it in the worker, or close it before the fork.',
+    see: 'https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_',
+  },
+  {
+    id: 'ruby-logger',
+    ruby: true,
+    modules: ['logger'],
+    kinds: ['file'],
+    text: "A Logger's file opened while the app loaded. Reopen it in the worker (logger.reopen in the server's worker hook), or log to stdout.",
+  },
+  {
+    id: 'ruby-redis-client',
+    ruby: true,
+    modules: ['redis', 'redis_client'],
+    text: 'A Redis client connected while the app loaded. Connect in the worker, or call redis.close before the fork.',
+  },
+];
+
+/** How to act in a server's worker, or to keep the fd out of the master, per preset. */
+export const SERVER_HINTS: Record<PresetName, Hint> = {
+  gunicorn: {
+    id: 'gunicorn-post-fork',
+    text: 'Or open it in the worker: in gunicorn.conf.py, def post_fork(server, worker): ... (or run without --preload, so each worker loads the app).',
+    see: 'https://docs.gunicorn.org/en/stable/settings.html#post-fork',
+  },
+  celery: {
+    id: 'celery-worker-process-init',
+    text: 'Or open it in the worker: @celery.signals.worker_process_init.connect def init(**kwargs): ...',
+    see: 'https://docs.celeryq.dev/en/stable/userguide/signals.html#worker-process-init',
+  },
+  uwsgi: {
+    id: 'uwsgi-postfork',
+    text: 'Or open it in the worker: decorate a function with @uwsgidecorators.postfork, or set lazy-apps = true so each worker loads the app.',
+    see: 'https://uwsgi-docs.readthedocs.io/en/latest/PythonDecorators.html#uwsgidecorators.postfork',
+  },
+  supervisor: {
+    id: 'supervisor-program',
+    text: 'Or let each program open it: supervisord forks programs with what it holds; use redirect_stderr=true rather than one log file for stdout and stderr.',
+  },
+  unicorn: {
+    id: 'unicorn-after-fork',
+    text: 'Or close it in the master before the fork and reopen it in the worker: before_fork { |server, worker| ... } and after_fork { |server, worker| ... } in the unicorn config.',
+    see: 'https://yhbt.net/unicorn/Unicorn/Configurator.html',
+  },
+  puma: {
+    id: 'puma-on-worker-boot',
+    text: 'Or close it in the master before the fork and reopen it in the worker: before_fork { ... } and on_worker_boot { ... } in puma.rb.',
+    see: 'https://puma.io/puma/Puma/DSL.html#on_worker_boot-instance_method',
+  },
+};
+
+/** The fallback by kind, when no library is known: never a library's advice. */
+export function kindHint(kind: FdKind, listening: boolean): Hint {
+  switch (kind) {
+    case 'socket':
+      return listening
+        ? {
+            id: 'listening-socket',
+            text: "A listening socket that is not the server's own: every worker accepts on it. Open it in the worker, or let the server listen.",
+          }
+        : {
+            id: 'client-socket',
+            text: 'A connection made while the app loaded: every worker reads and writes one stream. Connect in the worker, or close it before the fork.',
+          };
+    case 'pipe':
+    case 'fifo':
+      return {
+        id: 'pipe',
+        text: 'A pipe made while the app loaded: every worker holds its ends, so its reader never sees EOF. Make it in the worker, or close the ends the workers do not use before the fork.',
+      };
+    case 'epoll':
+    case 'eventfd':
+    case 'signalfd':
+    case 'timerfd':
+    case 'inotify':
+      return {
+        id: 'event-loop',
+        text: "An event loop's fd made while the app loaded: a loop must not cross a fork. Make it in the worker, or close it before the fork.",
+      };
+    default:
+      return {
+        id: 'file-at-load',
+        text: 'A file opened while the app loaded: every worker shares its offset. Open it in the worker, or close it before the fork.',
+      };
+  }
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { relative } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { Report } from '../src/report/types.js';
+import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+
+/** The hint each line of a fixture must give its leak: `# hint: <id>`, by `file:line`. */
+function declaredHints(file: string): Record<string, string> {
+  const shown = relative(ROOT, file);
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((text, i) => {
+        const mark = /# hint: (\S+)$/.exec(text);
+        return mark ? [[`${shown}:${i + 1}`, mark[1]!]] : [];
+      }),
+  );
+}
+
+/** The hint of each counted leak, by its origin's `file:line`. */
+function reportedHints(report: Report): Record<string, string | undefined> {
+  return Object.fromEntries(
+    report.leaks
+      .filter((leak) => !leak.allowed)
+      .map((leak) => [`${leak.origin?.file}:${leak.origin?.line}`, leak.hint?.id]),
+  );
+}
+
+const python = (module: string) =>
+  spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+
+describe('a hint on every leak that counts: the fix for the library that made it, else its kind', () => {
+  test('the standard library’s makers and each kind get their own hint, and applying them passes', async () => {
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('hints')]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    const reported = reportedHints(run.report!);
+    for (const [line, id] of Object.entries(declaredHints(fixture('hints')))) expect(reported[line], line).toBe(id);
+    // Every leak that counts has one; the console shows it as a fix line.
+    expect(run.report!.leaks.filter((leak) => !leak.allowed && leak.hint === undefined)).toEqual([]);
+    expect(run.stdout).toMatch(/^ {10}fix {7}A log file opened while the app loaded by a logging FileHandler/m);
+    const fixed = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('hints'), 'fixed']);
+    expect(fixed.exitCode, fixed.stdout).toBe(0);
+  });
+
+  test.runIf(python('sqlalchemy') && python('redis') && python('urllib3'))(
+    'SQLAlchemy, redis-py and urllib3 (requests) get theirs, and applying them passes',
+    async () => {
+      const app = fixture('hints-libraries');
+      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const reported = reportedHints(run.report!);
+      for (const [line, id] of Object.entries(declaredHints(app))) expect(reported[line], line).toBe(id);
+      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout).toBe(0);
+    },
+  );
+
+  test('Ruby: a Logger’s file and a pipe', async () => {
+    const app = fixture('hints', 'app.rb');
+    const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    const reported = reportedHints(run.report!);
+    for (const [line, id] of Object.entries(declaredHints(app))) expect(reported[line], line).toBe(id);
+  });
+});
