@@ -1,6 +1,6 @@
 import type { PresetName } from '../presets/presets.js';
-import type { FdRecord, StackFrame } from '../report/types.js';
-import { LIBRARY_HINTS, SERVER_HINTS, kindHint, type Hint, type LibraryHint } from './hint-table.js';
+import type { FdRecord, Hint, StackFrame } from '../report/types.js';
+import { LIBRARY_HINTS, SERVER_HINTS, kindHint, type LibraryHint } from './hint-table.js';
 
 const isRuby = (file: string) => file.endsWith('.rb') || file.endsWith('.ru');
 

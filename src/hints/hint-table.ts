@@ -1,12 +1,6 @@
 import type { FdKind } from '../model/open-file.js';
 import type { PresetName } from '../presets/presets.js';
-
-/** What to change for a leak: `id` is stable (tests and tools key on it), `see` a page to read. */
-export interface Hint {
-  id: string;
-  text: string;
-  see?: string;
-}
+import type { Hint } from '../report/types.js';
 
 /** A library that makes fds, told by the modules on the creating stack (Python) or the gem's files (Ruby). */
 export interface LibraryHint extends Hint {

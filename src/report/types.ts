@@ -1,8 +1,7 @@
 import type { Origin, StackFrame } from '../attribution/describe-origin.js';
 import type { Creator, FdKind, SocketState } from '../model/open-file.js';
-import type { Hint } from '../hints/hint-table.js';
 
-export type { Hint, Origin, StackFrame };
+export type { Origin, StackFrame };
 
 /** One fd in the table at the fork point. */
 export interface FdRecord {
@@ -42,6 +41,13 @@ export interface FdRecord {
   runtimeStartup?: 'python' | 'ruby';
   /** With native stacks on: the C stack of the syscall that made it, innermost first (`libc.so.6 __open64+0x51`). */
   nativeStack?: string[];
+}
+
+/** What to change for a leak (the table is hints/hint-table.ts): `id` is stable, `see` a page to read. */
+export interface Hint {
+  id: string;
+  text: string;
+  see?: string;
 }
 
 export interface Leak extends FdRecord {
