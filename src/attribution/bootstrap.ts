@@ -5,7 +5,7 @@ import { PACKAGE_ROOT } from '../package-root.js';
 /** The directory holding the Python bootstrap (`sitecustomize.py`), shipped beside dist/. */
 export const BOOTSTRAP_DIR = join(PACKAGE_ROOT, 'python');
 /** The Ruby bootstrap, loaded with RUBYOPT=-r. */
-export const RUBY_BOOTSTRAP = join(PACKAGE_ROOT, 'ruby', 'prefork_check.rb');
+export const RUBY_BOOTSTRAP = join(PACKAGE_ROOT, 'ruby', 'prefork_check_bootstrap.rb');
 
 /** A fresh secret per run: records without it are the app's own writes, not ours. */
 export function newToken(): string {

@@ -11,12 +11,12 @@
 # A failure here must never stop the app: it then runs without records.
 begin
 token = ENV['PREFORK_CHECK_TOKEN']
-if token && !token.empty? && !defined?(PreforkCheck)
+if token && !token.empty? && !defined?(PreforkCheckBootstrap)
   require 'fiddle'
   require 'rbconfig'
   require 'socket'
 
-  module PreforkCheck
+  module PreforkCheckBootstrap
     TOKEN = ENV['PREFORK_CHECK_TOKEN'].b.freeze
     FIELD = "\x1f".b.freeze
     RECORD = "\x1e".b.freeze
@@ -131,7 +131,7 @@ if token && !token.empty? && !defined?(PreforkCheck)
       Module.new do
         names.each do |name|
           define_method(name) do |*args, **kwargs, &block|
-            PreforkCheck.call(event, type) { super(*args, **kwargs, &block) }
+            PreforkCheckBootstrap.call(event, type) { super(*args, **kwargs, &block) }
           end
         end
       end
@@ -177,7 +177,7 @@ if token && !token.empty? && !defined?(PreforkCheck)
       def require(*args)
         super
       ensure
-        PreforkCheck.wrap_native_calls
+        PreforkCheckBootstrap.wrap_native_calls
       end
     end
 
@@ -220,7 +220,7 @@ if token && !token.empty? && !defined?(PreforkCheck)
     end
   end
 
-  PreforkCheck.install
+  PreforkCheckBootstrap.install
 end
 rescue StandardError, ScriptError
   nil
