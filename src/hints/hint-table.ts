@@ -86,6 +86,23 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     see: 'https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_',
   },
   {
+    id: 'statsd-client',
+    modules: ['statsd', 'datadog'],
+    text: "A statsd client's socket opened while the app loaded: every worker sends through it. Make the client in the worker (the server's worker hook), or close its socket before the fork.",
+  },
+  {
+    id: 'ruby-tempfile',
+    ruby: true,
+    modules: ['tempfile'],
+    text: 'A Tempfile made while the app loaded is shared by every worker (one offset). Make it in the worker, or close! it before the fork.',
+  },
+  {
+    id: 'ruby-statsd-client',
+    ruby: true,
+    modules: ['statsd', 'datadog'],
+    text: "A statsd client's UDPSocket opened while the app loaded: every worker sends through it. Make the client in the worker (after_fork, on_worker_boot), or close it before the fork.",
+  },
+  {
     id: 'ruby-logger',
     ruby: true,
     modules: ['logger'],
