@@ -325,3 +325,23 @@ describe('which config applies, and which is refused', () => {
     expect(broken.stderr).toMatch(/gives the key "check" twice/);
   });
 });
+
+describe('--check', () => {
+  test('runs only the config’s checks of those names; an unknown name lists the ones there are', async () => {
+    const dir = project({
+      'prefork-check.config.json': {
+        forkMarker: 'READY',
+        checks: [
+          { name: 'web', entry: fixture('leaky') },
+          { name: 'worker', entry: fixture('clean') },
+        ],
+      },
+    });
+    const one = await runCli(['--check', 'worker'], { cwd: dir });
+    expect(one.exitCode, one.stdout).toBe(0);
+    expect(one.result!.checks.map((check) => check.name)).toEqual(['worker']);
+    const unknown = await runCli(['--check', 'api'], { cwd: dir });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toBe('prefork-check: The config has no check named "api"; its checks: "web", "worker".');
+  });
+});

@@ -25,6 +25,8 @@ export interface CliRequest {
   strict: boolean;
   concurrency?: number;
   shard?: Shard;
+  /** --check: only the config's checks of these names. */
+  only?: string[];
   json?: string;
   junit?: string;
   quiet: boolean;
@@ -76,6 +78,7 @@ const flags = {
   junit: { type: 'string' },
   concurrency: { type: 'string' },
   shard: { type: 'string' },
+  check: { type: 'string', multiple: true },
   deep: { type: 'boolean' },
   strace: { type: 'string' },
   'trace-out': { type: 'string' },
@@ -213,6 +216,7 @@ export function parseCli(argv: string[]): CliRequest {
     strict: values.strict ?? false,
     ...(concurrency !== undefined ? { concurrency } : {}),
     ...(values.shard !== undefined ? { shard: parseShard(values.shard) } : {}),
+    ...(values.check !== undefined ? { only: values.check } : {}),
     ...(values.json !== undefined ? { json: values.json } : {}),
     ...(values.junit !== undefined ? { junit: values.junit } : {}),
     quiet: values.quiet ?? false,

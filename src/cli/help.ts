@@ -55,6 +55,7 @@ Running:
 ${helpLine('timeout')}
   --concurrency <n>        checks run at once (default: the number of cores)
   --shard <i>/<n>          run only the i-th of n slices of the checks (for CI matrices)
+  --check <name>           run only the config's check of this name (repeatable)
 ${helpLine('python')}
 ${helpLine('inheritFds')}
 ${helpLine('attribution')}

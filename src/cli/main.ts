@@ -89,13 +89,31 @@ function typedAppDefaults(defaults: CheckConfig, request: CliRequest): CheckConf
   return rest;
 }
 
+/** The config's checks named with --check, in the config's order; a name it has not is an error listing those it has. */
+function onlyNamed(checks: CheckOptions[], names: string[] | undefined): CheckOptions[] {
+  if (names === undefined) return checks;
+  const known = checks.map((check) => check.name ?? '');
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0)
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      `The config has no check named ${unknown.map((name) => JSON.stringify(name)).join(', ')}; its checks: ${known.map((name) => JSON.stringify(name)).join(', ') || 'none'}.`,
+    );
+  return checks.filter((check) => names.includes(check.name ?? ''));
+}
+
 /** The run the request and the project's config describe. */
 function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; json?: string; junit?: string } {
   const cwd = process.cwd();
   const config = loadConfig(cwd, request.config);
   const fromConfig = request.app === undefined;
   const defaults = fromConfig ? config.defaults : typedAppDefaults(config.defaults, request);
-  const checks = fromConfig ? config.checks : [mergeCheck(defaults, request.app!, cwd)];
+  const checks = fromConfig ? onlyNamed(config.checks, request.only) : [mergeCheck(defaults, request.app!, cwd)];
+  if (!fromConfig && request.only !== undefined)
+    throw new PreforkCheckError(
+      'INVALID_OPTION',
+      '`--check` picks checks of the config by name; an app named on the command line is the one check.',
+    );
   if (checks.length === 0) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
@@ -146,7 +164,7 @@ function planRun(request: CliRequest, signal: AbortSignal): { plan: RunPlan; jso
       ? { concurrency: request.concurrency ?? config.concurrency }
       : {}),
     ...(request.shard ? { shard: request.shard } : {}),
-    ...(fromConfig && !request.shard ? { wholeConfig: true } : {}),
+    ...(fromConfig && !request.shard && !request.only ? { wholeConfig: true } : {}),
     ...(config.file !== undefined
       ? {
           config: {

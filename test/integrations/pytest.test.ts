@@ -77,6 +77,24 @@ describe.runIf(hasPytest)('pytest: the prefork_check fixture', () => {
     },
   );
 
+  test('pytest --prefork-check: each check of the config is a test, also under -n 2', async () => {
+    const config = {
+      forkMarker: 'READY',
+      checks: [
+        { name: 'web', command: ['python3', fixture('leaky')] },
+        { name: 'worker', command: ['python3', fixture('clean')] },
+      ],
+    };
+    for (const args of [['--prefork-check'], ['--prefork-check', '-n', '2']]) {
+      const run = await pytest({ 'prefork-check.config.json': JSON.stringify(config) }, args);
+      expect(run.exitCode, run.stdout).toBe(1);
+      expect(run.stdout).toMatch(/1 failed, 1 passed/);
+      const web = /<testcase [^>]*name="web"[^>]*>\s*<failure message="([^"]*)"/.exec(run.junit)?.[1] ?? '';
+      expect(web).toMatch(/fd 3 +file +\S*app\.log/);
+      expect(run.junit).toMatch(/<testcase [^>]*name="worker"[^>]*\/>/);
+    }
+  });
+
   test('no CLI to be found: an error naming the four ways it is looked for', async () => {
     // Nothing on PATH: no prefork-check, no npx.
     const run = await pytest(
