@@ -149,6 +149,47 @@ describe.each([
   });
 });
 
+// The server half of each hint, applied: what the app opened at import is opened in the server's
+// worker hook instead, and the check passes with no allow rule.
+describe('the server hooks the hints name, applied', () => {
+  test('gunicorn post_fork in gunicorn.conf.py', async () => {
+    const dir = scratch();
+    writeFileSync(
+      join(dir, 'app.py'),
+      'import os, sqlite3\ndb = None\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"ok"]\n',
+    );
+    writeFileSync(
+      join(dir, 'gunicorn.conf.py'),
+      'import os, sqlite3\ndef post_fork(server, worker):\n    import app\n    app.db = sqlite3.connect(os.path.join(os.environ["APP_DATA"], "app.db"))\n',
+    );
+    const { report, exitCode } = await checkWith(dir, () => [...SERVERS.gunicorn]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(report.forkPoint.reached).toBe(true);
+  });
+
+  test('Celery worker_process_init', async () => {
+    const dir = scratch();
+    writeFileSync(
+      join(dir, 'tasks.py'),
+      [
+        'import os',
+        'from celery import Celery',
+        'from celery.signals import worker_process_init',
+        'app = Celery("tasks", broker="memory://", backend="cache+memory://")',
+        'audit = None',
+        '@worker_process_init.connect',
+        'def open_audit(**kwargs):',
+        '    global audit',
+        '    audit = open(os.path.join(os.environ["APP_DATA"], "audit.log"), "a")',
+        '',
+      ].join('\n'),
+    );
+    const { report, exitCode } = await checkWith(dir, () => [...SERVERS.celery]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(report.forkPoint.reached).toBe(true);
+  });
+});
+
 describe('supervisor', () => {
   test('the same log file opened twice for one program fails, as duplicates; everything else is supervisord’s own', async () => {
     const { report, exitCode, appData } = await check('supervisor', 'leaky');
