@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, symlinkSync, existsSync, writeFileSync } from 
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { childVitestEnv } from './helpers/processes.js';
 import { ROOT, scratch } from './helpers/run-cli.js';
 
 const EXAMPLE = join(ROOT, 'examples/vitest');
@@ -24,10 +25,7 @@ describe('examples/vitest, run by a child Vitest', () => {
   test('one check per config entry: api passes, reports fails naming its leak and line, in the JSON and JUnit reporters', async () => {
     linkPackage();
     const dir = scratch();
-    // A clean environment: this Vitest's own variables would make the child think it is a worker.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
-    );
+    const env = childVitestEnv();
     const run = await execa(
       join(ROOT, 'node_modules/.bin/vitest'),
       [
@@ -97,9 +95,7 @@ describe('defineForkChecks when there is nothing to run', () => {
       join(dir, 'fork.test.mjs'),
       `import { defineForkChecks } from ${JSON.stringify(join(ROOT, 'dist/vitest/index.js'))};\ndefineForkChecks();\n`,
     );
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
-    );
+    const env = childVitestEnv();
     await execa(
       join(ROOT, 'node_modules/.bin/vitest'),
       ['run', '--reporter=json', `--outputFile.json=${dir}/results.json`],

@@ -183,6 +183,11 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   let rootEnd: { how: string; killed: boolean } | undefined;
   let sawEvents = false;
   let traceCopy: AtomicFile | undefined;
+  /** A trace line, copied to --trace-out and applied to the model. */
+  const take = (line: string) => {
+    traceCopy?.write(line + '\n');
+    return apply(line);
+  };
   try {
     if (resolved.traceOut !== undefined) traceCopy = AtomicFile.open(resolved.traceOut, 'the trace');
     // By hand, not for-await: after the fork point the trace may be read on (readOn).
@@ -199,8 +204,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         }
         continue;
       }
-      traceCopy?.write(line + '\n');
-      const applied = apply(line);
+      const applied = take(line);
       if (applied === undefined) continue;
       if (!sawEvents) phase('traced');
       sawEvents = true;
@@ -239,10 +243,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       let table = describe(seen.table, hit.task.proc.pid);
       if (table.some(hasUnknownAddress)) {
         // Gone from /proc already (closed right after the fork point): what the trace says of it next completes it.
-        await readOn(lines, (line) => {
-          traceCopy?.write(line + '\n');
-          apply(line);
-        });
+        await readOn(lines, take);
         table = describe(seen.table, hit.task.proc.pid);
       }
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
@@ -302,7 +303,7 @@ const READ_ON_MS = 500;
  * (at most READ_ON_MS): the descriptions in the fork point's table learn what the trace says of
  * them next. The table's fds themselves are the fork point's, whatever the lines do.
  */
-async function readOn(lines: AsyncIterator<string>, apply: (line: string) => void): Promise<void> {
+async function readOn(lines: AsyncIterator<string>, apply: (line: string) => unknown): Promise<void> {
   const deadline = Date.now() + READ_ON_MS;
   for (let next = await lines.next(); !next.done && next.value !== ''; next = await lines.next()) {
     apply(next.value);

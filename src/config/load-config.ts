@@ -4,7 +4,7 @@ import { PreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
 import { CHECK_FIELDS, CHECK_KEYS, validateField, type CheckConfig } from '../check/check-fields.js';
 import { parseJsonText, readText } from '../json/json-file.js';
-import { lineOf } from '../json/json-locate.js';
+import { lineNumber, lineOf } from '../json/json-locate.js';
 import {
   checkBoolean,
   checkNumber,
@@ -189,16 +189,18 @@ function findConfig(
 export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
   const found = findConfig(cwd, explicit);
   if (!found) return { root: cwd, defaults: {}, checks: [], reporters: {}, defaultsAt: {} };
+  // Paths in the config are under the package.json field when that is where it came from.
+  const inPackage = found.file.endsWith('package.json') && explicit === undefined;
+  const within = (parts: Array<string | number>) => (inPackage ? [PACKAGE_FIELD, ...parts] : parts);
   const problems: Problems = [];
   if (!validate(found.value, problems)) {
-    const inPackage = found.file.endsWith('package.json') && explicit === undefined;
     const located = problems.map((problem) => {
       const path = /^([\w.[\]]+?)(?::| )/.exec(problem)?.[1] ?? '';
       const parts = path
         .split(/[.[\]]+/)
         .filter(Boolean)
         .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-      return `${problem}${lineOf(found.text, inPackage ? [PACKAGE_FIELD, ...parts] : parts)}`;
+      return `${problem}${lineOf(found.text, within(parts))}`;
     });
     throw new PreforkCheckError(
       'INVALID_CONFIG',
@@ -223,12 +225,11 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
       'INVALID_CONFIG',
       `The config in ${found.file} has two checks named "${twice}": give each a unique "name".`,
     );
-  const inPackage = found.file.endsWith('package.json') && explicit === undefined;
   const defaultsAt = Object.fromEntries(
-    Object.keys(defaults).map((key) => [
-      key,
-      lineOf(found.text, inPackage ? [PACKAGE_FIELD, key] : [key]).replace(/^ \((.*)\)$/, '$1'),
-    ]),
+    Object.keys(defaults).flatMap((key) => {
+      const line = lineNumber(found.text, within([key]));
+      return line === undefined ? [] : [[key, `line ${line}`]];
+    }),
   );
   return {
     file: found.file,

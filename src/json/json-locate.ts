@@ -77,8 +77,14 @@ function locateJson(text: string, path: Path): number | undefined {
   return value(0);
 }
 
-/** `line N` of the value at `path`, for messages; empty when it cannot be found. */
-export function lineOf(text: string, path: Path): string {
+/** The line of the value at `path`, or undefined when it cannot be found. */
+export function lineNumber(text: string, path: Path): number | undefined {
   const offset = locateJson(text, path);
-  return offset === undefined ? '' : ` (line ${text.slice(0, offset).split('\n').length})`;
+  return offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
+}
+
+/** ` (line N)` of the value at `path`, for messages; empty when it cannot be found. */
+export function lineOf(text: string, path: Path): string {
+  const line = lineNumber(text, path);
+  return line === undefined ? '' : ` (line ${line})`;
 }

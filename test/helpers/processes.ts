@@ -26,3 +26,10 @@ export async function settle(check: () => number[], ms = 2000): Promise<number[]
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Our environment without this Vitest's own variables, which would make a child Vitest think it is a worker. */
+export function childVitestEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
+  );
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { processesWithEnv, settle } from '../helpers/processes.js';
+import { childVitestEnv, processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, ROOT, fixture, runCli, scratch } from '../helpers/run-cli.js';
 import { treeState } from '../helpers/tree-state.js';
 
@@ -157,9 +157,7 @@ test('hangs', async () => {
 }, 60_000);
 `,
       );
-      const env = Object.fromEntries(
-        Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
-      );
+      const env = childVitestEnv();
       const vitest = spawn(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--root', dir], {
         cwd: dir,
         env: { ...env, [MARK]: mark },
