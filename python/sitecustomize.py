@@ -362,6 +362,31 @@ def _install():
         _wrap_type(select, "epoll", b"epoll")
     sys.meta_path.insert(0, _AfterImport)
     sys.addaudithook(_audit)
+    if os.environ.get("PREFORK_CHECK_CLOSES") == "1" and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_announce_closes_in_child)
+
+
+# Builtins whose call may close an fd: os.close, a file's or socket's close(), os.dup2 over an
+# open fd, `with open(...)`'s exit. Seen by the profile hook as C calls from Python lines.
+_CLOSING = {"close", "closerange", "dup2", "__exit__"}
+
+
+def _announce_close(frame, event, arg):
+    # Around each closing builtin: a D record (covering the closes it makes) and its end.
+    if event == "c_call":
+        if getattr(arg, "__name__", None) in _CLOSING:
+            _emit(b"D", b"close", frame)
+    elif event == "c_return" or event == "c_exception":
+        if getattr(arg, "__name__", None) in _CLOSING:
+            _end_native()
+
+
+def _announce_closes_in_child():
+    # In a forked worker, prefork-check reports what it closes of what it inherited, and where:
+    # the server's worker hook (post_fork, worker_process_init) closing what the app opened.
+    # Only in the thread that forked, which runs those hooks, and never over a profiler of the app's.
+    if sys.getprofile() is None:
+        sys.setprofile(_announce_close)
 
 
 def _start_record():

@@ -206,6 +206,37 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       Process.singleton_class.prepend(announcing('fork', %i[fork]))
       Kernel.prepend(RequireHook)
       wrap_native_calls
+      Process.singleton_class.prepend(ForkHook) if ENV['PREFORK_CHECK_CLOSES'] == '1' && Process.respond_to?(:_fork)
+    end
+
+    # What a forked worker closes, and where (Unicorn's after_fork, Puma's on_worker_boot closing
+    # what the app opened): IO's closing methods, and the C extensions' own, announced as D records.
+    CLOSING_CALLS = [
+      ['IO', %i[close close_read close_write reopen]],
+      ['SQLite3::Database', %i[close]],
+      ['PG::Connection', %i[close finish]],
+      ['Mysql2::Client', %i[close]],
+      ['Trilogy', %i[close]],
+    ].freeze
+
+    def self.announce_closes
+      CLOSING_CALLS.each do |name, methods|
+        target = loaded_constant(name)
+        next unless target
+        present = methods.select { |method| target.method_defined?(method) || target.private_method_defined?(method) }
+        target.prepend(announcing('close', present, 'D'))
+      rescue StandardError
+        nil
+      end
+    end
+
+    # Process._fork (Ruby 3.1+) is what every fork goes through; the child announces its closes.
+    module ForkHook
+      def _fork
+        pid = super
+        PreforkCheckBootstrap.announce_closes if pid.zero?
+        pid
+      end
     end
 
     def self.start_record

@@ -44,6 +44,17 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   openpty: { syscalls: ['open', 'openat', 'ioctl'], count: 2 },
 };
 
+/** The event of the bootstraps' closing records (`D`). */
+const CLOSE_EVENT = 'close';
+/** Per process: enough for a worker's hook; what comes after only loses its line, never its verdict. */
+const MAX_CLOSES_LOGGED = 4096;
+
+/** The syscall that closed a description, and what called it. */
+export interface Closer {
+  syscall: string;
+  attribution: Attribution;
+}
+
 interface ThreadState {
   /** A Python call's record, covering its next matching syscalls. */
   pending?: CallRecord;
@@ -68,6 +79,8 @@ export class Attributor {
   private readonly threads = new Map<number, ThreadState>();
   /** By what made the fd: a new description, or a dup of an old one. */
   private readonly attributions = new WeakMap<OpenFile | Duplication, Attribution>();
+  /** Per forked process: who closed each description it closed (the last close of each). */
+  private readonly closes = new WeakMap<Proc, Map<OpenFile, Closer>>();
   /** The Python call that forked each child process, where one announced it. */
   private readonly forks = new WeakMap<Task, CallRecord>();
   private readonly frames = new WeakMap<Proc, FrameTable>();
@@ -113,6 +126,11 @@ export class Attributor {
     return true;
   }
 
+  /** Who closed `file` in the forked process `proc` last, if it did: the syscall, and the call that announced it. */
+  closerOf(proc: Proc, file: OpenFile): Closer | undefined {
+    return this.closes.get(proc)?.get(file);
+  }
+
   attributionOf(made: OpenFile | Duplication): Attribution | undefined {
     return this.attributions.get(made);
   }
@@ -147,7 +165,34 @@ export class Attributor {
     duplicated: (task, syscall, dup) => {
       this.attributions.set(dup, this.attribute(task, syscall));
     },
+    // A forked child's closes, for the report of what a worker closed of what it inherited.
+    closed: (task, syscall, released) => {
+      if (task.proc.parentPid === undefined) return;
+      let log = this.closes.get(task.proc);
+      if (!log) this.closes.set(task.proc, (log = new Map()));
+      if (log.size >= MAX_CLOSES_LOGGED) return;
+      const record = this.closingCall(task, syscall);
+      const closer: Closer = {
+        syscall,
+        attribution: record
+          ? { type: 'recorded', record, image: this.imageOf(task.proc) }
+          : { type: 'unrecorded', image: this.imageOf(task.proc), bootstrapped: false, afterFork: false },
+      };
+      for (const { file } of released) log.set(file, closer);
+    },
   };
+
+  /**
+   * The call that closes fds in this syscall, while the model applies it: a dup2's own record,
+   * or the innermost call announced as closing (`D` records: a worker's close(), IO#close).
+   */
+  private closingCall(task: Task, syscall: string): CallRecord | undefined {
+    const thread = this.threads.get(task.tid);
+    if (!thread) return undefined;
+    const pending = thread.pending;
+    if (pending && pending.event === 'dup' && ANNOUNCED.dup!.syscalls.includes(syscall)) return pending;
+    return [...thread.scoped].reverse().find((call) => call.event === CLOSE_EVENT);
+  }
 
   private attribute(task: Task, syscall: string): Attribution {
     const image = this.imageOf(task.proc);

@@ -12,12 +12,24 @@ export function newToken(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** Environment that makes every Python and Ruby process of the app load its bootstrap. */
-export function bootstrapEnv(token: string, env: Record<string, string | undefined>): Record<string, string> {
+/**
+ * Environment that makes every Python and Ruby process of the app load its bootstrap. `closes`:
+ * forked children also announce their closes (the first worker is followed to its ready point).
+ */
+export function bootstrapEnv(
+  token: string,
+  env: Record<string, string | undefined>,
+  { closes = false } = {},
+): Record<string, string> {
   const pythonPath = env.PYTHONPATH ? `${BOOTSTRAP_DIR}${delimiter}${env.PYTHONPATH}` : BOOTSTRAP_DIR;
   // Ruby splits RUBYOPT on spaces, so a path with one cannot be given: Ruby apps then go without lines.
   const rubyOpt = RUBY_BOOTSTRAP.includes(' ')
     ? env.RUBYOPT
     : [`-r${RUBY_BOOTSTRAP}`, env.RUBYOPT].filter(Boolean).join(' ');
-  return { PYTHONPATH: pythonPath, ...(rubyOpt ? { RUBYOPT: rubyOpt } : {}), PREFORK_CHECK_TOKEN: token };
+  return {
+    PYTHONPATH: pythonPath,
+    ...(rubyOpt ? { RUBYOPT: rubyOpt } : {}),
+    PREFORK_CHECK_TOKEN: token,
+    ...(closes ? { PREFORK_CHECK_CLOSES: '1' } : {}),
+  };
 }

@@ -106,8 +106,9 @@ export function parseRecord(event: SyscallEvent, token: string, frames: FrameTab
     };
   }
   if (type === 'X') return { type: 'end' };
-  // E: a Python call about to make its fd. N: a native call (ctypes, sqlite3) and C: a Ruby call, each covering every fd until its end.
-  if (type !== 'E' && type !== 'N' && type !== 'C') return undefined;
+  // E: a Python call about to make its fd. N: a native call (ctypes, sqlite3) and C: a Ruby call, each covering every fd until
+  // its end. D: a call that may close fds (a forked worker's close(), IO#close), covering every close until its end.
+  if (type !== 'E' && type !== 'N' && type !== 'C' && type !== 'D') return undefined;
   const stack = parts
     .slice(3)
     .map((part) => frames.read(part))

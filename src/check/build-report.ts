@@ -2,7 +2,7 @@ import type { Preset } from '../presets/presets.js';
 import { compileRule, type AllowRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from '../rules/apply-rules.js';
-import type { FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
+import type { ClosedInWorker, FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
 import { settle } from '../report/verdict.js';
 import { hintFor } from '../hints/choose-hint.js';
 
@@ -18,6 +18,21 @@ export interface ReportInput {
   projectRoot: string;
   error?: { code: string; message: string };
   startedAt: number;
+  /** By fd: what the first worker closed before it was ready to serve. */
+  closedInWorker?: Map<number, ClosedInWorker>;
+}
+
+/** How a report names an fd the worker closed: `closed by the worker (pid 12) at gunicorn.conf.py:7 in post_fork`. */
+function closedInWorkerWords(closed: ClosedInWorker): string {
+  const by = `closed by the worker (pid ${closed.pid})`;
+  if (closed.origin) return `${by} at ${closed.origin.file}:${closed.origin.line} in ${closed.origin.function}`;
+  return closed.syscall ? `${by} with ${closed.syscall}()` : by;
+}
+
+/** A leak nothing else excused, excused when the first worker closed it before it served. */
+function creditWorker(leak: Leak, closedInWorker: Map<number, ClosedInWorker> | undefined): Leak {
+  const closed = leak.allowed ? undefined : closedInWorker?.get(leak.fd);
+  return closed ? { ...leak, allowed: true, allowedBy: closedInWorkerWords(closed), closedInWorker: closed } : leak;
 }
 
 /** What identifies "the same file or socket" across fds: a path, or a socket's inode. Pipes' two ends are not duplicates. */
@@ -103,7 +118,9 @@ export function buildReport(input: ReportInput): Report {
     .filter(isRubyVmEventfd)
     .map((record): Leak => ({ ...record, allowed: true, allowedBy: RUBY_VM_EVENTFD }));
   const preset = input.preset?.preset.name;
-  const hinted = ruled.map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset) }));
+  const hinted = ruled
+    .map((leak) => creditWorker(leak, input.closedInWorker))
+    .map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset) }));
   const leaks = [...hinted, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   return settle(
     {

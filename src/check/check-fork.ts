@@ -16,11 +16,14 @@ import { startFullTrace } from '../session/full-trace.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
-import type { ForkPointSpec } from '../fork-point/spec.js';
+import { followsWorker, type ForkPointSpec } from '../fork-point/spec.js';
 import { resolveOptions, type CheckOptions, type ResolvedOptions } from './options.js';
 import { buildReport } from './build-report.js';
 import { checkBlindSpots } from './blind-spots.js';
-import type { FdRecord, ForkPointReport, Report } from '../report/types.js';
+import type { ClosedInWorker, FdRecord, ForkPointReport, Report } from '../report/types.js';
+import type { OpenFile } from '../model/open-file.js';
+import type { ProcessEvent } from '../trace/events.js';
+import { WorkerReady, type WorkerOutcome } from '../fork-point/worker-ready.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { quoted } from '../json/shape.js';
 
@@ -114,8 +117,14 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const spec = resolved.forkPoint;
   phase('preflight');
 
-  const reportOf = (table: FdRecord[], forkPoint: ForkPointReport, error?: { code: ErrorCode; message: string }) => {
+  const reportOf = (
+    table: FdRecord[],
+    forkPoint: ForkPointReport,
+    error?: { code: ErrorCode; message: string },
+    closedInWorker?: Map<number, ClosedInWorker>,
+  ) => {
     const input = {
+      ...(closedInWorker ? { closedInWorker } : {}),
       name: resolved.name,
       command: resolved.command,
       forkPoint,
@@ -145,7 +154,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     output,
   });
   session.forkStack = started.forkStack;
-  const { run, model, apply, describe } = started;
+  const { run, model, apply, describe, closedBy } = started;
   const livePids = () => [...model.tasks.keys()];
 
   let stop: Stop | undefined;
@@ -177,6 +186,14 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   const onParentGone = () =>
     interrupt('INTERRUPTED', 'The process that ran this check went away; the app was stopped.');
   if (process.connected) process.once('disconnect', onParentGone);
+
+  const stoppedReport = (stopped: Stop) => {
+    const table = stopped.table && stopped.task ? describe(stopped.table, stopped.task.proc.pid) : [];
+    return reportOf(table, forkPointReport(spec, detector, false, 'not reached', stopped.task), {
+      code: stopped.code,
+      message: stopped.message,
+    });
+  };
 
   let hit: ForkPointHit | undefined;
   let rootExit: { table: FdTable; code: number } | undefined;
@@ -241,11 +258,6 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       // Described before the kill: sockets are completed from the live process's /proc.
       const seen = checkBlindSpots(hit.table, hit.task.proc.pid);
       let table = describe(seen.table, hit.task.proc.pid);
-      if (table.some(hasUnknownAddress)) {
-        // Gone from /proc already (closed right after the fork point): what the trace says of it next completes it.
-        await readOn(lines, take);
-        table = describe(seen.table, hit.task.proc.pid);
-      }
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
       forkPoint.notes.push(...seen.notes);
       if (seen.incomplete !== undefined) forkPoint.incomplete = seen.incomplete;
@@ -253,17 +265,28 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         const message = `The app exited with status ${hit.exitCode}: it failed before or while exiting, so its fds are not a trustworthy answer.`;
         return reportOf(table, forkPoint, { code: 'APP_FAILED', message });
       }
-      const report = reportOf(table, forkPoint);
+      let report = reportOf(table, forkPoint);
+      const worker = hit.childPid === undefined ? undefined : model.tasks.get(hit.childPid);
+      if (worker && followsWorker(spec) && report.leaks.some((leak) => !leak.allowed)) {
+        // What would count may be closed by the worker's own hook before it serves: follow it there.
+        clearTimeout(timer);
+        const ready = new WorkerReady(worker, hit.table);
+        const outcome = await followWorker(lines, take, ready, startedAt, resolved.timeoutMs, () => stop !== undefined);
+        if (stop) return stoppedReport(stop);
+        forkPoint.worker = { pid: worker.proc.pid, ...outcome };
+        const closed = outcome.ready ? closedInWorker(hit.table, worker, closedBy) : undefined;
+        if (table.some(hasUnknownAddress)) table = describe(seen.table, hit.task.proc.pid);
+        report = reportOf(table, forkPoint, undefined, closed);
+      } else if (table.some(hasUnknownAddress)) {
+        // Gone from /proc already (closed right after the fork point): what the trace says of it next completes it.
+        await readOn(lines, take);
+        table = describe(seen.table, hit.task.proc.pid);
+        report = reportOf(table, forkPoint);
+      }
       phase('described');
       return report;
     }
-    if (stop) {
-      const table = stop.table && stop.task ? describe(stop.table, stop.task.proc.pid) : [];
-      return reportOf(table, forkPointReport(spec, detector, false, 'not reached', stop.task), {
-        code: stop.code,
-        message: stop.message,
-      });
-    }
+    if (stop) return stoppedReport(stop);
     if (rootEnd && model.root) {
       const table = describe(rootExit?.table ?? model.root.table, model.root.proc.pid);
       const who = describeProcess(model.root.proc);
@@ -294,6 +317,59 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
 /** A socket whose target still has a `?` where the kernel had an address. */
 function hasUnknownAddress(record: FdRecord): boolean {
   return record.kind === 'socket' && /(^| )\?( |$)|:\?( |$)/.test(record.target);
+}
+
+/**
+ * Applies the trace on from the fork point until the worker is ready to serve, ends, or the
+ * deadline (the fork point's own timeout) passes: whichever comes first.
+ */
+async function followWorker(
+  lines: AsyncIterator<string>,
+  apply: (line: string) => { event: ProcessEvent; task: Task } | undefined,
+  ready: WorkerReady,
+  startedAt: number,
+  timeoutMs: number,
+  stopped: () => boolean,
+): Promise<WorkerOutcome> {
+  const deadline = startedAt + timeoutMs;
+  const late = (): WorkerOutcome => ({
+    ready: false,
+    how: `it was not ready to serve within the check's timeout (${Number((timeoutMs / 1000).toPrecision(6))} s)`,
+  });
+  // The heartbeat ('' after each quiet spell) wakes this loop while the app is silent.
+  for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    if (stopped()) break;
+    if (Date.now() > deadline) return late();
+    const outcome = next.value === '' ? ready.quiet() : observeLine(apply(next.value), ready);
+    if (outcome) return outcome;
+  }
+  return { ready: false, how: 'the trace ended before it was ready to serve' };
+}
+
+function observeLine(
+  applied: { event: ProcessEvent; task: Task } | undefined,
+  ready: WorkerReady,
+): WorkerOutcome | undefined {
+  return applied && ready.observe(applied.event, applied.task);
+}
+
+/**
+ * The fork point's fds (beyond stdio) that the worker no longer holds in any slot: closed, or
+ * replaced with dup2, before its ready point. One it keeps under another number (a dup) still counts.
+ */
+function closedInWorker(
+  forkTable: FdTable,
+  worker: Task,
+  closedBy: (task: Task, file: OpenFile) => Omit<ClosedInWorker, 'pid'> | undefined,
+): Map<number, ClosedInWorker> {
+  const held = new Set([...worker.table.slots.values()].map((slot) => slot.file));
+  const closed = new Map<number, ClosedInWorker>();
+  for (const [fd, slot] of forkTable.slots) {
+    if (fd <= 2 || held.has(slot.file)) continue;
+    const by = closedBy(worker, slot.file);
+    closed.set(fd, { pid: worker.proc.pid, ...(by ?? { origin: null, stack: [] }) });
+  }
+  return closed;
 }
 
 const READ_ON_MS = 500;

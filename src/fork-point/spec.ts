@@ -8,3 +8,8 @@ export type ForkPointSpec =
    */
   | { mode: 'first-fork'; spawns?: boolean; serverFork?: string }
   | { mode: 'exit' };
+
+/** A first fork's worker is followed to its ready point; a spawned program's fds are its own business. */
+export function followsWorker(spec: ForkPointSpec): boolean {
+  return spec.mode === 'first-fork' && spec.spawns !== true;
+}

@@ -33,6 +33,22 @@ function hasCloexec(flags: string[]): boolean {
 let made: OpenFile[] = [];
 /** The dup it made, if any; applyFdSyscall hands it back too. */
 let duplicated: Duplication[] = [];
+/** The slots it closed (close, close_range, or dup2/dup3 onto an open fd); handed back too. */
+let released: Released[] = [];
+
+/** An fd a syscall took out of a table, with the description it held. */
+export interface Released {
+  fd: number;
+  file: OpenFile;
+}
+
+/** Closes `fd` in the task's table, noting what it held. */
+function release(task: Task, fd: number): void {
+  const slot = task.table.get(fd);
+  if (slot === undefined) return;
+  released.push({ fd, file: slot.file });
+  task.table.close(fd);
+}
 
 /** Adds a new description at `ref.fd`, replacing (implicitly closing) what was there. */
 function create(task: Task, event: SyscallEvent, ref: FdRef, flags: string[], cloexec: boolean): OpenFile {
@@ -87,6 +103,8 @@ function duplicate(task: Task, event: SyscallEvent, oldFd: FdRef | undefined, ne
   if (!oldFd) return;
   const file = task.table.get(oldFd.fd)?.file ?? unaccounted(task, oldFd);
   if (oldFd.fd === newFd) return;
+  const replaced = task.table.get(newFd);
+  if (replaced && replaced.file !== file) released.push({ fd: newFd, file: replaced.file });
   const dup: Duplication = { creator: creatorOf(task, event.name), of: oldFd.fd };
   task.table.set(newFd, file, cloexec, dup);
   duplicated.push(dup);
@@ -272,7 +290,7 @@ const HANDLERS: Record<string, Handler> = {
     if (!fd) return;
     // A socket's last annotation may say more than any before (a UDP socket's local address, given at connect).
     refresh(task, fd);
-    task.table.close(fd.fd);
+    release(task, fd.fd);
   },
   // The calling thread leaves a table it shared (threads, CLONE_FILES) for a copy of its own.
   unshare: (task, args, event) => {
@@ -287,7 +305,7 @@ const HANDLERS: Record<string, Handler> = {
     if (flags.includes('CLOSE_RANGE_UNSHARE')) task.table = task.table.copy();
     if (flags.includes('CLOSE_RANGE_CLOEXEC'))
       task.table.forRange(first, last, (fd) => task.table.setCloexec(fd, true));
-    else task.table.forRange(first, last, (fd) => task.table.close(fd));
+    else task.table.forRange(first, last, (fd) => release(task, fd));
   },
   recvmsg: (task, args, event) => {
     if (event.result[0] !== '-') receiveRights(task, args, event);
@@ -329,19 +347,27 @@ function acceptSocket(
 /** Syscalls the model reads. Everything else that strace reports is ignored. */
 export const FD_SYSCALLS = Object.keys(HANDLERS);
 
-/** Applies one fd-changing syscall to the calling task's table; returns the descriptions it made. */
-export function applyFdSyscall(task: Task, event: SyscallEvent): { made: OpenFile[]; duplicated: Duplication[] } {
+/** What one syscall did to a table: descriptions it made, dups it made, slots it closed. */
+export interface FdChanges {
+  made: OpenFile[];
+  duplicated: Duplication[];
+  released: Released[];
+}
+
+/** Applies one fd-changing syscall to the calling task's table; returns what it changed. */
+export function applyFdSyscall(task: Task, event: SyscallEvent): FdChanges {
   const handler = HANDLERS[event.name];
   if (handler === undefined) {
     // write, getsockname, ...: only what their fd argument's annotation says.
     if (event.result[0] !== '-') refreshLeadingFd(task, event.args);
-    return { made: [], duplicated: [] };
+    return { made: [], duplicated: [], released: [] };
   }
   const result = parseResult(event.result);
   const returned =
     result.errno === undefined && result.value !== undefined && result.value >= 0 ? result.ref : undefined;
   made = [];
   duplicated = [];
+  released = [];
   handler(task, splitTopLevel(event.args), event, returned);
-  return { made, duplicated };
+  return { made, duplicated, released };
 }

@@ -3,7 +3,7 @@ import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { FdTable, type Duplication } from './fd-table.js';
 import type { OpenFile } from './open-file.js';
 import type { Proc, Task } from './task.js';
-import { applyFdSyscall } from './fd-syscalls.js';
+import { applyFdSyscall, type Released } from './fd-syscalls.js';
 
 export interface CloneInfo {
   thread: boolean;
@@ -20,6 +20,8 @@ export interface ModelListener {
   created?(task: Task, syscall: string, files: OpenFile[]): void;
   /** A new fd that shares an old one's description (dup, dup2, dup3, fcntl F_DUPFD). */
   duplicated?(task: Task, syscall: string, dup: Duplication): void;
+  /** fds the syscall took out of the table (close, close_range, dup2 or dup3 onto an open fd). Told before `duplicated`. */
+  closed?(task: Task, syscall: string, released: Released[]): void;
 }
 
 export const CLONE_CALLS = new Set(['clone', 'clone3', 'fork', 'vfork']);
@@ -93,7 +95,9 @@ export class ProcessModel {
       if (childTid > 0 && !this.tasks.has(childTid)) this.createChild(task, childTid, flags);
       // On to the fd handlers: with CLONE_PIDFD the parent gets a pidfd as the clone returns.
     }
-    const { made, duplicated } = applyFdSyscall(task, event);
+    const { made, duplicated, released } = applyFdSyscall(task, event);
+    // Before `duplicated`: the dup2 that replaced an fd still has its record for whoever asks who closed it.
+    if (released.length > 0) for (const listener of this.listeners) listener.closed?.(task, event.name, released);
     if (made.length > 0) for (const listener of this.listeners) listener.created?.(task, event.name, made);
     for (const dup of duplicated) for (const listener of this.listeners) listener.duplicated?.(task, event.name, dup);
   }

@@ -43,6 +43,22 @@ export interface FdRecord {
   nativeStack?: string[];
 }
 
+/**
+ * An fd the first worker closed, or put another file over with dup2, before it was ready to
+ * serve (gunicorn's post_fork, Celery's worker_process_init, Unicorn's after_fork): no worker
+ * shares it while serving, so it does not count. The master still holds it.
+ */
+export interface ClosedInWorker {
+  /** The worker's pid. */
+  pid: number;
+  /** The call that closed it: close, close_range, dup2 or dup3 (unsaid after the first 4,096 closes of the worker). */
+  syscall?: string;
+  /** The app's line that closed it (Python and Ruby); null when no call the bootstrap announces did. */
+  origin: Origin | null;
+  /** The Python or Ruby stack at the close, innermost first. */
+  stack: StackFrame[];
+}
+
 /** What to change for a leak (the table is hints/hint-table.ts): `id` is stable, `see` a page to read. */
 export interface Hint {
   id: string;
@@ -64,6 +80,8 @@ export interface Leak extends FdRecord {
   beyondBaseline?: { key: string; count: number };
   /** The fix, for the server and library at hand; on every leak that counts. */
   hint?: Hint;
+  /** The first worker closed it before it was ready: excused, with where. */
+  closedInWorker?: ClosedInWorker;
 }
 
 /** How many fds an allow rule excused; a rule that excused none is listed with 0, so stale rules show. */
@@ -86,6 +104,12 @@ export interface ForkPointReport {
   program?: string;
   /** For a first fork: the worker's pid. */
   workerPid?: number;
+  /**
+   * For a first fork with fds that would count: the worker followed to its ready point (its first
+   * wait to serve). `ready` false: it exited, ran another program, or was not ready in time; then
+   * nothing it closed is excused. `how`: what showed it ready, or why not.
+   */
+  worker?: { pid: number; ready: boolean; how: string };
   notes: string[];
   /**
    * Set when the table may miss fds the trace cannot see being made (io_uring, fanotify): why.

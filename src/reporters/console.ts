@@ -80,6 +80,16 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
       );
     }
     for (const note of report.forkPoint.notes) lines.push(paint('dim', `  note: ${printable(note)}`));
+    const worker = report.forkPoint.worker;
+    if (worker)
+      lines.push(
+        paint(
+          'dim',
+          worker.ready
+            ? `  worker: pid ${worker.pid} followed to its ready point (${printable(worker.how)}); what it closed before is not counted`
+            : `  worker: pid ${worker.pid} followed, but ${printable(worker.how)}: nothing it closed is excused`,
+        ),
+      );
     if (report.error && report.leaks.length > 0)
       lines.push('', `Open when the check stopped${report.forkPoint.pid ? ` (pid ${report.forkPoint.pid})` : ''}:`);
     let inRunOfOneLiners = false;
@@ -179,7 +189,7 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
   const head = `  ${fds} ${leak.kind.padEnd(9)} ${target}`;
   const flags = [...leak.flags, ...(leak.cloexec ? ['O_CLOEXEC'] : [])].join('|') || '-';
   const lines = [
-    leak.allowed ? paint('dim', `${head}  (allowed by ${printable(leak.allowedBy ?? '')})`) : paint('bold', head),
+    leak.allowed ? paint('dim', `${head}  (${excuse(leak)})`) : paint('bold', head),
     `          flags     ${printable(flags)}${leak.cloexec ? paint('dim', '  (close-on-exec does not protect forked workers)') : ''}`,
     `          made by   ${madeBy(leak.createdBy)}${leak.duplicateOf !== undefined ? `, a duplicate of fd ${leak.duplicateOf}` : ''}`,
     `          origin    ${leak.origin ? `${printable(leak.origin.file)}:${leak.origin.line} in ${printable(leak.origin.function)}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
@@ -252,11 +262,19 @@ function seeLine(see: string | undefined): string[] {
   return see === undefined ? [] : [`${' '.repeat(LABEL_WIDTH)}see ${printable(see)}`];
 }
 
+/** What excused an fd, as its one line says it. */
+function excuse(leak: Leak): string {
+  const by = printable(leak.allowedBy ?? '');
+  return leak.closedInWorker ? by : `allowed by ${by}`;
+}
+
 function verdict(report: Report, paint: Paint, name: string): string {
   const counted = report.leaks.filter((leak) => !leak.allowed);
-  const allowed = report.leaks.length - counted.length;
+  const closed = report.leaks.filter((leak) => leak.closedInWorker).length;
+  const allowed = report.leaks.length - counted.length - closed;
   const tail =
     (allowed > 0 ? `; ${allowed} allowed` : '') +
+    (closed > 0 ? `; ${closed} closed by the worker before it served` : '') +
     (report.forkPoint.incomplete ? `; the table may be incomplete (${report.forkPoint.incomplete})` : '');
   if (report.status === 'error')
     return `${paint('red', 'ERROR')} ${name}${report.error ? printableLines(report.error.message) : 'the check could not be completed'}`;

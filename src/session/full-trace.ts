@@ -8,8 +8,9 @@ import { initialTable } from '../model/initial-table.js';
 import type { ModelListener, ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
-import type { ForkPointSpec } from '../fork-point/spec.js';
-import type { FdRecord } from '../report/types.js';
+import { followsWorker, type ForkPointSpec } from '../fork-point/spec.js';
+import type { OpenFile } from '../model/open-file.js';
+import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
 
 export interface FullTraceRequest {
@@ -37,6 +38,8 @@ export interface FullTrace {
   describe(table: FdTable, pid: number): FdRecord[];
   /** The Python stack that forked a child, where a Python call announced it (TracePipeline.forkStack). */
   forkStack(child: Task): StackFrame[] | undefined;
+  /** Who closed a description in a forked process (TracePipeline.closedBy). */
+  closedBy(task: Task, file: OpenFile): Omit<ClosedInWorker, 'pid'> | undefined;
 }
 
 /**
@@ -51,7 +54,10 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     straceArgs: (traceFile) => straceArguments(request, traceFile, request.command),
     cwd: request.cwd,
     env: request.attribution
-      ? { ...request.env, ...bootstrapEnv(token, { ...process.env, ...request.env }) }
+      ? {
+          ...request.env,
+          ...bootstrapEnv(token, { ...process.env, ...request.env }, { closes: followsWorker(request.forkPoint) }),
+        }
       : request.env,
     inheritFds: request.inheritFds,
   });
@@ -67,5 +73,6 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     apply: (line) => pipeline.apply(line),
     describe: (table, pid) => pipeline.describe(table, pid),
     forkStack: (child) => pipeline.forkStack(child),
+    closedBy: (task, file) => pipeline.closedBy(task, file),
   };
 }

@@ -5,7 +5,8 @@ import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel, type ModelListener } from '../model/process-model.js';
 import { creatorOf, type Task } from '../model/task.js';
 import { describeTable } from '../report/describe-table.js';
-import type { FdRecord } from '../report/types.js';
+import type { OpenFile } from '../model/open-file.js';
+import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { TraceParser } from '../trace/parser.js';
 
@@ -53,6 +54,14 @@ export class TracePipeline {
     const forking = this.attributor.forkOf(child);
     if (!forking) return undefined;
     return describeOrigin(forking, creatorOf(child, 'clone'), this.projectRoot).stack;
+  }
+
+  /** Who closed `file` in the forked process `task` belongs to, as a report names it; undefined when it did not. */
+  closedBy(task: Task, file: OpenFile): Omit<ClosedInWorker, 'pid'> | undefined {
+    const closer = this.attributor.closerOf(task.proc, file);
+    if (!closer) return undefined;
+    const { origin, stack } = describeOrigin(closer.attribution, creatorOf(task, closer.syscall), this.projectRoot);
+    return { syscall: closer.syscall, origin, stack };
   }
 
   /** Report records of a table, origins included. Sockets are completed from the live process's /proc. */
