@@ -362,8 +362,10 @@ def _install():
         _wrap_type(select, "epoll", b"epoll")
     sys.meta_path.insert(0, _AfterImport)
     sys.addaudithook(_audit)
-    if os.environ.get("PREFORK_CHECK_CLOSES") == "1" and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_announce_closes_in_child)
+    if os.environ.get("PREFORK_CHECK_CLOSES") == "1":
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_announce_closes_in_child)
+        _AFTER_IMPORT["uwsgidecorators"] = _patch_uwsgidecorators
 
 
 # Builtins whose call may close an fd: os.close, a file's or socket's close(), os.dup2 over an
@@ -387,6 +389,22 @@ def _announce_closes_in_child():
     # Only in the thread that forked, which runs those hooks, and never over a profiler of the app's.
     if sys.getprofile() is None:
         sys.setprofile(_announce_close)
+
+
+def _patch_uwsgidecorators(module):
+    # uWSGI forks in C and runs Python's fork handlers only with --py-call-osafterfork; it always
+    # calls uwsgi.post_fork_hook, which this module sets to run the @postfork functions.
+    uwsgi = sys.modules.get("uwsgi")
+    hook = getattr(uwsgi, "post_fork_hook", None)
+    if hook is None or getattr(hook, "__prefork_check__", False):
+        return
+
+    def post_fork_hook(*args, **kwargs):
+        _announce_closes_in_child()
+        return hook(*args, **kwargs)
+
+    post_fork_hook.__prefork_check__ = True
+    uwsgi.post_fork_hook = post_fork_hook
 
 
 def _start_record():

@@ -114,3 +114,15 @@ describe('the first worker, followed to its ready point', () => {
     expect(existsSync(join(run.scratch, 'worker-view.json'))).toBe(false);
   });
 });
+
+test("Ruby: a worker's IO#close before it serves is not counted, at its line", async () => {
+  const app = fixture('worker-hook', 'app.rb');
+  const closed = await runCli(['--fork-at-first-fork', '--', 'ruby', app, 'close']);
+  expect(leakLines(closed.report!)).toEqual([LISTENER]);
+  expect(closed.report!.leaks.find((leak) => leak.target.endsWith('master.log'))!.closedInWorker).toMatchObject({
+    syscall: 'close',
+    origin: { file: 'fixtures/worker-hook/app.rb', line: 11 },
+  });
+  const kept = await runCli(['--fork-at-first-fork', '--', 'ruby', app, 'keep']);
+  expect(leakLines(kept.report!)).toEqual([`file ${kept.scratch}/master.log`, LISTENER]);
+});

@@ -50,7 +50,7 @@ beforeAll(() => {
   );
   if (missing.length > 0)
     throw new Error(
-      `Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 supervisor unicorn puma python3-flask python3-prometheus-client`,
+      `Missing ${missing.join(', ')}: apt-get install gunicorn python3-celery uwsgi uwsgi-plugin-python3 python3-uwsgidecorators supervisor unicorn puma python3-flask python3-prometheus-client`,
     );
 });
 
@@ -187,6 +187,109 @@ describe('the server hooks the hints name, applied', () => {
     const { report, exitCode } = await checkWith(dir, () => [...SERVERS.celery]);
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
     expect(report.forkPoint.reached).toBe(true);
+  });
+});
+
+// The fix made where each server's docs put it: the worker's own hook closes what the app opened
+// while it loaded. Recognised by following the first worker to its ready point: closing passes,
+// with the hook's line; keeping (the same hook doing nothing) fails.
+const HOOKS: {
+  server: Server;
+  files: (close: boolean) => Record<string, string>;
+  line: { file: string; line: number };
+  leak: string;
+}[] = [
+  {
+    server: 'gunicorn',
+    files: (close) => ({
+      'app.py':
+        'import os, sqlite3\ndb = sqlite3.connect(os.path.join(os.environ["APP_DATA"], "app.db"))\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"ok"]\n',
+      'gunicorn.conf.py': `def post_fork(server, worker):\n    import app\n    ${close ? 'app.db.close()' : 'pass'}\n`,
+    }),
+    line: { file: 'gunicorn.conf.py', line: 3 },
+    leak: 'app.db',
+  },
+  {
+    server: 'celery',
+    files: (close) => ({
+      'tasks.py': [
+        'import os',
+        'from celery import Celery',
+        'from celery.signals import worker_process_init',
+        'app = Celery("tasks", broker="memory://", backend="cache+memory://")',
+        'audit = open(os.path.join(os.environ["APP_DATA"], "audit.log"), "a")',
+        '@worker_process_init.connect',
+        'def close_audit(**kwargs):',
+        `    ${close ? 'audit.close()' : 'pass'}`,
+        '',
+      ].join('\n'),
+    }),
+    line: { file: 'tasks.py', line: 8 },
+    leak: 'audit.log',
+  },
+  {
+    server: 'uwsgi',
+    files: (close) => ({
+      'app.py': [
+        'import os',
+        'import uwsgidecorators',
+        'audit = open(os.path.join(os.environ["APP_DATA"], "audit.log"), "a")',
+        '@uwsgidecorators.postfork',
+        'def close_audit():',
+        `    ${close ? 'audit.close()' : 'pass'}`,
+        'def application(environ, start_response):',
+        '    start_response("200 OK", [])',
+        '    return [b"ok"]',
+        '',
+      ].join('\n'),
+    }),
+    line: { file: 'app.py', line: 6 },
+    leak: 'audit.log',
+  },
+  {
+    server: 'unicorn',
+    files: (close) => ({
+      'config.ru':
+        '$audit = File.open(File.join(ENV.fetch("APP_DATA"), "audit.log"), "a")\nrun lambda { |_env| [200, {}, ["ok"]] }\n',
+      'unicorn.conf.rb': `listen "127.0.0.1:0"\nworker_processes 2\npreload_app true\nafter_fork do |server, worker|\n  ${close ? '$audit.close' : 'nil'}\nend\n`,
+    }),
+    line: { file: 'unicorn.conf.rb', line: 5 },
+    leak: 'audit.log',
+  },
+  {
+    server: 'puma',
+    files: (close) => ({
+      'config.ru':
+        '$audit = File.open(File.join(ENV.fetch("APP_DATA"), "audit.log"), "a")\nrun lambda { |_env| [200, {}, ["ok"]] }\n',
+      'puma.rb': `bind "tcp://127.0.0.1:0"\nworkers 2\npreload_app!\non_worker_boot do\n  ${close ? '$audit.close' : 'nil'}\nend\n`,
+    }),
+    line: { file: 'puma.rb', line: 5 },
+    leak: 'audit.log',
+  },
+];
+
+describe.each(HOOKS)("$server: the worker's own hook closes what the app opened", ({ server, files, line, leak }) => {
+  const app = (close: boolean) => {
+    const dir = scratch();
+    for (const [name, text] of Object.entries(files(close))) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+
+  test('closing it there passes, and the report names the hook line that closed it', async () => {
+    const { report, exitCode, appData } = await checkWith(app(true), () => [...SERVERS[server]]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(report.forkPoint.worker).toMatchObject({ pid: report.forkPoint.workerPid, ready: true });
+    const closed = report.leaks.filter((fd) => fd.closedInWorker);
+    expect(closed.map((fd) => fd.target)).toEqual([`${appData}/${leak}`]);
+    expect(closed[0]!.closedInWorker).toMatchObject({ pid: report.forkPoint.workerPid, origin: line });
+  });
+
+  test('keeping it (the hook does nothing) fails with the leak', async () => {
+    const { report, exitCode, appData } = await checkWith(app(false), () => [...SERVERS[server]]);
+    expect(exitCode).toBe(1);
+    expect(report.forkPoint.worker?.ready).toBe(true);
+    expect(counted(report).map((fd) => fd.target)).toEqual([`${appData}/${leak}`]);
+    expect(report.leaks.filter((fd) => fd.closedInWorker)).toEqual([]);
   });
 });
 
