@@ -137,7 +137,12 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     return buildReport({ ...input, ...(error ? { error } : {}) });
   };
 
-  const output = new AppOutput(spec.mode === 'marker' ? spec.marker : undefined, resolved.appOutput);
+  const noApp = resolved.preset?.preset.noApp;
+  const output = new AppOutput(
+    spec.mode === 'marker' ? spec.marker : undefined,
+    resolved.appOutput,
+    noApp ? [noApp.words] : [],
+  );
   // The trace session, once started, tells the detector which Python stack forked a child.
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
@@ -284,6 +289,10 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         report = reportOf(table, forkPoint);
       }
       phase('described');
+      // Said before the fork: its bytes have had the follow (or at least this turn) to arrive.
+      await new Promise(setImmediate);
+      if (noApp && output.said(noApp.words))
+        return reportOf(table, forkPoint, { code: 'APP_FAILED', message: noApp.advice });
       return report;
     }
     if (stop) return stoppedReport(stop);

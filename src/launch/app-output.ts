@@ -116,11 +116,17 @@ export type AppOutputMode = 'inherit' | 'stderr' | 'ignore';
  */
 export class AppOutput {
   readonly streams: { 1: AppStream; 2: AppStream };
+  private readonly heard: WordsHeard;
 
-  /** `show`: 'inherit' relays each stream to ours, 'stderr' both to our stderr (our stdout carries a report), 'ignore' neither. */
-  constructor(marker?: string, show: AppOutputMode = 'inherit') {
+  /**
+   * `show`: 'inherit' relays each stream to ours, 'stderr' both to our stderr (our stdout carries a
+   * report), 'ignore' neither. `listen`: words to note if the app says them (`said`).
+   */
+  constructor(marker?: string, show: AppOutputMode = 'inherit', listen: string[] = []) {
     const needle = marker === undefined ? undefined : Buffer.from(marker);
-    const relay = (ours: NodeJS.WriteStream) => (chunk: Buffer) => {
+    this.heard = new WordsHeard(listen);
+    const relay = (ours: NodeJS.WriteStream, from: 1 | 2) => (chunk: Buffer) => {
+      this.heard.push(from, chunk);
       if (show === 'ignore') return undefined;
       relayed.any = true;
       if (chunk.at(-1) === 0x0a) relayed.lineOpen.delete(ours);
@@ -128,9 +134,14 @@ export class AppOutput {
       return passOn(ours, chunk) ? undefined : ours;
     };
     this.streams = {
-      1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout)),
-      2: new AppStream(needle, relay(process.stderr)),
+      1: new AppStream(needle, relay(show === 'stderr' ? process.stderr : process.stdout, 1)),
+      2: new AppStream(needle, relay(process.stderr, 2)),
     };
+  }
+
+  /** Whether the app has said these words (given to the constructor) on its stdout or stderr so far. */
+  said(words: string): boolean {
+    return this.heard.seen.has(words);
   }
 
   /** The trace has begun: the app's output is the app's from here, and passed on. */
@@ -142,6 +153,26 @@ export class AppOutput {
   /** What strace wrote to the shared stderr before it gave up, when it never traced. */
   straceSaid(): string {
     return this.streams[2].heldText();
+  }
+}
+
+/** Words looked for in the app's output as it passes, each stream's end kept for words split over chunks. */
+class WordsHeard {
+  readonly seen = new Set<string>();
+  private readonly tails = { 1: Buffer.alloc(0), 2: Buffer.alloc(0) };
+  private readonly needles: { words: string; bytes: Buffer }[];
+  private readonly longest: number;
+
+  constructor(words: string[]) {
+    this.needles = words.map((text) => ({ words: text, bytes: Buffer.from(text) }));
+    this.longest = Math.max(0, ...this.needles.map((needle) => needle.bytes.length));
+  }
+
+  push(from: 1 | 2, chunk: Buffer): void {
+    if (this.needles.length === this.seen.size) return;
+    const text = Buffer.concat([this.tails[from], chunk]);
+    for (const { words, bytes } of this.needles) if (text.includes(bytes)) this.seen.add(words);
+    this.tails[from] = text.subarray(Math.max(0, text.length - this.longest + 1));
   }
 }
 

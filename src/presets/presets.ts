@@ -18,6 +18,11 @@ export interface Preset {
   programs: string[];
   forkPoint: ForkPointSpec;
   ownFds: ServerFd[];
+  /**
+   * What the server says when it could not load the app and goes on serving none: a fork point
+   * reached then says nothing about the app, so the check is an error, with `advice`.
+   */
+  noApp?: { words: string; advice: string };
 }
 
 /** Made with `module:function` on the Python stack. */
@@ -105,6 +110,11 @@ const PRESETS: Record<PresetName, Preset> = {
     programs: ['uwsgi'],
     // uWSGI's master forks its workers in C: a fork a Python call announced is the app's own.
     forkPoint: { mode: 'first-fork', serverFork: 'native' },
+    noApp: {
+      words: '*** no app loaded. going in full dynamic mode ***',
+      advice:
+        'uWSGI could not load the app and went on serving none (full dynamic mode); its output above says why. --need-app makes uWSGI exit instead.',
+    },
     ownFds: [
       {
         role: 'listening socket',

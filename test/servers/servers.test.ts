@@ -293,6 +293,18 @@ describe.each(HOOKS)("$server: the worker's own hook closes what the app opened"
   });
 });
 
+test('uwsgi that cannot load the app goes on serving none: an error naming why, never a pass', async () => {
+  const dir = scratch();
+  writeFileSync(
+    join(dir, 'app.py'),
+    'import no_such_module\ndef application(environ, start_response):\n    return []\n',
+  );
+  const { report, exitCode } = await checkWith(dir, () => [...SERVERS.uwsgi]);
+  expect(exitCode).toBe(2);
+  expect(report.error).toEqual({ code: 'APP_FAILED', message: expect.stringMatching(/^uWSGI could not load the app/) });
+  expect(report.forkPoint.reached).toBe(true);
+});
+
 describe('supervisor', () => {
   test('the same log file opened twice for one program fails, as duplicates; everything else is supervisord’s own', async () => {
     const { report, exitCode, appData } = await check('supervisor', 'leaky');
