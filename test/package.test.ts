@@ -44,7 +44,7 @@ function newProject(type: 'commonjs' | 'module'): string {
   // Copied, as npm installs it (a link would resolve its imports from where it lies); its runtime
   // dependencies and Vitest, linked from ours, sit beside it as npm would hoist them.
   cpSync(unpacked, join(dir, 'node_modules', 'prefork-check'), { recursive: true });
-  for (const name of ['tinyglobby', 'junit-report-builder', 'picomatch', 'vitest', '@types'])
+  for (const name of ['tinyglobby', 'picomatch', 'vitest', '@types'])
     symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
   writeFileSync(
     join(dir, 'app.py'),

@@ -11,6 +11,26 @@ const xpath = async (file: string, expression: string) =>
   (await execa('xmllint', ['--xpath', expression, file])).stdout.trim();
 
 describe('JUnit XML', () => {
+  test("a path with XML's own characters (]]>, &, quotes, <) is written as it is, in a document the schema accepts", async () => {
+    const name = 'a]]>b&c"d<e\'f.log';
+    const dir = scratch();
+    const junit = join(dir, 'junit.xml');
+    const run = await runCli([
+      '--junit',
+      junit,
+      '--fork-marker',
+      'READY',
+      '--',
+      'python3',
+      '-c',
+      `import os, time; f = open(os.path.join(os.environ['FIXTURE_SCRATCH'], ${JSON.stringify(name)}), 'w'); print('READY', flush=True); time.sleep(30)`,
+    ]);
+    expect(run.exitCode, run.stderr).toBe(1);
+    await execa('xmllint', ['--noout', '--schema', join(ROOT, 'test/schemas/junit.xsd'), junit]);
+    expect(await xpath(junit, 'string(//failure/@message)')).toContain(`${run.scratch}/${name}`);
+    expect(await xpath(junit, 'string(//failure)')).toContain(`fd 3 file ${run.scratch}/${name}`);
+  });
+
   test('a testsuite per check, a failing testcase per leak site with its stack, a passing one when clean; valid against the schema CI tools read', async () => {
     const dir = project({
       'prefork-check.config.json': {

@@ -1,24 +1,11 @@
-import { createRequire } from 'node:module';
-import type { Builder } from 'junit-report-builder';
 import { groupBySite, siteOf } from '../report/group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { foldStack } from './console.js';
 import { printable } from './printable.js';
 import { writeFileAtomic } from '../files/write-atomic.js';
+import { xmlDocument, type XmlElement } from './xml.js';
 
-/**
- * junit-report-builder, loaded on first use: its import takes ~50 ms, which every
- * `import 'prefork-check'` would pay though most runs write no JUnit.
- */
-let junit: Builder | undefined;
-function junitBuilder(): Builder {
-  if (junit === undefined) {
-    // A CommonJS package with a transpiled default export: TypeScript sees it one level deeper than Node loads it.
-    const loaded = createRequire(import.meta.url)('junit-report-builder') as { default?: Builder } & Builder;
-    junit = loaded.default ?? loaded;
-  }
-  return junit;
-}
+const CLASS_NAME = 'prefork-check';
 
 function failureBody(group: Leak[]): string {
   const lines = group.map(
@@ -31,82 +18,124 @@ function failureBody(group: Leak[]): string {
   return lines.join('\n');
 }
 
-type TestCase = ReturnType<ReturnType<Builder['testSuite']>['testCase']>;
-
-/**
- * The `line` attribute beside `file`, which annotation actions read to point at the line.
- * junit-report-builder has no setter for it; its element attributes are this one object.
- */
-function atLine(testCase: TestCase, line: number): void {
-  const attributes = (testCase as unknown as { _attributes?: Record<string, unknown> })._attributes;
-  if (attributes) attributes.line = line;
+interface TestCase {
+  name: string;
+  time: number;
+  /** The creating line, for annotation actions. */
+  at?: { file: string; line: number };
+  outcome?:
+    | { type: 'failure'; message: string; kind: string; body?: string }
+    | { type: 'error'; message: string; kind: string }
+    | { type: 'skipped' };
 }
 
-function addCheck(builder: Builder, report: Report): void {
-  const suite = builder
-    .testSuite()
-    .name(printable(report.name))
-    .time(report.durationMs / 1000);
-  const className = 'prefork-check';
-  if (report.error) {
-    suite
-      .testCase()
-      .className(className)
-      .name('reaches its fork point')
-      .time(report.durationMs / 1000)
-      .error(printable(report.error.message), report.error.code);
-  }
+function testCaseElement(test: TestCase): XmlElement {
+  const outcome = test.outcome;
+  const child: XmlElement | undefined =
+    outcome === undefined
+      ? undefined
+      : outcome.type === 'skipped'
+        ? { name: 'skipped', attributes: [] }
+        : {
+            name: outcome.type,
+            attributes: [
+              ['message', outcome.message],
+              ['type', outcome.kind],
+            ],
+            ...(outcome.type === 'failure' && outcome.body !== undefined ? { text: outcome.body } : {}),
+          };
+  return {
+    name: 'testcase',
+    attributes: [
+      ['classname', CLASS_NAME],
+      ['name', test.name],
+      ['time', test.time],
+      ['file', test.at?.file],
+      ['line', test.at?.line],
+    ],
+    children: child ? [child] : [],
+  };
+}
+
+/** One check's test cases: its error, a failing one per leak site (or one passing), its stale entries. */
+function testCases(report: Report): TestCase[] {
+  const cases: TestCase[] = [];
+  const seconds = report.durationMs / 1000;
+  if (report.error)
+    cases.push({
+      name: 'reaches its fork point',
+      time: seconds,
+      outcome: { type: 'error', message: printable(report.error.message), kind: report.error.code },
+    });
   const counted = groupBySite(report.leaks.filter((leak) => !leak.allowed));
   for (const group of counted) {
     const leak = group[0]!;
     const count = group.length > 1 ? ` (x${group.length})` : '';
     // XML cannot hold most control characters: they are written as \xNN, like the console does.
     // A leak is found at the fork point, not timed on its own: the check's time is the suite's.
-    const testCase = suite
-      .testCase()
-      .className(className)
-      .name(printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`))
-      .time(0);
-    if (leak.origin && !leak.origin.file.startsWith('<')) {
-      testCase.file(printable(leak.origin.file));
-      atLine(testCase, leak.origin.line);
-    }
-    testCase
-      .failure(
-        printable(
+    cases.push({
+      name: printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`),
+      time: 0,
+      ...(leak.origin && !leak.origin.file.startsWith('<')
+        ? { at: { file: printable(leak.origin.file), line: leak.origin.line } }
+        : {}),
+      outcome: {
+        type: 'failure',
+        message: printable(
           `${group.length} ${leak.kind} fd${group.length > 1 ? 's' : ''} open at the fork point: ${leak.target}${leak.hint ? `. Fix: ${leak.hint.text}` : ''}`,
         ),
-        'LeakedFd',
-      )
-      .stacktrace(failureBody(group));
+        kind: 'LeakedFd',
+        body: failureBody(group),
+      },
+    });
   }
   if (!report.error && counted.length === 0)
-    suite
-      .testCase()
-      .className(className)
-      .name('nothing open at the fork point beyond stdio')
-      .time(report.durationMs / 1000);
+    cases.push({ name: 'nothing open at the fork point beyond stdio', time: seconds });
   // Stale entries fail the check only under --strict, which shows as a failure with no leak left.
   const staleFails = report.status === 'fail' && counted.length === 0;
-  for (const entry of report.stale) {
-    const testCase = suite
-      .testCase()
-      .className(className)
-      .name(printable(`baseline entry still matches a leak: ${entry.key}`));
-    if (staleFails)
-      testCase.failure(
-        'The leak this baseline entry records is gone (--strict): run --update-baseline.',
-        'StaleBaselineEntry',
-      );
-    else testCase.skipped();
-  }
+  for (const entry of report.stale)
+    cases.push({
+      name: printable(`baseline entry still matches a leak: ${entry.key}`),
+      time: 0,
+      outcome: staleFails
+        ? {
+            type: 'failure',
+            message: 'The leak this baseline entry records is gone (--strict): run --update-baseline.',
+            kind: 'StaleBaselineEntry',
+          }
+        : { type: 'skipped' },
+    });
+  return cases;
 }
 
-/** JUnit XML: one testsuite per check, one failing testcase per leak site, one passing testcase when clean. */
+/** How many test cases end each way: the counts testsuites and testsuite carry. */
+function counts(cases: TestCase[]): [string, number][] {
+  const of = (type: string) => cases.filter((test) => test.outcome?.type === type).length;
+  return [
+    ['tests', cases.length],
+    ['failures', of('failure')],
+    ['errors', of('error')],
+    ['skipped', of('skipped')],
+  ];
+}
+
+/**
+ * JUnit XML: one testsuite per check, one failing testcase per leak site, one passing testcase when
+ * clean. Written here rather than with a builder library: the `line` attribute annotation actions
+ * read has no setter in junit-report-builder, and the whole format is these few elements.
+ */
 export function formatJunit(result: RunResult): string {
-  const builder = junitBuilder().newBuilder();
-  for (const report of result.checks) addCheck(builder, report);
-  return builder.build();
+  const suites = result.checks.map((report) => ({ report, cases: testCases(report) }));
+  const all = suites.flatMap((suite) => suite.cases);
+  return xmlDocument({
+    name: 'testsuites',
+    attributes: counts(all),
+    children: suites.map(({ report, cases }) => ({
+      name: 'testsuite',
+      attributes: [['name', printable(report.name)], ['time', report.durationMs / 1000], ...counts(cases)],
+      children: cases.map(testCaseElement),
+    })),
+  });
 }
 
 export async function writeJunitReport(result: RunResult, file: string): Promise<void> {
