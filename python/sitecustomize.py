@@ -295,6 +295,9 @@ _AFTER_IMPORT = {
     "sqlite3.dbapi2": _patch_sqlite3,
     # multiprocessing.shared_memory keeps the fd shm_open makes.
     "_posixshmem": lambda module: _wrap(module, "shm_open", b"open"),
+    # gRPC's C core makes a channel's epoll, eventfd and sockets, in the calling thread and in
+    # threads it starts there.
+    "grpc": lambda module: [_wrap(module, name, b"grpc", native=True) for name in ("insecure_channel", "secure_channel")],
     # dbm's databases (shelve's too) are opened by the C library and kept open.
     "_gdbm": lambda module: _wrap(module, "open", b"dbm", native=True),
     "_dbm": lambda module: _wrap(module, "open", b"dbm", native=True),
@@ -350,6 +353,15 @@ def _install():
         ("dup2", b"dup"),
     ):
         _wrap(os, name, event)
+    # A thread's start: fds its native code makes later, announced by no call, are named by the
+    # line that started it (grpc's connectivity thread). threading may hold its own reference.
+    import _thread
+
+    for name in ("start_new_thread", "start_joinable_thread"):
+        _wrap(_thread, name, b"thread")
+        threading = sys.modules.get("threading")
+        if threading is not None and hasattr(threading, "_" + name):
+            setattr(threading, "_" + name, getattr(_thread, name))
     try:
         import _socket
         import select

@@ -56,6 +56,26 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
+  test.runIf(python('grpc'))(
+    "grpc: the poller's fds and the connection its thread makes get grpc's hint; closing the channel before the fork passes",
+    async () => {
+      const app = fixture('hints-grpc');
+      const run = await runCli(['--fork-at-first-fork', '--', '/usr/bin/python3', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+      expect(counted.map((leak) => leak.kind)).toEqual(expect.arrayContaining(['epoll', 'eventfd']));
+      // The connection, when it is still open, comes from grpc's own thread: named by the line that started it.
+      expect(counted.map((leak) => leak.hint?.id)).toEqual(counted.map(() => 'grpc-channel'));
+      const reported = reportedHints(run.report!);
+      for (const [line, id] of Object.entries(declaredHints(app))) expect(reported[line], line).toBe(id);
+      const fixed = await runCli(['--fork-at-first-fork', '--', '/usr/bin/python3', app, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout).toBe(0);
+      expect(fixed.report!.leaks.filter((leak) => leak.closedInWorker).map((leak) => leak.kind)).toEqual(
+        expect.arrayContaining(['epoll', 'eventfd']),
+      );
+    },
+  );
+
   test('Ruby: a Logger’s file and a pipe', async () => {
     const app = fixture('hints', 'app.rb');
     const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);

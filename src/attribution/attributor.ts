@@ -14,7 +14,8 @@ export interface ProcessImage {
 /** Where a description came from, as far as the app's own records tell. */
 export type Attribution =
   /** Made by the call `record` names (a Python call, or native code it called into). */
-  | { type: 'recorded'; record: CallRecord; image: ProcessImage }
+  /** `inThread`: no call covered it; `record` started the thread that made it (native code in that thread). */
+  | { type: 'recorded'; record: CallRecord; image: ProcessImage; inThread?: true }
   /**
    * No record covered it: made by a program with no bootstrap, before the bootstrap ran
    * (`bootstrapped` false: the interpreter's own start-up), or by native code. `afterFork`: in a
@@ -38,6 +39,8 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   dup: { syscalls: ['dup', 'dup2', 'dup3', 'fcntl'], count: 1 },
   // socket.recv_fds and recvmsg: the fds another process passed with SCM_RIGHTS.
   recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
+  // threading's start: no fd, but the stack that started the thread names what its native code makes.
+  thread: { syscalls: ['clone', 'clone3'], count: 1 },
   // os.fork: no fd, but the stack that forked (a server's worker fork, or the app's own).
   fork: { syscalls: ['clone', 'clone3', 'fork'], count: 1 },
   // The master, then the slave: opened by path, or (glibc) by ioctl TIOCGPTPEER on the master.
@@ -55,6 +58,12 @@ export interface Closer {
   attribution: Attribution;
 }
 
+/** The innermost scoped call (the last) that is `wanted`. */
+function innermost(scoped: CallRecord[], wanted: (call: CallRecord) => boolean): CallRecord | undefined {
+  for (let at = scoped.length - 1; at >= 0; at--) if (wanted(scoped[at]!)) return scoped[at];
+  return undefined;
+}
+
 interface ThreadState {
   /** A Python call's record, covering its next matching syscalls. */
   pending?: CallRecord;
@@ -65,6 +74,8 @@ interface ThreadState {
   last?: CallRecord;
   /** A forked child's thread that has sent no record since the fork. */
   afterFork?: boolean;
+  /** The call that started this thread (Python's threading), for what it makes that no call covers. */
+  startedBy?: CallRecord;
 }
 
 /**
@@ -143,7 +154,19 @@ export class Attributor {
 
   readonly listener: ModelListener = {
     cloned: (parent, child, info) => {
-      // A forked child runs the same interpreter, hooks and all; a new thread starts with no record.
+      // A thread native code starts inside an announced native call (grpc's pollers and
+      // executors) runs for that call: what it makes is the call's, at the app's line.
+      if (info.thread) {
+        const starting = this.take(parent.tid, 'clone');
+        const native = innermost(this.threads.get(parent.tid)?.scoped ?? [], (call) => call.native);
+        this.threads.set(child.tid, {
+          remaining: 0,
+          scoped: native ? [native] : [],
+          ...(native ? { last: native } : {}),
+          ...(starting?.event === 'thread' ? { startedBy: starting } : {}),
+        });
+      }
+      // A forked child runs the same interpreter, hooks and all; any other new thread starts with no record.
       if (!info.thread) {
         // Python's os.fork record, or the Ruby fork call (or native call) in progress.
         const forking = this.take(parent.tid, 'clone');
@@ -191,7 +214,7 @@ export class Attributor {
     if (!thread) return undefined;
     const pending = thread.pending;
     if (pending && pending.event === 'dup' && ANNOUNCED.dup!.syscalls.includes(syscall)) return pending;
-    return [...thread.scoped].reverse().find((call) => call.event === CLOSE_EVENT);
+    return innermost(thread.scoped, (call) => call.event === CLOSE_EVENT);
   }
 
   private attribute(task: Task, syscall: string): Attribution {
@@ -199,6 +222,7 @@ export class Attributor {
     const record = this.take(task.tid, syscall);
     if (record) return { type: 'recorded', record, image };
     const thread = this.threads.get(task.tid);
+    if (thread?.startedBy) return { type: 'recorded', record: thread.startedBy, image, inThread: true };
     return {
       type: 'unrecorded',
       image,

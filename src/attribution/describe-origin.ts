@@ -160,17 +160,21 @@ export function describeOrigin(
         stack,
         originNote: `made by ${attribution.record.event} with no ${LANGUAGE[started.runtime]} frame on the stack`,
       };
-    const native = attribution.record.native;
+    const call = attribution.record.native;
+    const inThread = attribution.inThread === true;
     const origin: Origin = {
       file: innermost.file,
       line: innermost.line,
       function: innermost.function,
-      native,
-      ...(native ? { call: attribution.record.event } : {}),
+      native: call || inThread,
+      ...(call && !inThread ? { call: attribution.record.event } : {}),
       library: own === undefined,
     };
     const notes = [
-      ...(native ? [`made inside native code (${attribution.record.event}) called from this line`] : []),
+      ...(inThread
+        ? ['made by native code in a thread started from this line; no call in that thread announced it']
+        : []),
+      ...(call && !inThread ? [`made inside native code (${attribution.record.event}) called from this line`] : []),
       ...(own === undefined ? ["made inside library code: no frame of the app's own code is on the stack"] : []),
     ];
     return { origin, stack, ...(notes.length > 0 ? { originNote: notes.join('; ') } : {}) };

@@ -40,7 +40,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   {
     id: 'grpc-channel',
     modules: ['grpc'],
-    text: 'A gRPC channel opened while the app loaded. Open channels in the worker, or set GRPC_ENABLE_FORK_SUPPORT=1 and close the channel before the fork.',
+    text: "A gRPC channel opened while the app loaded: grpc's poller (an epoll and an eventfd) and the channel's connection are in every worker. Open channels in the worker, or call channel.close() before the fork: grpc then closes its poller's fds in each worker as it starts, which this check sees with a first-fork fork point (a marker still finds them in the master). GRPC_ENABLE_FORK_SUPPORT=1 made forked children exit with status 64 (grpc 1.51).",
     see: 'https://github.com/grpc/grpc/blob/master/doc/fork_support.md',
   },
   {
