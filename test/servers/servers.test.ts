@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -188,6 +189,70 @@ describe('the server hooks the hints name, applied', () => {
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
     expect(report.forkPoint.reached).toBe(true);
   });
+});
+
+// The library half of the hints, under a real server: the leak gets the library's hint with the
+// server's hook, and the library's own fix (no allow rule) passes.
+describe.each([
+  {
+    library: 'Django LOGGING (a FileHandler configured by django.setup())',
+    hint: 'logging-file-handler',
+    files: (fixed: boolean) => ({
+      'settings.py': [
+        'import os',
+        'SECRET_KEY = "not-a-secret"',
+        'ALLOWED_HOSTS = ["*"]',
+        'INSTALLED_APPS = []',
+        'ROOT_URLCONF = "urls"',
+        'LOGGING = {',
+        '    "version": 1,',
+        `    "handlers": {"file": {"class": "logging.FileHandler", "filename": os.path.join(os.environ["APP_DATA"], "app.log"), "delay": ${fixed ? 'True' : 'False'}}},`,
+        '    "root": {"handlers": ["file"], "level": "INFO"},',
+        '}',
+        '',
+      ].join('\n'),
+      'urls.py': 'urlpatterns = []\n',
+      'app.py':
+        'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")\nfrom django.core.wsgi import get_wsgi_application\napp = get_wsgi_application()\n',
+    }),
+    module: 'django',
+  },
+  {
+    library: 'an asyncio event loop made at import',
+    hint: 'asyncio-loop',
+    files: (fixed: boolean) => ({
+      'app.py': [
+        'import asyncio',
+        'loop = asyncio.new_event_loop()',
+        'loop.run_until_complete(asyncio.sleep(0))',
+        ...(fixed ? ['loop.close()'] : []),
+        'def app(environ, start_response):',
+        '    start_response("200 OK", [])',
+        '    return [b"ok"]',
+        '',
+      ].join('\n'),
+    }),
+    module: 'asyncio',
+  },
+])('gunicorn --preload with $library', ({ hint, files, module }) => {
+  const app = (fixed: boolean) => {
+    const dir = scratch();
+    for (const [name, text] of Object.entries(files(fixed))) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+
+  test.runIf(spawnSync('/usr/bin/python3', ['-c', `import ${module}`]).status === 0)(
+    "the leak gets the library's hint with gunicorn's hook, and the library's fix passes",
+    async () => {
+      const { report, exitCode } = await checkWith(app(false), () => [...SERVERS.gunicorn]);
+      expect(exitCode).toBe(1);
+      expect(counted(report).length).toBeGreaterThan(0);
+      for (const leak of counted(report))
+        expect(leak.hint, leak.target).toMatchObject({ id: hint, text: expect.stringMatching(/def post_fork/) });
+      const fixed = await checkWith(app(true), () => [...SERVERS.gunicorn]);
+      expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+    },
+  );
 });
 
 // The fix made where each server's docs put it: the worker's own hook closes what the app opened

@@ -12,6 +12,8 @@ def start_exporter():
 
 
 app = Flask(__name__)
+# The WSGI callable uWSGI looks for (without --callable).
+application = app
 
 
 @app.route("/")

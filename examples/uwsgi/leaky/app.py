@@ -11,6 +11,8 @@ REQUESTS = Counter("requests", "Requests served")
 start_http_server(0, addr="127.0.0.1")  # leak: the exporter's socket, opened in the master
 
 app = Flask(__name__)
+# The WSGI callable uWSGI looks for (without --callable).
+application = app
 
 
 @app.route("/")
