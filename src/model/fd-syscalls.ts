@@ -5,7 +5,7 @@ import { findClose, splitTopLevel } from '../trace/scan.js';
 import type { Duplication } from './fd-table.js';
 import { O_CLOEXEC, OpenFile, kindOf } from './open-file.js';
 import { creatorOf, type Task } from './task.js';
-import { hasPort, parseSockaddr } from './sockaddr.js';
+import { hasPort, parseSockaddr } from '../trace/sockaddr.js';
 
 type Handler = (task: Task, args: string[], event: SyscallEvent, returned: FdRef | undefined) => void;
 

@@ -1,5 +1,5 @@
 import { FdTable } from './fd-table.js';
-import { annotationFromLink } from './kernel-link.js';
+import { annotationFromLink } from '../trace/kernel-link.js';
 import { OpenFile, kindOf } from './open-file.js';
 
 /** One fd as the kernel shows it in /proc: what a table starts from. */

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Creator } from '../model/open-file.js';
-import { groupBySite } from '../report/group-leaks.js';
+import { groupBySite } from './group-leaks.js';
 import { printable, printableLines } from './printable.js';
 import type { Leak, Report, RunResult, StackFrame } from '../report/types.js';
 

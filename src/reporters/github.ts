@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { groupBySite, siteOf } from '../report/group-leaks.js';
+import { groupBySite, siteOf } from './group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { printable, printableLines } from './printable.js';
 

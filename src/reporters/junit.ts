@@ -1,4 +1,4 @@
-import { groupBySite, siteOf } from '../report/group-leaks.js';
+import { groupBySite, siteOf } from './group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { foldStack } from './console.js';
 import { printable } from './printable.js';

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type picomatchType from 'picomatch';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { FD_KINDS, type FdKind } from '../model/open-file.js';
-import { socketFamilyName } from '../report/target.js';
+import { socketFamilyName } from '../describe/target.js';
 import type { FdRecord } from '../report/types.js';
 
 /**

@@ -4,7 +4,7 @@ import { NativeStacks } from '../attribution/native-stacks.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel, type ModelListener } from '../model/process-model.js';
 import { creatorOf, type Task } from '../model/task.js';
-import { describeTable } from '../report/describe-table.js';
+import { describeTable } from '../describe/describe-table.js';
 import type { OpenFile } from '../model/open-file.js';
 import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { siteOf } from '../report/group-leaks.js';
+import { siteOf } from '../reporters/group-leaks.js';
 import type { Leak, Report } from '../report/types.js';
 
 function leakLine(leak: Leak): string {

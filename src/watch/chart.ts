@@ -1,6 +1,6 @@
 import type { WatchData, WatchReport } from './watch.js';
 import { writeFileAtomic } from '../files/write-atomic.js';
-import { groupBySite } from '../report/group-leaks.js';
+import { groupBySite } from '../reporters/group-leaks.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
 

@@ -1,5 +1,5 @@
 import { readKernelFds } from '../launch/own-fds.js';
-import { annotationFromLink } from '../model/kernel-link.js';
+import { annotationFromLink } from '../trace/kernel-link.js';
 import { kindOf, type FdKind } from '../model/open-file.js';
 
 /** One process's fds by kind, as /proc shows them now; undefined when it is gone. */

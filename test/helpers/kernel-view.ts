@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { expect } from 'vitest';
-import { annotationFromLink } from '../../src/model/kernel-link.js';
+import { annotationFromLink } from '../../src/trace/kernel-link.js';
 import { anonTarget } from '../../src/model/open-file.js';
-import { parseSocketTables, SOCKET_TABLES, type SocketTableTexts } from '../../src/report/proc-net.js';
-import { socketTarget } from '../../src/report/target.js';
+import { parseSocketTables, SOCKET_TABLES, type SocketTableTexts } from '../../src/describe/proc-net.js';
+import { socketTarget } from '../../src/describe/target.js';
 import type { FdRecord } from '../../src/report/types.js';
 
 const O_CLOEXEC = 0o2000000;

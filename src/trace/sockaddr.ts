@@ -1,4 +1,4 @@
-import { bytesToText, decodeCString } from '../trace/c-string.js';
+import { bytesToText, decodeCString } from './c-string.js';
 
 /**
  * Reads an address from strace's sockaddr syntax, in the form strace's -yy uses

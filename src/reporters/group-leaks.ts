@@ -1,4 +1,4 @@
-import type { Leak } from './types.js';
+import type { Leak } from '../report/types.js';
 
 /** Where a leak was made, in one line: its origin `file:line`, or the program, syscall and target. */
 export function siteOf(leak: Leak): string {

@@ -1,5 +1,5 @@
-import type { Annotation } from '../trace/annotation.js';
-import { bytesToText } from '../trace/c-string.js';
+import type { Annotation } from './annotation.js';
+import { bytesToText } from './c-string.js';
 
 /**
  * Reads the kernel's own name for an fd (the `/proc/PID/fd/N` link) as the

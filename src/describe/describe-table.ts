@@ -5,7 +5,7 @@ import type { Creator, FdKind, OpenFile } from '../model/open-file.js';
 import { bytesToText } from '../trace/c-string.js';
 import { readSocketTable, type KernelSocket } from './proc-net.js';
 import { targetOf } from './target.js';
-import type { FdRecord } from './types.js';
+import type { FdRecord } from '../report/types.js';
 
 const STDIO_NAMES = ['stdin', 'stdout', 'stderr'] as const;
 
