@@ -31,7 +31,7 @@ describe('usage', () => {
     { args: ['--', 'no-such-command-here'], error: /`no-such-command-here` was not found on PATH/ },
     {
       args: ['--timeout', 'soon', '--', 'true'],
-      error: /Expected `--timeout` to be a positive number of seconds, got `soon`/,
+      error: /Expected `--timeout` to be a number of seconds from 0\.001 to 2147483 \(24\.8 days\), got `soon`/,
     },
     { args: ['--fork-marker', '', '--', 'true'], error: /Expected `fork-marker` to be a non-empty text/ },
     { args: ['--fork-marker', 'X', '--fork-at-first-fork', '--', 'true'], error: /not both/ },

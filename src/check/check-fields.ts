@@ -9,14 +9,14 @@ import {
 import type { Problems } from '../json/shape.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { validateRule } from '../rules/validate-rule.js';
-import { SECONDS_RANGE, type CheckOptions } from './options.js';
+import { DEFAULTS, SECONDS_RANGE, type CheckOptions } from './options.js';
 
 /**
  * How a field is written: its JSON type in the config (and schema), and how a
  * flag's text becomes it.
  * - text, texts: a string; an array of strings (`command`).
  * - on: true or false; its flag sets true. off: true or false; its flag (`--no-x`) sets false.
- * - seconds: a number above 0. env: an object of strings. rules: allow rules (a flag gives globs).
+ * - seconds: a number of seconds in SECONDS_RANGE. env: an object of strings. rules: allow rules (a flag gives globs).
  * - preset: a server preset's name, or none.
  */
 export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'rules' | 'preset';
@@ -44,7 +44,7 @@ const FIELDS = {
   command: { type: 'texts', help: 'the command and its arguments, e.g. ["gunicorn", "--preload", "app:app"]' },
   python: {
     type: 'text',
-    help: 'interpreter for --entry (default python3, ruby for .rb)',
+    help: `interpreter for --entry (default ${DEFAULTS.python}, ruby for .rb)`,
     flag: { name: 'python', value: 'path' },
   },
   forkMarker: {
@@ -59,7 +59,7 @@ const FIELDS = {
   },
   timeout: {
     type: 'seconds',
-    help: 'stop and fail (exit 2) if the fork point is not reached (default 30)',
+    help: `stop and fail (exit 2) if the fork point is not reached (default ${DEFAULTS.timeout})`,
     flag: { name: 'timeout', value: 'seconds' },
   },
   cwd: { type: 'text', help: 'working directory of the app' },

@@ -111,14 +111,14 @@ export interface ResolvedOptions {
 
 /** The longest timeout Node's timers can wait for, in seconds. */
 const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
-/** Seconds as every option in seconds takes them: below a millisecond there is nothing to wait for. */
-export const SECONDS_RANGE = { min: 0.001, max: MAX_TIMEOUT_S } as const;
-
 /**
- * A timeout in seconds as milliseconds, or an error naming `name`: Node's timers hold at most
+ * Seconds as every option in seconds takes them (flag, config, API): Node's timers hold at most
  * 2^31 - 1 ms (a longer one fires at once), and below a millisecond there is nothing to wait for.
  */
-export function timeoutMsOf(seconds: unknown, name: string): number {
+export const SECONDS_RANGE = { min: 0.001, max: MAX_TIMEOUT_S } as const;
+
+/** A number of seconds as milliseconds, or an error naming `name` (`timeout`, `--timeout`) and the value as given. */
+export function timeoutMsOf(seconds: unknown, name: string, given: string = String(seconds)): number {
   if (
     typeof seconds !== 'number' ||
     !Number.isFinite(seconds) ||
@@ -126,13 +126,14 @@ export function timeoutMsOf(seconds: unknown, name: string): number {
     seconds > SECONDS_RANGE.max
   ) {
     invalid(
-      `Expected \`${name}\` to be a number of seconds from 0.001 to ${MAX_TIMEOUT_S} (24.8 days), got \`${String(seconds)}\`.`,
+      `Expected \`${name}\` to be a number of seconds from ${SECONDS_RANGE.min} to ${MAX_TIMEOUT_S} (24.8 days), got \`${given}\`.`,
     );
   }
   return Math.round(seconds * 1000);
 }
 
-const defaults = {
+/** The defaults of the options that have one beyond "off", declared once for the code and --help. */
+export const DEFAULTS = {
   python: 'python3',
   timeout: 30,
   strace: 'strace',
@@ -152,7 +153,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   if (entry !== undefined) {
     if (typeof entry !== 'string' || entry === '')
       invalid(`Expected \`entry\` to be a file path, got \`${String(entry)}\`.`);
-    argv = [options.python ?? (entry.endsWith('.rb') ? 'ruby' : defaults.python), entry];
+    argv = [options.python ?? (entry.endsWith('.rb') ? 'ruby' : DEFAULTS.python), entry];
   } else if (command !== undefined && command.length > 0) {
     if (!command.every((part) => typeof part === 'string')) invalid('Expected `command` to be an array of strings.');
     argv = command;
@@ -198,7 +199,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     name: options.name ?? options.entry ?? argv.join(' '),
     command: argv,
     forkPoint,
-    timeoutMs: timeoutMsOf(options.timeout ?? defaults.timeout, 'timeout'),
+    timeoutMs: timeoutMsOf(options.timeout ?? DEFAULTS.timeout, 'timeout'),
     allow,
     ...(preset ? { preset } : {}),
     inheritFds: options.inheritFds ?? false,
@@ -207,7 +208,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? {},
     appOutput: options.appOutput ?? 'inherit',
-    strace: options.strace ?? defaults.strace,
+    strace: options.strace ?? DEFAULTS.strace,
     ...(options.traceOut !== undefined ? { traceOut: options.traceOut } : {}),
     onForkPoint: options.onForkPoint,
     signal: options.signal,

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
-import type { CheckOptions } from '../check/options.js';
+import { timeoutMsOf, type CheckOptions } from '../check/options.js';
 import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig } from '../check/check-fields.js';
 import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';
@@ -60,7 +60,7 @@ function fieldValue(key: keyof CheckConfig, raw: string | boolean | Array<string
     case 'off':
       return false;
     case 'seconds':
-      return positiveNumber(flag!.name, raw as string);
+      return seconds(`--${flag!.name}`, raw as string);
     // Everything else is checked where the options are resolved, for the config and the API alike.
     default:
       return raw;
@@ -96,6 +96,13 @@ const flags = {
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
+/** A flag's number of seconds, checked as every option in seconds is (timeoutMsOf). */
+function seconds(flag: string, text: string): number {
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  timeoutMsOf(value, flag, text);
+  return value;
+}
+
 function positiveNumber(flag: string, text: string | undefined, integer = false, zero = false): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -108,7 +115,7 @@ function positiveNumber(flag: string, text: string | undefined, integer = false,
   ) {
     throw new PreforkCheckError(
       'INVALID_OPTION',
-      `Expected \`--${flag}\` to be a positive ${integer ? 'whole number' : 'number of seconds'}, got \`${text}\`.`,
+      `Expected \`--${flag}\` to be a positive ${integer ? 'whole number' : 'number'}, got \`${text}\`.`,
     );
   }
   return value;

@@ -2,6 +2,7 @@ import { FD_KINDS } from '../model/open-file.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { RULE_FIELDS, SOCKET_FIELDS } from '../rules/allow-rule.js';
 import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig, type CheckField } from '../check/check-fields.js';
+import { SECONDS_RANGE } from '../check/options.js';
 import { TOP_FIELDS } from './load-config.js';
 
 type Schema = Record<string, unknown>;
@@ -54,7 +55,7 @@ function fieldSchema({ type, help }: CheckField): Schema {
     case 'off':
       return { type: 'boolean', description };
     case 'seconds':
-      return { type: 'number', exclusiveMinimum: 0, description };
+      return { type: 'number', minimum: SECONDS_RANGE.min, maximum: SECONDS_RANGE.max, description };
     case 'env':
       return { type: 'object', additionalProperties: { type: 'string' }, description };
     case 'rules':

@@ -60,7 +60,8 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     {
       name: 'bad --timeout',
       args: ['--timeout', 'soon', '--', 'true'],
-      error: /^prefork-check: Expected `--timeout` to be a positive number of seconds, got `soon`\.$/,
+      error:
+        /^prefork-check: Expected `--timeout` to be a number of seconds from 0\.001 to 2147483 \(24\.8 days\), got `soon`\.$/,
     },
     {
       name: 'a flag value that looks like a flag',
@@ -124,12 +125,13 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     {
       name: 'a timeout past what Node can wait',
       args: ['--timeout', '2147484', '--', '/bin/true'],
-      error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001 to 2147483/,
+      error:
+        /^prefork-check: Expected `--timeout` to be a number of seconds from 0\.001 to 2147483 \(24\.8 days\), got `2147484`/,
     },
     {
       name: 'a timeout under a millisecond',
       args: ['--timeout', '0.0001', '--', '/bin/true'],
-      error: /^prefork-check: Expected `timeout` to be a number of seconds from 0\.001/,
+      error: /^prefork-check: Expected `--timeout` to be a number of seconds from 0\.001 .*, got `0\.0001`/,
     },
     {
       name: 'TMPDIR that does not exist',
