@@ -11,6 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { TracePipeline } = await import(join(root, 'dist/session/pipeline.js'));
 const { FdTable } = await import(join(root, 'dist/model/fd-table.js'));
 const { OpenFile } = await import(join(root, 'dist/model/open-file.js'));
+const { NO_PROC } = await import(join(root, 'dist/proc/proc-view.js'));
 
 const corpus = readFileSync(join(root, 'test/traces/fixtures-mix.txt'), 'latin1').split('\n').filter(Boolean);
 const total = Number(process.argv[2] ?? 1_000_000);
@@ -20,7 +21,7 @@ const stdio = () => {
   for (const fd of [0, 1, 2]) table.set(fd, new OpenFile('file', [], { type: 'inherited', from: 'stdio' }), false);
   return table;
 };
-const pipeline = new TracePipeline('0'.repeat(32), stdio, [], root);
+const pipeline = new TracePipeline('0'.repeat(32), stdio, [], root, NO_PROC);
 const model = pipeline.model;
 
 let peak = 0;

@@ -1,4 +1,4 @@
-import { readKernelFds } from '../launch/own-fds.js';
+import type { ProcView } from '../proc/proc-view.js';
 import { FdTable } from '../model/fd-table.js';
 import { initialTable } from '../model/initial-table.js';
 import { O_CLOEXEC } from '../model/open-file.js';
@@ -24,10 +24,10 @@ export interface BlindSpotCheck {
  * lacks is added, made where the trace cannot see, so that none passes unseen. (Read a moment
  * after the fork point: an fd made in between is reported too, never one missed.)
  */
-export function checkBlindSpots(table: FdTable, pid: number): BlindSpotCheck {
+export function checkBlindSpots(table: FdTable, pid: number, proc: ProcView): BlindSpotCheck {
   const spots = [...new Set([...table.slots.values()].flatMap(({ file }) => BLIND_SPOTS.get(file.anon ?? '') ?? []))];
   if (spots.length === 0) return { table, notes: [] };
-  const unseen = readKernelFds(pid).filter((fd) => fd.fd > 2 && table.get(fd.fd) === undefined);
+  const unseen = proc.fds(pid).filter((fd) => fd.fd > 2 && table.get(fd.fd) === undefined);
   const completed = table.copy();
   const made = initialTable(unseen, [], 'unknown');
   for (const { fd, flags } of unseen) {

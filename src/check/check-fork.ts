@@ -24,6 +24,7 @@ import type { ClosedInWorker, FdRecord, ForkPointReport, Report } from '../repor
 import type { OpenFile } from '../model/open-file.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { WorkerReady, type WorkerOutcome } from '../fork-point/worker-ready.js';
+import { LIVE_PROC } from '../proc/proc-view.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { quoted } from '../json/shape.js';
 
@@ -35,7 +36,12 @@ function detectorFor(
   if (spec.mode === 'marker') return markerDetector(spec.marker, output);
   if (spec.mode === 'first-fork') {
     const { spawns = false, serverFork } = spec;
-    return firstForkDetector({ spawns, forkStack, ...(serverFork !== undefined ? { serverFork } : {}) });
+    return firstForkDetector({
+      spawns,
+      forkStack,
+      proc: LIVE_PROC,
+      ...(serverFork !== undefined ? { serverFork } : {}),
+    });
   }
   return exitDetector();
 }
@@ -261,7 +267,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     if (hit && !stop) {
       await resolved.onForkPoint?.({ pid: hit.task.proc.pid });
       // Described before the kill: sockets are completed from the live process's /proc.
-      const seen = checkBlindSpots(hit.table, hit.task.proc.pid);
+      const seen = checkBlindSpots(hit.table, hit.task.proc.pid, LIVE_PROC);
       let table = describe(seen.table, hit.task.proc.pid);
       const forkPoint = forkPointReport(spec, detector, true, hit.description, hit.task, hit.childPid);
       forkPoint.notes.push(...seen.notes);
@@ -275,7 +281,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       if (worker && followsWorker(spec) && report.leaks.some((leak) => !leak.allowed)) {
         // What would count may be closed by the worker's own hook before it serves: follow it there.
         clearTimeout(timer);
-        const ready = new WorkerReady(worker, hit.table);
+        const ready = new WorkerReady(worker, hit.table, LIVE_PROC);
         const outcome = await followWorker(lines, take, ready, startedAt, resolved.timeoutMs, () => stop !== undefined);
         if (stop) return stoppedReport(stop);
         forkPoint.worker = { pid: worker.proc.pid, ...outcome };

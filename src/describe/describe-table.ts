@@ -1,9 +1,10 @@
-import { readlinkSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Duplication, FdTable } from '../model/fd-table.js';
 import type { OriginFields } from '../attribution/describe-origin.js';
 import type { Creator, FdKind, OpenFile } from '../model/open-file.js';
 import { bytesToText } from '../trace/c-string.js';
-import { readSocketTable, type KernelSocket } from './proc-net.js';
+import { parseSocketTables, type KernelSocket } from './proc-net.js';
+import type { ProcView } from '../proc/proc-view.js';
 import { targetOf } from './target.js';
 import type { FdRecord } from '../report/types.js';
 
@@ -24,19 +25,19 @@ function kindOnDisk(file: OpenFile): FdKind {
   return file.kind;
 }
 
+/** Whether the kernel's link could say more of this fd than the trace did (an unlink after it was opened). */
+function needsLink(file: OpenFile): boolean {
+  return !file.deleted && file.path !== undefined && !file.socket && file.kind !== 'memfd';
+}
+
 /**
  * A file unlinked after it was opened (mkstemp then unlink) shows no sign in the trace until the
  * fd is used again: the kernel's link says so. Only when it still names the same path, so a
  * reused fd number cannot mislead.
  */
-function noticeDeletion(file: OpenFile, pid: number, fd: number): void {
-  if (file.deleted || file.path === undefined || file.socket || file.kind === 'memfd') return;
-  try {
-    if (bytesToText(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' })) === `${file.path} (deleted)`)
-      file.deleted = true;
-  } catch {
-    // Gone: keep what the trace said.
-  }
+function noticeDeletion(file: OpenFile, link: Buffer | undefined): void {
+  // Gone (no link): keep what the trace said.
+  if (link !== undefined && bytesToText(link) === `${file.path} (deleted)`) file.deleted = true;
 }
 
 /**
@@ -88,10 +89,11 @@ export function describeTable(
   table: FdTable,
   pid: number,
   originOf: (made: OpenFile | Duplication, createdBy: Creator) => OriginFields,
-  stdioOf: (file: OpenFile) => 0 | 1 | 2 | undefined = () => undefined,
+  stdioOf: (file: OpenFile) => 0 | 1 | 2 | undefined,
+  proc: ProcView,
 ): FdRecord[] {
   let sockets: Map<number, KernelSocket> | undefined;
-  const kernel = () => (sockets ??= readSocketTable(pid));
+  const kernel = () => (sockets ??= parseSocketTables(proc.socketTables(pid)));
   const records: FdRecord[] = [];
   for (const [fd, { file, cloexec, dup: made }] of table.slots) {
     // A dup is an fd of its own, unless it was made onto a chosen number and its original was
@@ -99,7 +101,7 @@ export function describeTable(
     const original = made && table.get(made.of)?.file === file;
     const dup = made && (original || !isRenumbering(made)) ? made : undefined;
     completeSocket(file, kernel);
-    noticeDeletion(file, pid, fd);
+    noticeDeletion(file, needsLink(file) ? proc.fdLink(pid, fd) : undefined);
     file.kind = kindOnDisk(file);
     const record: FdRecord = {
       fd,

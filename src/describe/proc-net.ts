@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import type { SocketTableTexts } from '../proc/proc-view.js';
 
 /** A socket as the kernel's /proc/net tables describe it. */
 export interface KernelSocket {
@@ -52,36 +52,12 @@ function endpoint(text: string, v6: boolean): string {
   return v6 ? `[${ipv6(host)}]:${portNumber}` : `${ipv4(host)}:${portNumber}`;
 }
 
-export const SOCKET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'unix'] as const;
-export type SocketTableTexts = Partial<Record<(typeof SOCKET_TABLES)[number], string>>;
-
 function rows(texts: SocketTableTexts, name: keyof SocketTableTexts): string[] {
   return (texts[name] ?? '').split('\n').slice(1);
 }
 
 const TCP_LISTEN = '0A';
 const UNCONNECTED = '00000000:0000';
-
-/**
- * Maps socket inodes to addresses from the process's network namespace:
- * the kernel's truth for a socket whose addresses the trace never showed
- * (a client's local port, a port the OS picked).
- */
-export function readSocketTable(pid: number | 'self'): Map<number, KernelSocket> {
-  const texts: SocketTableTexts = {};
-  for (const name of SOCKET_TABLES) {
-    // Once the process is gone, our own view of the (almost always shared) network namespace stands in.
-    for (const owner of [pid, 'self']) {
-      try {
-        texts[name] = readFileSync(`/proc/${owner}/net/${name}`, 'latin1');
-        break;
-      } catch {
-        // Gone: try the next view.
-      }
-    }
-  }
-  return parseSocketTables(texts);
-}
 
 /** Parses the text of /proc/PID/net/{tcp,tcp6,udp,udp6,unix}. */
 export function parseSocketTables(texts: SocketTableTexts): Map<number, KernelSocket> {

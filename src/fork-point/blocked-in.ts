@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import type { ProcView } from '../proc/proc-view.js';
 
 // Calls a forked worker waits in first, by number, for the note that says why it was judged one.
 const NAMES: Partial<Record<string, Record<number, string>>> = {
@@ -45,31 +45,13 @@ const NAMES: Partial<Record<string, Record<number, string>>> = {
  * `a call` when only its state is readable. Undefined when it is running, stopped (by the
  * tracer, at a traced call: it goes on at once), gone, or not in a call.
  */
-export function blockedIn(tid: number): string | undefined {
-  try {
-    // S or D: asleep in the kernel. Readable by anyone, unlike the call's number.
-    const state = /\) (\S)/.exec(readFileSync(`/proc/${tid}/stat`, 'latin1'))?.[1];
-    if (state !== 'S' && state !== 'D') return undefined;
-  } catch {
-    return undefined;
-  }
-  try {
-    // "43 0x3 ..." while in a call; "running", or "-1 ..." outside one.
-    const number = Number(readFileSync(`/proc/${tid}/syscall`, 'latin1').split(' ', 1)[0]);
-    if (!Number.isInteger(number) || number < 0) return undefined;
-    const name = NAMES[process.arch]?.[number];
-    return name ? `${name}()` : `syscall ${number}`;
-  } catch {
-    // Reading it takes ptrace rights.
-    return 'a call';
-  }
-}
-
-/** The threads of a process, as the kernel lists them; empty when it is gone. */
-export function threadsOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).map(Number);
-  } catch {
-    return [];
-  }
+export function blockedIn(proc: ProcView, tid: number): string | undefined {
+  // S or D: asleep in the kernel. Readable by anyone, unlike the call's number.
+  const state = proc.taskState(tid);
+  if (state !== 'S' && state !== 'D') return undefined;
+  const number = proc.syscallNumber(tid);
+  if (number === 'unreadable') return 'a call';
+  if (number === undefined) return undefined;
+  const name = NAMES[process.arch]?.[number];
+  return name ? `${name}()` : `syscall ${number}`;
 }

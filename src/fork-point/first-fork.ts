@@ -6,6 +6,7 @@ import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { blockedIn } from './blocked-in.js';
+import { NO_PROC, type ProcView } from '../proc/proc-view.js';
 import { isShell } from './program-kind.js';
 
 /** Calls that show a forked child is running as a worker rather than heading for execve. */
@@ -77,6 +78,8 @@ export interface FirstForkOptions {
   serverFork?: string;
   /** The Python stack that forked a child; undefined when no Python call announced the fork. */
   forkStack?: (child: Task) => StackFrame[] | undefined;
+  /** The live processes, asked what a quiet child waits in (NO_PROC: never decided that way). */
+  proc?: ProcView;
 }
 
 /** Whether a fork is the server's own; a fork whose stack is unknown is given the benefit of the doubt. */
@@ -97,7 +100,12 @@ const MAX_NOTES = 5;
  * setsid(), or its parent exiting first, makes it a daemon's hand-over. Forks
  * are decided in order, so an earlier spawn never hides a later worker.
  */
-export function firstForkDetector({ spawns = false, serverFork, forkStack }: FirstForkOptions = {}): ForkPointDetector {
+export function firstForkDetector({
+  spawns = false,
+  serverFork,
+  forkStack,
+  proc = NO_PROC,
+}: FirstForkOptions = {}): ForkPointDetector {
   const candidates: Candidate[] = [];
   const byChild = new Map<number, Candidate>();
   const notes: string[] = [];
@@ -247,7 +255,7 @@ export function firstForkDetector({ spawns = false, serverFork, forkStack }: Fir
       passOverAppForks();
       for (const candidate of candidates) {
         if (candidate.verdict !== 'pending' || candidate.parent.proc.exited) continue;
-        const call = blockedIn(candidate.child.tid);
+        const call = blockedIn(proc, candidate.child.tid);
         if (call === undefined) continue;
         candidate.verdict = 'worker';
         if (notes.length < MAX_NOTES)

@@ -2,7 +2,8 @@ import type { FdTable } from '../model/fd-table.js';
 import type { OpenFile } from '../model/open-file.js';
 import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
-import { blockedIn, threadsOf } from './blocked-in.js';
+import type { ProcView } from '../proc/proc-view.js';
+import { blockedIn } from './blocked-in.js';
 
 /** Where following the first worker ended: `ready` when it started to serve, with what showed it. */
 export interface WorkerOutcome {
@@ -26,6 +27,7 @@ export class WorkerReady {
   constructor(
     private readonly worker: Task,
     forkTable: FdTable,
+    private readonly proc: ProcView,
   ) {
     this.inherited = new Set([...forkTable.slots.values()].map((slot) => slot.file));
   }
@@ -50,9 +52,9 @@ export class WorkerReady {
 
   /** The trace is quiet: ready when every thread of the worker waits in a call. */
   quiet(): WorkerOutcome | undefined {
-    const threads = threadsOf(this.worker.proc.pid);
+    const threads = this.proc.threads(this.worker.proc.pid);
     if (threads.length === 0) return undefined;
-    const calls = threads.map(blockedIn);
+    const calls = threads.map((tid) => blockedIn(this.proc, tid));
     if (calls.some((call) => call === undefined)) return undefined;
     const main = calls[threads.indexOf(this.worker.proc.pid)] ?? calls[0];
     return { ready: true, how: `it waits in ${main}` };

@@ -11,8 +11,8 @@ import { diagnoseStraceFailure } from './diagnose.js';
 import { findProgram } from './find-program.js';
 import { oneCpuPrefix } from './one-cpu.js';
 import { startReaper } from './reaper.js';
-import type { KernelFd } from '../model/initial-table.js';
-import { inheritableOwnFds, readKernelFd } from './own-fds.js';
+import { readKernelFd, type KernelFd } from '../proc/proc-view.js';
+import { inheritableOwnFds } from './own-fds.js';
 import { TracePipe } from './trace-pipe.js';
 import { phase } from '../phases.js';
 

@@ -1,15 +1,9 @@
+import type { KernelFd } from '../proc/proc-view.js';
 import { FdTable } from './fd-table.js';
 import { annotationFromLink } from '../trace/kernel-link.js';
 import { OpenFile, kindOf } from './open-file.js';
 
 /** One fd as the kernel shows it in /proc: what a table starts from. */
-export interface KernelFd {
-  fd: number;
-  /** The `/proc/PID/fd/N` link, raw bytes. */
-  link: Buffer;
-  /** `flags:` from fdinfo. */
-  flags: number;
-}
 
 const O_ACCMODE = 0o3;
 const O_APPEND = 0o2000;

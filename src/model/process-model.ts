@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { FdTable, type Duplication } from './fd-table.js';
 import type { OpenFile } from './open-file.js';
 import type { Proc, Task } from './task.js';
+import { NO_PROC, type ProcView } from '../proc/proc-view.js';
 import { applyFdSyscall, type Released } from './fd-syscalls.js';
 
 export interface CloneInfo {
@@ -48,9 +48,11 @@ export class ProcessModel {
   /** Threads whose close, still running, was applied when it entered. */
   private readonly closedAtEntry = new Set<number>();
 
+  /** `proc`: the live processes' /proc (NO_PROC for a recorded trace), asked only who a new task belongs to. */
   constructor(
     private readonly initialTable: () => FdTable,
     private readonly listeners: ModelListener[] = [],
+    private readonly proc: ProcView = NO_PROC,
   ) {}
 
   apply(event: ProcessEvent): Task {
@@ -140,16 +142,13 @@ export class ProcessModel {
     const candidates = [...this.pendingClones.keys()];
     if (candidates.length === 1) return candidates[0];
     if (candidates.length === 0) return undefined;
-    // Several clones in flight: ask the kernel who the new task belongs to.
-    try {
-      const status = readFileSync(`/proc/${tid}/status`, 'latin1');
-      const tgid = Number(/^Tgid:\s+(\d+)/m.exec(status)?.[1]);
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-      const owner = tgid !== tid ? tgid : ppid;
+    // Several clones in flight: ask the kernel who the new task belongs to; once it is gone (or
+    // the trace is a recording), the most recent clone.
+    const ids = this.proc.taskIds(tid);
+    if (ids) {
+      const owner = ids.tgid !== tid ? ids.tgid : ids.ppid;
       const match = candidates.find((candidate) => this.tasks.get(candidate)?.proc.pid === owner);
       if (match !== undefined) return match;
-    } catch {
-      // Already gone: fall back to the most recent clone.
     }
     return candidates.at(-1);
   }

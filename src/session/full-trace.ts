@@ -2,6 +2,7 @@ import { bootstrapEnv, newToken } from '../attribution/bootstrap.js';
 import type { AppOutput } from '../launch/app-output.js';
 import { runTraced, type TracedRun } from '../launch/run-traced.js';
 import { TracePipeline } from './pipeline.js';
+import { LIVE_PROC } from '../proc/proc-view.js';
 import { straceArguments } from './strace-command.js';
 import type { FdTable } from '../model/fd-table.js';
 import { initialTable } from '../model/initial-table.js';
@@ -66,6 +67,7 @@ export async function startFullTrace(request: FullTraceRequest): Promise<FullTra
     () => initialTable(run.initialFds, run.passedDownFds),
     request.listeners,
     request.cwd,
+    LIVE_PROC,
   );
   return {
     run,

@@ -8,6 +8,7 @@ import { describeTable } from '../describe/describe-table.js';
 import type { OpenFile } from '../model/open-file.js';
 import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
+import type { ProcView } from '../proc/proc-view.js';
 import { TraceParser } from '../trace/parser.js';
 
 /**
@@ -22,15 +23,16 @@ export class TracePipeline {
   private readonly attributor: Attributor;
   private readonly stacks = new NativeStacks();
 
-  /** `token`: the run's attribution token; `projectRoot`: where shown paths are relative to. */
+  /** `token`: the run's attribution token; `projectRoot`: where shown paths are relative to; `proc`: the live /proc, or NO_PROC for a recording. */
   constructor(
     token: string,
     initialTable: () => FdTable,
     listeners: ModelListener[],
     private readonly projectRoot: string,
+    private readonly proc: ProcView,
   ) {
     this.attributor = new Attributor(token);
-    this.model = new ProcessModel(initialTable, [...listeners, this.attributor.listener, this.stacks.listener]);
+    this.model = new ProcessModel(initialTable, [...listeners, this.attributor.listener, this.stacks.listener], proc);
   }
 
   /** Parses and applies one line; undefined when it holds no event. `record`: an attribution record, nothing else to see. */
@@ -74,6 +76,7 @@ export class TracePipeline {
         ...this.stacks.of(made),
       }),
       (file) => this.model.startStdio.get(file),
+      this.proc,
     );
   }
 }

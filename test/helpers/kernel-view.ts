@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { expect } from 'vitest';
 import { annotationFromLink } from '../../src/trace/kernel-link.js';
 import { anonTarget } from '../../src/model/open-file.js';
-import { parseSocketTables, SOCKET_TABLES, type SocketTableTexts } from '../../src/describe/proc-net.js';
+import { parseSocketTables } from '../../src/describe/proc-net.js';
+import { SOCKET_TABLES, type SocketTableTexts } from '../../src/proc/proc-view.js';
 import { socketTarget } from '../../src/describe/target.js';
 import type { FdRecord } from '../../src/report/types.js';
 

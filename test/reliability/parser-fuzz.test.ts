@@ -10,6 +10,7 @@ import { OpenFile } from '../../src/model/open-file.js';
 import type { ProcessModel } from '../../src/model/process-model.js';
 import type { ProcessEvent } from '../../src/trace/events.js';
 import { TraceParser } from '../../src/trace/parser.js';
+import { NO_PROC } from '../../src/proc/proc-view.js';
 import { TracePipeline } from '../../src/session/pipeline.js';
 import { ROOT } from '../helpers/run-cli.js';
 
@@ -34,7 +35,13 @@ function runPipeline(lines: string[]): ProcessModel {
   output.streams[2].end();
   const marker = markerDetector('READY', output);
   const firstFork = firstForkDetector();
-  const pipeline = new TracePipeline('0'.repeat(32), stdio, [marker.listener ?? {}, firstFork.listener ?? {}], ROOT);
+  const pipeline = new TracePipeline(
+    '0'.repeat(32),
+    stdio,
+    [marker.listener ?? {}, firstFork.listener ?? {}],
+    ROOT,
+    NO_PROC,
+  );
   for (const line of lines) {
     const applied = pipeline.apply(line);
     if (!applied) continue;
