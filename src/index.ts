@@ -19,5 +19,5 @@ export type {
 } from './report/types.js';
 export type { Creator, FdKind, SocketState } from './model/open-file.js';
 export { formatConsole, formatReport, type ConsoleOptions } from './reporters/console.js';
-export { writeJsonReport } from './reporters/json.js';
-export { formatJunit, writeJunitReport } from './reporters/junit.js';
+export { formatJunit } from './reporters/junit.js';
+export { writeJsonReport, writeJunitReport } from './reporters/file-reports.js';

@@ -12,7 +12,7 @@ import { relayed } from '../launch/app-output.js';
 import { formatConsole } from '../reporters/console.js';
 import { terminalSafe } from '../reporters/printable.js';
 import { writeGithub } from '../reporters/github.js';
-import { formatJsonReport, writeJsonReport } from '../reporters/json.js';
+import { writeFileReport } from '../reporters/file-reports.js';
 import { assertWritable } from '../files/write-atomic.js';
 import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
 import { keepOffTracedCpu } from '../launch/one-cpu.js';
@@ -250,13 +250,11 @@ async function writeReports(
       ),
   );
   if (process.env.GITHUB_ACTIONS === 'true') await writeGithub(result, process.env, (text) => human.write(text));
-  if (toStdout(json)) process.stdout.write(formatJsonReport(result));
-  else if (json !== undefined) await writeJsonReport(result, json);
-  if (junit === undefined) return;
-  // Loaded only when asked for: the XML builder takes ~50 ms to import.
-  const { formatJunit, writeJunitReport } = await import('../reporters/junit.js');
-  if (toStdout(junit)) process.stdout.write(formatJunit(result));
-  else await writeJunitReport(result, junit);
+  for (const [name, file] of [
+    ['json', json],
+    ['junit', junit],
+  ] as const)
+    if (file !== undefined) await writeFileReport(name, result, file, { stdout: toStdout(file) });
 }
 
 /** parse → plan → run → report → exit code. Errors of ours are one message on stderr, never a stack. */

@@ -2,7 +2,6 @@ import { groupBySite, siteOf } from './group-leaks.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { foldStack } from './console.js';
 import { printable } from './printable.js';
-import { writeFileAtomic } from '../files/write-atomic.js';
 import { xmlDocument, type XmlElement } from './xml.js';
 
 const CLASS_NAME = 'prefork-check';
@@ -136,8 +135,4 @@ export function formatJunit(result: RunResult): string {
       children: cases.map(testCaseElement),
     })),
   });
-}
-
-export async function writeJunitReport(result: RunResult, file: string): Promise<void> {
-  await writeFileAtomic(file, formatJunit(result));
 }
