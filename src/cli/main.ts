@@ -6,7 +6,7 @@ import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
 import type { CheckConfig } from '../check/check-fields.js';
 import { detectPreset } from '../presets/presets.js';
-import { runVerdict } from '../report/verdict.js';
+import { runResult } from '../report/verdict.js';
 import type { RunResult } from '../report/types.js';
 import { relayed } from '../launch/app-output.js';
 import { formatConsole } from '../reporters/console.js';
@@ -298,7 +298,7 @@ export async function main(argv: string[]): Promise<number> {
         signal: controller.signal,
         appOutput: reportOnStdout(request.json, request.junit) ? 'stderr' : 'inherit',
       });
-      const result: RunResult = { ...runVerdict([report]), checks: [report], tool: report.tool };
+      const result = runResult([report]);
       await writeReports(result, request, request.json, request.junit);
       if (!request.quiet) humanStream(request.json, request.junit).write(terminalSafe(formatWatch(report.watch)));
       if (html !== undefined) await writeWatchHtml(report, html);

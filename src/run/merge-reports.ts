@@ -1,9 +1,8 @@
 import { PreforkCheckError } from '../errors.js';
 import { BASELINE_LIMIT, readJsonFile } from '../json/json-file.js';
 import { isObject } from '../json/shape.js';
-import { runVerdict } from '../report/verdict.js';
+import { runResult } from '../report/verdict.js';
 import type { Report, RunResult } from '../report/types.js';
-import { version } from '../version.js';
 
 /** Reads a JSON report written by `--json`; anything else is an error naming the file. */
 export function readRunResult(file: string): RunResult {
@@ -37,5 +36,5 @@ export function mergeRunResults(results: RunResult[]): RunResult {
     }
   }
   const checks = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { ...runVerdict(checks), checks, tool: { name: 'prefork-check', version } };
+  return runResult(checks);
 }

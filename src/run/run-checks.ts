@@ -10,9 +10,8 @@ import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
 import type { CheckOptions } from '../check/options.js';
 import { outputTarget, writeFileAtomic } from '../files/write-atomic.js';
 import { withFileLock } from '../baseline/lock.js';
-import { runVerdict } from '../report/verdict.js';
+import { runResult } from '../report/verdict.js';
 import type { RunResult } from '../report/types.js';
-import { version } from '../version.js';
 import { mapWithLimit } from './pool.js';
 import { selectShard, type Shard } from './shard.js';
 
@@ -97,12 +96,13 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   const settled = current ? reports.map((report) => applyBaseline(report, current, context, strict)) : reports;
   const gone = current && allChecks ? entriesOfGoneChecks(current, allChecks) : [];
   if (baseline && gone.length > 0) baseline.stale = gone;
-  return {
-    ...runVerdict(settled, strict && gone.length > 0),
-    checks: settled,
-    ...(plan.shard ? { shard: plan.shard } : {}),
-    ...(baseline ? { baseline } : {}),
-    ...(plan.config ? { config: plan.config } : {}),
-    tool: { name: 'prefork-check', version },
-  };
+  return runResult(
+    settled,
+    {
+      ...(plan.shard ? { shard: plan.shard } : {}),
+      ...(baseline ? { baseline } : {}),
+      ...(plan.config ? { config: plan.config } : {}),
+    },
+    strict && gone.length > 0,
+  );
 }
