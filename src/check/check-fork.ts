@@ -12,7 +12,7 @@ import { findStrace } from '../launch/run-traced.js';
 import { phase } from '../phases.js';
 import { AtomicFile, outputTarget } from '../files/write-atomic.js';
 import { AppOutput } from '../launch/app-output.js';
-import { startFullTrace } from '../session/full-trace.js';
+import { startTrace } from '../session/start-trace.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
@@ -152,7 +152,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   // The trace session, once started, tells the detector which Python stack forked a child.
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
-  const started = await startFullTrace({
+  const started = await startTrace({
     strace: resolved.strace,
     forkPoint: spec,
     command: resolved.command,

@@ -2,7 +2,7 @@ import { PreforkCheckError } from '../errors.js';
 import { markerDetector } from '../fork-point/marker.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
-import { startFullTrace } from '../session/full-trace.js';
+import { startTrace } from '../session/start-trace.js';
 import { timeoutMsOf } from '../check/options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
@@ -140,7 +140,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const fresh = new WeakSet<OpenFile>();
   let collecting = false;
   const output = new AppOutput(marker, options.appOutput);
-  const { run, model, apply, describe } = await startFullTrace({
+  const { run, model, apply, describe } = await startTrace({
     strace,
     forkPoint: marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' },
     command: options.command,

@@ -14,7 +14,7 @@ import type { OpenFile } from '../model/open-file.js';
 import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
 
-export interface FullTraceRequest {
+export interface TraceRequest {
   strace: string;
   /** What strace must show besides the fd model (writes, for a marker). */
   forkPoint: ForkPointSpec;
@@ -30,7 +30,7 @@ export interface FullTraceRequest {
   output: AppOutput;
 }
 
-export interface FullTrace {
+export interface TracedApp {
   run: TracedRun;
   model: ProcessModel;
   /** Parses and applies one line; undefined when it holds no event. `record`: an attribution record, nothing else to see. */
@@ -44,10 +44,10 @@ export interface FullTrace {
 }
 
 /**
- * The app under the full trace: every fd syscall modelled, and (with
+ * The app started under the trace: every fd syscall modelled, and (with
  * attribution) the Python bootstrap's records matched to the fds they announce.
  */
-export async function startFullTrace(request: FullTraceRequest): Promise<FullTrace> {
+export async function startTrace(request: TraceRequest): Promise<TracedApp> {
   const token = newToken();
   const run = await runTraced({
     output: request.output,
