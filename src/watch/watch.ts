@@ -3,7 +3,7 @@ import { markerDetector } from '../fork-point/marker.js';
 import { findProgram } from '../launch/find-program.js';
 import { findStrace } from '../launch/run-traced.js';
 import { startTrace } from '../session/start-trace.js';
-import { timeoutMsOf } from '../check/options.js';
+import { timeoutMsOf, type CheckOptions } from '../check/options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
@@ -14,12 +14,12 @@ import type { FdRecord, Report } from '../report/types.js';
 import { drive, get, listening } from './drive.js';
 import { countFds, total } from './sample.js';
 
-export interface WatchOptions {
+/** What a watch shares with a check: the same meaning, documented on CheckOptions. */
+type SharedOptions = Pick<CheckOptions, 'name' | 'cwd' | 'env' | 'strace' | 'traceOut' | 'signal'>;
+
+export interface WatchOptions extends SharedOptions {
   /** The server's command line. */
   command: string[];
-  name?: string;
-  cwd?: string;
-  env?: Record<string, string>;
   /** HTTP GET this URL once per step... */
   request?: string;
   /** ...or run this shell command once per step. */
@@ -34,14 +34,10 @@ export interface WatchOptions {
   readyMarker?: string;
   /** ...or when this port accepts connections. @default the request URL's port */
   readyPort?: number;
-  /** Seconds for the whole watch, readiness included. @default 120 */
+  /** Seconds for the whole watch, readiness included (a check's timeout is to its fork point). @default 120 */
   timeout?: number;
-  strace?: string;
-  /** Also save strace's raw output here (see CheckOptions.traceOut). */
-  traceOut?: string;
-  signal?: AbortSignal;
-  /** Where the server's own output goes (see CheckOptions.appOutput). @default 'inherit' */
-  appOutput?: 'inherit' | 'stderr';
+  /** Where the server's own output goes (see CheckOptions.appOutput; it is read for no marker). @default 'inherit' */
+  appOutput?: Exclude<CheckOptions['appOutput'], 'ignore'>;
 }
 
 /** One process's fd count after each step, by kind and in all. */
