@@ -77,6 +77,12 @@ const cases = [
     flags: ['--fork-at-first-fork'],
     exit: 0,
   },
+  {
+    name: 'realistic start + one worker fork whose hook closes a leak, followed to its wait',
+    app: 'worker_hook_service.py',
+    flags: ['--fork-at-first-fork'],
+    exit: 0,
+  },
   { name: 'import-heavy stdlib start, clean, marker', app: 'clean_import_heavy.py', flags: marker, exit: 0 },
   { name: 'fd-heavy start (3,000 open/write/close), clean, marker', app: 'clean_fd_heavy.py', flags: marker, exit: 0 },
 ];

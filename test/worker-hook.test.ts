@@ -87,6 +87,13 @@ describe('the first worker, followed to its ready point', () => {
     expect(leakLines(run.report!)).toContain(`file ${run.scratch}/master.log`);
   });
 
+  test('a worker found waiting when it is judged a worker is ready there, though it exits soon after', async () => {
+    const run = await runCli(['--fork-at-first-fork', '--', 'python3', hookApp, 'brief']);
+    expect(run.report!.forkPoint.worker).toMatchObject({ ready: true, how: expect.stringMatching(/^it waits in /) });
+    expect(closedFds(run.report!)).toEqual([3, 5, 6]);
+    expect(leakLines(run.report!)).toEqual([LISTENER]);
+  });
+
   test('a worker that exits before it is ready excuses nothing, though the exit closed everything', async () => {
     const run = await runCli(['--fork-at-first-fork', '--', 'python3', hookApp, 'exit']);
     expect(run.exitCode).toBe(1);

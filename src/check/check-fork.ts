@@ -207,6 +207,8 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   };
 
   let hit: ForkPointHit | undefined;
+  /** The event the fork point was decided at (undefined when a quiet look-up decided it). */
+  let last: { event: ProcessEvent; task: Task } | undefined;
   let rootExit: { table: FdTable; code: number } | undefined;
   let rootEnd: { how: string; killed: boolean } | undefined;
   let sawEvents = false;
@@ -224,6 +226,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       const line = next.value;
       if (stop) break;
       if (line === '') {
+        last = undefined;
         // The trace is quiet: the detector may look at the processes themselves.
         hit = detector.quiet?.(model);
         if (hit) {
@@ -241,6 +244,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
         rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
       }
+      last = { event, task };
       const seen = detector.observe(event, task, model);
       hit = seen instanceof Promise ? await seen : seen;
       if (hit) {
@@ -282,7 +286,15 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         // What would count may be closed by the worker's own hook before it serves: follow it there.
         clearTimeout(timer);
         const ready = new WorkerReady(worker, hit.table, LIVE_PROC);
-        const outcome = await followWorker(lines, take, ready, startedAt, resolved.timeoutMs, () => stop !== undefined);
+        const outcome = await followWorker(
+          lines,
+          take,
+          ready,
+          last,
+          startedAt,
+          resolved.timeoutMs,
+          () => stop !== undefined,
+        );
         if (stop) return stoppedReport(stop);
         forkPoint.worker = { pid: worker.proc.pid, ...outcome };
         const closed = outcome.ready ? closedInWorker(hit.table, worker, closedBy) : undefined;
@@ -342,11 +354,16 @@ async function followWorker(
   lines: AsyncIterator<string>,
   apply: (line: string) => { event: ProcessEvent; task: Task } | undefined,
   ready: WorkerReady,
+  decidedAt: { event: ProcessEvent; task: Task } | undefined,
   startedAt: number,
   timeoutMs: number,
   stopped: () => boolean,
 ): Promise<WorkerOutcome> {
   const deadline = startedAt + timeoutMs;
+  // The worker may be at its ready point already: the event that made it a worker was its accept,
+  // or a quiet look-up found it waiting (then every line before is applied).
+  const already = decidedAt ? ready.observe(decidedAt.event, decidedAt.task) : ready.quiet();
+  if (already) return already;
   const late = (): WorkerOutcome => ({
     ready: false,
     how: `it was not ready to serve within the check's timeout (${Number((timeoutMs / 1000).toPrecision(6))} s)`,
