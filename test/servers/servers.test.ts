@@ -267,11 +267,7 @@ describe.each([
     module: 'asyncio',
   },
 ])('gunicorn --preload with $library', ({ hints, files, module }) => {
-  const app = (fixed: boolean) => {
-    const dir = scratch();
-    for (const [name, text] of Object.entries(files(fixed))) writeFileSync(join(dir, name), text);
-    return dir;
-  };
+  const app = (fixed: boolean) => projectOf(files(fixed));
 
   test.runIf(spawnSync('/usr/bin/python3', ['-c', `import ${module}`]).status === 0)(
     "the leak gets the library's hint with gunicorn's hook, and the library's fix passes",
@@ -366,11 +362,7 @@ const HOOKS: {
 ];
 
 describe.each(HOOKS)("$server: the worker's own hook closes what the app opened", ({ server, files, line, leak }) => {
-  const app = (close: boolean) => {
-    const dir = scratch();
-    for (const [name, text] of Object.entries(files(close))) writeFileSync(join(dir, name), text);
-    return dir;
-  };
+  const app = (close: boolean) => projectOf(files(close));
 
   test('closing it there passes, and the report names the hook line that closed it', async () => {
     const { report, exitCode, appData } = await checkWith(app(true), () => [...SERVERS[server]]);
@@ -499,6 +491,13 @@ describe('puma (cluster mode, preload_app!)', () => {
 });
 
 /** A server run from `cwd` with extra flags, its files in a fresh APP_DATA directory. */
+/** A scratch directory holding these files (name → text). */
+function projectOf(files: Record<string, string>): string {
+  const dir = scratch();
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
 async function checkWith(
   cwd: string,
   command: (appData: string) => string[],
