@@ -1,5 +1,5 @@
-import type { Preset } from '../presets/presets.js';
-import { compileRule, type AllowRule, type CompiledRule } from '../rules/allow-rule.js';
+import type { ResolvedOptions } from '../options/options.js';
+import { compileRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from '../rules/apply-rules.js';
 import type { ClosedInWorker, FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
@@ -8,13 +8,9 @@ import { hintFor } from '../hints/choose-hint.js';
 
 const STDIO = 2;
 
-export interface ReportInput {
-  name: string;
-  command: string[];
+export interface ReportInput extends Pick<ResolvedOptions, 'name' | 'command' | 'allow' | 'preset'> {
   forkPoint: ForkPointReport;
   table: FdRecord[];
-  allow: AllowRule[];
-  preset?: { preset: Preset; detected: boolean };
   projectRoot: string;
   error?: { code: string; message: string };
   startedAt: number;

@@ -1,23 +1,23 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PreforkCheckError, type ErrorCode } from '../errors.js';
-import type { ForkPointDetector, ForkPointHit } from '../fork-point/detector.js';
+import type { ForkPointDetector } from '../fork-point/detector.js';
 import { describeProcess } from '../fork-point/describe-process.js';
 import { exitDetector } from '../fork-point/exit.js';
 import { firstForkDetector } from '../fork-point/first-fork.js';
 import { markerDetector } from '../fork-point/marker.js';
 import { isShell } from '../fork-point/program-kind.js';
-import { findProgram } from '../launch/find-program.js';
-import { findStrace } from '../launch/run-traced.js';
 import { phase } from '../phases.js';
-import { AtomicFile, outputTarget } from '../files/write-atomic.js';
 import { AppOutput } from '../launch/app-output.js';
 import { startTrace } from '../session/start-trace.js';
+import { preflightTrace } from '../session/preflight.js';
+import { RunGuard, type StopReason } from '../session/run-guard.js';
+import { TraceReader } from '../session/trace-reader.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import { followsWorker, type ForkPointSpec } from '../fork-point/spec.js';
-import { resolveOptions, type CheckOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type CheckOptions, type ResolvedOptions } from '../options/options.js';
 import { buildReport } from './build-report.js';
 import { checkBlindSpots } from './blind-spots.js';
 import type { ClosedInWorker, FdRecord, ForkPointReport, Report } from '../report/types.js';
@@ -49,47 +49,17 @@ function detectorFor(
 /** Checks what can be checked before anything runs: the options, the entry file, the command, strace (its path in `strace`). */
 export function preflightCheck(options: CheckOptions): ResolvedOptions {
   const resolved = resolveOptions(options);
-  preflight(options, resolved);
-  return { ...resolved, strace: findStrace(resolved.strace, resolved.cwd) };
+  const strace = preflightTrace(resolved);
+  if (options.entry !== undefined) preflightEntry(options.entry, resolved.cwd);
+  return { ...resolved, strace };
 }
 
-function preflight(options: CheckOptions, resolved: ResolvedOptions): void {
-  if (options.traceOut !== undefined) outputTarget(options.traceOut, 'the trace');
-  if (!isDirectory(resolved.cwd))
-    throw new PreforkCheckError(
-      'INVALID_OPTION',
-      `The working directory ${resolved.cwd} does not exist or is not a directory.`,
-    );
-  if (options.entry !== undefined) {
-    const entry = resolve(resolved.cwd, options.entry);
-    if (options.entry.trim() === '' || !existsSync(entry))
-      throw new PreforkCheckError(
-        'ENTRY_NOT_FOUND',
-        `The entry file ${options.entry} does not exist (looked in ${resolved.cwd}).`,
-      );
-    if (!statSync(entry).isFile())
-      throw new PreforkCheckError(
-        'ENTRY_NOT_FOUND',
-        `The entry ${options.entry} is not a file: give the Python file to run.`,
-      );
-  }
-  const program = resolved.command[0]!;
-  if (findProgram(program, resolved.cwd) === undefined) {
-    throw new PreforkCheckError(
-      'COMMAND_NOT_FOUND',
-      program.includes('/')
-        ? `The command ${program} does not exist or is not executable.`
-        : `The command \`${program}\` was not found on PATH.`,
-    );
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+function preflightEntry(given: string, cwd: string): void {
+  const entry = resolve(cwd, given);
+  if (given.trim() === '' || !existsSync(entry))
+    throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry file ${given} does not exist (looked in ${cwd}).`);
+  if (!statSync(entry).isFile())
+    throw new PreforkCheckError('ENTRY_NOT_FOUND', `The entry ${given} is not a file: give the Python file to run.`);
 }
 
 /** The process a partial report is about: the started one, unless it is a shell, then its newest non-shell descendant. */
@@ -104,12 +74,14 @@ function mainTask(model: ProcessModel): Task | undefined {
   );
 }
 
-interface Stop {
-  code: ErrorCode;
-  message: string;
+/** What the app's main process held when the run was stopped early. */
+interface Snapshot {
   task?: Task;
   table?: FdTable;
 }
+
+/** The started process ended before the fork point without handing over to a daemon's child. */
+const ROOT_ENDED = 'root ended';
 
 /**
  * Runs the app under strace to its fork point and reports every fd its
@@ -119,7 +91,11 @@ interface Stop {
  */
 export async function checkFork(options: CheckOptions): Promise<Report> {
   const startedAt = Date.now();
-  const resolved = preflightCheck(options);
+  return checkPreflighted(preflightCheck(options), startedAt);
+}
+
+/** checkFork for options preflightCheck has resolved (a run preflights all its checks first). */
+export async function checkPreflighted(resolved: ResolvedOptions, startedAt = Date.now()): Promise<Report> {
   const spec = resolved.forkPoint;
   phase('preflight');
 
@@ -128,20 +104,16 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
     forkPoint: ForkPointReport,
     error?: { code: ErrorCode; message: string },
     closedInWorker?: Map<number, ClosedInWorker>,
-  ) => {
-    const input = {
-      ...(closedInWorker ? { closedInWorker } : {}),
-      name: resolved.name,
-      command: resolved.command,
+  ) =>
+    buildReport({
+      ...resolved,
       forkPoint,
       table,
-      allow: resolved.allow,
       projectRoot: resolved.cwd,
       startedAt,
-      ...(resolved.preset ? { preset: resolved.preset } : {}),
-    };
-    return buildReport({ ...input, ...(error ? { error } : {}) });
-  };
+      ...(closedInWorker ? { closedInWorker } : {}),
+      ...(error ? { error } : {}),
+    });
 
   const noApp = resolved.preset?.preset.noApp;
   const output = new AppOutput(
@@ -152,123 +124,78 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
   // The trace session, once started, tells the detector which Python stack forked a child.
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
-  const started = await startTrace({
-    strace: resolved.strace,
-    forkPoint: spec,
-    command: resolved.command,
-    cwd: resolved.cwd,
-    env: resolved.env,
-    inheritFds: resolved.inheritFds,
-    attribution: resolved.attribution,
-    nativeStacks: resolved.nativeStacks,
-    listeners: [detector.listener ?? {}],
-    output,
-  });
-  session.forkStack = started.forkStack;
-  const { run, model, apply, describe, closedBy } = started;
+  const traced = await startTrace({ ...resolved, listeners: [detector.listener ?? {}], output });
+  session.forkStack = traced.forkStack;
+  const { run, model, describe, closedBy } = traced;
   const livePids = () => [...model.tasks.keys()];
 
-  let stop: Stop | undefined;
-  const interrupt = (code: ErrorCode, message: string) => {
-    if (stop) return;
-    const task = mainTask(model);
-    stop = { code, message, task, table: task?.table.copy() };
-    void run.stop(livePids());
-  };
   /** The started process exited 0 and left processes running: followed, as a daemon's child. */
   let daemonized = false;
-  const timer = setTimeout(() => {
-    const { code, message } = stopMessage('TIMEOUT', spec, resolved.timeoutMs);
-    const task = mainTask(model);
-    const daemon =
-      daemonized && task
-        ? ` The started process exited with status 0, leaving ${describeProcess(task.proc)} running; its table is shown.`
-        : '';
-    interrupt(code, message + daemon);
-  }, resolved.timeoutMs);
-  const onAbort = () => {
-    const { code, message } = stopMessage('INTERRUPTED', spec, resolved.timeoutMs);
-    interrupt(code, message);
-  };
-  resolved.signal?.addEventListener('abort', onAbort);
-  if (resolved.signal?.aborted) onAbort();
-  // Run in a forked worker (Vitest's forks pool): when the process that forked it goes (kill -9,
-  // Ctrl-C), the worker may live on; the app must not, nor wait for its timeout.
-  const onParentGone = () =>
-    interrupt('INTERRUPTED', 'The process that ran this check went away; the app was stopped.');
-  if (process.connected) process.once('disconnect', onParentGone);
+  let snapshot: Snapshot = {};
+  const guard = new RunGuard(
+    resolved.timeoutMs,
+    resolved.signal,
+    {
+      timedOut: () => {
+        const task = mainTask(model);
+        const daemon =
+          daemonized && task
+            ? ` The started process exited with status 0, leaving ${describeProcess(task.proc)} running; its table is shown.`
+            : '';
+        return `The app did not reach the fork point (${forkPointWords(spec)}) within ${seconds(resolved.timeoutMs)} s; it was stopped. Raise --timeout if it is just slow.${daemon}`;
+      },
+      interrupted: 'The check was interrupted; the app was stopped.',
+      parentGone: 'The process that ran this check went away; the app was stopped.',
+    },
+    () => {
+      const task = mainTask(model);
+      snapshot = { task, table: task?.table.copy() };
+      void run.stop(livePids());
+    },
+  );
 
-  const stoppedReport = (stopped: Stop) => {
-    const table = stopped.table && stopped.task ? describe(stopped.table, stopped.task.proc.pid) : [];
-    return reportOf(table, forkPointReport(spec, detector, false, 'not reached', stopped.task), {
-      code: stopped.code,
-      message: stopped.message,
-    });
+  const stoppedReport = (reason: StopReason) => {
+    const { task, table } = snapshot;
+    const records = table && task ? describe(table, task.proc.pid) : [];
+    return reportOf(records, forkPointReport(spec, detector, false, 'not reached', task), reason);
   };
 
-  let hit: ForkPointHit | undefined;
   /** The event the fork point was decided at (undefined when a quiet look-up decided it). */
   let last: { event: ProcessEvent; task: Task } | undefined;
   let rootExit: { table: FdTable; code: number } | undefined;
   let rootEnd: { how: string; killed: boolean } | undefined;
-  let sawEvents = false;
-  let traceCopy: AtomicFile | undefined;
-  /** A trace line, copied to --trace-out and applied to the model. */
-  const take = (line: string) => {
-    traceCopy?.write(line + '\n');
-    return apply(line);
-  };
+  let reader: TraceReader | undefined;
   try {
-    if (resolved.traceOut !== undefined) traceCopy = AtomicFile.open(resolved.traceOut, 'the trace');
-    // By hand, not for-await: after the fork point the trace may be read on (readOn).
-    const lines = run.lines[Symbol.asyncIterator]();
-    for (let next = await lines.next(); !next.done; next = await lines.next()) {
-      const line = next.value;
-      if (stop) break;
-      if (line === '') {
+    reader = TraceReader.open(traced, resolved.traceOut, () => guard.stopped);
+    const found = await reader.until(async (step) => {
+      if (step === 'quiet') {
         last = undefined;
         // The trace is quiet: the detector may look at the processes themselves.
-        hit = detector.quiet?.(model);
-        if (hit) {
-          phase('fork-point');
-          break;
-        }
-        continue;
+        return detector.quiet?.(model);
       }
-      const applied = take(line);
-      if (applied === undefined) continue;
-      if (!sawEvents) phase('traced');
-      sawEvents = true;
-      const { event, task, record } = applied;
-      if (record) continue;
+      const { event, task } = step;
       if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
         rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
       }
       last = { event, task };
-      const seen = detector.observe(event, task, model);
-      hit = seen instanceof Promise ? await seen : seen;
-      if (hit) {
-        phase('fork-point');
-        break;
-      }
-      if ((event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid) {
-        // A daemon's fork point is still to come, in the child it handed over to. Any other end is final.
-        const handingOver = model.rootHandedOver(event);
-        hit = detector.rootEnded?.(model, handingOver);
-        if (hit) {
-          phase('fork-point');
-          break;
-        }
-        rootEnd =
-          event.type === 'exit'
-            ? { how: `exited with status ${event.code}`, killed: false }
-            : { how: `was killed by ${event.signal}`, killed: true };
-        if (!handingOver) break;
-        daemonized = true;
-      }
-    }
+      const hit = await detector.observe(event, task, model);
+      if (hit || !step.rootEnd) return hit;
+      // A daemon's fork point is still to come, in the child it handed over to. Any other end is final.
+      const { handingOver } = step.rootEnd;
+      const atEnd = detector.rootEnded?.(model, handingOver);
+      if (atEnd) return atEnd;
+      rootEnd =
+        event.type === 'exit'
+          ? { how: `exited with status ${event.code}`, killed: false }
+          : { how: `was killed by ${event.type === 'killed' ? event.signal : 'a signal'}`, killed: true };
+      if (!handingOver) return ROOT_ENDED;
+      daemonized = true;
+      return undefined;
+    });
+    const hit = found === ROOT_ENDED ? undefined : found;
+    if (hit) phase('fork-point');
 
-    if (hit && !stop) {
+    if (hit && !guard.stopped) {
       await resolved.onForkPoint?.({ pid: hit.task.proc.pid });
       // Described before the kill: sockets are completed from the live process's /proc.
       const seen = checkBlindSpots(hit.table, hit.task.proc.pid, LIVE_PROC);
@@ -284,25 +211,17 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       const worker = hit.childPid === undefined ? undefined : model.tasks.get(hit.childPid);
       if (worker && followsWorker(spec) && report.leaks.some((leak) => !leak.allowed)) {
         // What would count may be closed by the worker's own hook before it serves: follow it there.
-        clearTimeout(timer);
+        guard.clearDeadline();
         const ready = new WorkerReady(worker, hit.table, LIVE_PROC);
-        const outcome = await followWorker(
-          lines,
-          take,
-          ready,
-          last,
-          startedAt,
-          resolved.timeoutMs,
-          () => stop !== undefined,
-        );
-        if (stop) return stoppedReport(stop);
+        const outcome = await followWorker(reader, ready, last, startedAt, resolved.timeoutMs);
+        if (guard.reason) return stoppedReport(guard.reason);
         forkPoint.worker = { pid: worker.proc.pid, ...outcome };
         const closed = outcome.ready ? closedInWorker(hit.table, worker, closedBy) : undefined;
         if (table.some(hasUnknownAddress)) table = describe(seen.table, hit.task.proc.pid);
         report = reportOf(table, forkPoint, undefined, closed);
       } else if (table.some(hasUnknownAddress)) {
         // Gone from /proc already (closed right after the fork point): what the trace says of it next completes it.
-        await readOn(lines, take);
+        await readOn(reader);
         table = describe(seen.table, hit.task.proc.pid);
         report = reportOf(table, forkPoint);
       }
@@ -313,7 +232,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
         return reportOf(table, forkPoint, { code: 'APP_FAILED', message: noApp.advice });
       return report;
     }
-    if (stop) return stoppedReport(stop);
+    if (guard.reason) return stoppedReport(guard.reason);
     if (rootEnd && model.root) {
       const table = describe(rootExit?.table ?? model.root.table, model.root.proc.pid);
       const who = describeProcess(model.root.proc);
@@ -325,19 +244,17 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
       const code = rootEnd.killed ? 'APP_KILLED_BEFORE_FORK_POINT' : 'APP_EXITED_BEFORE_FORK_POINT';
       return reportOf(table, forkPointReport(spec, detector, false, 'not reached', model.root), { code, message });
     }
-    if (!sawEvents) throw await run.whyNotTraced();
+    if (!reader.sawEvents) throw await run.whyNotTraced();
     throw new PreforkCheckError(
       'STRACE_FAILED',
       'The trace ended before the started process did (strace stopped early).',
     );
   } finally {
-    clearTimeout(timer);
-    resolved.signal?.removeEventListener('abort', onAbort);
-    process.off('disconnect', onParentGone);
+    guard.dispose();
     await run.stop(livePids());
     phase('stopped');
     // The trace the user asked for (--trace-out) could not be written: that fails the check, whatever it found.
-    await traceCopy?.commit();
+    await reader?.commit();
   }
 }
 
@@ -346,43 +263,33 @@ function hasUnknownAddress(record: FdRecord): boolean {
   return record.kind === 'socket' && /(^| )\?( |$)|:\?( |$)/.test(record.target);
 }
 
+/** Seconds as messages show them: 30, 0.5. */
+function seconds(ms: number): number {
+  return Number((ms / 1000).toPrecision(6));
+}
+
 /**
- * Applies the trace on from the fork point until the worker is ready to serve, ends, or the
+ * Reads the trace on from the fork point until the worker is ready to serve, ends, or the
  * deadline (the fork point's own timeout) passes: whichever comes first.
  */
 async function followWorker(
-  lines: AsyncIterator<string>,
-  apply: (line: string) => { event: ProcessEvent; task: Task } | undefined,
+  reader: TraceReader,
   ready: WorkerReady,
   decidedAt: { event: ProcessEvent; task: Task } | undefined,
   startedAt: number,
   timeoutMs: number,
-  stopped: () => boolean,
 ): Promise<WorkerOutcome> {
   const deadline = startedAt + timeoutMs;
   // The worker may be at its ready point already: the event that made it a worker was its accept,
   // or a quiet look-up found it waiting (then every line before is applied).
   const already = decidedAt ? ready.observe(decidedAt.event, decidedAt.task) : ready.quiet();
   if (already) return already;
-  const late = (): WorkerOutcome => ({
-    ready: false,
-    how: `it was not ready to serve within the check's timeout (${Number((timeoutMs / 1000).toPrecision(6))} s)`,
+  const outcome = await reader.until((step): WorkerOutcome | undefined => {
+    if (Date.now() > deadline)
+      return { ready: false, how: `it was not ready to serve within the check's timeout (${seconds(timeoutMs)} s)` };
+    return step === 'quiet' ? ready.quiet() : ready.observe(step.event, step.task);
   });
-  // The heartbeat ('' after each quiet spell) wakes this loop while the app is silent.
-  for (let next = await lines.next(); !next.done; next = await lines.next()) {
-    if (stopped()) break;
-    if (Date.now() > deadline) return late();
-    const outcome = next.value === '' ? ready.quiet() : observeLine(apply(next.value), ready);
-    if (outcome) return outcome;
-  }
-  return { ready: false, how: 'the trace ended before it was ready to serve' };
-}
-
-function observeLine(
-  applied: { event: ProcessEvent; task: Task } | undefined,
-  ready: WorkerReady,
-): WorkerOutcome | undefined {
-  return applied && ready.observe(applied.event, applied.task);
+  return outcome ?? { ready: false, how: 'the trace ended before it was ready to serve' };
 }
 
 /**
@@ -411,25 +318,9 @@ const READ_ON_MS = 500;
  * (at most READ_ON_MS): the descriptions in the fork point's table learn what the trace says of
  * them next. The table's fds themselves are the fork point's, whatever the lines do.
  */
-async function readOn(lines: AsyncIterator<string>, apply: (line: string) => unknown): Promise<void> {
+async function readOn(reader: TraceReader): Promise<void> {
   const deadline = Date.now() + READ_ON_MS;
-  for (let next = await lines.next(); !next.done && next.value !== ''; next = await lines.next()) {
-    apply(next.value);
-    if (Date.now() > deadline) return;
-  }
-}
-
-/** Why a check stopped early, in words that say what to do. */
-function stopMessage(
-  code: 'TIMEOUT' | 'INTERRUPTED',
-  spec: ForkPointSpec,
-  timeoutMs: number,
-): { code: ErrorCode; message: string } {
-  if (code === 'INTERRUPTED') return { code, message: 'The check was interrupted; the app was stopped.' };
-  return {
-    code,
-    message: `The app did not reach the fork point (${forkPointWords(spec)}) within ${Number((timeoutMs / 1000).toPrecision(6))} s; it was stopped. Raise --timeout if it is just slow.`,
-  };
+  await reader.until((step) => (step === 'quiet' || Date.now() > deadline ? true : undefined));
 }
 
 function forkPointWords(spec: ForkPointSpec): string {

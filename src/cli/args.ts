@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
-import { timeoutMsOf, type CheckOptions } from '../check/options.js';
-import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig } from '../check/check-fields.js';
+import { timeoutMsOf, type CheckOptions } from '../options/options.js';
+import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig } from '../options/check-fields.js';
 import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';
 

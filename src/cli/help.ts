@@ -1,4 +1,4 @@
-import { helpLine } from '../check/check-fields.js';
+import { helpLine } from '../options/check-fields.js';
 
 const WATCH_OPTIONS = `Watch (prefork-check watch):
   --request <url>          GET this URL once per step (ready when its port answers)

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
-import type { CheckOptions } from '../check/options.js';
-import { CHECK_FIELDS, CHECK_KEYS, validateField, type CheckConfig } from '../check/check-fields.js';
+import type { CheckOptions } from '../options/options.js';
+import { CHECK_FIELDS, CHECK_KEYS, validateField, type CheckConfig } from '../options/check-fields.js';
 import { parseJsonText, readText } from '../json/json-file.js';
 import { lineNumber, lineOf } from '../json/json-locate.js';
 import {

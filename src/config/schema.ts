@@ -1,8 +1,8 @@
 import { FD_KINDS } from '../model/open-file.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { RULE_FIELDS, SOCKET_FIELDS } from '../rules/allow-rule.js';
-import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig, type CheckField } from '../check/check-fields.js';
-import { SECONDS_RANGE } from '../check/options.js';
+import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig, type CheckField } from '../options/check-fields.js';
+import { SECONDS_RANGE } from '../options/options.js';
 import { TOP_FIELDS } from './load-config.js';
 
 type Schema = Record<string, unknown>;

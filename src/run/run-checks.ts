@@ -5,9 +5,9 @@ import { applyBaseline, entriesOfGoneChecks, updateBaseline } from '../baseline/
 import { baselineDiff } from '../baseline/baseline-diff.js';
 import { formatBaseline, readBaseline, readBaselineText } from '../baseline/baseline-file.js';
 import { normalizeContext } from '../baseline/normalize.js';
-import { checkFork, preflightCheck } from '../check/check-fork.js';
+import { checkPreflighted, preflightCheck } from '../check/check-fork.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
-import type { CheckOptions } from '../check/options.js';
+import type { CheckOptions } from '../options/options.js';
 import { outputTarget, writeFileAtomic } from '../files/write-atomic.js';
 import { withFileLock } from '../baseline/lock.js';
 import { runResult } from '../report/verdict.js';
@@ -42,23 +42,25 @@ export interface RunPlan {
  */
 export async function runChecks(plan: RunPlan): Promise<RunResult> {
   const checks = plan.shard ? selectShard(plan.checks, (check) => check.name ?? '', plan.shard) : plan.checks;
-  for (const check of checks) {
+  const signal = plan.signal ? { signal: plan.signal } : {};
+  // Every check is resolved and preflighted before any runs: a typo in the last fails at once.
+  const resolved = checks.map((check) => {
     try {
-      preflightCheck(check);
+      return preflightCheck({ ...check, ...signal });
     } catch (error) {
       if (isPreforkCheckError(error) && plan.checks.length > 1)
         throw new PreforkCheckError(error.code, `Check "${check.name}": ${error.message}`, { cause: error });
       throw error;
     }
-  }
+  });
   const baselineFile = plan.baselineFile;
   const before = baselineFile === undefined ? undefined : readBaseline(baselineFile);
   const context = normalizeContext(plan.projectRoot);
   const strict = plan.strict ?? false;
   const allChecks = plan.wholeConfig ? new Set(plan.checks.map((check) => check.name ?? '')) : undefined;
 
-  const reports = await mapWithLimit(checks, plan.concurrency ?? availableParallelism(), (check) =>
-    checkFork({ ...check, ...(plan.signal ? { signal: plan.signal } : {}) }),
+  const reports = await mapWithLimit(resolved, plan.concurrency ?? availableParallelism(), (check) =>
+    checkPreflighted(check),
   );
 
   let baseline: RunResult['baseline'];

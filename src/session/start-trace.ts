@@ -9,21 +9,17 @@ import { initialTable } from '../model/initial-table.js';
 import type { ModelListener, ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
-import { followsWorker, type ForkPointSpec } from '../fork-point/spec.js';
+import { followsWorker } from '../fork-point/spec.js';
+import type { ResolvedOptions } from '../options/options.js';
 import type { OpenFile } from '../model/open-file.js';
 import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
 
-export interface TraceRequest {
-  strace: string;
-  /** What strace must show besides the fd model (writes, for a marker). */
-  forkPoint: ForkPointSpec;
-  command: string[];
-  cwd: string;
-  env: Record<string, string>;
-  inheritFds: boolean;
-  attribution: boolean;
-  nativeStacks: boolean;
+/** What the trace is of; `forkPoint` also says what strace must show besides the fd model (writes, for a marker). */
+export interface TraceRequest extends Pick<
+  ResolvedOptions,
+  'strace' | 'forkPoint' | 'command' | 'cwd' | 'env' | 'inheritFds' | 'attribution' | 'nativeStacks'
+> {
   /** Told of clones, execs and new fds as the model applies them. */
   listeners: ModelListener[];
   /** The app's stdout and stderr, relayed to ours and searched for a marker. */

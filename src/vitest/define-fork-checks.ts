@@ -7,7 +7,7 @@ import { DEFAULT_BASELINE, readBaseline, type Baseline } from '../baseline/basel
 import { normalizeContext } from '../baseline/normalize.js';
 import { checkFork } from '../check/check-fork.js';
 import { loadConfig, mergeCheck } from '../config/load-config.js';
-import type { CheckOptions } from '../check/options.js';
+import type { CheckOptions } from '../options/options.js';
 import { isPreforkCheckError } from '../errors.js';
 import { matchers, sourceFrames } from './matchers.js';
 

@@ -1,14 +1,14 @@
 import { PreforkCheckError } from '../errors.js';
 import { markerDetector } from '../fork-point/marker.js';
-import { findProgram } from '../launch/find-program.js';
-import { findStrace } from '../launch/run-traced.js';
 import { startTrace } from '../session/start-trace.js';
-import { timeoutMsOf, type CheckOptions } from '../check/options.js';
+import { preflightTrace } from '../session/preflight.js';
+import { RunGuard } from '../session/run-guard.js';
+import { TraceReader } from '../session/trace-reader.js';
+import { DEFAULTS, timeoutMsOf, type CheckOptions } from '../options/options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
 import { buildReport } from '../check/build-report.js';
-import { AtomicFile, outputTarget } from '../files/write-atomic.js';
 import { settle } from '../report/verdict.js';
 import type { FdRecord, Report } from '../report/types.js';
 import { drive, get, listening } from './drive.js';
@@ -116,9 +116,8 @@ function validate(options: WatchOptions) {
   if (!Number.isFinite(maxGrowth) || maxGrowth < 0)
     invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
-  if (findProgram(options.command[0]!, cwd) === undefined)
-    throw new PreforkCheckError('COMMAND_NOT_FOUND', `The command \`${options.command[0]}\` was not found.`);
-  return { count, warmup, maxGrowth, cwd, readyPort, timeoutMs: timeout };
+  const strace = preflightTrace({ ...options, cwd, strace: options.strace ?? DEFAULTS.strace });
+  return { count, warmup, maxGrowth, cwd, strace, readyPort, timeoutMs: timeout };
 }
 
 /**
@@ -128,15 +127,13 @@ function validate(options: WatchOptions) {
  */
 export async function watch(options: WatchOptions): Promise<WatchReport> {
   const startedAt = Date.now();
-  const { count, warmup, maxGrowth, cwd, readyPort, timeoutMs } = validate(options);
-  const strace = findStrace(options.strace ?? 'strace', cwd);
-  if (options.traceOut !== undefined) outputTarget(options.traceOut, 'the trace');
+  const { count, warmup, maxGrowth, cwd, strace, readyPort, timeoutMs } = validate(options);
   const marker = options.readyMarker;
   // fds made after warm-up: the ones a leak per step leaves behind.
   const fresh = new WeakSet<OpenFile>();
   let collecting = false;
   const output = new AppOutput(marker, options.appOutput);
-  const { run, model, apply, describe } = await startTrace({
+  const traced = await startTrace({
     strace,
     forkPoint: marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' },
     command: options.command,
@@ -148,67 +145,71 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     listeners: [{ created: (_task, _syscall, files) => collecting && files.forEach((file) => fresh.add(file)) }],
     output,
   });
+  const { run, model, describe } = traced;
+  const stopRun = () => run.stop(model.tasks.keys());
+  const driver = options.request !== undefined ? `GET ${options.request}` : options.drive!;
+  /** Steps that ran to the end and were sampled: fewer than asked when the watch stopped early. */
+  let stepsRun = 0;
+  let ready = false;
+  const guard = new RunGuard(
+    timeoutMs - (Date.now() - startedAt),
+    options.signal,
+    {
+      timedOut: () =>
+        ready
+          ? `The load did not finish within ${timeoutMs / 1000} s (step ${stepsRun + 1} of ${count}).`
+          : `The server was not ready within ${timeoutMs / 1000} s.`,
+      interrupted: 'The watch was interrupted; the server was stopped.',
+      parentGone: 'The process that ran this watch went away; the server was stopped.',
+    },
+    () => void stopRun(),
+  );
   const detector = marker !== undefined ? markerDetector(marker, output) : undefined;
   let sawMarker = false;
-  let sawEvents = false;
   let ended = false;
-  let traceCopy: AtomicFile | undefined;
+  let reader: TraceReader;
   try {
-    if (options.traceOut !== undefined) traceCopy = AtomicFile.open(options.traceOut, 'the trace');
+    reader = TraceReader.open(traced, options.traceOut, () => false);
   } catch (error) {
-    await run.stop(model.tasks.keys());
+    guard.dispose();
+    await stopRun();
     throw error;
   }
   const consumer = (async () => {
-    for await (const line of run.lines) {
-      if (line === '') continue; // the trace is quiet: nothing to look at here
-      traceCopy?.write(line + '\n');
-      const applied = apply(line);
-      if (applied) sawEvents = true;
-      if (!applied || applied.record) continue;
-      const { event, task } = applied;
-      if (detector && !sawMarker && (await detector.observe(event, task, model))) sawMarker = true;
+    await reader.until(async (step) => {
+      if (step === 'quiet') return undefined; // nothing to look at here
+      if (detector && !sawMarker && (await detector.observe(step.event, step.task, model))) sawMarker = true;
       // A daemonizing server goes on in its child; any other end of the started process ends the watch.
-      const rootEnded = (event.type === 'exit' || event.type === 'killed') && event.pid === model.root?.tid;
-      if (rootEnded && !model.rootHandedOver(event)) break;
-    }
+      return step.rootEnd && !step.rootEnd.handingOver ? true : undefined;
+    });
     ended = true;
   })();
+  /** Ends the watch early when the guard stopped it. */
+  const checkGuard = () => {
+    if (guard.reason) throw new WatchStopped(guard.reason.code, guard.reason.message);
+  };
 
-  const deadline = startedAt + timeoutMs;
   const series = new Map<number, { program: string; samples: Array<Partial<Record<FdKind, number>> | undefined> }>();
   let error: { code: StopCode; message: string } | undefined;
-  const driver = options.request !== undefined ? `GET ${options.request}` : options.drive!;
   let records: FdRecord[] = [];
-  /** Steps that ran to the end and were sampled: fewer than asked when the watch stopped early. */
-  let stepsRun = 0;
   try {
     // Ready: the marker in the trace, or the port answering.
     while (!(marker !== undefined ? sawMarker : await listening(readyPort!))) {
-      if (ended && !sawEvents) throw await run.whyNotTraced();
+      checkGuard();
+      if (ended && !reader.sawEvents) throw await run.whyNotTraced();
       if (ended) throw new WatchStopped('APP_EXITED_BEFORE_FORK_POINT', 'The server exited before it was ready.');
-      if (options.signal?.aborted)
-        throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
-      if (Date.now() > deadline)
-        throw new WatchStopped('TIMEOUT', `The server was not ready within ${timeoutMs / 1000} s.`);
       await sleep(25);
     }
-    if (readyPort !== undefined) while (!(await listening(readyPort)) && Date.now() < deadline) await sleep(25);
+    if (readyPort !== undefined) while (!(await listening(readyPort)) && !guard.stopped) await sleep(25);
+    ready = true;
     for (let step = 1; step <= count; step++) {
-      if (options.signal?.aborted)
-        throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
-      if (Date.now() > deadline)
-        throw new WatchStopped(
-          'TIMEOUT',
-          `The load did not finish within ${timeoutMs / 1000} s (step ${step} of ${count}).`,
-        );
+      checkGuard();
       try {
         if (options.request !== undefined) await get(options.request, 10_000, options.signal);
         else {
           // A step that fails put no load on the server: its fds say nothing.
           const status = await drive(options.drive!, DRIVE_STEP_MS, options.signal);
-          if (options.signal?.aborted)
-            throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+          checkGuard();
           if (status !== 0)
             throw new Error(
               status === 'timeout'
@@ -218,8 +219,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
         }
       } catch (cause) {
         if (cause instanceof WatchStopped) throw cause;
-        if (options.signal?.aborted)
-          throw new WatchStopped('INTERRUPTED', 'The watch was interrupted; the server was stopped.');
+        checkGuard();
         throw new WatchStopped('APP_FAILED', `Step ${step} failed: ${(cause as Error).message}.`);
       }
       // Let the trace catch up before the step's fds are judged, then look at every process.
@@ -239,6 +239,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
       stepsRun = step;
     }
     await sleep(300);
+    checkGuard();
     for (const task of model.liveProcesses()) {
       const kept = new FdTable();
       for (const [fd, slot] of task.table.slots) if (fresh.has(slot.file)) kept.set(fd, slot.file, slot.cloexec);
@@ -249,9 +250,10 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     error = { code: stopped.code, message: stopped.message };
     records = [];
   } finally {
-    await run.stop(model.tasks.keys());
+    guard.dispose();
+    await stopRun();
     await consumer.catch(() => undefined);
-    await traceCopy?.commit();
+    await reader.commit();
   }
 
   const processes: WatchSeries[] = [...series].map(([pid, { program, samples }]) => {
