@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Duplication, FdTable } from '../model/fd-table.js';
 import type { OriginFields } from '../attribution/describe-origin.js';
-import type { Creator, FdKind, OpenFile } from '../model/open-file.js';
+import type { Creator, FdKind, OpenFile, SocketState } from '../model/open-file.js';
 import { bytesToText } from '../trace/c-string.js';
 import { parseSocketTables, type KernelSocket } from './proc-net.js';
 import type { ProcView } from '../proc/proc-view.js';
@@ -33,11 +33,10 @@ function needsLink(file: OpenFile): boolean {
 /**
  * A file unlinked after it was opened (mkstemp then unlink) shows no sign in the trace until the
  * fd is used again: the kernel's link says so. Only when it still names the same path, so a
- * reused fd number cannot mislead.
+ * reused fd number cannot mislead. Gone (no link): what the trace said.
  */
-function noticeDeletion(file: OpenFile, link: Buffer | undefined): void {
-  // Gone (no link): keep what the trace said.
-  if (link !== undefined && bytesToText(link) === `${file.path} (deleted)`) file.deleted = true;
+function isDeleted(file: OpenFile, link: Buffer | undefined): boolean {
+  return file.deleted || (link !== undefined && bytesToText(link) === `${file.path} (deleted)`);
 }
 
 /**
@@ -64,60 +63,81 @@ function isRenumbering(dup: Duplication): boolean {
   return dup.creator.type === 'syscall' && (dup.creator.syscall === 'dup2' || dup.creator.syscall === 'dup3');
 }
 
-/** Completes a socket the trace saw only partly (an OS-picked port, a client's local end). */
-function completeSocket(file: OpenFile, kernel: () => Map<number, KernelSocket>): void {
-  const socket = file.socket;
-  if (!socket || socket.inode === undefined) return;
+/** A socket the trace saw only partly (an OS-picked port, a client's local end), completed by the kernel's tables. */
+function completeSocket(socket: SocketState, kernel: () => Map<number, KernelSocket>): SocketState {
+  if (socket.inode === undefined) return socket;
   const unixIncomplete = socket.protocol.startsWith('UNIX') && socket.unixPath === undefined && !socket.fromSocketpair;
   const inetIncomplete =
     !socket.protocol.startsWith('UNIX') && (socket.local === undefined || socket.local.endsWith(':0'));
-  if (!unixIncomplete && !inetIncomplete) return;
+  if (!unixIncomplete && !inetIncomplete) return socket;
   const known = kernel().get(socket.inode);
-  if (!known) return;
-  if (socket.protocol === 'socket') socket.protocol = known.protocol;
-  if (known.local && (socket.local === undefined || socket.local.endsWith(':0'))) socket.local = known.local;
-  socket.peer ??= known.peer;
-  if (known.listening) socket.listening = true;
-  socket.unixPath ??= known.unixPath;
+  if (!known) return socket;
+  const completed = { ...socket };
+  if (socket.protocol === 'socket') completed.protocol = known.protocol;
+  if (known.local && (socket.local === undefined || socket.local.endsWith(':0'))) completed.local = known.local;
+  completed.peer ??= known.peer;
+  if (known.listening) completed.listening = true;
+  completed.unixPath ??= known.unixPath;
+  return completed;
 }
 
 /**
- * The table as report records, sorted by fd. Call it while the process is
- * still alive: sockets are completed from its /proc/PID/net.
+ * What the kernel says of one process, each fact read at most once: a second description of its
+ * table (after the trace has said more) gets the same answers, even once the process is gone.
+ */
+export interface KernelFacts {
+  /** Its network namespace's sockets, by inode. */
+  sockets(): Map<number, KernelSocket>;
+  /** An fd's link; undefined when gone. */
+  link(fd: number): Buffer | undefined;
+}
+
+export function kernelFacts(proc: ProcView, pid: number): KernelFacts {
+  let sockets: Map<number, KernelSocket> | undefined;
+  const links = new Map<number, Buffer | undefined>();
+  return {
+    sockets: () => (sockets ??= parseSocketTables(proc.socketTables(pid))),
+    link: (fd) => {
+      if (!links.has(fd)) links.set(fd, proc.fdLink(pid, fd));
+      return links.get(fd);
+    },
+  };
+}
+
+/**
+ * The table as report records, sorted by fd; the model is only read. Call it while the process
+ * is still alive, or with the facts read then: sockets are completed from its /proc/PID/net.
  */
 export function describeTable(
   table: FdTable,
-  pid: number,
+  kernel: KernelFacts,
   originOf: (made: OpenFile | Duplication, createdBy: Creator) => OriginFields,
   stdioOf: (file: OpenFile) => 0 | 1 | 2 | undefined,
-  proc: ProcView,
 ): FdRecord[] {
-  let sockets: Map<number, KernelSocket> | undefined;
-  const kernel = () => (sockets ??= parseSocketTables(proc.socketTables(pid)));
   const records: FdRecord[] = [];
   for (const [fd, { file, cloexec, dup: made }] of table.slots) {
     // A dup is an fd of its own, unless it was made onto a chosen number and its original was
     // then closed (dup2 then close, as shells redirect): that only renumbered the original.
     const original = made && table.get(made.of)?.file === file;
     const dup = made && (original || !isRenumbering(made)) ? made : undefined;
-    completeSocket(file, kernel);
-    noticeDeletion(file, needsLink(file) ? proc.fdLink(pid, fd) : undefined);
-    file.kind = kindOnDisk(file);
+    const socket = file.socket && completeSocket(file.socket, () => kernel.sockets());
+    const deleted = isDeleted(file, needsLink(file) ? kernel.link(fd) : undefined);
+    const kind = kindOnDisk(file);
     const record: FdRecord = {
       fd,
-      kind: file.kind,
-      target: targetOf(file),
+      kind,
+      target: targetOf({ kind, socket, deleted, path: file.path, inode: file.inode, anon: file.anon }),
       flags: file.flags,
       cloexec,
       createdBy: dup?.creator ?? file.createdBy,
       ...(dup ? originOfDup(dup, file, originOf) : originOf(file, file.createdBy)),
     };
     if (dup && original) record.duplicateOf = dup.of;
-    const inode = file.socket?.inode ?? file.inode;
+    const inode = socket?.inode ?? file.inode;
     if (inode !== undefined) record.inode = inode;
-    if (file.socket) record.socket = { ...file.socket };
+    if (socket) record.socket = { ...socket };
     if (file.unaccounted) record.unaccounted = true;
-    if (file.deleted) record.deleted = true;
+    if (deleted) record.deleted = true;
     const stdio = stdioOf(file);
     if (stdio !== undefined) record.stdio = STDIO_NAMES[stdio];
     records.push(record);

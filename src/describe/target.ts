@@ -31,7 +31,7 @@ export function socketTarget(socket: SocketState): string {
 }
 
 /** What an fd refers to, in one line: a path, a socket's addresses, or the kernel's name. */
-export function targetOf(file: OpenFile): string {
+export function targetOf(file: Pick<OpenFile, 'socket' | 'path' | 'deleted' | 'kind' | 'inode' | 'anon'>): string {
   if (file.socket) return socketTarget(file.socket);
   if (file.path !== undefined) return file.deleted ? `${file.path} (deleted)` : file.path;
   if (file.kind === 'pipe' && file.inode !== undefined) return `pipe:[${file.inode}]`;

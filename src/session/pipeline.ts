@@ -4,7 +4,7 @@ import { NativeStacks } from '../attribution/native-stacks.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel, type ModelListener } from '../model/process-model.js';
 import { creatorOf, type Task } from '../model/task.js';
-import { describeTable } from '../describe/describe-table.js';
+import { describeTable, kernelFacts, type KernelFacts } from '../describe/describe-table.js';
 import type { OpenFile } from '../model/open-file.js';
 import type { ClosedInWorker, FdRecord } from '../report/types.js';
 import type { ProcessEvent } from '../trace/events.js';
@@ -22,6 +22,8 @@ export class TracePipeline {
   private readonly parser = new TraceParser();
   private readonly attributor: Attributor;
   private readonly stacks = new NativeStacks();
+  /** What the kernel said of each process whose table was described. */
+  private readonly kernel = new Map<number, KernelFacts>();
 
   /** `token`: the run's attribution token; `projectRoot`: where shown paths are relative to; `proc`: the live /proc, or NO_PROC for a recording. */
   constructor(
@@ -66,17 +68,21 @@ export class TracePipeline {
     return { syscall: closer.syscall, origin, stack };
   }
 
-  /** Report records of a table, origins included. Sockets are completed from the live process's /proc. */
+  /**
+   * Report records of a table, origins included. Sockets are completed from the process's /proc,
+   * read the first time one of its tables is described: describing it again gives the same answers.
+   */
   describe(table: FdTable, pid: number): FdRecord[] {
+    let kernel = this.kernel.get(pid);
+    if (!kernel) this.kernel.set(pid, (kernel = kernelFacts(this.proc, pid)));
     return describeTable(
       table,
-      pid,
+      kernel,
       (made, createdBy) => ({
         ...describeOrigin(this.attributor.attributionOf(made), createdBy, this.projectRoot),
         ...this.stacks.of(made),
       }),
       (file) => this.model.startStdio.get(file),
-      this.proc,
     );
   }
 }
