@@ -45,6 +45,9 @@ describe('baseline', () => {
     const again = await check(dir);
     expect(again.exitCode, again.stdout).toBe(0);
     expect(again.report!.leaks.every((leak) => leak.allowedBy === 'baseline')).toBe(true);
+    expect(again.report!.leaks.map((leak) => leak.excuse)).toEqual(
+      again.report!.leaks.map((leak) => ({ type: 'baseline', label: leak.baselineKey })),
+    );
     expect(again.report!.stale).toEqual([]);
 
     writeFileSync(

@@ -88,6 +88,9 @@ describe('another fd on the app’s own stdio', () => {
       [7, 'stderr', true],
     ]);
     expect(run.report!.leaks[0]!.allowedBy).toBe("a duplicate of the app's stdout, which workers share anyway");
+    expect(run.report!.leaks.map((leak) => leak.excuse)).toEqual(
+      ['stdout', 'stdin', 'stderr'].map((label) => ({ type: 'stdio', label })),
+    );
   });
 });
 

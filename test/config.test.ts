@@ -92,6 +92,7 @@ describe('allow rules', () => {
     const run = await runCli(['--entry', fixture('leaky'), '--fork-marker', 'READY', '--allow', '**/app.log']);
     expect(run.exitCode).toBe(0);
     expect(run.report!.leaks[0]!.allowedBy).toBe('glob **/app.log');
+    expect(run.report!.leaks[0]!.excuse).toEqual({ type: 'rule', label: 'glob **/app.log' });
   });
 });
 

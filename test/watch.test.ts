@@ -3,7 +3,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import type { WatchReport } from '../src/watch/watch.js';
+import type { WatchData } from '../src/watch/watch.js';
+import type { JsonReport } from '../src/reporters/json.js';
+
+/** A watch's check as its JSON report has it. */
+type WatchReport = JsonReport & { watch: WatchData };
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { processesWithEnv, settle } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';

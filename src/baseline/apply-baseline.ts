@@ -3,8 +3,6 @@ import type { Leak, Report, StaleEntry } from '../report/types.js';
 import { entryKey, type Baseline, type BaselineEntry } from './baseline-file.js';
 import { creationSite, normalizeTarget, type NormalizeContext } from './normalize.js';
 
-const BASELINE_RULE = 'baseline';
-
 /** The entry a leak would be recorded as (count 1, no note). */
 function entryFor(check: string, leak: Leak, context: NormalizeContext): BaselineEntry {
   return {
@@ -19,7 +17,7 @@ function entryFor(check: string, leak: Leak, context: NormalizeContext): Baselin
 
 /** Leaks the baseline records: those no allow rule excused. */
 function recordable(leak: Leak): boolean {
-  return !leak.allowed || leak.allowedBy === BASELINE_RULE;
+  return !leak.allowed || leak.excuse?.type === 'baseline';
 }
 
 /**
@@ -42,7 +40,7 @@ export function applyBaseline(report: Report, baseline: Baseline, context: Norma
       const seen = (used.get(key) ?? 0) + 1;
       used.set(key, seen);
       if (seen > entry.count) return { ...leak, beyondBaseline: { key, count: entry.count } };
-      return { ...leak, allowed: true, allowedBy: BASELINE_RULE, baselineKey: key };
+      return { ...leak, allowed: true, excuse: { type: 'baseline', label: key }, baselineKey: key };
     });
   const order = new Map(report.leaks.map((leak, i) => [leak.fd, i]));
   leaks.sort((a, b) => order.get(a.fd)! - order.get(b.fd)!);

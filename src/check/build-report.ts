@@ -2,7 +2,7 @@ import type { ResolvedOptions } from '../options/options.js';
 import { compileRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from '../rules/apply-rules.js';
-import type { ClosedInWorker, FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
+import type { ClosedInWorker, Excuse, FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
 import { settle } from '../report/verdict.js';
 import { hintFor } from '../hints/choose-hint.js';
 
@@ -16,19 +16,21 @@ export interface ReportInput extends Pick<ResolvedOptions, 'name' | 'command' | 
   startedAt: number;
   /** By fd: what the first worker closed before it was ready to serve. */
   closedInWorker?: Map<number, ClosedInWorker>;
+  /** The caller's own excuse for a leak nothing else excused (a watch: growth within --max-growth). */
+  alsoExcuse?: (leak: Leak) => Excuse | undefined;
 }
 
-/** How a report names an fd the worker closed: `closed by the worker (pid 12) at gunicorn.conf.py:7 in post_fork`. */
-function closedInWorkerWords(closed: ClosedInWorker): string {
-  const by = `closed by the worker (pid ${closed.pid})`;
-  if (closed.origin) return `${by} at ${closed.origin.file}:${closed.origin.line} in ${closed.origin.function}`;
-  return closed.syscall ? `${by} with ${closed.syscall}()` : by;
+/** A leak nothing else excused, excused by the caller's own excuse, if it gives one. */
+function creditCaller(leak: Leak, alsoExcuse: ReportInput['alsoExcuse']): Leak {
+  const excuse = leak.allowed ? undefined : alsoExcuse?.(leak);
+  return excuse ? { ...leak, allowed: true, excuse } : leak;
 }
 
 /** A leak nothing else excused, excused when the first worker closed it before it served. */
 function creditWorker(leak: Leak, closedInWorker: Map<number, ClosedInWorker> | undefined): Leak {
   const closed = leak.allowed ? undefined : closedInWorker?.get(leak.fd);
-  return closed ? { ...leak, allowed: true, allowedBy: closedInWorkerWords(closed), closedInWorker: closed } : leak;
+  if (!closed) return leak;
+  return { ...leak, allowed: true, excuse: { type: 'worker', label: String(closed.pid) }, closedInWorker: closed };
 }
 
 /** What identifies "the same file or socket" across fds: a path, or a socket's inode. Pipes' two ends are not duplicates. */
@@ -64,8 +66,6 @@ function markSameTargets(leaks: FdRecord[]): void {
   }
 }
 
-const RUBY_VM_EVENTFD = "the Ruby VM's own eventfd, made as it starts and made anew in each forked child";
-
 /** The Ruby VM's timer-thread eventfds: a forked child closes its parent's and makes its own. */
 function isRubyVmEventfd(record: FdRecord): boolean {
   return record.kind === 'eventfd' && record.runtimeStartup === 'ruby';
@@ -88,7 +88,11 @@ function stdioNotes(table: FdRecord[]): string[] {
   });
 }
 
-/** Every fd beyond stdio is a leak unless a rule allows it; the verdict is settled by `settle`. */
+/**
+ * Every fd beyond stdio is a leak unless something excuses it: a rule, the server's preset, being a
+ * duplicate of stdio, the runtime's own start, the worker's hook, the caller. The verdict is settled
+ * here, and again only where a later stage excuses more (the baseline, applyBaseline).
+ */
 export function buildReport(input: ReportInput): Report {
   const records = input.table.filter((record) => record.fd > STDIO);
   // Duplicates first: the supervisor preset excuses a log file only when it is open once.
@@ -108,14 +112,15 @@ export function buildReport(input: ReportInput): Report {
     .map((record): Leak => ({
       ...record,
       allowed: true,
-      allowedBy: `a duplicate of the app's ${record.stdio}, which workers share anyway`,
+      excuse: { type: 'stdio', label: record.stdio! },
     }));
   const runtimes = records
     .filter(isRubyVmEventfd)
-    .map((record): Leak => ({ ...record, allowed: true, allowedBy: RUBY_VM_EVENTFD }));
+    .map((record): Leak => ({ ...record, allowed: true, excuse: { type: 'runtime', label: 'ruby' } }));
   const preset = input.preset?.preset.name;
   const hinted = ruled
     .map((leak) => creditWorker(leak, input.closedInWorker))
+    .map((leak) => creditCaller(leak, input.alsoExcuse))
     .map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset) }));
   const leaks = [...hinted, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   return settle(

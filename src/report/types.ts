@@ -66,11 +66,25 @@ export interface Hint {
   see?: string;
 }
 
+/**
+ * What excused an fd, as data; the reporters word it (`allowedBy` in JSON). `label` by type:
+ * - `rule`, `preset`: the rule as `rules[]` names it (`glob **\/app.log`, `preset gunicorn: listening socket`);
+ * - `baseline`: the entry's key;
+ * - `stdio`: which of the app's own stdio this fd duplicates (`stdout`);
+ * - `runtime`: the runtime that made it as it starts (`ruby`: the VM's eventfd);
+ * - `worker`: the pid of the first worker, which closed it before it served (see `closedInWorker`);
+ * - `watch`: the --max-growth the growth stayed within.
+ */
+export interface Excuse {
+  type: 'rule' | 'preset' | 'baseline' | 'stdio' | 'runtime' | 'worker' | 'watch';
+  label: string;
+}
+
 export interface Leak extends FdRecord {
-  /** Excused by an allow rule or the baseline: reported, but not counted against the check. */
+  /** Excused (see `excuse`): reported, but not counted against the check. */
   allowed: boolean;
-  /** The rule (`glob /var/log/**`) or `baseline` that excused it. */
-  allowedBy?: string;
+  /** What excused it. */
+  excuse?: Excuse;
   /** The baseline entry's key, when the baseline excused it. */
   baselineKey?: string;
   /**

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import { groupBySite } from './group-leaks.js';
+import { excuseWords } from './excuse-words.js';
 import { printable, printableLines } from './printable.js';
 import type { Leak, Report, RunResult, StackFrame } from '../report/types.js';
 
@@ -264,7 +265,7 @@ function seeLine(see: string | undefined): string[] {
 
 /** What excused an fd, as its one line says it. */
 function excuse(leak: Leak): string {
-  const by = printable(leak.allowedBy ?? '');
+  const by = printable(excuseWords(leak) ?? '');
   return leak.closedInWorker ? by : `allowed by ${by}`;
 }
 

@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { groupBySite, siteOf } from './group-leaks.js';
+import { excuseWords } from './excuse-words.js';
 import type { Leak, Report, RunResult } from '../report/types.js';
 import { printable, printableLines } from './printable.js';
 
@@ -103,7 +104,7 @@ function formatStepSummary(result: RunResult): string {
         ? `${code(`${leak.origin.file}:${leak.origin.line}`)} in ${code(leak.origin.function)}`
         : cell(siteOf(leak));
       lines.push(
-        `| ${leak.fd} | ${leak.kind} | ${code(leak.target)} | ${where} | ${leak.allowed ? `allowed (${cell(leak.allowedBy ?? '')})` : '**leak**'} | ${leak.hint && !leak.allowed ? cell(leak.hint.text) : ''} |`,
+        `| ${leak.fd} | ${leak.kind} | ${code(leak.target)} | ${where} | ${leak.allowed ? `allowed (${cell(excuseWords(leak) ?? '')})` : '**leak**'} | ${leak.hint && !leak.allowed ? cell(leak.hint.text) : ''} |`,
       );
     }
     lines.push('');

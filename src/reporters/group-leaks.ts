@@ -1,4 +1,5 @@
 import type { Leak } from '../report/types.js';
+import { excuseWords } from './excuse-words.js';
 
 /** Where a leak was made, in one line: its origin `file:line`, or the program, syscall and target. */
 export function siteOf(leak: Leak): string {
@@ -16,7 +17,7 @@ export function siteOf(leak: Leak): string {
 export function groupBySite(leaks: Leak[]): Leak[][] {
   const groups = new Map<string, Leak[]>();
   for (const leak of leaks) {
-    const key = `${leak.allowed} ${leak.allowedBy ?? ''} ${leak.kind} ${siteOf(leak)}`;
+    const key = `${leak.allowed} ${excuseWords(leak) ?? ''} ${leak.kind} ${siteOf(leak)}`;
     const group = groups.get(key);
     if (group) group.push(leak);
     else groups.set(key, [leak]);

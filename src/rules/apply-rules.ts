@@ -8,7 +8,7 @@ export function applyAllowRules(records: FdRecord[], rules: CompiledRule[]): { l
     const use = counted.find((candidate) => candidate.rule.matches(record));
     if (!use) return { ...record, allowed: false };
     use.allowed++;
-    return { ...record, allowed: true, allowedBy: use.rule.label };
+    return { ...record, allowed: true, excuse: { type: use.rule.preset ? 'preset' : 'rule', label: use.rule.label } };
   });
   return {
     leaks,

@@ -9,7 +9,6 @@ import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
 import { buildReport } from '../check/build-report.js';
-import { settle } from '../report/verdict.js';
 import type { FdRecord, Report } from '../report/types.js';
 import { drive, get, listening } from './drive.js';
 import { countFds, total } from './sample.js';
@@ -281,11 +280,8 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     projectRoot: cwd,
     startedAt,
     ...(error ? { error } : {}),
+    // The records are every fresh fd of every process: shown, but only growth fails the watch.
+    ...(growing ? {} : { alsoExcuse: () => ({ type: 'watch' as const, label: String(maxGrowth) }) }),
   });
-  // The records are every fresh fd of every process: shown, but only growth fails the watch.
-  const leaks = report.leaks.map((leak) =>
-    growing ? leak : { ...leak, allowed: true, allowedBy: `watch: growth within --max-growth ${maxGrowth}` },
-  );
-  const settled = settle({ ...report, leaks }, false);
-  return { ...settled, watch: { steps: stepsRun, warmup, maxGrowth, driver, processes } };
+  return { ...report, watch: { steps: stepsRun, warmup, maxGrowth, driver, processes } };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll } from 'vitest';
-import type { Report, RunResult } from '../../src/report/types.js';
+import type { JsonReport as Report, JsonRunResult as RunResult } from '../../src/reporters/json.js';
 import { readKernelViewFile, type KernelView } from './kernel-view.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');

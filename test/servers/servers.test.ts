@@ -4,7 +4,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
-import type { Report } from '../../src/report/types.js';
+import type { JsonReport as Report } from '../../src/reporters/json.js';
 import { freePort } from '../helpers/ports.js';
 import { processesWithEnv, settle } from '../helpers/processes.js';
 import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
