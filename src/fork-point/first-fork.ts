@@ -7,6 +7,7 @@ import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
 import { blockedIn } from './blocked-in.js';
 import { NO_PROC, type ProcView } from '../proc/proc-view.js';
+import { syscallsThat } from '../trace/syscalls.js';
 import { isShell } from './program-kind.js';
 
 /** Calls that show a forked child is running as a worker rather than heading for execve. */
@@ -44,7 +45,7 @@ const WORKER_SIGNS = new Set([
 const OPENS = new Set(['open', 'openat', 'openat2']);
 
 /** Signs even when they fail: a child that tries to accept a connection (EAGAIN, nothing waiting) serves. */
-const ATTEMPTS = new Set(['accept', 'accept4']);
+const ATTEMPTS = syscallsThat('accepts');
 
 /**
  * What a child makes whatever it is for: a runtime's own eventfds (Ruby's VM remakes its timer

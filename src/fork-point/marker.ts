@@ -2,7 +2,7 @@ import type { AppOutput } from '../launch/app-output.js';
 import type { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
-import { OUTPUT_SYSCALLS } from '../trace/output-syscalls.js';
+import { writtenFdArgument } from '../trace/syscalls.js';
 import { splitTopLevel } from '../trace/scan.js';
 import { describeProcess } from './describe-process.js';
 import type { ForkPointDetector, ForkPointHit } from './detector.js';
@@ -11,7 +11,7 @@ import { quoted } from '../json/shape.js';
 /** The fd a successful output syscall wrote to, and how many bytes. */
 function outputOf(event: ProcessEvent): { fd: number; count: number } | undefined {
   if (event.type !== 'syscall') return undefined;
-  const at = OUTPUT_SYSCALLS[event.name];
+  const at = writtenFdArgument(event.name);
   if (at === undefined) return undefined;
   const count = Number.parseInt(event.result, 10);
   if (!(count > 0)) return undefined;

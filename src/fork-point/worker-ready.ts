@@ -3,6 +3,7 @@ import type { OpenFile } from '../model/open-file.js';
 import type { Task } from '../model/task.js';
 import type { ProcessEvent } from '../trace/events.js';
 import type { ProcView } from '../proc/proc-view.js';
+import { syscallsThat } from '../trace/syscalls.js';
 import { blockedIn } from './blocked-in.js';
 
 /** Where following the first worker ended: `ready` when it started to serve, with what showed it. */
@@ -11,8 +12,8 @@ export interface WorkerOutcome {
   how: string;
 }
 
-const ACCEPTS = new Set(['accept', 'accept4']);
-const EXECS = new Set(['execve', 'execveat']);
+const ACCEPTS = syscallsThat('accepts');
+const EXECS = syscallsThat('execs');
 
 /**
  * The first worker's ready point: the moment it starts to serve, after the server's worker hooks

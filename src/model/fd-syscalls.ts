@@ -6,18 +6,12 @@ import type { Duplication } from './fd-table.js';
 import { O_CLOEXEC, OpenFile, kindOf } from './open-file.js';
 import { creatorOf, type Task } from './task.js';
 import { hasPort, parseSockaddr } from '../trace/sockaddr.js';
+import { SYSCALLS } from '../trace/syscalls.js';
 
 type Handler = (task: Task, args: string[], event: SyscallEvent, returned: FdRef | undefined) => void;
 
-/** Syscalls whose fd is close-on-exec whatever the flags say. */
-const ALWAYS_CLOEXEC = new Set([
-  'pidfd_open',
-  'pidfd_getfd',
-  'io_uring_setup',
-  'bpf',
-  'landlock_create_ruleset',
-  'seccomp',
-]);
+/** Whether the fd a call makes is close-on-exec whatever the flags say. */
+const alwaysCloexec = (name: string) => SYSCALLS[name]?.cloexec === true;
 
 function flagsOf(text: string | undefined): string[] {
   if (text === undefined) return [];
@@ -68,7 +62,7 @@ function creating(flagsAt: number | undefined): Handler {
   return (task, args, event, returned) => {
     if (!returned) return;
     const flags = flagsAt === undefined ? [] : flagsOf(args[flagsAt]);
-    create(task, event, returned, flags, ALWAYS_CLOEXEC.has(event.name) || hasCloexec(flags));
+    create(task, event, returned, flags, alwaysCloexec(event.name) || hasCloexec(flags));
   };
 }
 
@@ -77,7 +71,7 @@ function creating(flagsAt: number | undefined): Handler {
  * a landlock ruleset but not landlock's ABI version): strace's -y annotates the result when it is one.
  */
 const creatingWhenAnnotated: Handler = (task, _args, event, returned) => {
-  if (returned?.annotation !== undefined) create(task, event, returned, [], ALWAYS_CLOEXEC.has(event.name));
+  if (returned?.annotation !== undefined) create(task, event, returned, [], alwaysCloexec(event.name));
 };
 
 /** Calls that return their fds in an array argument: pipe, pipe2, socketpair. */
@@ -344,7 +338,7 @@ function acceptSocket(
   learnAddress(file, args[1], 'peer');
 }
 
-/** Syscalls the model reads. Everything else that strace reports is ignored. */
+/** Syscalls the model applies (SYSCALLS says what each does). Everything else only refreshes its fd's annotation. */
 export const FD_SYSCALLS = Object.keys(HANDLERS);
 
 /** What one syscall did to a table: descriptions it made, dups it made, slots it closed. */

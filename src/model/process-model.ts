@@ -3,6 +3,7 @@ import { FdTable, type Duplication } from './fd-table.js';
 import type { OpenFile } from './open-file.js';
 import type { Proc, Task } from './task.js';
 import { NO_PROC, type ProcView } from '../proc/proc-view.js';
+import { syscallsThat } from '../trace/syscalls.js';
 import { applyFdSyscall, type Released } from './fd-syscalls.js';
 
 export interface CloneInfo {
@@ -24,8 +25,8 @@ export interface ModelListener {
   closed?(task: Task, syscall: string, released: Released[]): void;
 }
 
-export const CLONE_CALLS = new Set(['clone', 'clone3', 'fork', 'vfork']);
-const EXEC_CALLS = new Set(['execve', 'execveat']);
+const CLONE_CALLS = syscallsThat('forks');
+const EXEC_CALLS = syscallsThat('execs');
 
 function cloneFlags(name: string, args: string): string[] {
   if (name === 'fork') return [];

@@ -1,0 +1,45 @@
+import { describe, expect, test } from 'vitest';
+import { FD_SYSCALLS } from '../src/model/fd-syscalls.js';
+import { SYSCALLS, syscallsThat, writtenFdArgument } from '../src/trace/syscalls.js';
+import { straceArguments } from '../src/session/strace-command.js';
+
+const FD_ROLES = ['creates', 'duplicates', 'closes', 'changes'] as const;
+
+describe('the syscall table', () => {
+  test('the model applies exactly the calls the table says touch the fd table', () => {
+    const touching = Object.keys(SYSCALLS).filter((name) =>
+      SYSCALLS[name]!.does.some((role) => (FD_ROLES as readonly string[]).includes(role)),
+    );
+    expect(new Set(FD_SYSCALLS)).toEqual(new Set(touching));
+  });
+
+  test('strace is asked for every call of the table, writes only for a marker, newer calls with ?', () => {
+    const traced = (mode: 'marker' | 'exit') => {
+      const args = straceArguments(
+        {
+          forkPoint: mode === 'marker' ? { mode, marker: 'READY' } : { mode },
+          attribution: false,
+          nativeStacks: false,
+        },
+        '/tmp/trace',
+        ['true'],
+      );
+      return new Set(
+        args
+          .find((arg) => arg.startsWith('trace='))!
+          .slice('trace='.length)
+          .split(','),
+      );
+    };
+    const exit = traced('exit');
+    const marker = traced('marker');
+    for (const [name, call] of Object.entries(SYSCALLS)) {
+      const asked = call.optional ? `?${name}` : name;
+      expect(marker.has(asked), name).toBe(true);
+      expect(exit.has(asked), name).toBe(!call.does.every((role) => role === 'writes'));
+    }
+    expect(writtenFdArgument('splice')).toBe(2);
+    expect(writtenFdArgument('close')).toBeUndefined();
+    expect([...syscallsThat('forks')].sort()).toEqual(['clone', 'clone3', 'fork', 'vfork']);
+  });
+});
