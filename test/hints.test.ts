@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Report } from '../src/report/types.js';
+import { hintFor } from '../src/hints/choose-hint.js';
 import { ROOT, fixture, runCli } from './helpers/run-cli.js';
 
 /** The hint each line of a fixture must give its leak: `# hint: <id>`, by `file:line`. */
@@ -38,6 +39,13 @@ describe('a hint on every leak that counts: the fix for the library that made it
     for (const [line, id] of Object.entries(declaredHints(fixture('hints')))) expect(reported[line], line).toBe(id);
     // Every leak that counts has one; the console shows it as a fix line.
     expect(run.report!.leaks.filter((leak) => !leak.allowed && leak.hint === undefined)).toEqual([]);
+    // A server's hook is added; closing there is offered only where the check follows the worker to see it.
+    const leak = run.report!.leaks.find((candidate) => !candidate.allowed)!;
+    const closing = / Closing the inherited copy in post_fork also passes this check\.$/;
+    expect(hintFor(leak, 'gunicorn', true).text).toMatch(closing);
+    expect(hintFor(leak, 'gunicorn', false).text).not.toMatch(closing);
+    expect(hintFor(leak, 'gunicorn', false).text).toContain('def post_fork(server, worker)');
+    expect(hintFor(leak, 'supervisor', true).text).not.toMatch(/Closing the inherited copy/);
     expect(run.stdout).toMatch(/^ {10}fix {7}A log file opened while the app loaded by a logging FileHandler/m);
     const fixed = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('hints'), 'fixed']);
     expect(fixed.exitCode, fixed.stdout).toBe(0);

@@ -16,6 +16,8 @@ export interface ReportInput extends Pick<ResolvedOptions, 'name' | 'command' | 
   startedAt: number;
   /** By fd: what the first worker closed before it was ready to serve. */
   closedInWorker?: Map<number, ClosedInWorker>;
+  /** The check follows the first worker to its ready point: what its hook closes there is seen. */
+  workerFollowed?: boolean;
   /** The caller's own excuse for a leak nothing else excused (a watch: growth within --max-growth). */
   alsoExcuse?: (leak: Leak) => Excuse | undefined;
 }
@@ -121,7 +123,7 @@ export function buildReport(input: ReportInput): Report {
   const hinted = ruled
     .map((leak) => creditWorker(leak, input.closedInWorker))
     .map((leak) => creditCaller(leak, input.alsoExcuse))
-    .map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset) }));
+    .map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset, input.workerFollowed) }));
   const leaks = [...hinted, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   return settle(
     {

@@ -111,6 +111,7 @@ export async function checkPreflighted(resolved: ResolvedOptions, startedAt = Da
       table,
       projectRoot: resolved.cwd,
       startedAt,
+      workerFollowed: followsWorker(spec),
       ...(closedInWorker ? { closedInWorker } : {}),
       ...(error ? { error } : {}),
     });

@@ -25,10 +25,11 @@ function madeInCall(record: FdRecord, hint: LibraryHint): boolean {
 
 /**
  * The fix for one leak, most specific first: the library that made it (from the library frames of
- * its creating stack, or the native call it was made in), then its kind; with the server's own hook added when the preset is known.
+ * its creating stack, or the native call it was made in), then its kind; with the server's own hook added when the preset is known,
+ * and, when the check follows the first worker (`workerFollowed`), that closing the fd in that hook passes too.
  * Never a library's advice for an fd no frame of that library made.
  */
-export function hintFor(record: FdRecord, preset: PresetName | undefined): Hint {
+export function hintFor(record: FdRecord, preset: PresetName | undefined, workerFollowed = false): Hint {
   const library = LIBRARY_HINTS.find(
     (hint) =>
       (hint.kinds === undefined || hint.kinds.includes(record.kind)) &&
@@ -37,5 +38,7 @@ export function hintFor(record: FdRecord, preset: PresetName | undefined): Hint 
   const { id, text, see } = library ?? kindHint(record.kind, record.socket?.listening === true);
   const server = preset === undefined ? undefined : SERVER_HINTS[preset];
   const link = see ?? server?.see;
-  return { id, text: server ? `${text} ${server.text}` : text, ...(link !== undefined ? { see: link } : {}) };
+  const closing =
+    workerFollowed && server?.hook ? ` Closing the inherited copy in ${server.hook} also passes this check.` : '';
+  return { id, text: server ? `${text} ${server.text}${closing}` : text, ...(link !== undefined ? { see: link } : {}) };
 }

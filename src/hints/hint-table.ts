@@ -117,21 +117,29 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   },
 ];
 
+/** A server's hint; `hook`: where in the worker an inherited fd can be closed before it serves. */
+export interface ServerHint extends Hint {
+  hook?: string;
+}
+
 /** How to act in a server's worker, or to keep the fd out of the master, per preset. */
-export const SERVER_HINTS: Record<PresetName, Hint> = {
+export const SERVER_HINTS: Record<PresetName, ServerHint> = {
   gunicorn: {
     id: 'gunicorn-post-fork',
     text: 'Or open it in the worker: in gunicorn.conf.py, def post_fork(server, worker): ... (or run without --preload, so each worker loads the app).',
+    hook: 'post_fork',
     see: 'https://docs.gunicorn.org/en/stable/settings.html#post-fork',
   },
   celery: {
     id: 'celery-worker-process-init',
     text: 'Or open it in the worker: @celery.signals.worker_process_init.connect def init(**kwargs): ...',
+    hook: 'a worker_process_init handler',
     see: 'https://docs.celeryq.dev/en/stable/userguide/signals.html#worker-process-init',
   },
   uwsgi: {
     id: 'uwsgi-postfork',
     text: 'Or open it in the worker: decorate a function with @uwsgidecorators.postfork, or set lazy-apps = true so each worker loads the app.',
+    hook: 'a postfork function',
     see: 'https://uwsgi-docs.readthedocs.io/en/latest/PythonDecorators.html#uwsgidecorators.postfork',
   },
   supervisor: {
@@ -141,11 +149,13 @@ export const SERVER_HINTS: Record<PresetName, Hint> = {
   unicorn: {
     id: 'unicorn-after-fork',
     text: 'Or close it in the master before the fork and reopen it in the worker: before_fork { |server, worker| ... } and after_fork { |server, worker| ... } in the unicorn config.',
+    hook: 'after_fork',
     see: 'https://yhbt.net/unicorn/Unicorn/Configurator.html',
   },
   puma: {
     id: 'puma-on-worker-boot',
     text: 'Or close it in the master before the fork and reopen it in the worker: before_fork { ... } and on_worker_boot { ... } in puma.rb.',
+    hook: 'on_worker_boot',
     see: 'https://puma.io/puma/Puma/DSL.html#on_worker_boot-instance_method',
   },
 };

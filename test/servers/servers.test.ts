@@ -379,6 +379,8 @@ describe.each(HOOKS)("$server: the worker's own hook closes what the app opened"
     expect(report.forkPoint.worker?.ready).toBe(true);
     expect(counted(report).map((fd) => fd.target)).toEqual([`${appData}/${leak}`]);
     expect(report.leaks.filter((fd) => fd.closedInWorker)).toEqual([]);
+    // The hint says the fix this test's other half makes.
+    expect(counted(report)[0]!.hint?.text).toMatch(/ Closing the inherited copy in .+ also passes this check\.$/);
   });
 });
 
