@@ -239,10 +239,11 @@ describe('a report on stdout (`-`)', () => {
 describe('the check fields table', () => {
   test('every field with a flag is set by it for every check, and shown in --help with its line', async () => {
     const { parseCli } = await import('../src/cli/args.js');
-    const { CHECK_FIELDS, CHECK_KEYS, helpLine } = await import('../src/options/check-fields.js');
+    const { CHECK_FIELDS, FLAG_KEYS, helpLine } = await import('../src/options/check-fields.js');
     const { HELP } = await import('../src/cli/help.js');
     const sample = { text: 'x', seconds: '5', rules: 'a/**', preset: 'gunicorn' } as Record<string, string>;
-    for (const key of CHECK_KEYS) {
+    expect(FLAG_KEYS).toEqual(expect.arrayContaining(['timeout', 'deep', 'strace', 'traceOut']));
+    for (const key of FLAG_KEYS) {
       const { flag, type } = CHECK_FIELDS[key];
       if (!flag) continue;
       const args = flag.value === undefined ? [`--${flag.name}`] : [`--${flag.name}`, sample[type]!];

@@ -168,13 +168,15 @@ describe('the config file', () => {
   test('unknown keys and wrong types: exit 2, every problem with its path and line', async () => {
     const dir = project({
       'prefork-check.config.json':
-        '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }],\n  "checks": [{ "timout": 5 }]\n}\n',
+        '{\n  "entry": "app.py",\n  "forkMarkr": "READY",\n  "timeout": "30",\n  "allow": [{ "kind": "eventfd2" }, { "reason": "no match given" }],\n  "checks": [{ "timout": 5, "traceOut": "t.log" }]\n}\n',
     });
     const run = await runCli([], { cwd: dir });
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/The config in .*prefork-check\.config\.json is not valid:/);
     expect(run.stderr).toMatch(/forkMarkr: unknown key, did you mean "forkMarker"\? \(known: .*\) \(line 3\)/);
     expect(run.stderr).toMatch(/checks\[0\]\.timout: unknown key, did you mean "timeout"\? .*\(line 6\)/);
+    // A flag's or the API's only, not a config's: this machine's strace, a run's own debugging.
+    expect(run.stderr).toMatch(/checks\[0\]\.traceOut: unknown key/);
     expect(run.stderr).toMatch(/timeout: expected a number from 0\.001 to 2147483, got the text "30" \(line 4\)/);
     expect(run.stderr).toMatch(/allow\[0\]\.kind: expected one of file, .*got the text "eventfd2" \(line 5\)/);
     expect(run.stderr).toMatch(/allow\[1\]: a rule needs at least one of path, glob/);

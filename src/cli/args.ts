@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import { timeoutMsOf, type CheckOptions } from '../options/options.js';
-import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig } from '../options/check-fields.js';
+import { CHECK_FIELDS, FLAG_KEYS } from '../options/check-fields.js';
 import type { WatchOptions } from '../watch/watch.js';
 import { parseShard, type Shard } from '../run/shard.js';
 
@@ -39,7 +39,7 @@ export interface CliRequest {
 
 /** The flags that set a check field for every check, from the fields table. */
 const fieldFlags = Object.fromEntries(
-  CHECK_KEYS.flatMap((key) => {
+  FLAG_KEYS.flatMap((key) => {
     const { flag, type } = CHECK_FIELDS[key];
     if (!flag) return [];
     const option =
@@ -51,7 +51,10 @@ const fieldFlags = Object.fromEntries(
 ) satisfies ParseArgsConfig['options'];
 
 /** A field flag's value as the check takes it; undefined when the flag is absent. */
-function fieldValue(key: keyof CheckConfig, raw: string | boolean | Array<string | boolean> | undefined): unknown {
+function fieldValue(
+  key: (typeof FLAG_KEYS)[number],
+  raw: string | boolean | Array<string | boolean> | undefined,
+): unknown {
   if (raw === undefined || raw === false) return undefined;
   const { type, flag } = CHECK_FIELDS[key];
   switch (type) {
@@ -79,9 +82,6 @@ const flags = {
   concurrency: { type: 'string' },
   shard: { type: 'string' },
   check: { type: 'string', multiple: true },
-  deep: { type: 'boolean' },
-  strace: { type: 'string' },
-  'trace-out': { type: 'string' },
   request: { type: 'string' },
   requests: { type: 'string' },
   drive: { type: 'string' },
@@ -178,16 +178,13 @@ export function parseCli(argv: string[]): CliRequest {
     );
   }
   const overrides: CheckOptions = {};
-  for (const key of CHECK_KEYS) {
+  for (const key of FLAG_KEYS) {
     const flag = CHECK_FIELDS[key].flag;
     const value =
       flag &&
       fieldValue(key, (values as Record<string, string | boolean | Array<string | boolean> | undefined>)[flag.name]);
     if (value !== undefined) Object.assign(overrides, { [key]: value });
   }
-  if (values.deep) overrides.deep = true;
-  if (values.strace !== undefined) overrides.strace = values.strace;
-  if (values['trace-out'] !== undefined) overrides.traceOut = values['trace-out'];
 
   if (values.entry !== undefined && values.entry.trim() === '')
     throw new PreforkCheckError('INVALID_OPTION', 'Expected `--entry` to name a Python file, got an empty path.');

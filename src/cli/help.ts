@@ -60,10 +60,9 @@ ${helpLine('python')}
 ${helpLine('inheritFds')}
 ${helpLine('attribution')}
 ${helpLine('nativeStacks')}
-  --deep                   accepted for older scripts: every check traces every
-                           fd syscall in one start of the app
-  --strace <path>          strace binary (default: strace on PATH)
-  --trace-out <file>       also save strace's raw output (to debug the check itself)
+${helpLine('deep')}
+${helpLine('strace')}
+${helpLine('traceOut')}
   -h, --help               show this help
   -v, --version            show the version
 
@@ -92,7 +91,7 @@ than --max-growth fds per step (a socket or file leaked per request).
 
 ${WATCH_OPTIONS}
   --timeout <seconds>      for the server to be ready and the load to finish (default 120)
-  --trace-out <file>       also save strace's raw output
+${helpLine('traceOut')}
   --json <file>, --junit <file>, -q   as for a fork check
 
 Example:

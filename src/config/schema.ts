@@ -62,6 +62,8 @@ function fieldSchema({ type, help }: CheckField): Schema {
       return { type: 'array', items: rule, description };
     case 'preset':
       return { enum: [...PRESET_NAMES, 'none'], description };
+    case 'value':
+      throw new Error('an API-only option has no place in the config schema');
   }
 }
 

@@ -18,8 +18,9 @@ import { DEFAULTS, SECONDS_RANGE, type CheckOptions } from './options.js';
  * - on: true or false; its flag sets true. off: true or false; its flag (`--no-x`) sets false.
  * - seconds: a number of seconds in SECONDS_RANGE. env: an object of strings. rules: allow rules (a flag gives globs).
  * - preset: a server preset's name, or none.
+ * - value: anything the API takes as it is (a function, an AbortSignal, one of a few words).
  */
-export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'rules' | 'preset';
+export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'rules' | 'preset' | 'value';
 
 export interface CheckField {
   type: FieldType;
@@ -27,12 +28,14 @@ export interface CheckField {
   help: string;
   /** The flag that sets it for every check (a `rules` flag repeats), and its value's name in --help. */
   flag?: { name: string; value?: string };
+  /** Not a config file's field: a flag's or the API's only (this machine's tool, a run's own debugging, a callback). */
+  notInConfig?: true;
 }
 
 /**
- * Every field a check takes, declared once: the config's keys (CheckConfig) and their
- * validation, the JSON Schema, the command-line flags that override them and
- * their --help lines all come from here.
+ * Every option a check takes (every key of CheckOptions: the type says if one is missing),
+ * declared once: the config's keys (CheckConfig) and their validation, the JSON Schema, the
+ * command-line flags that override them and their --help lines all come from here.
  */
 const FIELDS = {
   name: {
@@ -89,14 +92,53 @@ const FIELDS = {
     help: `${PRESET_NAMES.join(', ')}, or none: the server's fork point, and its own fds allowed by their role (default: detected from the command)`,
     flag: { name: 'preset', value: 'name' },
   },
-} satisfies { [Key in keyof CheckOptions]?: CheckField };
+  deep: {
+    type: 'on',
+    help: 'accepted for older scripts: every check traces every fd syscall in one start of the app',
+    flag: { name: 'deep' },
+    notInConfig: true,
+  },
+  strace: {
+    type: 'text',
+    help: `strace binary (default: ${DEFAULTS.strace} on PATH)`,
+    flag: { name: 'strace', value: 'path' },
+    notInConfig: true,
+  },
+  traceOut: {
+    type: 'text',
+    help: "also save strace's raw output (to debug the check itself)",
+    flag: { name: 'trace-out', value: 'file' },
+    notInConfig: true,
+  },
+  appOutput: {
+    type: 'value',
+    help: "the app's stdout and stderr: inherit, stderr (our stdout carries a report) or ignore (read for a marker only); the command line picks it from its reports",
+    notInConfig: true,
+  },
+  onForkPoint: {
+    type: 'value',
+    help: 'called with the pid at the fork point, while the app is still alive, before it is stopped',
+    notInConfig: true,
+  },
+  signal: { type: 'value', help: 'an AbortSignal: aborting it stops the check and kills the app', notInConfig: true },
+} satisfies { [Key in keyof CheckOptions]-?: CheckField };
 
-export const CHECK_FIELDS: Record<keyof typeof FIELDS, CheckField> = FIELDS;
+type FieldKey = keyof typeof FIELDS;
+/** The fields a config file may set. */
+type ConfigKey = { [Key in FieldKey]: (typeof FIELDS)[Key] extends { notInConfig: true } ? never : Key }[FieldKey];
+
+export const CHECK_FIELDS: Record<FieldKey, CheckField> = FIELDS;
 
 /** One check as the config file writes it: the table's fields. Top-level fields of these kinds are defaults for every check. */
-export type CheckConfig = Pick<CheckOptions, keyof typeof FIELDS>;
+export type CheckConfig = Pick<CheckOptions, ConfigKey>;
 
-export const CHECK_KEYS = Object.keys(CHECK_FIELDS) as Array<keyof CheckConfig>;
+/** The config's keys. */
+export const CHECK_KEYS = (Object.keys(CHECK_FIELDS) as FieldKey[]).filter(
+  (key): key is ConfigKey => !CHECK_FIELDS[key].notInConfig,
+);
+
+/** Every field with a flag, in the table's order: the flags that override every check. */
+export const FLAG_KEYS = (Object.keys(CHECK_FIELDS) as FieldKey[]).filter((key) => CHECK_FIELDS[key].flag);
 
 /** Checks one field's value as the config gives it; problems name `path`. */
 export function validateField(field: CheckField, value: unknown, path: string, problems: Problems): void {
@@ -126,6 +168,9 @@ export function validateField(field: CheckField, value: unknown, path: string, p
       if (!(['none', ...PRESET_NAMES] as unknown[]).includes(value))
         problems.push(`${path}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value)}`);
       return;
+    case 'value':
+      // Not in a config: resolveOptions takes it as the API gives it.
+      return;
   }
 }
 
@@ -133,7 +178,7 @@ const HELP_WIDTH = 96;
 const HELP_INDENT = 27;
 
 /** `  --fork-marker <text>     the app writes ...`: a flag's --help line, from the table, wrapped. */
-export function helpLine(key: keyof CheckConfig): string {
+export function helpLine(key: FieldKey): string {
   const { flag, help } = CHECK_FIELDS[key];
   if (!flag) throw new Error(`${key} has no flag`);
   const lines = [`  ${`--${flag.name}${flag.value ? ` <${flag.value}>` : ''}`.padEnd(HELP_INDENT - 2)}`];
