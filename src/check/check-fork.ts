@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PreforkCheckError, type ErrorCode } from '../errors.js';
-import type { ForkPointDetector } from '../fork-point/detector.js';
+import type { ForkPointDetector, ForkPointHit } from '../fork-point/detector.js';
 import { describeProcess } from '../fork-point/describe-process.js';
 import { exitDetector } from '../fork-point/exit.js';
 import { firstForkDetector } from '../fork-point/first-fork.js';
@@ -12,7 +12,7 @@ import { AppOutput } from '../launch/app-output.js';
 import { startTrace } from '../session/start-trace.js';
 import { preflightTrace } from '../session/preflight.js';
 import { RunGuard, type StopReason } from '../session/run-guard.js';
-import { TraceReader } from '../session/trace-reader.js';
+import { TraceReader, type TraceStep } from '../session/trace-reader.js';
 import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
@@ -168,20 +168,10 @@ export async function checkPreflighted(resolved: ResolvedOptions, startedAt = Da
   let reader: TraceReader | undefined;
   try {
     reader = TraceReader.open(traced, resolved.traceOut, () => guard.stopped);
-    const found = await reader.until(async (step) => {
-      if (step === 'quiet') {
-        last = undefined;
-        // The trace is quiet: the detector may look at the processes themselves.
-        return detector.quiet?.(model);
-      }
-      const { event, task } = step;
-      if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
-        rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
-      }
-      last = { event, task };
-      const hit = await detector.observe(event, task, model);
-      if (hit || !step.rootEnd) return hit;
-      // A daemon's fork point is still to come, in the child it handed over to. Any other end is final.
+    /** After an event no detector hit on: the started process's end, unless it hands over to a daemon's child. */
+    const atRootEnd = (step: Exclude<TraceStep, 'quiet'>): ForkPointHit | typeof ROOT_ENDED | undefined => {
+      if (!step.rootEnd) return undefined;
+      const { event } = step;
       const { handingOver } = step.rootEnd;
       const atEnd = detector.rootEnded?.(model, handingOver);
       if (atEnd) return atEnd;
@@ -192,6 +182,22 @@ export async function checkPreflighted(resolved: ResolvedOptions, startedAt = Da
       if (!handingOver) return ROOT_ENDED;
       daemonized = true;
       return undefined;
+    };
+    // Synchronous unless the detector must wait (for the marker's bytes): thousands of lines go through here.
+    const found = await reader.until((step) => {
+      if (step === 'quiet') {
+        last = undefined;
+        // The trace is quiet: the detector may look at the processes themselves.
+        return detector.quiet?.(model);
+      }
+      const { event, task } = step;
+      if (event.type === 'syscall' && event.name === 'exit_group' && task === model.root) {
+        rootExit = { table: task.table.copy(), code: Number.parseInt(event.args, 10) };
+      }
+      last = { event, task };
+      const seen = detector.observe(event, task, model);
+      if (seen instanceof Promise) return seen.then((hit) => hit ?? atRootEnd(step));
+      return seen ?? atRootEnd(step);
     });
     const hit = found === ROOT_ENDED ? undefined : found;
     if (hit) phase('fork-point');
