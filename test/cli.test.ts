@@ -269,7 +269,8 @@ describe('subcommand help', () => {
 describe('a live status line on a terminal', () => {
   const ESC = String.fromCharCode(0x1b);
   test('under a terminal: what it waits for and for how long, cleared before the app speaks and before the report', async () => {
-    const cli = `node ${join(ROOT, 'dist/cli.js')} --fork-marker READY -- bash -c 'sleep 1.2; echo READY; sleep 5'`;
+    // READY comes after the ticks at 1 s and 1.25 s (a timer may fire a millisecond early, still at 0 s).
+    const cli = `node ${join(ROOT, 'dist/cli.js')} --fork-marker READY -- bash -c 'sleep 1.7; echo READY; sleep 5'`;
     // script(1) runs the CLI on a pseudo-terminal, as a person at a terminal would.
     const run = await execa('script', ['-qfec', cli, '/dev/null'], { reject: false, env: { NO_COLOR: '1' } });
     const status = 'prefork-check: waiting for the marker "READY" · 1 s';

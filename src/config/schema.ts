@@ -1,7 +1,7 @@
 import { FD_KINDS } from '../model/open-file.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { RULE_FIELDS, SOCKET_FIELDS } from '../rules/allow-rule.js';
-import { CHECK_FIELDS, CHECK_KEYS, type CheckConfig, type CheckField } from '../options/check-fields.js';
+import { CHECK_FIELDS, CHECK_KEYS, fieldDescription, type CheckConfig } from '../options/check-fields.js';
 import { SECONDS_RANGE } from '../options/options.js';
 import { TOP_FIELDS } from './load-config.js';
 
@@ -44,8 +44,9 @@ const rule: Schema = {
 };
 
 /** A check field's schema, from its type in the fields table. */
-function fieldSchema({ type, help }: CheckField): Schema {
-  const description = help.charAt(0).toUpperCase() + help.slice(1) + '.';
+function fieldSchema(key: (typeof CHECK_KEYS)[number]): Schema {
+  const { type } = CHECK_FIELDS[key];
+  const description = fieldDescription(key);
   switch (type) {
     case 'text':
       return { type: 'string', minLength: 1, description };
@@ -67,7 +68,7 @@ function fieldSchema({ type, help }: CheckField): Schema {
   }
 }
 
-const check = Object.fromEntries(CHECK_KEYS.map((key) => [key, fieldSchema(CHECK_FIELDS[key])]));
+const check = Object.fromEntries(CHECK_KEYS.map((key) => [key, fieldSchema(key)]));
 
 const top: Record<Exclude<(typeof TOP_FIELDS)[number], keyof CheckConfig>, Schema> = {
   $schema: { type: 'string' },

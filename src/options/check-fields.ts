@@ -24,12 +24,18 @@ export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'r
 
 export interface CheckField {
   type: FieldType;
-  /** One line: what it does, for --help and the JSON Schema. */
+  /**
+   * What it does, in one line, written once: --help shows it beside the flag, and the JSON Schema's
+   * description and CheckOptions' JSDoc are made from it (fieldDescription). An `off` field's help
+   * says what its flag turns off.
+   */
   help: string;
   /** The flag that sets it for every check (a `rules` flag repeats), and its value's name in --help. */
   flag?: { name: string; value?: string };
   /** Not a config file's field: a flag's or the API's only (this machine's tool, a run's own debugging, a callback). */
   notInConfig?: true;
+  /** Kept for older configs and scripts, with no effect. */
+  deprecated?: true;
 }
 
 /**
@@ -43,7 +49,10 @@ const FIELDS = {
     help: "the check's name in reports, which keys its baseline entries (default: the command as typed)",
     flag: { name: 'name', value: 'text' },
   },
-  entry: { type: 'text', help: 'a Python file to run (a .rb file runs with ruby)' },
+  entry: {
+    type: 'text',
+    help: 'a Python file to run (a .rb file runs with ruby); a check takes either entry or command',
+  },
   command: { type: 'texts', help: 'the command and its arguments, e.g. ["gunicorn", "--preload", "app:app"]' },
   python: {
     type: 'text',
@@ -52,7 +61,7 @@ const FIELDS = {
   },
   forkMarker: {
     type: 'text',
-    help: 'fork point: the app writes <text> to stdout or stderr',
+    help: 'fork point: the app writes this text to stdout or stderr',
     flag: { name: 'fork-marker', value: 'text' },
   },
   forkAtFirstFork: {
@@ -65,7 +74,7 @@ const FIELDS = {
     help: `stop and fail (exit 2) if the fork point is not reached (default ${DEFAULTS.timeout})`,
     flag: { name: 'timeout', value: 'seconds' },
   },
-  cwd: { type: 'text', help: 'working directory of the app' },
+  cwd: { type: 'text', help: 'working directory of the app (default: the current one)' },
   env: { type: 'env', help: 'extra environment for the app' },
   allow: {
     type: 'rules',
@@ -79,28 +88,29 @@ const FIELDS = {
   },
   attribution: {
     type: 'off',
-    help: 'do not load the Python and Ruby bootstraps that name source lines',
+    help: 'do not load the Python and Ruby bootstraps that name the source line of each fd (origin is then null)',
     flag: { name: 'no-attribution' },
   },
   nativeStacks: {
     type: 'on',
-    help: "also record each fd's native (C) stack (strace -k: several ms per traced syscall)",
+    help: "also record each fd's native (C) stack as nativeStack (strace -k: several ms per traced syscall)",
     flag: { name: 'native-stacks' },
   },
   preset: {
     type: 'preset',
-    help: `${PRESET_NAMES.join(', ')}, or none: the server's fork point, and its own fds allowed by their role (default: detected from the command)`,
+    help: `the server (${PRESET_NAMES.join(', ')}, or none): its fork point, and its own fds allowed by their role (default: detected from the command)`,
     flag: { name: 'preset', value: 'name' },
   },
   deep: {
     type: 'on',
-    help: 'accepted for older scripts: every check traces every fd syscall in one start of the app',
+    help: 'no effect, kept for older configs and scripts: every check traces every fd syscall in one start of the app',
     flag: { name: 'deep' },
     notInConfig: true,
+    deprecated: true,
   },
   strace: {
     type: 'text',
-    help: `strace binary (default: ${DEFAULTS.strace} on PATH)`,
+    help: `the strace binary to run (default: ${DEFAULTS.strace} on PATH)`,
     flag: { name: 'strace', value: 'path' },
     notInConfig: true,
   },
@@ -112,7 +122,7 @@ const FIELDS = {
   },
   appOutput: {
     type: 'value',
-    help: "the app's stdout and stderr: inherit, stderr (our stdout carries a report) or ignore (read for a marker only); the command line picks it from its reports",
+    help: "the app's stdout and stderr: inherit (the default), stderr (our stdout carries a report) or ignore (read for a marker only); the command line picks it from its reports",
     notInConfig: true,
   },
   onForkPoint: {
@@ -139,6 +149,17 @@ export const CHECK_KEYS = (Object.keys(CHECK_FIELDS) as FieldKey[]).filter(
 
 /** Every field with a flag, in the table's order: the flags that override every check. */
 export const FLAG_KEYS = (Object.keys(CHECK_FIELDS) as FieldKey[]).filter((key) => CHECK_FIELDS[key].flag);
+
+/**
+ * A field's description as the JSON Schema and CheckOptions' JSDoc give it: its help as a sentence,
+ * an `off` field's read from the option's side, and the flag that overrides it.
+ */
+export function fieldDescription(key: FieldKey): string {
+  const { type, help, flag } = CHECK_FIELDS[key];
+  const sentence = help.charAt(0).toUpperCase() + help.slice(1) + '.';
+  if (type === 'off') return `On unless false. false (--${flag!.name}): ${help}.`;
+  return flag ? `${sentence} Flag: --${flag.name}.` : sentence;
+}
 
 /** Checks one field's value as the config gives it; problems name `path`. */
 export function validateField(field: CheckField, value: unknown, path: string, problems: Problems): void {

@@ -5,88 +5,64 @@ import type { AllowRule } from '../rules/allow-rule.js';
 import { validateRule } from '../rules/validate-rule.js';
 
 export interface CheckOptions {
-  /** The check's name in reports. @default the command */
+  /**
+   * The check's name in reports, which keys its baseline entries (default: the command as typed).
+   * Flag: --name.
+   */
   name?: string;
-  /** A Python file to run with `python` (a `.rb` file runs with `ruby`). Exactly one of `entry` and `command` is needed. */
+  /** A Python file to run (a .rb file runs with ruby); a check takes either entry or command. */
   entry?: string;
-  /** A command and its arguments, e.g. `['gunicorn', '--preload', 'app:app']`. */
+  /** The command and its arguments, e.g. ["gunicorn", "--preload", "app:app"]. */
   command?: string[];
-  /**
-   * Interpreter for `entry`.
-   * @default 'python3' ('ruby' for a `.rb` entry)
-   */
+  /** Interpreter for --entry (default python3, ruby for .rb). Flag: --python. */
   python?: string;
-  /** Fork point: the app writes this text to stdout or stderr. */
+  /** Fork point: the app writes this text to stdout or stderr. Flag: --fork-marker. */
   forkMarker?: string;
-  /**
-   * Fork point: the first fork that creates a worker.
-   * @default false
-   */
+  /** Fork point: the first fork() that creates a worker. Flag: --fork-at-first-fork. */
   forkAtFirstFork?: boolean;
-  /**
-   * Seconds before the app is killed and the check ends with an error.
-   * @default 30
-   */
+  /** Stop and fail (exit 2) if the fork point is not reached (default 30). Flag: --timeout. */
   timeout?: number;
-  /** Allow rules: a string is a glob on the target; objects match path, directory, kind, socket or stack. */
+  /** Excuse fds whose target matches (repeatable), e.g. '/var/log/**'. Flag: --allow. */
   allow?: AllowRule[];
   /**
-   * A server's fork point and own fds (gunicorn, celery, uwsgi, supervisor, unicorn, puma), or 'none'.
-   * @default detected from the command
+   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, or none): its fork point, and
+   * its own fds allowed by their role (default: detected from the command). Flag: --preset.
    */
   preset?: PresetName | 'none';
-  /**
-   * Pass on fds that prefork-check itself inherited (beyond stdio) to the app, reported as inherited.
-   * @default false
-   */
+  /** Pass on fds prefork-check itself inherited (reported as inherited). Flag: --inherit-fds. */
   inheritFds?: boolean;
   /**
-   * No effect, kept for older configs and scripts: every check traces every fd
-   * syscall, in one start of the app.
+   * No effect, kept for older configs and scripts: every check traces every fd syscall in one start
+   * of the app. Flag: --deep.
    * @deprecated
    */
   deep?: boolean;
   /**
-   * Name the Python or Ruby line that made each fd, through a bootstrap every
-   * Python and Ruby process of the app loads (PYTHONPATH, RUBYOPT). Off: plain
-   * tracing, origin null.
-   * @default true
+   * On unless false. false (--no-attribution): do not load the Python and Ruby bootstraps that name
+   * the source line of each fd (origin is then null).
    */
   attribution?: boolean;
   /**
-   * Record the native (C) stack of every fd syscall with strace -k, and list
-   * it for each fd as `nativeStack`: fds made by C code get a stack too. Costs
-   * an unwind per traced syscall.
-   * @default false
+   * Also record each fd's native (C) stack as nativeStack (strace -k: several ms per traced
+   * syscall). Flag: --native-stacks.
    */
   nativeStacks?: boolean;
-  /**
-   * Working directory of the app.
-   * @default process.cwd()
-   */
+  /** Working directory of the app (default: the current one). */
   cwd?: string;
-  /** Extra environment variables for the app. */
+  /** Extra environment for the app. */
   env?: Record<string, string>;
   /**
-   * The app's stdout and stderr: passed on to ours as they come ('inherit'),
-   * both to our stderr ('stderr': our stdout carries a report), or read for
-   * the marker only ('ignore').
-   * @default 'inherit'
+   * The app's stdout and stderr: inherit (the default), stderr (our stdout carries a report) or
+   * ignore (read for a marker only); the command line picks it from its reports.
    */
   appOutput?: 'inherit' | 'stderr' | 'ignore';
-  /**
-   * The strace binary.
-   * @default 'strace' found on PATH
-   */
+  /** The strace binary to run (default: strace on PATH). Flag: --strace. */
   strace?: string;
-  /** Also write strace's raw output to this file, for debugging the check itself. */
+  /** Also save strace's raw output (to debug the check itself). Flag: --trace-out. */
   traceOut?: string;
-  /**
-   * Called while the app is still alive at the fork point, before it is stopped
-   * (e.g. to look at `/proc/PID/fd`). The app keeps running meanwhile.
-   */
+  /** Called with the pid at the fork point, while the app is still alive, before it is stopped. */
   onForkPoint?: (info: { pid: number }) => void | Promise<void>;
-  /** Aborts the check; the process tree is killed. */
+  /** An AbortSignal: aborting it stops the check and kills the app. */
   signal?: AbortSignal;
 }
 
