@@ -221,7 +221,15 @@ describe('many threads at once', () => {
 
 describe('--native-stacks', () => {
   test('an fd C code made names its native stack: the libc call, the library and the extension that called it', async () => {
-    const run = await runCli(['--native-stacks', '--entry', fixture('sqlite'), '--fork-marker', 'READY']);
+    const run = await runCli([
+      '--tracer',
+      'strace',
+      '--native-stacks',
+      '--entry',
+      fixture('sqlite'),
+      '--fork-marker',
+      'READY',
+    ]);
     const database = run.report!.leaks.find((leak) => leak.target.endsWith('/app.db'))!;
     expect(database.nativeStack![0]).toMatch(/^libc\.so\.6 __open/);
     expect(database.nativeStack).toContainEqual(
@@ -232,7 +240,15 @@ describe('--native-stacks', () => {
   });
 
   test('the fd no Python call announced gets a stack too; without the flag there is none', async () => {
-    const traced = await runCli(['--native-stacks', '--entry', fixture('ctypes'), '--fork-marker', 'READY']);
+    const traced = await runCli([
+      '--tracer',
+      'strace',
+      '--native-stacks',
+      '--entry',
+      fixture('ctypes'),
+      '--fork-marker',
+      'READY',
+    ]);
     const unannounced = traced.report!.leaks.find((leak) => leak.origin === null)!;
     expect(unannounced.nativeStack).toContainEqual(expect.stringMatching(/^_ctypes\.cpython\S* _ctypes_callproc/));
     const plain = await runCli(['--entry', fixture('ctypes'), '--fork-marker', 'READY']);

@@ -37,7 +37,15 @@ describe('usage', () => {
     { args: ['--fork-marker', 'X', '--fork-at-first-fork', '--', 'true'], error: /not both/ },
     { args: [], error: /Nothing to check/ },
     { args: ['gunicorn', 'app:app'], error: /Put the app's command after `--`/ },
-    { args: ['--strace', '/nonexistent/strace', '--', 'true'], error: /apt-get install strace/ },
+    { args: ['--tracer', 'strace', '--strace', '/nonexistent/strace', '--', 'true'], error: /apt-get install strace/ },
+    {
+      args: ['--tracer', 'ptrace', '--', 'true'],
+      error: /Expected `tracer` to be one of strace, native, got `ptrace`/,
+    },
+    {
+      args: ['--tracer', 'native', '--native-stacks', '--', 'true'],
+      error: /`nativeStacks` \(--native-stacks\) unwinds with strace -k: use it with the strace tracer/,
+    },
   ])('bad input $args is exit 2 with one clear line', async ({ args, error }) => {
     const run = await runCli(args, { json: false });
     expectCleanError(run, error);
@@ -241,7 +249,10 @@ describe('the check fields table', () => {
     const { parseCli } = await import('../src/cli/args.js');
     const { CHECK_FIELDS, FLAG_KEYS, helpLine } = await import('../src/options/check-fields.js');
     const { HELP } = await import('../src/cli/help.js');
-    const sample = { text: 'x', seconds: '5', rules: 'a/**', preset: 'gunicorn' } as Record<string, string>;
+    const sample = { text: 'x', seconds: '5', rules: 'a/**', preset: 'gunicorn', tracer: 'native' } as Record<
+      string,
+      string
+    >;
     expect(FLAG_KEYS).toEqual(expect.arrayContaining(['timeout', 'deep', 'strace', 'traceOut']));
     for (const key of FLAG_KEYS) {
       const { flag, type } = CHECK_FIELDS[key];

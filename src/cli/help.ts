@@ -61,6 +61,7 @@ ${helpLine('inheritFds')}
 ${helpLine('attribution')}
 ${helpLine('nativeStacks')}
 ${helpLine('deep')}
+${helpLine('tracer')}
 ${helpLine('strace')}
 ${helpLine('traceOut')}
   -h, --help               show this help
@@ -69,7 +70,7 @@ ${helpLine('traceOut')}
 Exit codes:
   0  nothing open beyond stdio (or everything open is allowed or in the baseline)
   1  leaked fds (or, with --strict, stale baseline entries)
-  2  the check could not be done: bad usage or config, a broken baseline, no strace
+  2  the check could not be done: bad usage or config, a broken baseline, no tracer
      or ptrace, or the app died or timed out before the fork point (a partial
      report says what was open)
   128+n  stopped by signal n (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT, 141 SIGPIPE):
@@ -91,6 +92,7 @@ than --max-growth fds per step (a socket or file leaked per request).
 
 ${WATCH_OPTIONS}
   --timeout <seconds>      for the server to be ready and the load to finish (default 120)
+${helpLine('tracer')}
 ${helpLine('traceOut')}
   --json <file>, --junit <file>, -q   as for a fork check
 

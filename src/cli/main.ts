@@ -294,6 +294,7 @@ export async function main(argv: string[]): Promise<number> {
         ...load,
         ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
         ...(request.overrides.strace !== undefined ? { strace: request.overrides.strace } : {}),
+        ...(request.overrides.tracer !== undefined ? { tracer: request.overrides.tracer } : {}),
         ...(request.overrides.traceOut !== undefined ? { traceOut: request.overrides.traceOut } : {}),
         signal: controller.signal,
         appOutput: reportOnStdout(request.json, request.junit) ? 'stderr' : 'inherit',

@@ -9,7 +9,7 @@ import {
 import type { Problems } from '../json/shape.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { validateRule } from '../rules/validate-rule.js';
-import { DEFAULTS, SECONDS_RANGE, type CheckOptions } from './options.js';
+import { DEFAULTS, SECONDS_RANGE, TRACER_ENV, TRACER_NAMES, type CheckOptions } from './options.js';
 
 /**
  * How a field is written: its JSON type in the config (and schema), and how a
@@ -17,10 +17,10 @@ import { DEFAULTS, SECONDS_RANGE, type CheckOptions } from './options.js';
  * - text, texts: a string; an array of strings (`command`).
  * - on: true or false; its flag sets true. off: true or false; its flag (`--no-x`) sets false.
  * - seconds: a number of seconds in SECONDS_RANGE. env: an object of strings. rules: allow rules (a flag gives globs).
- * - preset: a server preset's name, or none.
+ * - preset: a server preset's name, or none. tracer: strace or native.
  * - value: anything the API takes as it is (a function, an AbortSignal, one of a few words).
  */
-export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'rules' | 'preset' | 'value';
+export type FieldType = 'text' | 'texts' | 'on' | 'off' | 'seconds' | 'env' | 'rules' | 'preset' | 'tracer' | 'value';
 
 export interface CheckField {
   type: FieldType;
@@ -114,6 +114,11 @@ const FIELDS = {
     flag: { name: 'strace', value: 'path' },
     notInConfig: true,
   },
+  tracer: {
+    type: 'tracer',
+    help: `what follows the app: ${TRACER_NAMES.join(' or ')} (prefork-check's own, faster; new) (default: ${DEFAULTS.tracer}, or $${TRACER_ENV})`,
+    flag: { name: 'tracer', value: 'name' },
+  },
   traceOut: {
     type: 'text',
     help: "also save strace's raw output (to debug the check itself)",
@@ -188,6 +193,10 @@ export function validateField(field: CheckField, value: unknown, path: string, p
     case 'preset':
       if (!(['none', ...PRESET_NAMES] as unknown[]).includes(value))
         problems.push(`${path}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value)}`);
+      return;
+    case 'tracer':
+      if (!(TRACER_NAMES as readonly unknown[]).includes(value))
+        problems.push(`${path}: expected one of ${TRACER_NAMES.join(', ')}, got ${describeValue(value)}`);
       return;
     case 'value':
       // Not in a config: resolveOptions takes it as the API gives it.

@@ -58,6 +58,11 @@ export interface CheckOptions {
   appOutput?: 'inherit' | 'stderr' | 'ignore';
   /** The strace binary to run (default: strace on PATH). Flag: --strace. */
   strace?: string;
+  /**
+   * What follows the app: strace or native (prefork-check's own, faster; new) (default: strace, or
+   * $PREFORK_CHECK_TRACER). Flag: --tracer.
+   */
+  tracer?: TracerName;
   /** Also save strace's raw output (to debug the check itself). Flag: --trace-out. */
   traceOut?: string;
   /** Called with the pid at the fork point, while the app is still alive, before it is stopped. */
@@ -80,6 +85,7 @@ export interface ResolvedOptions {
   env: Record<string, string>;
   appOutput: 'inherit' | 'stderr' | 'ignore';
   strace: string;
+  tracer: TracerName;
   traceOut?: string;
   onForkPoint?: CheckOptions['onForkPoint'];
   signal?: AbortSignal;
@@ -108,12 +114,33 @@ export function timeoutMsOf(seconds: unknown, name: string, given: string = Stri
   return Math.round(seconds * 1000);
 }
 
+/** What follows the app: strace, or prefork-check's own tracer (dist/native). */
+export const TRACER_NAMES = ['strace', 'native'] as const;
+export type TracerName = (typeof TRACER_NAMES)[number];
+/** Sets the tracer where neither a flag nor a config names one (a whole suite run with the other tracer). */
+export const TRACER_ENV = 'PREFORK_CHECK_TRACER';
+
 /** The defaults of the options that have one beyond "off", declared once for the code and --help. */
 export const DEFAULTS = {
   python: 'python3',
   timeout: 30,
   strace: 'strace',
+  tracer: 'strace',
 } as const;
+
+/** The tracer a check uses: as given, else $PREFORK_CHECK_TRACER, else the default. */
+export function resolveTracer(given: TracerName | undefined): TracerName {
+  if (given !== undefined) {
+    if (!(TRACER_NAMES as readonly unknown[]).includes(given))
+      invalid(`Expected \`tracer\` to be one of ${TRACER_NAMES.join(', ')}, got \`${String(given)}\`.`);
+    return given;
+  }
+  const fromEnv = process.env[TRACER_ENV];
+  if (fromEnv === undefined || fromEnv === '') return DEFAULTS.tracer;
+  if (!(TRACER_NAMES as readonly string[]).includes(fromEnv))
+    invalid(`Expected $${TRACER_ENV} to be one of ${TRACER_NAMES.join(', ')}, got \`${fromEnv}\`.`);
+  return fromEnv as TracerName;
+}
 
 function invalid(message: string): never {
   throw new PreforkCheckError('INVALID_OPTION', message);
@@ -170,6 +197,9 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   const problems: string[] = [];
   allow.forEach((rule, i) => validateRule(rule, `allow[${i}]`, problems));
   if (problems.length > 0) invalid(`Invalid allow rule: ${problems.join('; ')}.`);
+  const tracer = resolveTracer(options.tracer);
+  if (tracer === 'native' && options.nativeStacks)
+    invalid('`nativeStacks` (--native-stacks) unwinds with strace -k: use it with the strace tracer.');
 
   return {
     name: options.name ?? options.entry ?? argv.join(' '),
@@ -185,6 +215,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     env: options.env ?? {},
     appOutput: options.appOutput ?? 'inherit',
     strace: options.strace ?? DEFAULTS.strace,
+    tracer,
     ...(options.traceOut !== undefined ? { traceOut: options.traceOut } : {}),
     onForkPoint: options.onForkPoint,
     signal: options.signal,

@@ -2,19 +2,23 @@ import { statSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
 import { outputTarget } from '../files/write-atomic.js';
 import { findProgram } from '../launch/find-program.js';
+import { findNativeTracer } from '../launch/native-tracer.js';
 import { findStrace } from '../launch/run-traced.js';
+import type { TracerName } from '../options/options.js';
 
 export interface TraceTarget {
   command: string[];
   cwd: string;
   /** The strace binary, as given. */
   strace: string;
+  tracer: TracerName;
   traceOut?: string | undefined;
 }
 
 /**
  * What any traced run needs before it starts, checked before anything runs: a working directory,
- * a command that exists, a --trace-out that may be written, and strace. Returns strace's path.
+ * a command that exists, a --trace-out that may be written, and the tracer. Returns the tracer's
+ * path (strace, or the native tracer, which takes strace's arguments).
  */
 export function preflightTrace(target: TraceTarget): string {
   if (target.traceOut !== undefined) outputTarget(target.traceOut, 'the trace');
@@ -32,7 +36,7 @@ export function preflightTrace(target: TraceTarget): string {
         : `The command \`${program}\` was not found on PATH.`,
     );
   }
-  return findStrace(target.strace, target.cwd);
+  return target.tracer === 'native' ? findNativeTracer() : findStrace(target.strace, target.cwd);
 }
 
 function isDirectory(path: string): boolean {

@@ -4,7 +4,7 @@ import { startTrace } from '../session/start-trace.js';
 import { preflightTrace } from '../session/preflight.js';
 import { RunGuard } from '../session/run-guard.js';
 import { TraceReader } from '../session/trace-reader.js';
-import { DEFAULTS, timeoutMsOf, type CheckOptions } from '../options/options.js';
+import { DEFAULTS, resolveTracer, timeoutMsOf, type CheckOptions } from '../options/options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
@@ -14,7 +14,7 @@ import { drive, get, listening } from './drive.js';
 import { countFds, total } from './sample.js';
 
 /** What a watch shares with a check: the same meaning, documented on CheckOptions. */
-type SharedOptions = Pick<CheckOptions, 'name' | 'cwd' | 'env' | 'strace' | 'traceOut' | 'signal'>;
+type SharedOptions = Pick<CheckOptions, 'name' | 'cwd' | 'env' | 'strace' | 'tracer' | 'traceOut' | 'signal'>;
 
 export interface WatchOptions extends SharedOptions {
   /** The server's command line. */
@@ -115,7 +115,12 @@ function validate(options: WatchOptions) {
   if (!Number.isFinite(maxGrowth) || maxGrowth < 0)
     invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
-  const strace = preflightTrace({ ...options, cwd, strace: options.strace ?? DEFAULTS.strace });
+  const strace = preflightTrace({
+    ...options,
+    cwd,
+    strace: options.strace ?? DEFAULTS.strace,
+    tracer: resolveTracer(options.tracer),
+  });
   return { count, warmup, maxGrowth, cwd, strace, readyPort, timeoutMs: timeout };
 }
 

@@ -76,7 +76,7 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
     },
     {
       name: 'strace missing from PATH',
-      args: ['--', '/bin/true'],
+      args: ['--tracer', 'strace', '--', '/bin/true'],
       env: { PATH: emptyPath } as Record<string, string>,
       error: /^prefork-check: strace was not found .*apt-get install strace/,
     },
