@@ -313,12 +313,20 @@ static void put_flags(unsigned long value, const struct flag *flags, const char 
   else if (!any) put(zero);
 }
 
-/* Whole flags before their parts: O_SYNC holds O_DSYNC, O_TMPFILE holds O_DIRECTORY. */
+/* The kernel's O_LARGEFILE (glibc's is 0 on 64-bit), which strace names all the same. */
+#if defined(__x86_64__)
+#define LARGEFILE_BIT 0100000
+#else
+#define LARGEFILE_BIT 0400000
+#endif
+/* strace's order (the report keeps the words as written); a whole flag before its parts:
+ * O_SYNC holds O_DSYNC, O_TMPFILE holds O_DIRECTORY. */
 static const struct flag OPEN_FLAGS[] = {
-  {O_SYNC, "O_SYNC"}, {O_TMPFILE, "O_TMPFILE"}, {O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"}, {O_TRUNC, "O_TRUNC"},
-  {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"}, {O_DSYNC, "O_DSYNC"}, {O_DIRECT, "O_DIRECT"},
-  {O_LARGEFILE, "O_LARGEFILE"}, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
-  {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"}, {O_PATH, "O_PATH"}, {0, 0}};
+  {O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"}, {O_TRUNC, "O_TRUNC"},
+  {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"}, {O_SYNC, "O_SYNC"}, {O_DSYNC, "O_DSYNC"},
+  {O_DIRECT, "O_DIRECT"}, {LARGEFILE_BIT, "O_LARGEFILE"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_NOATIME, "O_NOATIME"},
+  {O_CLOEXEC, "O_CLOEXEC"}, {O_ASYNC, "FASYNC"}, {O_PATH, "O_PATH"}, {O_TMPFILE, "O_TMPFILE"},
+  {O_DIRECTORY, "O_DIRECTORY"}, {0, 0}};
 
 static void put_open_flags(unsigned long value) {
   static const char *access[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
@@ -408,7 +416,8 @@ static void put_sockaddr(pid_t pid, unsigned long addr, long len) {
 
 enum kind {
   K_CREATES,      /* numbers, the flags at flags_at, the fd returned */
-  K_OPEN, K_OPENAT, K_OPENAT2, K_CREAT, K_SOCKET, K_SOCKETPAIR, K_PIPE, K_ACCEPT,
+  K_OPEN,         /* open, mq_open: a name, open flags, a mode */
+  K_OPENAT, K_OPENAT2, K_OPEN_BY_HANDLE, K_CREAT, K_SOCKET, K_SOCKETPAIR, K_PIPE, K_ACCEPT,
   K_SIGNALFD, K_FD_WHEN, K_DUP, K_FCNTL, K_IOCTL, K_CLOSE, K_CLOSE_RANGE, K_UNSHARE,
   K_ADDRESS,      /* bind, connect: fd, sockaddr */
   K_LISTEN, K_RECVMSG, K_RECVMMSG, K_CLONE, K_CLONE3, K_FORK, K_EXEC, K_EXIT_GROUP,
@@ -444,7 +453,7 @@ static struct call CALLS[] = {
 #ifdef SYS_creat
   KIND(creat, K_CREAT, 2),
 #endif
-  CREATES(open_by_handle_at, 3, 2, "O_", O_CLOEXEC, O_NONBLOCK),
+  KIND(open_by_handle_at, K_OPEN_BY_HANDLE, 3),
   KIND(socket, K_SOCKET, 3),
   KIND(socketpair, K_SOCKETPAIR, 4),
 #ifdef SYS_pipe
@@ -486,7 +495,7 @@ static struct call CALLS[] = {
 #ifdef SYS_io_uring_setup
   CREATES(io_uring_setup, 2, -1, "", 0, 0),
 #endif
-  CREATES(mq_open, 4, 1, "O_", O_CLOEXEC, O_NONBLOCK),
+  KIND(mq_open, K_OPEN, 4),
 #ifdef SYS_fsopen
   CREATES(fsopen, 2, 1, "FSOPEN_", 1, 0),
   CREATES(fsmount, 3, 1, "FSMOUNT_", 1, 0),
@@ -798,6 +807,12 @@ static void put_call(struct task *t, long rval, int is_error) {
       put_fd_result(pid, rval, is_error);
       return;
     }
+    case K_OPEN_BY_HANDLE:
+      putf("%d, 0x%llx, ", (int)a[0], a[1]);
+      put_open_flags(a[2]);
+      put(")");
+      put_fd_result(pid, rval, is_error);
+      return;
     case K_CREAT:
       put_string_at(pid, a[0]);
       putf(", %#llo)", a[1]);

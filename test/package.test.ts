@@ -63,16 +63,17 @@ function newProject(type: 'commonjs' | 'module'): string {
 }
 
 describe.each(['commonjs', 'module'] as const)('installed in a %s project', (type) => {
-  test('the library loads with require or import, and a check runs', async () => {
+  test('the library loads with require or import, and a check runs with either tracer', async () => {
     const dir = newProject(type);
     const script =
       type === 'commonjs'
-        ? "const { checkFork } = require('prefork-check'); checkFork({ entry: 'app.py', forkMarker: 'READY', appOutput: 'ignore' }).then((r) => console.log(r.status, r.leaks.length));"
-        : "import { checkFork } from 'prefork-check'; const r = await checkFork({ entry: 'app.py', forkMarker: 'READY', appOutput: 'ignore' }); console.log(r.status, r.leaks.length);";
+        ? "const { checkFork } = require('prefork-check'); const o = { entry: 'app.py', forkMarker: 'READY', appOutput: 'ignore' }; (async () => { for (const tracer of ['strace', 'native']) { const r = await checkFork({ ...o, tracer }); console.log(tracer, r.status, r.leaks.length); } })();"
+        : "import { checkFork } from 'prefork-check'; const o = { entry: 'app.py', forkMarker: 'READY', appOutput: 'ignore' }; for (const tracer of ['strace', 'native']) { const r = await checkFork({ ...o, tracer }); console.log(tracer, r.status, r.leaks.length); }";
     const file = join(dir, type === 'commonjs' ? 'check.cjs' : 'check.mjs');
     writeFileSync(file, script);
     const run = await execa('node', [file], { cwd: dir, reject: false });
-    expect(run.stdout, run.stderr).toBe('fail 1');
+    // The packed package carries the native tracer, still executable.
+    expect(run.stdout, run.stderr).toBe('strace fail 1\nnative fail 1');
   }, 60_000);
 
   test("the README's Vitest config and test run, and the leak fails the test at its line", async () => {

@@ -4,7 +4,7 @@ import { PreforkCheckError } from '../errors.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 
 /** Where `npm run build` puts the native tracer for this machine's architecture. */
-function nativeTracerPath(arch: string = process.arch): string {
+export function nativeTracerPath(arch: string = process.arch): string {
   return join(PACKAGE_ROOT, 'dist', 'native', `prefork-tracer-linux-${arch}`);
 }
 

@@ -1,0 +1,205 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { nativeTracerPath } from '../src/launch/native-tracer.js';
+import { straceArguments } from '../src/session/strace-command.js';
+import { TraceParser } from '../src/trace/parser.js';
+import type { JsonReport } from '../src/reporters/json.js';
+import { fixture, runCli, scratch } from './helpers/run-cli.js';
+
+const TRACER = nativeTracerPath();
+
+/**
+ * What a verdict says of each leak, with the numbers the OS picks (ports, inodes, pids, and fd
+ * numbers, which threads racing for the lowest free one take in any order) and the run's scratch
+ * dir left out. Each run's fd numbers are proven against the kernel by the fixture tests, which CI
+ * runs with each tracer.
+ */
+function verdict(report: JsonReport, dir: string): string[] {
+  return report.leaks
+    .map((leak) =>
+      [
+        leak.allowed ? 'allowed' : 'leak',
+        leak.kind,
+        leak.target.replaceAll(dir, 'S').replace(/\d+/g, '*'),
+        leak.flags.join('|'),
+        leak.cloexec,
+        leak.origin ? `${leak.origin.file.replaceAll(dir, 'S')}:${leak.origin.line}` : '-',
+      ].join(' '),
+    )
+    .sort();
+}
+
+/** Runs the tracer itself on `python3 -c code`, tracing `names`; its trace, exit code and stderr. */
+async function traceOf(code: string, names: string[]) {
+  const dir = scratch();
+  const out = join(dir, 'trace');
+  const run = await execa(TRACER, ['-f', '-e', `trace=${names.join(',')}`, '-o', out, '--', 'python3', '-c', code], {
+    reject: false,
+    cwd: dir,
+  });
+  return { trace: readFileSync(out, 'latin1'), exitCode: run.exitCode, stderr: run.stderr, dir };
+}
+
+// Built by `npm run build` where a C compiler is installed; CI installs one, so there it always runs.
+describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () => {
+  // Apps that reach each way a table changes: sockets of every family and their addresses, pipes,
+  // dups, threads, subprocesses, fds passed over a socket, a pty's peer, pidfds, unshare, deletion.
+  test.concurrent.each([
+    'tcp',
+    'udp',
+    'udp-closed',
+    'unix',
+    'socketpair',
+    'pipe',
+    'popen',
+    'anon',
+    'dup2',
+    'thread',
+    'received',
+    'pty',
+    'pidfd',
+    'unshare',
+    'deleted',
+    'kernel-objects',
+    'many-threads',
+  ])('gives the verdict strace gives, fd for fd: %s', async (name) => {
+    const args = ['--entry', fixture(name), '--fork-marker', 'READY'];
+    const [strace, native] = await Promise.all([
+      runCli(['--tracer', 'strace', ...args]),
+      runCli(['--tracer', 'native', ...args]),
+    ]);
+    expect(native.report, native.stderr).toBeDefined();
+    expect(strace.report, strace.stderr).toBeDefined();
+    expect(native.exitCode).toBe(strace.exitCode);
+    expect(verdict(native.report!, native.scratch)).toEqual(verdict(strace.report!, strace.scratch));
+    expect(native.report!.leaks.length).toBeGreaterThan(0);
+  });
+
+  test('stops only for what changes a table: not F_GETFL, TCGETS or writes to a file; yes F_DUPFD_CLOEXEC, F_SETFD, FIOCLEX and records', async () => {
+    const code = [
+      'import fcntl, os, termios',
+      "f = open('data.txt', 'w')",
+      'fcntl.fcntl(f.fileno(), fcntl.F_GETFL)',
+      'd = fcntl.fcntl(f.fileno(), fcntl.F_DUPFD_CLOEXEC, 10)',
+      'os.set_inheritable(d, True)',
+      'fcntl.ioctl(d, termios.FIOCLEX)',
+      'os.isatty(f.fileno())',
+      "f.write('x' * 10); f.flush()",
+      "try: os.pwrite(-1, b'record', 0)\nexcept OSError: pass",
+    ].join('\n');
+    const names = straceArguments(
+      { forkPoint: { mode: 'exit' }, attribution: true, nativeStacks: false },
+      '-',
+      [],
+    ).find((arg) => arg.startsWith('trace='))!;
+    const { trace, exitCode } = await traceOf(code, names.slice('trace='.length).split(','));
+    expect(exitCode).toBe(0);
+    expect(trace).toMatch(/ fcntl\(3<[^>]*data\.txt>, F_DUPFD_CLOEXEC, 10\) = 10<[^>]*data\.txt>/);
+    expect(trace).toMatch(/ fcntl\(10<[^>]*data\.txt>, F_SETFD, 0\) = 0|ioctl\(10<[^>]*data\.txt>, FIONCLEX/);
+    expect(trace).toMatch(/ ioctl\(10<[^>]*data\.txt>, FIOCLEX, 0\) = 0/);
+    expect(trace).toContain(' pwrite64(-1, "record", 6, 0) = -1 EBADF (Bad file descriptor)');
+    // Not stopped for (the execve lines hold the script's own words).
+    const stops = trace.split('\n').filter((line) => !/^\d+ execve\(/.test(line));
+    expect(stops.filter((line) => /F_GETFL|TCGETS|0x5401|\bwrite\(/.test(line))).toEqual([]);
+  });
+
+  test('writes what the parser reads, every line, each child after the call that made it', async () => {
+    const dir = scratch();
+    const out = join(dir, 'trace');
+    const code = [
+      'import os, socket, subprocess, threading',
+      'a, b = socket.socketpair()',
+      "socket.send_fds(a, [b'x'], [os.open('/dev/null', os.O_RDONLY)])",
+      'socket.recv_fds(b, 1, 1)',
+      "threads = [threading.Thread(target=lambda: open('/dev/null').close()) for _ in range(8)]",
+      '[t.start() for t in threads]; [t.join() for t in threads]',
+      "subprocess.run(['true'])",
+      'pid = os.fork()',
+      "if pid == 0: open('/dev/null'); os._exit(0)",
+      'os.waitpid(pid, 0)',
+      "print('READY', flush=True)",
+    ].join('\n');
+    const names = straceArguments(
+      { forkPoint: { mode: 'marker', marker: 'READY' }, attribution: true, nativeStacks: false },
+      out,
+      ['python3', '-c', code],
+    );
+    const run = await execa(TRACER, names, { reject: false, cwd: dir });
+    expect(run.exitCode).toBe(0);
+    const parser = new TraceParser();
+    const lines = readFileSync(out, 'latin1').split('\n').filter(Boolean);
+    const events = lines.map((line) => parser.parse(line));
+    expect(lines.length).toBeGreaterThan(50);
+    expect(parser.unparsedLines).toBe(0);
+    expect(events.filter((event) => event === undefined)).toEqual([]);
+    // A child's first line comes after the line of the call that made it: it is held until then.
+    const born = new Set<string>([lines[0]!.split(' ')[0]!]);
+    for (const line of lines) {
+      const pid = line.split(' ')[0]!;
+      expect(born.has(pid), line).toBe(true);
+      const child = /^\d+ (?:clone3?|v?fork)\(.*= (\d+)$/.exec(line)?.[1];
+      if (child) born.add(child);
+    }
+  });
+
+  test.each([
+    { script: 'exit 3', exitCode: 3 },
+    { script: 'kill -TERM $$', exitCode: 143 },
+  ])('exits as the app did: $script gives $exitCode', async ({ script, exitCode }) => {
+    const run = await execa(TRACER, ['-e', 'trace=close', '-o', '/dev/null', '--', 'bash', '-c', script], {
+      reject: false,
+    });
+    expect(run.exitCode).toBe(exitCode);
+  });
+
+  test('takes its tracees with it when it is killed', async () => {
+    const dir = scratch();
+    const pidFile = join(dir, 'pid');
+    const tracer = execa(
+      TRACER,
+      ['-f', '-e', 'trace=close', '--', 'bash', '-c', `echo $$ > ${pidFile}; exec sleep 60`],
+      {
+        reject: false,
+      },
+    );
+    let pid = 0;
+    for (let waited = 0; !pid && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      try {
+        pid = Number(readFileSync(pidFile, 'utf8'));
+      } catch {
+        // Not written yet.
+      }
+    }
+    expect(pid).toBeGreaterThan(0);
+    tracer.kill('SIGKILL');
+    await tracer;
+    let alive = true;
+    for (let waited = 0; alive && waited < 2000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      try {
+        process.kill(pid, 0);
+        alive = !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+  });
+
+  test('a command it cannot find, or a call it does not know, is said in strace words, exit 1', async () => {
+    const missing = await execa(TRACER, ['-e', 'trace=close', '--', 'no-such-program-here'], { reject: false });
+    expect(missing).toMatchObject({
+      exitCode: 1,
+      stderr: expect.stringContaining("Can't stat 'no-such-program-here'"),
+    });
+    const unknown = await execa(TRACER, ['-e', 'trace=close,frobnicate', '--', 'true'], { reject: false });
+    expect(unknown).toMatchObject({ exitCode: 1, stderr: expect.stringContaining("invalid system call 'frobnicate'") });
+    const optional = await execa(TRACER, ['-e', 'trace=close,?frobnicate', '-o', '/dev/null', '--', 'true'], {
+      reject: false,
+    });
+    expect(optional.exitCode).toBe(0);
+  });
+});
