@@ -1,6 +1,6 @@
-// The benchmark: each app bare, under prefork-check, and under strace alone with the
-// check's own strace arguments (the tracer's share of the cost), interleaved so all
-// see the same machine load; medians, and ratios to bare. Then where a check's time
+// The benchmark: each app bare, under prefork-check, and under its tracer alone with the
+// check's own arguments (the tracer's share of the cost), with strace and with the native
+// tracer, all interleaved so all see the same machine load; medians, and ratios to bare. Then where a check's time
 // goes, phase by phase (PREFORK_CHECK_PHASES=1), and the parser's throughput and
 // memory against trace length (bench/parse.mjs). Every row checks that the app
 // started exactly once per check.
@@ -14,6 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
 const { straceArguments } = await import(join(root, 'dist/session/strace-command.js'));
 const { oneCpuPrefix } = await import(join(root, 'dist/launch/one-cpu.js'));
+const { nativeTracerPath } = await import(join(root, 'dist/launch/native-tracer.js'));
+const TRACERS = { strace: 'strace', native: nativeTracerPath() };
 // The API as a test suite calls it: Node is already running, so its start is not paid.
 const { checkFork } = await import(join(root, 'dist/index.js'));
 // Debian's python3: the realistic cases import its Flask, Celery and prometheus_client.
@@ -95,28 +97,32 @@ function forkPointOf(flags) {
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`${python}, ${cpus().length} × ${cpu}; ${runs} runs each, medians\n`);
 console.log(
-  '| case | bare | prefork-check | ratio | checkFork() in a running Node | ratio | strace alone | ratio | starts | peak RSS |',
+  '| case | tracer | bare | prefork-check | ratio | checkFork() in a running Node | ratio | tracer alone | ratio | starts | peak RSS |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 const phaseRuns = [];
 for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   const command = [python, app];
-  const check = (env = {}) => {
-    const run = timed('node', [cli, '-q', ...flags, '--', ...command], env);
+  // strace -k has no native counterpart: that row is strace's only.
+  const tracers = flags.includes('--native-stacks') ? ['strace'] : ['strace', 'native'];
+  const check = (tracer, env = {}) => {
+    const run = timed('node', [cli, '-q', '--tracer', tracer, ...flags, '--', ...command], env);
     if (run.status !== exit)
-      throw new Error(`prefork-check exited ${run.status} on ${app}, expected ${exit}:\n${run.stderr}`);
+      throw new Error(
+        `prefork-check --tracer ${tracer} exited ${run.status} on ${app}, expected ${exit}:\n${run.stderr}`,
+      );
     return run;
   };
   // One start per check, counted by the app itself.
   const starts = join(scratch, `${row}.starts`);
-  check({ BENCH_STARTS: starts });
-  const started = readFileSync(starts, 'utf8').split('\n').filter(Boolean).length;
+  for (const tracer of tracers) check(tracer, { BENCH_STARTS: starts });
+  const started = readFileSync(starts, 'utf8').split('\n').filter(Boolean).length / tracers.length;
   if (started !== 1) throw new Error(`${app} started ${started} times in one check`);
 
-  // strace as the check runs it (on one CPU), without the bootstrap or anything of ours.
-  const [tracerCommand, ...tracerArgs] = [
+  // Each tracer as the check runs it (on one CPU), without the bootstrap or anything of ours.
+  const alone = (tracer) => [
     ...oneCpuPrefix(root),
-    'strace',
+    TRACERS[tracer],
     ...straceArguments(
       { forkPoint: forkPointOf(flags), attribution: false, nativeStacks: flags.includes('--native-stacks') },
       '/dev/null',
@@ -124,9 +130,7 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
     ),
   ];
   const bare = [];
-  const checked = [];
-  const tracer = [];
-  const api = [];
+  const times = Object.fromEntries(tracers.map((tracer) => [tracer, { checked: [], alone: [], api: [] }]));
   const apiOptions = {
     command,
     cwd: join(root, 'bench'),
@@ -137,21 +141,27 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   };
   for (let i = 0; i < runs; i++) {
     bare.push(timed(python, [app]).seconds);
-    const run = check(phases ? { PREFORK_CHECK_PHASES: '1' } : {});
-    checked.push(run.seconds);
-    if (phases) phaseRuns.push(run.stderr);
-    tracer.push(timed(tracerCommand, tracerArgs).seconds);
-    const start = process.hrtime.bigint();
-    const report = await checkFork(apiOptions);
-    api.push(Number(process.hrtime.bigint() - start) / 1e9);
-    if ((report.status === 'pass') !== (exit === 0))
-      throw new Error(`checkFork() said ${report.status} on ${app}, expected exit ${exit}`);
+    for (const tracer of tracers) {
+      const run = check(tracer, phases && tracer === 'strace' ? { PREFORK_CHECK_PHASES: '1' } : {});
+      times[tracer].checked.push(run.seconds);
+      if (phases && tracer === 'strace') phaseRuns.push(run.stderr);
+      const [tracerCommand, ...tracerArgs] = alone(tracer);
+      times[tracer].alone.push(timed(tracerCommand, tracerArgs).seconds);
+      const start = process.hrtime.bigint();
+      const report = await checkFork({ ...apiOptions, tracer });
+      times[tracer].api.push(Number(process.hrtime.bigint() - start) / 1e9);
+      if ((report.status === 'pass') !== (exit === 0))
+        throw new Error(`checkFork() with ${tracer} said ${report.status} on ${app}, expected exit ${exit}`);
+    }
   }
-  const [b, c, t, a] = [median(bare), median(checked), median(tracer), median(api)];
-  const rss = peakRss([cli, '-q', ...flags, '--', ...command]);
-  console.log(
-    `| ${name} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${a.toFixed(3)} s | ${(a / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`,
-  );
+  const b = median(bare);
+  for (const tracer of tracers) {
+    const [c, t, a] = [median(times[tracer].checked), median(times[tracer].alone), median(times[tracer].api)];
+    const rss = peakRss([cli, '-q', '--tracer', tracer, ...flags, '--', ...command]);
+    console.log(
+      `| ${tracer === 'strace' ? name : ''} | ${tracer} | ${b.toFixed(3)} s | ${c.toFixed(3)} s | ${(c / b).toFixed(2)}x | ${a.toFixed(3)} s | ${(a / b).toFixed(2)}x | ${t.toFixed(3)} s | ${(t / b).toFixed(2)}x | ${started} | ${rss} |`,
+    );
+  }
 }
 
 // Where the time of the first row's checks went: each phase's end (ms since Node started), medians.

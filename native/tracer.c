@@ -296,6 +296,15 @@ static void put_fd(pid_t pid, long fd) {
   put(deleted ? ">(deleted)" : ">");
 }
 
+/* `fd`, annotated only when it is a socket: what a close needs (a socket's last addresses). */
+static void put_socket_fd(pid_t pid, long fd) {
+  char link[64], target[64];
+  snprintf(link, sizeof link, "/proc/%d/fd/%ld", pid, fd);
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  if (n > 8 && memcmp(target, "socket:[", 8) == 0) put_fd(pid, fd);
+  else putf("%ld", fd);
+}
+
 /* ---------- flag words the model reads ---------- */
 
 struct flag { unsigned long bit; const char *name; };
@@ -436,9 +445,11 @@ struct call {
   unsigned long cloexec;   /* K_CREATES: the CLOEXEC bit */
   unsigned long nonblock;  /* K_CREATES: the NONBLOCK bit, if it has one */
   int traced;
+  int fd_at;               /* K_OUTPUT, K_PWRITE: the argument that is the fd written to */
 };
 
-#define CALL(name, ...) {#name, SYS_##name, __VA_ARGS__, 0}
+#define CALL(name, ...) {#name, SYS_##name, __VA_ARGS__, 0, 0}
+#define OUTPUT(name, nargs, fd_at) {#name, SYS_##name, K_OUTPUT, nargs, -1, "", 0, 0, 0, fd_at}
 #define CREATES(name, nargs, at, prefix, cloexec, nonblock) CALL(name, K_CREATES, nargs, at, prefix, cloexec, nonblock)
 #define KIND(name, kind, nargs) CALL(name, kind, nargs, -1, "", 0, 0)
 
@@ -524,21 +535,21 @@ static struct call CALLS[] = {
   KIND(bind, K_ADDRESS, 3),
   KIND(connect, K_ADDRESS, 3),
   KIND(listen, K_LISTEN, 2),
-  KIND(write, K_OUTPUT, 3),
-  KIND(writev, K_OUTPUT, 3),
+  OUTPUT(write, 3, 0),
+  OUTPUT(writev, 3, 0),
   KIND(pwrite64, K_PWRITE, 4),
-  KIND(pwritev, K_OUTPUT, 4),
+  OUTPUT(pwritev, 4, 0),
 #ifdef SYS_pwritev2
-  KIND(pwritev2, K_OUTPUT, 5),
+  OUTPUT(pwritev2, 5, 0),
 #endif
-  KIND(sendto, K_OUTPUT, 6),
-  KIND(sendmsg, K_OUTPUT, 3),
-  KIND(vmsplice, K_OUTPUT, 4),
-  KIND(sendfile, K_OUTPUT, 4),
-  KIND(splice, K_OUTPUT, 6),
-  KIND(tee, K_OUTPUT, 4),
+  OUTPUT(sendto, 6, 0),
+  OUTPUT(sendmsg, 3, 0),
+  OUTPUT(vmsplice, 4, 0),
+  OUTPUT(sendfile, 4, 0),
+  OUTPUT(splice, 6, 2),
+  OUTPUT(tee, 4, 1),
 #ifdef SYS_copy_file_range
-  KIND(copy_file_range, K_OUTPUT, 6),
+  OUTPUT(copy_file_range, 6, 2),
 #endif
   KIND(clone, K_CLONE, 5),
 #ifdef SYS_clone3
@@ -1030,6 +1041,30 @@ static int get_info(pid_t tid, struct ptrace_syscall_info *info) {
   return ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof *info, info) < 0 ? -1 : 0;
 }
 
+/* The app's own stdout and stderr (ours, passed on): a write reaches them through any fd on the same file. */
+static struct stat start_streams[2];
+static int start_stream_count;
+
+static void note_start_streams(void) {
+  for (int fd = 1; fd <= 2; fd++)
+    if (fstat(fd, &start_streams[start_stream_count]) == 0) start_stream_count++;
+}
+
+/*
+ * Whether a write to `fd` may carry the marker (it is on the file of the app's stdout or stderr,
+ * whichever description) or tell of a socket's addresses: only those are said.
+ */
+static int may_reach_start_streams(pid_t pid, int fd) {
+  char link[64];
+  struct stat st;
+  snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, fd);
+  if (stat(link, &st) != 0) return 1; /* not to be judged here: said, as strace would */
+  if (S_ISSOCK(st.st_mode)) return 1;
+  for (int i = 0; i < start_stream_count; i++)
+    if (st.st_dev == start_streams[i].st_dev && st.st_ino == start_streams[i].st_ino) return 1;
+  return 0;
+}
+
 /* A trapped call's entry (a seccomp stop). */
 static void on_entry(struct task *t) {
   struct ptrace_syscall_info info;
@@ -1049,13 +1084,18 @@ static void on_entry(struct task *t) {
   if (c->kind == K_CLOSE) {
     /* The kernel frees the number as close enters: said now, before another thread's open can reuse it. */
     putf("%d close(", t->tid);
-    put_fd(t->tid, (int)t->args[0]); /* still open: a socket's last addresses */
+    put_socket_fd(t->tid, (int)t->args[0]); /* still open: a socket's last addresses */
     put(") = 0\n");
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
   if (c->kind == K_EXIT_GROUP) {
     putf("%d exit_group(%d) = ?\n", t->tid, (int)t->args[0]);
+    resume(t->tid, PTRACE_CONT_, 0);
+    return;
+  }
+  if ((c->kind == K_OUTPUT || (c->kind == K_PWRITE && (int)t->args[0] != -1)) && !may_reach_start_streams(t->tid, (int)t->args[c->fd_at])) {
+    /* Bytes that cannot be the marker's, to a file that is no socket: nothing for the model. */
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
@@ -1274,6 +1314,7 @@ int main(int argc, char **argv) {
   int output_traced = 0;
   for (size_t c = 0; c < NCALLS; c++) if (CALLS[c].traced && CALLS[c].kind == K_OUTPUT) output_traced = 1;
   build_filter(output_traced);
+  note_start_streams();
   signal(SIGPIPE, SIG_IGN);
 
   pid_t child = fork();
