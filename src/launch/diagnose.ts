@@ -1,5 +1,11 @@
 import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
+
+/** The tracer as the user knows it: strace, or ours (it takes strace's arguments, so the same probe serves). */
+function tracerName(tracer: string): string {
+  return basename(tracer).startsWith('prefork-tracer') ? "prefork-check's tracer" : 'strace';
+}
 
 /** A trace of `true`: what strace says when it cannot trace here. */
 function probe(strace: string): Promise<{ exitCode: number | undefined; stderr: string }> {
@@ -28,12 +34,12 @@ export async function diagnoseStraceFailure(
   if (denied !== undefined) {
     return new PreforkCheckError(
       'PTRACE_NOT_PERMITTED',
-      `strace may not trace processes here (it said: "${denied.trim()}"). prefork-check needs ptrace: in Docker add \`--cap-add=SYS_PTRACE\` (or a seccomp profile that allows ptrace), in Kubernetes add SYS_PTRACE to the container's securityContext capabilities, and on a host check /proc/sys/kernel/yama/ptrace_scope (0 or 1 works when prefork-check starts the app).`,
+      `${tracerName(strace)} may not trace processes here (it said: "${denied.trim()}"). prefork-check needs ptrace: in Docker add \`--cap-add=SYS_PTRACE\` (or a seccomp profile that allows ptrace), in Kubernetes add SYS_PTRACE to the container's securityContext capabilities, and on a host check /proc/sys/kernel/yama/ptrace_scope (0 or 1 works when prefork-check starts the app).`,
     );
   }
   const said = lines[0] ?? '';
   return new PreforkCheckError(
     'STRACE_FAILED',
-    `strace exited${exitCode === undefined ? '' : ` with status ${exitCode}`} before the app started${said ? ` (it said: "${said}")` : ''}. Check that the command runs on its own.`,
+    `${tracerName(strace)} exited${exitCode === undefined ? '' : ` with status ${exitCode}`} before the app started${said ? ` (it said: "${said}")` : ''}. Check that the command runs on its own.`,
   );
 }

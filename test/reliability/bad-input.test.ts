@@ -85,21 +85,28 @@ describe('bad input: exit 2, one clear line, no stack, no report or baseline wri
       args: ['--', '/bin/true'],
       wrap: withoutPtrace('EPERM'),
       error:
-        /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
+        /^prefork-check: (?:strace|prefork-check's tracer) may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
+    },
+    {
+      name: "ptrace not permitted, prefork-check's own tracer",
+      args: ['--tracer', 'native', '--', '/bin/true'],
+      wrap: withoutPtrace('EPERM'),
+      error:
+        /^prefork-check: prefork-check's tracer may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
     },
     {
       name: 'ptrace refused as not implemented (ENOSYS)',
       args: ['--', '/bin/true'],
       wrap: withoutPtrace('ENOSYS'),
       error:
-        /^prefork-check: strace may not trace processes here \(it said: ".*Function not implemented"\)\. .*--cap-add=SYS_PTRACE/,
+        /^prefork-check: (?:strace|prefork-check's tracer) may not trace processes here \(it said: ".*Function not implemented"\)\. .*--cap-add=SYS_PTRACE/,
     },
     {
       name: 'watch, ptrace not permitted',
       args: ['watch', '--drive', 'true', '--ready-port', '9', '--', '/bin/sleep', '5'],
       wrap: withoutPtrace('EPERM'),
       error:
-        /^prefork-check: strace may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
+        /^prefork-check: (?:strace|prefork-check's tracer) may not trace processes here \(it said: ".*Operation not permitted"\)\. .*--cap-add=SYS_PTRACE/,
     },
     {
       name: 'unwritable report path',
