@@ -1158,7 +1158,9 @@ static void on_exec_event(struct task *t) {
       t->exec_line = other->exec_line;
       other->exec_line = NULL;
       t->in_call = 1;
+      pid_t tid = t->tid;
       forget(other);
+      t = task_of(tid, 1); /* forget() may have moved it up a slot */
     }
     caller = t;
   }
