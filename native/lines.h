@@ -1,0 +1,18 @@
+/* One traced call as strace's line: its arguments as the model reads them, and its result. */
+#ifndef PREFORK_TRACER_LINES_H
+#define PREFORK_TRACER_LINES_H
+#include "tasks.h"
+
+/* Records are cut at -s bytes, as strace cuts strings; never above RECORD_MAX. */
+#define RECORD_MAX 65536
+extern size_t record_limit;
+
+/* `fd` with its target: `3</path>`, `4<TCP:[...]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>`. */
+void put_fd(pid_t pid, long fd);
+/* `fd`, annotated only when it is a socket: what a close needs (a socket's last addresses). */
+void put_socket_fd(pid_t pid, long fd);
+/* A trapped call's whole line, at its exit (clone's at its event, a record's at its entry). */
+void put_call(struct task *t, long rval, int is_error);
+/* execve's path and argv, read at entry (gone after it). */
+char *exec_arguments(pid_t pid, struct call *c, const unsigned long long *a);
+#endif

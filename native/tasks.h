@@ -1,0 +1,25 @@
+/* The traced threads, by tid. */
+#ifndef PREFORK_TRACER_TASKS_H
+#define PREFORK_TRACER_TASKS_H
+#include "calls.h"
+
+struct task {
+  pid_t tid;
+  pid_t tgid;          /* its process: itself, or the thread group it joined */
+  int used;
+  int seen;            /* its first stop came */
+  int announced;       /* its parent's clone line is out: it may run */
+  int in_call;         /* stopped at a trapped call's entry, resumed to its exit */
+  int line_done;       /* the call's line is out already (clone at its event, exec) */
+  struct call *call;
+  unsigned long long args[6];
+  char *exec_line;     /* execve's arguments, read at entry (gone after it) */
+};
+
+/* The thread's record; with `create`, a new one when there is none. */
+struct task *task_of(pid_t tid, int create);
+/* Its process: itself, or the thread group it joined. */
+pid_t tgid_of(pid_t tid);
+/* Removes its record (another's may move into its slot: look them up again). */
+void forget(struct task *t);
+#endif
