@@ -43,8 +43,17 @@ static void resume(pid_t tid, int request, int sig) {
     fprintf(stderr, "prefork-tracer: ptrace resume %d: %s\n", tid, strerror(errno));
 }
 
+/*
+ * The stopped call's number, arguments or result. -1 only when the thread is gone. A kernel
+ * without PTRACE_GET_SYSCALL_INFO (before 5.3) cannot be traced this way: going on would miss
+ * every call, so the tracer ends, and the app with it, and says so.
+ */
 static int get_info(pid_t tid, struct ptrace_syscall_info *info) {
-  return ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof *info, info) < 0 ? -1 : 0;
+  if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof *info, info) >= 0) return 0;
+  if (errno == ESRCH) return -1;
+  fprintf(stderr, "prefork-tracer: ptrace(PTRACE_GET_SYSCALL_INFO, ...): %s: this tracer needs Linux 5.3 or later; use --tracer strace\n", strerror(errno));
+  flush_out();
+  exit(1); /* its tracees die with it (PTRACE_O_EXITKILL) */
 }
 
 /* The app's own stdout and stderr (ours, passed on): a write reaches them through any fd on the same file. */
