@@ -30,6 +30,9 @@ struct call {
 };
 
 
+/* The bit x32's calls set in their number (x86_64 only; no call of ours reaches it elsewhere). */
+#define X32_SYSCALL_BIT 0x40000000u
+
 extern struct call CALLS[];
 struct call *call_of(long nr);
 /* Marks the calls of -e trace=LIST traced; exits on a name it does not know (`?name`: skipped). */

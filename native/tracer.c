@@ -87,7 +87,7 @@ static void on_entry(struct task *t) {
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
-  if (info.arch != OUR_ARCH) {
+  if (info.arch != OUR_ARCH || info.seccomp.nr >= X32_SYSCALL_BIT) {
     fprintf(stderr, "prefork-tracer: pid %d runs a program of another architecture (32-bit?): trace it with --tracer strace\n", t->tid);
     kill(t->tid, SIGKILL);
     return;
