@@ -116,12 +116,12 @@ const FIELDS = {
   },
   tracer: {
     type: 'tracer',
-    help: `what follows the app: ${TRACER_NAMES.join(' or ')} (prefork-check's own, faster; new) (default: ${DEFAULTS.tracer}, or $${TRACER_ENV})`,
+    help: `the tracer: ${TRACER_NAMES.join(', or ')} (prefork-check's own: no strace needed, fewer stops) (default: $${TRACER_ENV}, else ${DEFAULTS.tracer})`,
     flag: { name: 'tracer', value: 'name' },
   },
   traceOut: {
     type: 'text',
-    help: "also save strace's raw output (to debug the check itself)",
+    help: "also save the tracer's raw output (to debug the check itself)",
     flag: { name: 'trace-out', value: 'file' },
     notInConfig: true,
   },

@@ -59,11 +59,11 @@ export interface CheckOptions {
   /** The strace binary to run (default: strace on PATH). Flag: --strace. */
   strace?: string;
   /**
-   * What follows the app: strace or native (prefork-check's own, faster; new) (default: strace, or
-   * $PREFORK_CHECK_TRACER). Flag: --tracer.
+   * The tracer: strace, or native (prefork-check's own: no strace needed, fewer stops) (default:
+   * $PREFORK_CHECK_TRACER, else strace). Flag: --tracer.
    */
   tracer?: TracerName;
-  /** Also save strace's raw output (to debug the check itself). Flag: --trace-out. */
+  /** Also save the tracer's raw output (to debug the check itself). Flag: --trace-out. */
   traceOut?: string;
   /** Called with the pid at the fork point, while the app is still alive, before it is stopped. */
   onForkPoint?: (info: { pid: number }) => void | Promise<void>;
