@@ -73,6 +73,10 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     expect(native.report, native.stderr).toBeDefined();
     expect(strace.report, strace.stderr).toBeDefined();
     expect(native.exitCode).toBe(strace.exitCode);
+    // Which tracer followed the app: in the JSON, and in the console's header when it is not strace.
+    expect([strace.report!.tool.tracer, native.report!.tool.tracer]).toEqual(['strace', 'native']);
+    expect(native.stdout).toContain("traced by prefork-check's own tracer");
+    expect(strace.stdout).not.toContain('traced by');
     expect(verdict(native.report!, native.scratch)).toEqual(verdict(strace.report!, strace.scratch));
     expect(native.report!.leaks.length).toBeGreaterThan(0);
   });

@@ -8,7 +8,7 @@ import { hintFor } from '../hints/choose-hint.js';
 
 const STDIO = 2;
 
-export interface ReportInput extends Pick<ResolvedOptions, 'name' | 'command' | 'allow' | 'preset'> {
+export interface ReportInput extends Pick<ResolvedOptions, 'name' | 'command' | 'allow' | 'preset' | 'tracer'> {
   forkPoint: ForkPointReport;
   table: FdRecord[];
   projectRoot: string;
@@ -144,7 +144,7 @@ export function buildReport(input: ReportInput): Report {
       table: input.table,
       ...(input.error ? { error: input.error } : {}),
       durationMs: Date.now() - input.startedAt,
-      tool: { name: 'prefork-check', version },
+      tool: { name: 'prefork-check', version, tracer: input.tracer },
     },
     false,
   );

@@ -2,6 +2,7 @@ import { PreforkCheckError } from '../errors.js';
 import { PRESET_NAMES, detectPreset, presetNamed, type Preset, type PresetName } from '../presets/presets.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { AllowRule } from '../rules/allow-rule.js';
+import type { TracerName } from '../report/types.js';
 import { validateRule } from '../rules/validate-rule.js';
 
 export interface CheckOptions {
@@ -114,9 +115,8 @@ export function timeoutMsOf(seconds: unknown, name: string, given: string = Stri
   return Math.round(seconds * 1000);
 }
 
-/** What follows the app: strace, or prefork-check's own tracer (dist/native). */
-export const TRACER_NAMES = ['strace', 'native'] as const;
-export type TracerName = (typeof TRACER_NAMES)[number];
+/** The tracers a check may use (TracerName, the report's word for them). */
+export const TRACER_NAMES = ['strace', 'native'] as const satisfies readonly TracerName[];
 /** Sets the tracer where neither a flag nor a config names one (a whole suite run with the other tracer). */
 export const TRACER_ENV = 'PREFORK_CHECK_TRACER';
 

@@ -163,8 +163,12 @@ export interface Report {
   table: FdRecord[];
   error?: { code: string; message: string };
   durationMs: number;
-  tool: { name: 'prefork-check'; version: string };
+  /** What made the report: its version, and the tracer that followed the app. */
+  tool: { name: 'prefork-check'; version: string; tracer: TracerName };
 }
+
+/** What follows the app: strace, or prefork-check's own tracer (dist/native). */
+export type TracerName = 'strace' | 'native';
 
 /** A run of one or more checks: what the CLI reports and `--json` writes. */
 export interface RunResult {

@@ -4,7 +4,7 @@ import { outputTarget } from '../files/write-atomic.js';
 import { findProgram } from '../launch/find-program.js';
 import { findNativeTracer } from '../launch/native-tracer.js';
 import { findStrace } from '../launch/run-traced.js';
-import type { TracerName } from '../options/options.js';
+import type { TracerName } from '../report/types.js';
 
 export interface TraceTarget {
   command: string[];

@@ -115,13 +115,9 @@ function validate(options: WatchOptions) {
   if (!Number.isFinite(maxGrowth) || maxGrowth < 0)
     invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
-  const strace = preflightTrace({
-    ...options,
-    cwd,
-    strace: options.strace ?? DEFAULTS.strace,
-    tracer: resolveTracer(options.tracer),
-  });
-  return { count, warmup, maxGrowth, cwd, strace, readyPort, timeoutMs: timeout };
+  const tracer = resolveTracer(options.tracer);
+  const strace = preflightTrace({ ...options, cwd, strace: options.strace ?? DEFAULTS.strace, tracer });
+  return { count, warmup, maxGrowth, cwd, strace, tracer, readyPort, timeoutMs: timeout };
 }
 
 /**
@@ -131,7 +127,7 @@ function validate(options: WatchOptions) {
  */
 export async function watch(options: WatchOptions): Promise<WatchReport> {
   const startedAt = Date.now();
-  const { count, warmup, maxGrowth, cwd, strace, readyPort, timeoutMs } = validate(options);
+  const { count, warmup, maxGrowth, cwd, strace, tracer, readyPort, timeoutMs } = validate(options);
   const marker = options.readyMarker;
   // fds made after warm-up: the ones a leak per step leaves behind.
   const fresh = new WeakSet<OpenFile>();
@@ -282,6 +278,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
     },
     table: records,
     allow: [],
+    tracer,
     projectRoot: cwd,
     startedAt,
     ...(error ? { error } : {}),
