@@ -1,7 +1,12 @@
 /* The calls the tracer knows, which of them it traces, and the seccomp filter that traps them. */
 #include "calls.h"
 #include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <linux/nsfs.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #define CALL(name, ...) {#name, SYS_##name, __VA_ARGS__, 0, 0}
@@ -133,10 +138,8 @@ struct call *call_of(long nr) {
 
 /* ioctls that change or make an fd the model follows, and those known to return a new fd. */
 static const uint32_t IOCTLS_TRAPPED[] = {
-  0x5451 /* FIOCLEX */, 0x5450 /* FIONCLEX */, 0x5441 /* TIOCGPTPEER */,
-  0xb701 /* NS_GET_USERNS */, 0xb702 /* NS_GET_PARENT */, 0x894c /* SIOCGSKNS */,
-  0x54e3 /* TUNGETDEVNETNS */, 0xae01 /* KVM_CREATE_VM */, 0xae41 /* KVM_CREATE_VCPU */,
-  0xc00caee0 /* KVM_CREATE_DEVICE */, 0x40182103 /* SECCOMP_IOCTL_NOTIF_ADDFD */,
+  FIOCLEX, FIONCLEX, TIOCGPTPEER, NS_GET_USERNS, NS_GET_PARENT, SIOCGSKNS, TUNGETDEVNETNS,
+  KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_CREATE_DEVICE, SECCOMP_IOCTL_NOTIF_ADDFD,
 };
 #define N_IOCTLS (sizeof IOCTLS_TRAPPED / sizeof IOCTLS_TRAPPED[0])
 /* fcntl commands that make an fd or change close-on-exec. */
@@ -166,7 +169,15 @@ static void trap_when_arg_in(int arg, const uint32_t *values, size_t n) {
   RET(SECCOMP_RET_TRACE);
 }
 
-void build_filter(int output_traced) {
+/* Whether the write family is traced (a marker is searched for): then pwrite64 is trapped on any fd. */
+static int outputs_traced(void) {
+  for (size_t i = 0; i < NCALLS; i++)
+    if (CALLS[i].traced && CALLS[i].kind == K_OUTPUT) return 1;
+  return 0;
+}
+
+void build_filter(void) {
+  int output_traced = outputs_traced();
   static const uint32_t MINUS_ONE[] = {0xffffffffu};
   LD(offsetof(struct seccomp_data, arch));
   JEQ(OUR_ARCH, 1, 0);
@@ -216,12 +227,6 @@ void choose_calls(char *list) {
       }
     }
   }
-}
-
-int outputs_traced(void) {
-  for (size_t i = 0; i < NCALLS; i++)
-    if (CALLS[i].traced && CALLS[i].kind == K_OUTPUT) return 1;
-  return 0;
 }
 
 struct sock_fprog filter_program(void) { return (struct sock_fprog){prog_len, prog}; }

@@ -37,9 +37,7 @@ extern struct call CALLS[];
 struct call *call_of(long nr);
 /* Marks the calls of -e trace=LIST traced; exits on a name it does not know (`?name`: skipped). */
 void choose_calls(char *list);
-/* Whether the write family is traced (a marker is searched for). */
-int outputs_traced(void);
 /* Builds the filter for the traced calls: see filter_program. */
-void build_filter(int output_traced);
+void build_filter(void);
 struct sock_fprog filter_program(void);
 #endif

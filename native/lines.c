@@ -1,6 +1,8 @@
 /* One traced call as strace's line: its arguments as the model reads them, and its result. */
 #include "lines.h"
 #include <linux/seccomp.h>
+#include <linux/sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include "flags.h"
@@ -22,14 +24,8 @@ static void put_string_at(pid_t pid, unsigned long addr) {
 
 /* ---------- fds: `3</path>`, `4<socket:[123]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>` ---------- */
 
-void put_fd(pid_t pid, long fd) {
-  putf("%ld", fd);
-  if (fd < 0) return;
-  char link[64], target[4096];
-  snprintf(link, sizeof link, "/proc/%d/fd/%ld", pid, fd);
-  ssize_t n = readlink(link, target, sizeof target - 1);
-  if (n <= 0) return;
-  target[n] = 0;
+/* The `<...>` after an fd, from its link in /proc (already read: `target`, `n` bytes). */
+static void put_annotation(pid_t pid, long fd, const char *link, char *target, ssize_t n) {
   int deleted = 0;
   if (target[0] == '/' && n > 10 && strcmp(target + n - 10, " (deleted)") == 0) {
     deleted = 1;
@@ -52,14 +48,22 @@ void put_fd(pid_t pid, long fd) {
   put(deleted ? ">(deleted)" : ">");
 }
 
-/* `fd`, annotated only when it is a socket: what a close needs (a socket's last addresses). */
-void put_socket_fd(pid_t pid, long fd) {
-  char link[64], target[64];
+/* `fd`, with its target when `all`, else only when it is a socket; its link is read once. */
+static void put_fd_if(pid_t pid, long fd, int all) {
+  putf("%ld", fd);
+  if (fd < 0) return;
+  char link[64], target[4096];
   snprintf(link, sizeof link, "/proc/%d/fd/%ld", pid, fd);
   ssize_t n = readlink(link, target, sizeof target - 1);
-  if (n > 8 && memcmp(target, "socket:[", 8) == 0) put_fd(pid, fd);
-  else putf("%ld", fd);
+  if (n <= 0) return;
+  target[n] = 0;
+  if (all || strncmp(target, "socket:[", 8) == 0) put_annotation(pid, fd, link, target, n);
 }
+
+/* `fd` with its target: `3</path>`, `4<TCP:[...]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>`. */
+static void put_fd(pid_t pid, long fd) { put_fd_if(pid, fd, 1); }
+
+static void put_socket_fd(pid_t pid, long fd) { put_fd_if(pid, fd, 0); }
 
 static void put_result(long rval, int is_error) {
   if (is_error) {
@@ -123,13 +127,27 @@ static void put_msghdr(pid_t pid, unsigned long addr, int ok) {
   put("}");
 }
 
-static int cloexec_ioctl(uint32_t cmd) { return cmd == 0x5451 || cmd == 0x5450; }
+/* The call's flags argument (c->flags_at) under the call's own prefix, as its table entry says. */
+static void put_flags_arg(const struct call *c, const unsigned long long *a) {
+  put_prefixed(a[c->flags_at], c->prefix, c->cloexec, c->nonblock);
+}
+
+/* A clone's pidfd (CLONE_PIDFD), which the kernel wrote at `addr`: `, parent_tid=[5<anon_inode:[pidfd]>]`. */
+static void put_pidfd(pid_t pid, const char *field, unsigned long addr) {
+  int pidfd = -1;
+  read_mem(pid, addr, &pidfd, sizeof pidfd);
+  putf(", %s=[", field);
+  put_fd(pid, pidfd);
+  put("]");
+}
+
+static int cloexec_ioctl(uint32_t cmd) { return cmd == FIOCLEX || cmd == FIONCLEX; }
 
 static const char *ioctl_name(uint32_t cmd) {
   switch (cmd) {
-    case 0x5451: return "FIOCLEX";
-    case 0x5450: return "FIONCLEX";
-    case 0x5441: return "TIOCGPTPEER";
+    case FIOCLEX: return "FIOCLEX";
+    case FIONCLEX: return "FIONCLEX";
+    case TIOCGPTPEER: return "TIOCGPTPEER";
     default: return NULL;
   }
 }
@@ -145,7 +163,7 @@ static int returns_fd(struct call *c, const unsigned long long *a) {
   return (a[2] & 1) == 0; /* landlock_create_ruleset: LANDLOCK_CREATE_RULESET_VERSION returns a number */
 }
 
-/* A trapped call's whole line, at its exit (clone's at its event). */
+/* A trapped call's whole line, at its exit (clone's at its event; see said_at_entry). */
 void put_call(struct task *t, long rval, int is_error) {
   struct call *c = t->call;
   const unsigned long long *a = t->args;
@@ -156,7 +174,7 @@ void put_call(struct task *t, long rval, int is_error) {
     case K_CREATES:
       for (int i = 0; i < c->nargs; i++) {
         if (i) put(", ");
-        if (i == c->flags_at) put_prefixed(a[i], c->prefix, c->cloexec, c->nonblock);
+        if (i == c->flags_at) put_flags_arg(c, a);
         else putf("%lld", (long long)a[i]);
       }
       put(")");
@@ -211,7 +229,7 @@ void put_call(struct task *t, long rval, int is_error) {
       return;
     case K_PIPE:
       put_pair(pid, a[0], ok);
-      if (c->flags_at >= 0) { put(", "); put_prefixed(a[1], "O_", O_CLOEXEC, O_NONBLOCK); }
+      if (c->flags_at >= 0) { put(", "); put_flags_arg(c, a); }
       put(")");
       put_result(rval, is_error);
       return;
@@ -222,14 +240,14 @@ void put_call(struct task *t, long rval, int is_error) {
       if (ok && a[2] && read_mem(pid, a[2], &len, sizeof len) == 0) put_sockaddr(pid, a[1], len);
       else putf("0x%llx", a[1]);
       putf(", [%d]", len);
-      if (c->flags_at >= 0) { put(", "); put_prefixed(a[3], "SOCK_", SOCK_CLOEXEC, SOCK_NONBLOCK); }
+      if (c->flags_at >= 0) { put(", "); put_flags_arg(c, a); }
       put(")");
       put_fd_result(pid, rval, is_error);
       return;
     }
     case K_SIGNALFD:
       putf("%d, 0x%llx, %lld", (int)a[0], a[1], (long long)a[2]);
-      if (c->flags_at >= 0) { put(", "); put_prefixed(a[3], "SFD_", O_CLOEXEC, O_NONBLOCK); }
+      if (c->flags_at >= 0) { put(", "); put_flags_arg(c, a); }
       put(")");
       put_fd_result(pid, rval, is_error);
       return;
@@ -242,7 +260,7 @@ void put_call(struct task *t, long rval, int is_error) {
     case K_DUP:
       put_fd(pid, (int)a[0]);
       if (c->nargs >= 2) putf(", %d", (int)a[1]);
-      if (c->nargs >= 3) { put(", "); put_prefixed(a[2], "O_", O_CLOEXEC, 0); }
+      if (c->flags_at >= 0) { put(", "); put_flags_arg(c, a); }
       put(")");
       put_fd_result(pid, rval, is_error);
       return;
@@ -316,13 +334,7 @@ void put_call(struct task *t, long rval, int is_error) {
     case K_CLONE: {
       put("flags=");
       put_flags(a[0] & ~0xffull, CLONE_FLAGS, "0");
-      if (ok && (a[0] & 0x1000) && a[2]) {
-        int pidfd = -1;
-        read_mem(pid, a[2], &pidfd, sizeof pidfd);
-        put(", parent_tid=[");
-        put_fd(pid, pidfd);
-        put("]");
-      }
+      if (ok && (a[0] & CLONE_PIDFD) && a[2]) put_pidfd(pid, "parent_tid", a[2]);
       put(")");
       put_result(rval, is_error);
       return;
@@ -332,13 +344,7 @@ void put_call(struct task *t, long rval, int is_error) {
       read_mem(pid, a[0], args, sizeof args);
       put("{flags=");
       put_flags(args[0], CLONE_FLAGS, "0");
-      if (ok && (args[0] & 0x1000) && args[1]) {
-        int pidfd = -1;
-        read_mem(pid, args[1], &pidfd, sizeof pidfd);
-        put(", pidfd=[");
-        put_fd(pid, pidfd);
-        put("]");
-      }
+      if (ok && (args[0] & CLONE_PIDFD) && args[1]) put_pidfd(pid, "pidfd", args[1]);
       putf("}, %lld)", (long long)a[1]);
       put_result(rval, is_error);
       return;
@@ -373,8 +379,13 @@ void put_call(struct task *t, long rval, int is_error) {
       put_result(rval, is_error);
       return;
     case K_CLOSE:
+      put_socket_fd(pid, (int)a[0]); /* said at entry, still open: a socket's last addresses */
+      put(")");
+      put_result(rval, is_error);
+      return;
     case K_EXIT_GROUP:
-      break; /* at entry */
+      putf("%d) = ?\n", (int)a[0]); /* it does not return */
+      return;
   }
 }
 

@@ -7,11 +7,7 @@
 #define RECORD_MAX 65536
 extern size_t record_limit;
 
-/* `fd` with its target: `3</path>`, `4<TCP:[...]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>`. */
-void put_fd(pid_t pid, long fd);
-/* `fd`, annotated only when it is a socket: what a close needs (a socket's last addresses). */
-void put_socket_fd(pid_t pid, long fd);
-/* A trapped call's whole line, at its exit (clone's at its event, a record's at its entry). */
+/* A trapped call's whole line, at its exit (clone's at its event, close, exit_group and records at entry). */
 void put_call(struct task *t, long rval, int is_error);
 /* execve's path and argv, read at entry (gone after it). */
 char *exec_arguments(pid_t pid, struct call *c, const unsigned long long *a);

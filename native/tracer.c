@@ -96,27 +96,19 @@ static void on_entry(struct task *t) {
   if (!c) { resume(t->tid, PTRACE_CONT_, 0); return; }
   t->call = c;
   memcpy(t->args, info.seccomp.args, sizeof t->args);
-  if (c->kind == K_CLOSE) {
-    /* The kernel frees the number as close enters: said now, before another thread's open can reuse it. */
-    putf("%d close(", t->tid);
-    put_socket_fd(t->tid, (int)t->args[0]); /* still open: a socket's last addresses */
-    put(") = 0\n");
+  int record = c->kind == K_PWRITE && (int)t->args[0] == -1;
+  if (c->kind == K_CLOSE || c->kind == K_EXIT_GROUP || record) {
+    /*
+     * Said whole at entry, one stop: the kernel frees a closed number as close enters (before
+     * another thread's open can be handed it), exit_group does not return, and an attribution
+     * record's fd -1 always fails with EBADF.
+     */
+    put_call(t, record ? -EBADF : 0, record);
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
-  if (c->kind == K_EXIT_GROUP) {
-    putf("%d exit_group(%d) = ?\n", t->tid, (int)t->args[0]);
-    resume(t->tid, PTRACE_CONT_, 0);
-    return;
-  }
-  if ((c->kind == K_OUTPUT || (c->kind == K_PWRITE && (int)t->args[0] != -1)) && !may_reach_start_streams(t->tid, (int)t->args[c->fd_at])) {
+  if ((c->kind == K_OUTPUT || c->kind == K_PWRITE) && !may_reach_start_streams(t->tid, (int)t->args[c->fd_at])) {
     /* Bytes that cannot be the marker's, to a file that is no socket: nothing for the model. */
-    resume(t->tid, PTRACE_CONT_, 0);
-    return;
-  }
-  if (c->kind == K_PWRITE && (int)t->args[0] == -1) {
-    /* An attribution record: fd -1 always fails with EBADF, so it is said whole at its entry. */
-    put_call(t, -EBADF, 1);
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
@@ -312,7 +304,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  build_filter(outputs_traced());
+  build_filter();
   note_start_streams();
   signal(SIGPIPE, SIG_IGN);
 

@@ -9,7 +9,7 @@ import {
 import type { Problems } from '../json/shape.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { validateRule } from '../rules/validate-rule.js';
-import { DEFAULTS, SECONDS_RANGE, TRACER_ENV, TRACER_NAMES, type CheckOptions } from './options.js';
+import { DEFAULTS, SECONDS_RANGE, TRACER_ENV, TRACER_NAMES, isTracerName, type CheckOptions } from './options.js';
 
 /**
  * How a field is written: its JSON type in the config (and schema), and how a
@@ -195,7 +195,7 @@ export function validateField(field: CheckField, value: unknown, path: string, p
         problems.push(`${path}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value)}`);
       return;
     case 'tracer':
-      if (!(TRACER_NAMES as readonly unknown[]).includes(value))
+      if (!isTracerName(value))
         problems.push(`${path}: expected one of ${TRACER_NAMES.join(', ')}, got ${describeValue(value)}`);
       return;
     case 'value':

@@ -128,18 +128,18 @@ export const DEFAULTS = {
   tracer: 'strace',
 } as const;
 
+export function isTracerName(value: unknown): value is TracerName {
+  return (TRACER_NAMES as readonly unknown[]).includes(value);
+}
+
 /** The tracer a check uses: as given, else $PREFORK_CHECK_TRACER, else the default. */
 export function resolveTracer(given: TracerName | undefined): TracerName {
-  if (given !== undefined) {
-    if (!(TRACER_NAMES as readonly unknown[]).includes(given))
-      invalid(`Expected \`tracer\` to be one of ${TRACER_NAMES.join(', ')}, got \`${String(given)}\`.`);
-    return given;
-  }
-  const fromEnv = process.env[TRACER_ENV];
-  if (fromEnv === undefined || fromEnv === '') return DEFAULTS.tracer;
-  if (!(TRACER_NAMES as readonly string[]).includes(fromEnv))
-    invalid(`Expected $${TRACER_ENV} to be one of ${TRACER_NAMES.join(', ')}, got \`${fromEnv}\`.`);
-  return fromEnv as TracerName;
+  const fromEnv = process.env[TRACER_ENV] || undefined;
+  const [value, source] = given !== undefined ? [given, '`tracer`'] : [fromEnv, `$${TRACER_ENV}`];
+  if (value === undefined) return DEFAULTS.tracer;
+  if (!isTracerName(value))
+    invalid(`Expected ${source} to be one of ${TRACER_NAMES.join(', ')}, got \`${String(value)}\`.`);
+  return value;
 }
 
 function invalid(message: string): never {
