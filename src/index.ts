@@ -3,7 +3,7 @@ export { runChecks, type RunPlan } from './run/run-checks.js';
 export { loadConfig, type ConfigFile, type LoadedConfig } from './config/load-config.js';
 export type { CheckConfig } from './options/check-fields.js';
 export { PreforkCheckError, isPreforkCheckError, type ErrorCode } from './errors.js';
-export type { CheckOptions } from './options/options.js';
+export type { CheckOptions, TracerChoice } from './options/options.js';
 export type { ForkPointSpec } from './fork-point/spec.js';
 export type { AllowRule } from './rules/allow-rule.js';
 export type {

@@ -40,7 +40,7 @@ describe('usage', () => {
     { args: ['--tracer', 'strace', '--strace', '/nonexistent/strace', '--', 'true'], error: /apt-get install strace/ },
     {
       args: ['--tracer', 'ptrace', '--', 'true'],
-      error: /Expected `tracer` to be one of strace, native, got `ptrace`/,
+      error: /Expected `tracer` to be one of auto, strace, native, got `ptrace`/,
     },
     {
       args: ['--tracer', 'native', '--native-stacks', '--', 'true'],

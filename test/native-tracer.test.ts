@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -6,7 +6,7 @@ import { nativeTracerPath } from '../src/launch/native-tracer.js';
 import { straceArguments } from '../src/session/strace-command.js';
 import { TraceParser } from '../src/trace/parser.js';
 import type { JsonReport } from '../src/reporters/json.js';
-import { fixture, runCli, scratch } from './helpers/run-cli.js';
+import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 
 const TRACER = nativeTracerPath();
 
@@ -73,10 +73,10 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     expect(native.report, native.stderr).toBeDefined();
     expect(strace.report, strace.stderr).toBeDefined();
     expect(native.exitCode).toBe(strace.exitCode);
-    // Which tracer followed the app: in the JSON, and in the console's header when it is not strace.
+    // Which tracer followed the app: in the JSON, and in the console's header when it is strace.
     expect([strace.report!.tool.tracer, native.report!.tool.tracer]).toEqual(['strace', 'native']);
-    expect(native.stdout).toContain("traced by prefork-check's own tracer");
-    expect(strace.stdout).not.toContain('traced by');
+    expect(strace.stdout).toContain('traced by strace');
+    expect(native.stdout).not.toContain('traced by');
     expect(verdict(native.report!, native.scratch)).toEqual(verdict(strace.report!, strace.scratch));
     expect(native.report!.leaks.length).toBeGreaterThan(0);
   });
@@ -206,4 +206,64 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     });
     expect(optional.exitCode).toBe(0);
   });
+});
+
+/** A copy of the built package whose native tracer cannot run: not built (`missing`), or a file that does not start. */
+function packageWithoutTracer(how: 'missing' | 'broken'): string {
+  const dir = scratch();
+  for (const part of ['dist', 'python', 'ruby', 'package.json'])
+    cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const copy = join(dir, 'dist', 'native', `prefork-tracer-linux-${process.arch}`);
+  rmSync(copy, { force: true });
+  if (how === 'broken') writeFileSync(copy, '#!/nonexistent/interpreter\n', { mode: 0o755 });
+  return dir;
+}
+
+describe('auto, the default tracer', () => {
+  const env = { PREFORK_CHECK_TRACER: '' };
+  const args = ['--entry', fixture('leaky'), '--fork-marker', 'READY'];
+
+  test.skipIf(!existsSync(TRACER) && !process.env.CI)("is prefork-check's own tracer where it can run", async () => {
+    const run = await runCli(args, { env });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.report!.tool.tracer).toBe('native');
+    expect(run.stdout).not.toContain('traced by');
+  });
+
+  test('is strace for --native-stacks and for a strace binary the user names, which then must exist', async () => {
+    const stacks = await runCli(['--native-stacks', ...args], { env });
+    expect(stacks.report?.tool.tracer, stacks.stderr).toBe('strace');
+    const named = await runCli(['--strace', '/nonexistent/strace', ...args], { env });
+    expect(named.exitCode).toBe(2);
+    expect(named.stderr).toMatch(
+      /strace was not found \(looked for `\/nonexistent\/strace` on PATH\)\. Install strace/,
+    );
+  });
+
+  test.concurrent.each(['missing', 'broken'] as const)(
+    'is strace where the native tracer cannot run (%s), with the same verdict; with no strace either, the error says both',
+    async (how) => {
+      const root = packageWithoutTracer(how);
+      const cli = join(root, 'dist', 'cli.js');
+      const run = await execa('node', [cli, ...args], {
+        reject: false,
+        env: { ...env, NO_COLOR: '1', FIXTURE_SCRATCH: root },
+      });
+      expect(run.exitCode, run.stderr).toBe(1);
+      expect(run.stdout).toContain('traced by strace');
+      expect(run.stdout).toMatch(/fd \d+\s+file\s+\S*app\.log/);
+      // No strace on PATH: node is found by its full path.
+      const none = await execa(process.execPath, [cli, '--', '/bin/true'], {
+        reject: false,
+        env: { ...env, PATH: join(root, 'empty'), FIXTURE_SCRATCH: root },
+      });
+      expect(none.exitCode).toBe(2);
+      expect(none.stderr).toMatch(
+        how === 'missing'
+          ? /strace was not found .*, and prefork-check's own tracer cannot run here: it is not built for linux-\w+/
+          : /strace was not found .*, and prefork-check's own tracer cannot run here: \S+ does not start/,
+      );
+    },
+  );
 });

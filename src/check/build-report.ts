@@ -1,4 +1,4 @@
-import type { ResolvedOptions } from '../options/options.js';
+import type { PreflightedOptions } from '../options/options.js';
 import { compileRule, type CompiledRule } from '../rules/allow-rule.js';
 import { version } from '../version.js';
 import { applyAllowRules } from '../rules/apply-rules.js';
@@ -8,7 +8,7 @@ import { hintFor } from '../hints/choose-hint.js';
 
 const STDIO = 2;
 
-export interface ReportInput extends Pick<ResolvedOptions, 'name' | 'command' | 'allow' | 'preset' | 'tracer'> {
+export interface ReportInput extends Pick<PreflightedOptions, 'name' | 'command' | 'allow' | 'preset' | 'tracer'> {
   forkPoint: ForkPointReport;
   table: FdRecord[];
   projectRoot: string;

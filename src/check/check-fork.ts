@@ -17,7 +17,7 @@ import type { FdTable } from '../model/fd-table.js';
 import { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import { followsWorker, type ForkPointSpec } from '../fork-point/spec.js';
-import { resolveOptions, type CheckOptions, type ResolvedOptions } from '../options/options.js';
+import { resolveOptions, type CheckOptions, type PreflightedOptions } from '../options/options.js';
 import { buildReport } from './build-report.js';
 import { checkBlindSpots } from './blind-spots.js';
 import type { ClosedInWorker, FdRecord, ForkPointReport, Report } from '../report/types.js';
@@ -47,11 +47,11 @@ function detectorFor(
 }
 
 /** Checks what can be checked before anything runs: the options, the entry file, the command, strace (its path in `strace`). */
-export function preflightCheck(options: CheckOptions): ResolvedOptions {
+export function preflightCheck(options: CheckOptions): PreflightedOptions {
   const resolved = resolveOptions(options);
-  const strace = preflightTrace(resolved);
+  const { tracer, path } = preflightTrace(resolved);
   if (options.entry !== undefined) preflightEntry(options.entry, resolved.cwd);
-  return { ...resolved, strace };
+  return { ...resolved, strace: path, tracer };
 }
 
 function preflightEntry(given: string, cwd: string): void {
@@ -95,7 +95,7 @@ export async function checkFork(options: CheckOptions): Promise<Report> {
 }
 
 /** checkFork for options preflightCheck has resolved (a run preflights all its checks first). */
-export async function checkPreflighted(resolved: ResolvedOptions, startedAt = Date.now()): Promise<Report> {
+export async function checkPreflighted(resolved: PreflightedOptions, startedAt = Date.now()): Promise<Report> {
   const spec = resolved.forkPoint;
   phase('preflight');
 

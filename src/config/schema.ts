@@ -2,7 +2,7 @@ import { FD_KINDS } from '../model/open-file.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { RULE_FIELDS, SOCKET_FIELDS } from '../rules/allow-rule.js';
 import { CHECK_FIELDS, CHECK_KEYS, fieldDescription, type CheckConfig } from '../options/check-fields.js';
-import { SECONDS_RANGE, TRACER_NAMES } from '../options/options.js';
+import { SECONDS_RANGE, TRACER_CHOICES } from '../options/options.js';
 import { TOP_FIELDS } from './load-config.js';
 
 type Schema = Record<string, unknown>;
@@ -64,7 +64,7 @@ function fieldSchema(key: (typeof CHECK_KEYS)[number]): Schema {
     case 'preset':
       return { enum: [...PRESET_NAMES, 'none'], description };
     case 'tracer':
-      return { enum: [...TRACER_NAMES], description };
+      return { enum: [...TRACER_CHOICES], description };
     case 'value':
       throw new Error('an API-only option has no place in the config schema');
   }

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 import { PACKAGE_ROOT } from '../package-root.js';
@@ -10,14 +12,40 @@ export function nativeTracerPath(arch: string = process.arch): string {
 
 /** The native tracer's path, or an error that says to use strace. */
 export function findNativeTracer(): string {
+  const why = whyNativeCannotRun();
+  if (why === undefined) return nativeTracerPath();
+  throw new PreforkCheckError(
+    'TRACER_NOT_FOUND',
+    `prefork-check's own tracer cannot run here: ${why}. Use \`--tracer strace\`.`,
+  );
+}
+
+let cannotRun: { why: string | undefined } | undefined;
+
+/**
+ * Why prefork-check's own tracer cannot run on this machine, or undefined when it can: it is
+ * built for the architecture, it starts (a noexec mount or a foreign binary does not), and the
+ * kernel has PTRACE_GET_SYSCALL_INFO (5.3). Found out once per process: the answer cannot change.
+ */
+export function whyNativeCannotRun(): string | undefined {
+  cannotRun ??= { why: findWhy() };
+  return cannotRun.why;
+}
+
+function findWhy(): string | undefined {
+  if (process.platform !== 'linux') return `it runs on Linux only, not ${process.platform}`;
   const path = nativeTracerPath();
   try {
     accessSync(path, constants.X_OK);
-    return path;
   } catch {
-    throw new PreforkCheckError(
-      'TRACER_NOT_FOUND',
-      `prefork-check's own tracer is not built for linux-${process.arch} (no executable ${path}). Use \`--tracer strace\`, or build the package with a C compiler installed (\`npm run build\`).`,
-    );
+    return `it is not built for linux-${process.arch} (no executable ${path}; \`npm run build\` builds it where a C compiler is installed)`;
   }
+  const [major = 0, minor = 0] = release()
+    .split('.')
+    .map((part) => parseInt(part, 10));
+  if (major < 5 || (major === 5 && minor < 3)) return `it needs Linux 5.3 or later, and this is ${release()}`;
+  const probe = spawnSync(path, ['-V'], { encoding: 'utf8', timeout: 10_000 });
+  if (probe.status !== 0 || !probe.stdout.startsWith('prefork-tracer'))
+    return `${path} does not start (${probe.error?.message ?? (probe.stderr.trim() || `exit status ${String(probe.status)}`)})`;
+  return undefined;
 }

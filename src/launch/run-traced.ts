@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { AppOutput } from './app-output.js';
 import { diagnoseStraceFailure } from './diagnose.js';
+import { whyNativeCannotRun } from './native-tracer.js';
 import { findProgram } from './find-program.js';
 import { oneCpuPrefix } from './one-cpu.js';
 import { startReaper } from './reaper.js';
@@ -46,12 +47,14 @@ export interface TracedRun {
 }
 
 /** The strace binary to run, or an error that says how to install it. */
-export function findStrace(name: string, cwd: string): string {
+export function findStrace(name: string, cwd: string, instead = false): string {
   const strace = findProgram(name, cwd);
   if (strace === undefined) {
+    // Where strace stands in for prefork-check's own tracer, say why that one cannot run.
+    const why = instead ? whyNativeCannotRun() : undefined;
     throw new PreforkCheckError(
       'STRACE_NOT_FOUND',
-      `strace was not found (looked for \`${name}\` on PATH). Install it: \`apt-get install strace\` (Debian/Ubuntu), \`dnf install strace\` (Fedora), \`apk add strace\` (Alpine).`,
+      `strace was not found (looked for \`${name}\` on PATH)${why ? `, and prefork-check's own tracer cannot run here: ${why}` : ''}. Install strace: \`apt-get install strace\` (Debian/Ubuntu), \`dnf install strace\` (Fedora), \`apk add strace\` (Alpine).`,
     );
   }
   return strace;

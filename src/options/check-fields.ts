@@ -9,7 +9,7 @@ import {
 import type { Problems } from '../json/shape.js';
 import { PRESET_NAMES } from '../presets/presets.js';
 import { validateRule } from '../rules/validate-rule.js';
-import { DEFAULTS, SECONDS_RANGE, TRACER_ENV, TRACER_NAMES, isTracerName, type CheckOptions } from './options.js';
+import { DEFAULTS, SECONDS_RANGE, TRACER_ENV, TRACER_CHOICES, isTracerChoice, type CheckOptions } from './options.js';
 
 /**
  * How a field is written: its JSON type in the config (and schema), and how a
@@ -116,7 +116,7 @@ const FIELDS = {
   },
   tracer: {
     type: 'tracer',
-    help: `the tracer: ${TRACER_NAMES.join(', or ')} (prefork-check's own: no strace needed, fewer stops) (default: $${TRACER_ENV}, else ${DEFAULTS.tracer})`,
+    help: `the tracer: native (prefork-check's own: no strace needed, fewer stops), strace, or auto: native where it can run (linux-x64 or -arm64, Linux ≥ 5.3), else strace, and strace for --native-stacks or --strace (default: $${TRACER_ENV}, else ${DEFAULTS.tracer})`,
     flag: { name: 'tracer', value: 'name' },
   },
   traceOut: {
@@ -195,8 +195,8 @@ export function validateField(field: CheckField, value: unknown, path: string, p
         problems.push(`${path}: expected one of ${PRESET_NAMES.join(', ')} or none, got ${describeValue(value)}`);
       return;
     case 'tracer':
-      if (!isTracerName(value))
-        problems.push(`${path}: expected one of ${TRACER_NAMES.join(', ')}, got ${describeValue(value)}`);
+      if (!isTracerChoice(value))
+        problems.push(`${path}: expected one of ${TRACER_CHOICES.join(', ')}, got ${describeValue(value)}`);
       return;
     case 'value':
       // Not in a config: resolveOptions takes it as the API gives it.

@@ -60,10 +60,11 @@ export interface CheckOptions {
   /** The strace binary to run (default: strace on PATH). Flag: --strace. */
   strace?: string;
   /**
-   * The tracer: strace, or native (prefork-check's own: no strace needed, fewer stops) (default:
-   * $PREFORK_CHECK_TRACER, else strace). Flag: --tracer.
+   * The tracer: native (prefork-check's own: no strace needed, fewer stops), strace, or auto:
+   * native where it can run (linux-x64 or -arm64, Linux ≥ 5.3), else strace, and strace for
+   * --native-stacks or --strace (default: $PREFORK_CHECK_TRACER, else auto). Flag: --tracer.
    */
-  tracer?: TracerName;
+  tracer?: TracerChoice;
   /** Also save the tracer's raw output (to debug the check itself). Flag: --trace-out. */
   traceOut?: string;
   /** Called with the pid at the fork point, while the app is still alive, before it is stopped. */
@@ -86,10 +87,15 @@ export interface ResolvedOptions {
   env: Record<string, string>;
   appOutput: 'inherit' | 'stderr' | 'ignore';
   strace: string;
-  tracer: TracerName;
+  tracer: TracerChoice;
   traceOut?: string;
   onForkPoint?: CheckOptions['onForkPoint'];
   signal?: AbortSignal;
+}
+
+/** Options once preflight has settled the tracer: `strace` is then the path of the binary to start. */
+export interface PreflightedOptions extends ResolvedOptions {
+  tracer: TracerName;
 }
 
 /** The longest timeout Node's timers can wait for, in seconds. */
@@ -115,8 +121,9 @@ export function timeoutMsOf(seconds: unknown, name: string, given: string = Stri
   return Math.round(seconds * 1000);
 }
 
-/** The tracers a check may use (TracerName, the report's word for them). */
-export const TRACER_NAMES = ['strace', 'native'] as const satisfies readonly TracerName[];
+/** The tracers a check may ask for: auto picks one of the others (TracerName, the report's word for the one that ran). */
+export const TRACER_CHOICES = ['auto', 'strace', 'native'] as const satisfies readonly (TracerName | 'auto')[];
+export type TracerChoice = (typeof TRACER_CHOICES)[number];
 /** Sets the tracer where neither a flag nor a config names one (a whole suite run with the other tracer). */
 export const TRACER_ENV = 'PREFORK_CHECK_TRACER';
 
@@ -125,21 +132,33 @@ export const DEFAULTS = {
   python: 'python3',
   timeout: 30,
   strace: 'strace',
-  tracer: 'strace',
+  tracer: 'auto',
 } as const;
 
-export function isTracerName(value: unknown): value is TracerName {
-  return (TRACER_NAMES as readonly unknown[]).includes(value);
+export function isTracerChoice(value: unknown): value is TracerChoice {
+  return (TRACER_CHOICES as readonly unknown[]).includes(value);
 }
 
 /** The tracer a check uses: as given, else $PREFORK_CHECK_TRACER, else the default. */
-export function resolveTracer(given: TracerName | undefined): TracerName {
+function resolveTracer(given: TracerChoice | undefined): TracerChoice {
   const fromEnv = process.env[TRACER_ENV] || undefined;
   const [value, source] = given !== undefined ? [given, '`tracer`'] : [fromEnv, `$${TRACER_ENV}`];
   if (value === undefined) return DEFAULTS.tracer;
-  if (!isTracerName(value))
-    invalid(`Expected ${source} to be one of ${TRACER_NAMES.join(', ')}, got \`${String(value)}\`.`);
+  if (!isTracerChoice(value))
+    invalid(`Expected ${source} to be one of ${TRACER_CHOICES.join(', ')}, got \`${String(value)}\`.`);
   return value;
+}
+
+/**
+ * The tracer asked for, where `auto` already takes strace for what only strace does: unwinding
+ * native stacks (strace -k), and running a strace binary the user named. Otherwise auto is
+ * settled at preflight, by whether prefork-check's own tracer can run here.
+ */
+export function tracerFor(options: Pick<CheckOptions, 'tracer' | 'nativeStacks' | 'strace'>): TracerChoice {
+  const tracer = resolveTracer(options.tracer);
+  if (tracer === 'native' && options.nativeStacks)
+    invalid('`nativeStacks` (--native-stacks) unwinds with strace -k: use it with the strace tracer.');
+  return tracer === 'auto' && (options.nativeStacks || options.strace !== undefined) ? 'strace' : tracer;
 }
 
 function invalid(message: string): never {
@@ -197,9 +216,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
   const problems: string[] = [];
   allow.forEach((rule, i) => validateRule(rule, `allow[${i}]`, problems));
   if (problems.length > 0) invalid(`Invalid allow rule: ${problems.join('; ')}.`);
-  const tracer = resolveTracer(options.tracer);
-  if (tracer === 'native' && options.nativeStacks)
-    invalid('`nativeStacks` (--native-stacks) unwinds with strace -k: use it with the strace tracer.');
+  const tracer = tracerFor(options);
 
   return {
     name: options.name ?? options.entry ?? argv.join(' '),

@@ -73,8 +73,8 @@ export function formatReport(report: Report, options: ConsoleOptions = {}): stri
         : report.forkPoint.reached
           ? `fork point: ${printable(report.forkPoint.description)}`
           : `fork point not reached (${report.forkPoint.mode})`;
-    // The tracer is named when it is not the default one, so a run with the other stands out.
-    const tracer = report.tool.tracer === 'native' ? " · traced by prefork-check's own tracer" : '';
+    // strace is named: it runs where prefork-check's own tracer cannot, or when asked for.
+    const tracer = report.tool.tracer === 'strace' ? ' · traced by strace' : '';
     lines.push(paint('dim', `prefork-check ${report.tool.version} · ${printable(report.name)} · ${where}${tracer}`));
     if (report.preset) {
       const how = report.preset.detected ? 'detected from the command; `--preset none` turns it off' : 'chosen';

@@ -2,8 +2,9 @@ import { statSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
 import { outputTarget } from '../files/write-atomic.js';
 import { findProgram } from '../launch/find-program.js';
-import { findNativeTracer } from '../launch/native-tracer.js';
+import { findNativeTracer, whyNativeCannotRun } from '../launch/native-tracer.js';
 import { findStrace } from '../launch/run-traced.js';
+import type { TracerChoice } from '../options/options.js';
 import type { TracerName } from '../report/types.js';
 
 export interface TraceTarget {
@@ -11,16 +12,22 @@ export interface TraceTarget {
   cwd: string;
   /** The strace binary, as given. */
   strace: string;
-  tracer: TracerName;
+  tracer: TracerChoice;
   traceOut?: string | undefined;
+}
+
+/** The tracer a run uses, settled: its name for the report, and the binary to start. */
+export interface Tracer {
+  tracer: TracerName;
+  path: string;
 }
 
 /**
  * What any traced run needs before it starts, checked before anything runs: a working directory,
- * a command that exists, a --trace-out that may be written, and the tracer. Returns the tracer's
- * path (strace, or the native tracer, which takes strace's arguments).
+ * a command that exists, a --trace-out that may be written, and the tracer: `auto` is
+ * prefork-check's own where it can run, else strace (which takes the same arguments).
  */
-export function preflightTrace(target: TraceTarget): string {
+export function preflightTrace(target: TraceTarget): Tracer {
   if (target.traceOut !== undefined) outputTarget(target.traceOut, 'the trace');
   if (!isDirectory(target.cwd))
     throw new PreforkCheckError(
@@ -36,7 +43,10 @@ export function preflightTrace(target: TraceTarget): string {
         : `The command \`${program}\` was not found on PATH.`,
     );
   }
-  return target.tracer === 'native' ? findNativeTracer() : findStrace(target.strace, target.cwd);
+  if (target.tracer === 'native') return { tracer: 'native', path: findNativeTracer() };
+  if (target.tracer === 'auto' && whyNativeCannotRun() === undefined)
+    return { tracer: 'native', path: findNativeTracer() };
+  return { tracer: 'strace', path: findStrace(target.strace, target.cwd, target.tracer === 'auto') };
 }
 
 function isDirectory(path: string): boolean {

@@ -4,7 +4,7 @@ import { startTrace } from '../session/start-trace.js';
 import { preflightTrace } from '../session/preflight.js';
 import { RunGuard } from '../session/run-guard.js';
 import { TraceReader } from '../session/trace-reader.js';
-import { DEFAULTS, resolveTracer, timeoutMsOf, type CheckOptions } from '../options/options.js';
+import { DEFAULTS, tracerFor, timeoutMsOf, type CheckOptions } from '../options/options.js';
 import { AppOutput } from '../launch/app-output.js';
 import { FdTable } from '../model/fd-table.js';
 import type { FdKind, OpenFile } from '../model/open-file.js';
@@ -115,9 +115,13 @@ function validate(options: WatchOptions) {
   if (!Number.isFinite(maxGrowth) || maxGrowth < 0)
     invalid(`Expected \`--max-growth\` to be a number of at least 0, got \`${maxGrowth}\`.`);
   const cwd = options.cwd ?? process.cwd();
-  const tracer = resolveTracer(options.tracer);
-  const strace = preflightTrace({ ...options, cwd, strace: options.strace ?? DEFAULTS.strace, tracer });
-  return { count, warmup, maxGrowth, cwd, strace, tracer, readyPort, timeoutMs: timeout };
+  const { tracer, path } = preflightTrace({
+    ...options,
+    cwd,
+    strace: options.strace ?? DEFAULTS.strace,
+    tracer: tracerFor(options),
+  });
+  return { count, warmup, maxGrowth, cwd, strace: path, tracer, readyPort, timeoutMs: timeout };
 }
 
 /**
