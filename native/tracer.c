@@ -11,8 +11,10 @@
  *
  * Command line, a subset of strace's so the same arguments serve both:
  *   prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none]
- *                  -e trace=NAME,?NAME,... [-o FILE] -- COMMAND [ARG...]
- * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error.
+ *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] -- COMMAND [ARG...]
+ * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --fd-tables (ours)
+ * writes the kernel's fd table of a process held where a fork point may be: at each fork, at
+ * exit_group, and at each write to the app's stdout or stderr that may end the marker.
  * Exits with the started process's status (128+N when killed by signal N), as strace does.
  */
 #include "common.h"
@@ -25,6 +27,7 @@
 #include "lines.h"
 #include "memory.h"
 #include "output.h"
+#include "tables.h"
 #include "tasks.h"
 
 /* <sys/ptrace.h> and <linux/ptrace.h> clash; the few requests used here. */
@@ -66,18 +69,18 @@ static void note_start_streams(void) {
 }
 
 /*
- * Whether a write to `fd` may carry the marker (it is on the file of the app's stdout or stderr,
- * whichever description) or tell of a socket's addresses: only those are said.
+ * Whether a write to `fd` may carry the marker (STREAM: it is on the file of the app's stdout or
+ * stderr, whichever description) or tell of a socket's addresses (SAID): only those are said.
  */
+enum { UNSAID, SAID, STREAM };
 static int may_reach_start_streams(pid_t pid, int fd) {
   char link[64];
   struct stat st;
   snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, fd);
-  if (stat(link, &st) != 0) return 1; /* not to be judged here: said, as strace would */
-  if (S_ISSOCK(st.st_mode)) return 1;
+  if (stat(link, &st) != 0) return STREAM; /* not to be judged here: said, as strace would */
   for (int i = 0; i < start_stream_count; i++)
-    if (st.st_dev == start_streams[i].st_dev && st.st_ino == start_streams[i].st_ino) return 1;
-  return 0;
+    if (st.st_dev == start_streams[i].st_dev && st.st_ino == start_streams[i].st_ino) return STREAM;
+  return S_ISSOCK(st.st_mode) ? SAID : UNSAID;
 }
 
 /* A trapped call's entry (a seccomp stop). */
@@ -103,14 +106,20 @@ static void on_entry(struct task *t) {
      * another thread's open can be handed it), exit_group does not return, and an attribution
      * record's fd -1 always fails with EBADF.
      */
+    if (fd_tables && c->kind == K_EXIT_GROUP) put_table(t->tid);
     put_call(t, record ? -EBADF : 0, record);
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
-  if ((c->kind == K_OUTPUT || c->kind == K_PWRITE) && !may_reach_start_streams(t->tid, (int)t->args[c->fd_at])) {
-    /* Bytes that cannot be the marker's, to a file that is no socket: nothing for the model. */
-    resume(t->tid, PTRACE_CONT_, 0);
-    return;
+  t->to_stream = 0;
+  if (c->kind == K_OUTPUT || c->kind == K_PWRITE) {
+    int reach = may_reach_start_streams(t->tid, (int)t->args[c->fd_at]);
+    if (reach == UNSAID) {
+      /* Bytes that cannot be the marker's, to a file that is no socket: nothing for the model. */
+      resume(t->tid, PTRACE_CONT_, 0);
+      return;
+    }
+    t->to_stream = reach == STREAM;
   }
   if (c->kind == K_EXEC) {
     free(t->exec_line);
@@ -123,8 +132,11 @@ static void on_entry(struct task *t) {
 
 static void on_exit_stop(struct task *t) {
   struct ptrace_syscall_info info;
-  if (t->in_call && !t->line_done && get_info(t->tid, &info) == 0 && info.op == PTRACE_SYSCALL_INFO_EXIT)
+  if (t->in_call && !t->line_done && get_info(t->tid, &info) == 0 && info.op == PTRACE_SYSCALL_INFO_EXIT) {
+    /* The marker may end in this write: the table as it is now, held, before the write's line. */
+    if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid);
     put_call(t, (long)info.exit.rval, info.exit.is_error);
+  }
   t->in_call = 0;
   resume(t->tid, PTRACE_CONT_, 0);
 }
@@ -138,15 +150,18 @@ static void start_child(struct task *child) {
 static void on_clone_event(struct task *t) {
   unsigned long child_pid = 0;
   ptrace(PTRACE_GETEVENTMSG_, t->tid, 0, &child_pid);
+  unsigned long long flags = 0;
+  if (t->call && t->call->kind == K_CLONE) flags = t->args[0];
+  else if (t->call && t->call->kind == K_CLONE3) read_mem(t->tid, t->args[0], &flags, sizeof flags);
+  int thread = (flags & 0x10000 /* CLONE_THREAD */) != 0;
+  /* A new process: the table it starts with, read while neither runs, before the fork's line. */
+  if (fd_tables && !thread) put_table(t->tid);
   if (t->in_call && t->call) {
     put_call(t, (long)child_pid, 0);
     t->line_done = 1;
   }
   struct task *child = task_of((pid_t)child_pid, 1);
-  unsigned long long flags = 0;
-  if (t->call && t->call->kind == K_CLONE) flags = t->args[0];
-  else if (t->call && t->call->kind == K_CLONE3) read_mem(t->tid, t->args[0], &flags, sizeof flags);
-  child->tgid = (flags & 0x10000 /* CLONE_THREAD */) ? tgid_of(t->tid) : (pid_t)child_pid;
+  child->tgid = thread ? tgid_of(t->tid) : (pid_t)child_pid;
   start_child(child);
   resume(t->tid, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
 }
@@ -246,7 +261,7 @@ static int trace(pid_t root) {
 /* ---------- the command line ---------- */
 
 static void usage(const char *why) {
-  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] -- COMMAND [ARG...]\n", why);
+  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] -- COMMAND [ARG...]\n", why);
   exit(1);
 }
 
@@ -280,6 +295,9 @@ int main(int argc, char **argv) {
       continue;
     }
     if (strcmp(arg, "-o") == 0 && i + 1 < argc) { output = argv[++i]; continue; }
+    /* prefork-check's own: the kernel's table where a fork point may be (see tables.h). */
+    if (strcmp(arg, "--fd-tables") == 0) { fd_tables = 1; continue; }
+    if (strcmp(arg, "--marker-end") == 0 && i + 1 < argc) { marker_end = atoi(argv[++i]) & 0xff; continue; }
     if (strcmp(arg, "-e") == 0 && i + 1 < argc) {
       char *expr = argv[++i];
       if (strncmp(expr, "trace=", 6) == 0) { choose_calls(expr + 6); has_trace = 1; continue; }

@@ -152,3 +152,50 @@ describe('ProcessModel on a recorded trace', () => {
     expect(root.table.get(39)?.file.path).toBe('/tmp/new.txt');
   });
 });
+
+describe("the kernel's own table, as prefork-check's tracer writes it", () => {
+  test('parses every fd, its octal flags and its escaped link; a line cut short is skipped', () => {
+    const parser = new TraceParser();
+    const event = parser.parse(
+      '77 --- fds 0:100000:"/dev/null" 3:2100002:"/tmp/a \\"b\\"\\x0a\\xff" 9:2:"socket:[81]" ---',
+    );
+    expect(event).toEqual({
+      type: 'kernel-table',
+      pid: 77,
+      fds: [
+        { fd: 0, flags: 0o100000, link: Buffer.from('/dev/null') },
+        { fd: 3, flags: 0o2100002, link: Buffer.from([...Buffer.from('/tmp/a "b"\n'), 0xff]) },
+        { fd: 9, flags: 0o2, link: Buffer.from('socket:[81]') },
+      ],
+    });
+    expect(parser.parse('77 --- fds ---')).toEqual({ type: 'kernel-table', pid: 77, fds: [] });
+    for (const cut of ['77 --- fds 3:2:"/tmp/a', '77 --- fds 3:2:"/tmp/a"', '77 --- fds 3:9:"/x" ---'])
+      expect(parser.parse(cut)).toBeUndefined();
+    // A signal line still parses as one.
+    expect(parser.parse('77 --- SIGCHLD {si_signo=SIGCHLD} ---')).toMatchObject({ type: 'signal', signal: 'SIGCHLD' });
+  });
+
+  test('the model takes it as the table: what the kernel closed unseen goes, what it made unseen comes, unaccounted; the rest keeps its maker', () => {
+    const model = new ProcessModel(() => new FdTable());
+    const lines = [
+      '50 openat(AT_FDCWD</srv>, "/srv/kept.log", O_WRONLY|O_CREAT|O_APPEND, 0666) = 3</srv/kept.log>',
+      '50 openat(AT_FDCWD</srv>, "/srv/gone.txt", O_RDONLY, 0666) = 4</srv/gone.txt>',
+      '50 pipe2([5<pipe:[900]>, 6<pipe:[900]>], 0) = 0',
+      // 4 was closed by io_uring, 6 became a socket, 7 came from a fanotify event; 3 has FD_CLOEXEC now.
+      '50 --- fds 3:2102001:"/srv/kept.log" 5:0:"pipe:[900]" 6:2:"socket:[901]" 7:0:"/srv/watched.txt" ---',
+    ];
+    let task;
+    for (const event of parseAll(lines)) task = model.apply(event);
+    const table = task!.table;
+    expect([...table.slots.keys()]).toEqual([3, 5, 6, 7]);
+    expect(table.get(3)).toMatchObject({ cloexec: true, file: { path: '/srv/kept.log', unaccounted: false } });
+    expect(table.get(3)!.file.createdBy).toMatchObject({ type: 'syscall', syscall: 'openat' });
+    expect(table.get(5)!.file).toMatchObject({ kind: 'pipe', unaccounted: false });
+    expect(table.get(6)!.file).toMatchObject({ kind: 'socket', unaccounted: true, createdBy: { type: 'unknown' } });
+    expect(table.get(7)!.file).toMatchObject({ path: '/srv/watched.txt', unaccounted: true });
+    expect(table.kernelRead).toBe(true);
+    // Any change after the read: the table is the model's again.
+    model.apply(parseAll(['50 close(5<pipe:[900]>) = 0'])[0]!);
+    expect(table.kernelRead).toBe(false);
+  });
+});

@@ -20,13 +20,28 @@ export interface BlindSpotCheck {
 
 /**
  * A table that holds an io_uring or fanotify fd may have fds the trace never showed being made.
- * Then the kernel's own table of the live process is read, and every fd it has that the model
+ * Where prefork-check's tracer read the kernel's table at the fork point, it has them already.
+ * Otherwise the kernel's own table of the live process is read, and every fd it has that the model
  * lacks is added, made where the trace cannot see, so that none passes unseen. (Read a moment
  * after the fork point: an fd made in between is reported too, never one missed.)
  */
 export function checkBlindSpots(table: FdTable, pid: number, proc: ProcView): BlindSpotCheck {
   const spots = [...new Set([...table.slots.values()].flatMap(({ file }) => BLIND_SPOTS.get(file.anon ?? '') ?? []))];
   if (spots.length === 0) return { table, notes: [] };
+  if (table.kernelRead) {
+    // prefork-check's tracer read the kernel's table at the fork point itself: nothing is missing.
+    const unseen = [...table.slots].filter(([, slot]) => slot.file.unaccounted).map(([fd]) => fd);
+    const found =
+      unseen.length === 0
+        ? "it has no fd beyond the trace's"
+        : `fd ${unseen.join(', ')} ${unseen.length === 1 ? 'is' : 'are'} made where the trace cannot see`;
+    return {
+      table,
+      notes: [
+        `pid ${pid} uses ${spots.join(' and ')}; the table is the kernel's own, read at the fork point: ${found}`,
+      ],
+    };
+  }
   const unseen = proc.fds(pid).filter((fd) => fd.fd > 2 && table.get(fd.fd) === undefined);
   const completed = table.copy();
   const made = initialTable(unseen, [], 'unknown');

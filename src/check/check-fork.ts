@@ -125,7 +125,12 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
   // The trace session, once started, tells the detector which Python stack forked a child.
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
-  const traced = await startTrace({ ...resolved, listeners: [detector.listener ?? {}], output });
+  const traced = await startTrace({
+    ...resolved,
+    kernelTables: resolved.tracer === 'native',
+    listeners: [detector.listener ?? {}],
+    output,
+  });
   session.forkStack = traced.forkStack;
   const { run, model, describe, closedBy } = traced;
   const livePids = () => [...model.tasks.keys()];

@@ -20,6 +20,9 @@ export interface FdSlot {
 
 /** A process's fd table. Slots are immutable, so a copy is a cheap Map copy. */
 export class FdTable {
+  /** The kernel's own table as it was read at the call just applied (see reconcileWithKernel); any change clears it. */
+  kernelRead = false;
+
   constructor(readonly slots: Map<number, FdSlot> = new Map()) {}
 
   get(fd: number): FdSlot | undefined {
@@ -27,16 +30,21 @@ export class FdTable {
   }
 
   set(fd: number, file: OpenFile, cloexec: boolean, dup?: Duplication): void {
+    this.kernelRead = false;
     this.slots.set(fd, dup ? { file, cloexec, dup } : { file, cloexec });
   }
 
   close(fd: number): void {
+    this.kernelRead = false;
     this.slots.delete(fd);
   }
 
   setCloexec(fd: number, cloexec: boolean): void {
     const slot = this.slots.get(fd);
-    if (slot && slot.cloexec !== cloexec) this.slots.set(fd, { ...slot, cloexec });
+    if (slot && slot.cloexec !== cloexec) {
+      this.kernelRead = false;
+      this.slots.set(fd, { ...slot, cloexec });
+    }
   }
 
   /** Applies `fn` to every open fd in [first, last]. */
@@ -47,7 +55,9 @@ export class FdTable {
   }
 
   copy(): FdTable {
-    return new FdTable(new Map(this.slots));
+    const copy = new FdTable(new Map(this.slots));
+    copy.kernelRead = this.kernelRead;
+    return copy;
   }
 
   /** What execve leaves: everything without close-on-exec. */

@@ -1,5 +1,6 @@
 import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
 import { FdTable, type Duplication } from './fd-table.js';
+import { reconcileWithKernel } from './kernel-table.js';
 import type { OpenFile } from './open-file.js';
 import type { Proc, Task } from './task.js';
 import { NO_PROC, type ProcView } from '../proc/proc-view.js';
@@ -81,6 +82,9 @@ export class ProcessModel {
         if (task.proc.pid === event.pid) task.proc.exited = true;
         break;
       case 'signal':
+        break;
+      case 'kernel-table':
+        reconcileWithKernel(task.table, event.fds);
         break;
     }
     return task;

@@ -20,6 +20,8 @@ export interface TraceRequest extends Pick<
   ResolvedOptions,
   'strace' | 'forkPoint' | 'command' | 'cwd' | 'env' | 'inheritFds' | 'attribution' | 'nativeStacks'
 > {
+  /** `strace` is prefork-check's own tracer, told to write the kernel's table where the fork point may be. */
+  kernelTables?: boolean;
   /** Told of clones, execs and new fds as the model applies them. */
   listeners: ModelListener[];
   /** The app's stdout and stderr, relayed to ours and searched for a marker. */

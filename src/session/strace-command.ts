@@ -27,11 +27,23 @@ export interface TraceOptions {
   attribution: boolean;
   /** strace -k: the native stack after each traced syscall. */
   nativeStacks: boolean;
+  /** Also the kernel's table where the fork point may be: prefork-check's own tracer only. */
+  kernelTables?: boolean;
+}
+
+/**
+ * prefork-check's own tracer writes the kernel's table of a process held where the fork point may
+ * be: at its forks and its exit_group, and (for a marker) before each write to stdout or stderr
+ * that holds the marker's last byte, the write the marker ends in.
+ */
+function kernelTableArguments(forkPoint: ForkPointSpec): string[] {
+  if (forkPoint.mode !== 'marker') return ['--fd-tables'];
+  return ['--fd-tables', '--marker-end', String(Buffer.from(forkPoint.marker).at(-1))];
 }
 
 /** strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole records, and filter in the kernel. */
 export function straceArguments(
-  { forkPoint, attribution, nativeStacks }: TraceOptions,
+  { forkPoint, attribution, nativeStacks, kernelTables = false }: TraceOptions,
   output: string,
   command: string[],
 ): string[] {
@@ -50,6 +62,7 @@ export function straceArguments(
     `trace=${tracedSyscalls(forkPoint, attribution).join(',')}`,
     '-o',
     output,
+    ...(kernelTables ? kernelTableArguments(forkPoint) : []),
     '--',
     ...command,
   ];

@@ -41,7 +41,18 @@ export interface NativeFrameEvent {
   frame: string;
 }
 
+/**
+ * The kernel's own table of a process, read by prefork-check's tracer while the process was held
+ * where a fork point may be (`PID --- fds FD:FLAGS:"LINK" ... ---`), before that call's line.
+ */
+export interface KernelTableEvent {
+  type: 'kernel-table';
+  pid: number;
+  /** Each fd's `/proc/PID/fd` link and its fdinfo flags (O_CLOEXEC included), as KernelFd. */
+  fds: { fd: number; flags: number; link: Buffer }[];
+}
+
 /** What happened to one process or thread. */
-export type ProcessEvent = SyscallEvent | UnfinishedEvent | SignalEvent | ExitEvent | KilledEvent;
+export type ProcessEvent = SyscallEvent | UnfinishedEvent | SignalEvent | ExitEvent | KilledEvent | KernelTableEvent;
 
 export type TraceEvent = ProcessEvent | NativeFrameEvent;

@@ -1,5 +1,6 @@
-import type { TraceEvent } from './events.js';
-import { findClose } from './scan.js';
+import type { KernelTableEvent, TraceEvent } from './events.js';
+import { decodeCString } from './c-string.js';
+import { findClose, skipString } from './scan.js';
 
 const UNFINISHED = ' <unfinished ...>';
 
@@ -26,6 +27,7 @@ export class TraceParser {
     while (line.charCodeAt(i) === 0x20) i++;
     const rest = i === 0 ? line : line.slice(i);
 
+    if (rest.startsWith(KERNEL_TABLE)) return kernelTable(pid, rest) ?? this.skip();
     if (rest.startsWith('--- ')) {
       const end = rest.indexOf(' ', 4);
       return { type: 'signal', pid, signal: rest.slice(4, end < 0 ? undefined : end) };
@@ -85,6 +87,30 @@ export class TraceParser {
   private skip(): undefined {
     this.unparsedLines++;
     return undefined;
+  }
+}
+
+const KERNEL_TABLE = '--- fds';
+
+/** `--- fds 3:2100000:"/etc/hostname" 4:2:"socket:[81]" ---`; undefined when it is not whole. */
+function kernelTable(pid: number, rest: string): KernelTableEvent | undefined {
+  const fds: KernelTableEvent['fds'] = [];
+  let i = KERNEL_TABLE.length;
+  for (;;) {
+    if (rest.startsWith(' ---', i) && i + 4 === rest.length) return { type: 'kernel-table', pid, fds };
+    const entry = /^ (\d+):([0-7]+):"/y;
+    entry.lastIndex = 0;
+    const head = entry.exec(rest.slice(i, i + 40));
+    if (!head) return undefined;
+    const open = i + head[0].length - 1;
+    const end = skipString(rest, open);
+    if (rest.charCodeAt(end - 1) !== 0x22 || end - 1 === open) return undefined;
+    fds.push({
+      fd: Number(head[1]),
+      flags: Number.parseInt(head[2]!, 8),
+      link: decodeCString(rest.slice(open + 1, end - 1)),
+    });
+    i = end;
   }
 }
 

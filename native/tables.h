@@ -1,0 +1,15 @@
+/* The kernel's own fd table of a held process, written into the trace. */
+#ifndef PREFORK_TRACER_TABLES_H
+#define PREFORK_TRACER_TABLES_H
+#include "tasks.h"
+
+/* Set by --fd-tables: tables are written where a fork point may be (forks, exit_group, the marker). */
+extern int fd_tables;
+/* Set by --marker-end BYTE: a write to the app's stdout or stderr may end the marker only if it holds this byte. */
+extern int marker_end;
+
+/* `TID --- fds FD:FLAGS:"LINK" ... ---`: every fd of the stopped thread's table, FLAGS octal as in fdinfo. */
+void put_table(pid_t tid);
+/* Whether the write `t` has just made (`written` bytes) may end the marker: it holds the marker's last byte, or its bytes cannot be read. */
+int may_end_marker(struct task *t, long written);
+#endif

@@ -1,0 +1,45 @@
+import type { KernelFd } from '../proc/proc-view.js';
+import { annotationFromLink } from '../trace/kernel-link.js';
+import type { Annotation } from '../trace/annotation.js';
+import type { FdTable } from './fd-table.js';
+import { initialTable } from './initial-table.js';
+import { O_CLOEXEC, type OpenFile } from './open-file.js';
+
+/** What kind of thing an fd is, as far as both the trace and the kernel's link can tell. */
+function classOf(file: OpenFile): Annotation['type'] {
+  if (file.socket || file.kind === 'socket') return 'socket';
+  if (file.kind === 'pipe') return 'pipe';
+  if (file.path !== undefined) return 'path';
+  return 'anon';
+}
+
+function kernelClassOf(annotation: Annotation): Annotation['type'] {
+  return annotation.type === 'other' ? 'anon' : annotation.type;
+}
+
+/**
+ * Makes `table` the kernel's own, read while its process was held at the call about to be applied
+ * (prefork-check's tracer reads it where a fork point may be). An fd the kernel no longer has was
+ * closed where the trace could not see; an fd the model lacks, or holds as another kind of thing,
+ * was made where the trace cannot see (io_uring, fanotify): it is added as the kernel shows it,
+ * unaccounted. An fd both have keeps what the trace knows of it (its maker, its line), with the
+ * kernel's close-on-exec.
+ */
+export function reconcileWithKernel(table: FdTable, fds: KernelFd[]): void {
+  const kernel = new Map(fds.map((fd) => [fd.fd, fd]));
+  for (const fd of [...table.slots.keys()]) if (!kernel.has(fd)) table.close(fd);
+  const unseen: KernelFd[] = [];
+  for (const fd of fds) {
+    const slot = table.get(fd.fd);
+    const cloexec = (fd.flags & O_CLOEXEC) !== 0;
+    if (slot && classOf(slot.file) === kernelClassOf(annotationFromLink(fd.link))) table.setCloexec(fd.fd, cloexec);
+    else unseen.push(fd);
+  }
+  const made = initialTable(unseen, [], 'unknown');
+  for (const fd of unseen) {
+    const file = made.get(fd.fd)!.file;
+    file.unaccounted = true;
+    table.set(fd.fd, file, (fd.flags & O_CLOEXEC) !== 0);
+  }
+  table.kernelRead = true;
+}
