@@ -124,7 +124,12 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
     ...oneCpuPrefix(root),
     TRACERS[tracer],
     ...straceArguments(
-      { forkPoint: forkPointOf(flags), attribution: false, nativeStacks: flags.includes('--native-stacks') },
+      {
+        forkPoint: forkPointOf(flags),
+        attribution: false,
+        nativeStacks: flags.includes('--native-stacks'),
+        kernelTables: tracer === 'native',
+      },
       '/dev/null',
       command,
     ),

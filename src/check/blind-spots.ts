@@ -1,7 +1,6 @@
 import type { ProcView } from '../proc/proc-view.js';
-import { FdTable } from '../model/fd-table.js';
-import { initialTable } from '../model/initial-table.js';
-import { O_CLOEXEC } from '../model/open-file.js';
+import type { FdTable } from '../model/fd-table.js';
+import { addUnseen } from '../model/kernel-table.js';
 
 /** fds through which the kernel puts fds into a table by calls the trace does not show making them. */
 const BLIND_SPOTS = new Map([
@@ -44,12 +43,7 @@ export function checkBlindSpots(table: FdTable, pid: number, proc: ProcView): Bl
   }
   const unseen = proc.fds(pid).filter((fd) => fd.fd > 2 && table.get(fd.fd) === undefined);
   const completed = table.copy();
-  const made = initialTable(unseen, [], 'unknown');
-  for (const { fd, flags } of unseen) {
-    const file = made.get(fd)!.file;
-    file.unaccounted = true;
-    completed.set(fd, file, (flags & O_CLOEXEC) !== 0);
-  }
+  addUnseen(completed, unseen);
   const found =
     unseen.length === 0
       ? "the kernel's own table has no fd beyond the trace's"

@@ -35,11 +35,16 @@ export function reconcileWithKernel(table: FdTable, fds: KernelFd[]): void {
     if (slot && classOf(slot.file) === kernelClassOf(annotationFromLink(fd.link))) table.setCloexec(fd.fd, cloexec);
     else unseen.push(fd);
   }
+  addUnseen(table, unseen);
+  table.kernelRead = true;
+}
+
+/** Puts fds the kernel shows and the trace never showed being made into `table`, as the kernel shows them, unaccounted. */
+export function addUnseen(table: FdTable, unseen: KernelFd[]): void {
   const made = initialTable(unseen, [], 'unknown');
   for (const fd of unseen) {
     const file = made.get(fd.fd)!.file;
     file.unaccounted = true;
     table.set(fd.fd, file, (fd.flags & O_CLOEXEC) !== 0);
   }
-  table.kernelRead = true;
 }
