@@ -14,7 +14,8 @@
  *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] -- COMMAND [ARG...]
  * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --fd-tables (ours)
  * writes the kernel's fd table of a process held where a fork point may be: at each fork, at
- * exit_group, and at each write to the app's stdout or stderr that may end the marker.
+ * exit_group, at each write to the app's stdout or stderr that may end the marker, and as a
+ * process dies of a signal.
  * Exits with the started process's status (128+N when killed by signal N), as strace does.
  */
 #include "common.h"
@@ -193,6 +194,16 @@ static void on_exec_event(struct task *t) {
   resume(t->tid, caller->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
 }
 
+/*
+ * A process's leader about to die of a signal (or of another thread's exit_group): its table is
+ * still whole, and is what it held when it ended. One that called exit_group said it there.
+ */
+static void on_exit_event(struct task *t) {
+  int called_exit_group = t->call && t->call->kind == K_EXIT_GROUP;
+  if (fd_tables && tgid_of(t->tid) == t->tid && !called_exit_group) put_table(t->tid);
+  resume(t->tid, PTRACE_CONT_, 0);
+}
+
 static void on_signal_stop(struct task *t, int sig) {
   siginfo_t si;
   if (ptrace(PTRACE_GETSIGINFO_, t->tid, 0, &si) < 0) {
@@ -250,6 +261,7 @@ static int trace(pid_t root) {
     else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE))
       on_clone_event(t);
     else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) on_exec_event(t);
+    else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) on_exit_event(t);
     else if (event) resume(tid, PTRACE_CONT_, 0);
     else on_signal_stop(t, sig);
   }
@@ -352,7 +364,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | (fd_tables ? PTRACE_O_TRACEEXIT : 0);
   if (ptrace(PTRACE_SETOPTIONS_, child, 0, (void *)options) < 0) {
     fprintf(stderr, "prefork-tracer: ptrace(PTRACE_SETOPTIONS, ...): %s\n", strerror(errno));
     kill(child, SIGKILL);

@@ -179,20 +179,26 @@ describe("the kernel's own table, as prefork-check's tracer writes it", () => {
     const model = new ProcessModel(() => new FdTable());
     const lines = [
       '50 openat(AT_FDCWD</srv>, "/srv/kept.log", O_WRONLY|O_CREAT|O_APPEND, 0666) = 3</srv/kept.log>',
-      '50 openat(AT_FDCWD</srv>, "/srv/gone.txt", O_RDONLY, 0666) = 4</srv/gone.txt>',
+      '50 fcntl(3</srv/kept.log>, F_SETFD, FD_CLOEXEC) = 0',
+      '50 openat(AT_FDCWD</srv>, "/srv/again.txt", O_RDONLY|O_CLOEXEC) = 4</srv/again.txt>',
       '50 pipe2([5<pipe:[900]>, 6<pipe:[900]>], 0) = 0',
-      // 4 was closed by io_uring, 6 became a socket, 7 came from a fanotify event; 3 has FD_CLOEXEC now.
-      '50 --- fds 3:2102001:"/srv/kept.log" 5:0:"pipe:[900]" 6:2:"socket:[901]" 7:0:"/srv/watched.txt" ---',
+      '50 openat(AT_FDCWD</srv>, "/srv/gone.txt", O_RDONLY, 0666) = 7</srv/gone.txt>',
+      '50 openat(AT_FDCWD</srv>, "/srv/mode.txt", O_WRONLY|O_CLOEXEC) = 8</srv/mode.txt>',
+      // Closed unseen: 7; made unseen: 4 (same path, but not close-on-exec), 6 (now a socket),
+      // 8 (same path, read-only) and 9.
+      '50 --- fds 3:2102001:"/srv/kept.log" 4:0:"/srv/again.txt" 5:0:"pipe:[900]" 6:2:"socket:[901]" 8:2000000:"/srv/mode.txt" 9:0:"/srv/watched.txt" ---',
     ];
     let task;
     for (const event of parseAll(lines)) task = model.apply(event);
     const table = task!.table;
-    expect([...table.slots.keys()]).toEqual([3, 5, 6, 7]);
+    expect([...table.slots.keys()].sort()).toEqual([3, 4, 5, 6, 8, 9]);
     expect(table.get(3)).toMatchObject({ cloexec: true, file: { path: '/srv/kept.log', unaccounted: false } });
     expect(table.get(3)!.file.createdBy).toMatchObject({ type: 'syscall', syscall: 'openat' });
     expect(table.get(5)!.file).toMatchObject({ kind: 'pipe', unaccounted: false });
-    expect(table.get(6)!.file).toMatchObject({ kind: 'socket', unaccounted: true, createdBy: { type: 'unknown' } });
-    expect(table.get(7)!.file).toMatchObject({ path: '/srv/watched.txt', unaccounted: true });
+    for (const fd of [4, 6, 8, 9])
+      expect(table.get(fd)!.file, `fd ${fd}`).toMatchObject({ unaccounted: true, createdBy: { type: 'unknown' } });
+    expect(table.get(4)).toMatchObject({ cloexec: false, file: { path: '/srv/again.txt' } });
+    expect(table.get(6)!.file.kind).toBe('socket');
     expect(table.kernelRead).toBe(true);
     // Any change after the read: the table is the model's again.
     model.apply(parseAll(['50 close(5<pipe:[900]>) = 0'])[0]!);

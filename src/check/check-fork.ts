@@ -10,10 +10,12 @@ import { isShell } from '../fork-point/program-kind.js';
 import { phase } from '../phases.js';
 import { AppOutput } from '../launch/app-output.js';
 import { startTrace } from '../session/start-trace.js';
+import { tracesCloses } from '../session/strace-command.js';
 import { preflightTrace } from '../session/preflight.js';
 import { RunGuard, type StopReason } from '../session/run-guard.js';
 import { TraceReader, type TraceStep } from '../session/trace-reader.js';
 import type { FdTable } from '../model/fd-table.js';
+import { reconcileWithKernel } from '../model/kernel-table.js';
 import { ProcessModel } from '../model/process-model.js';
 import type { Task } from '../model/task.js';
 import { followsWorker, type ForkPointSpec } from '../fork-point/spec.js';
@@ -125,12 +127,18 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
   // The trace session, once started, tells the detector which Python stack forked a child.
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
   const detector = detectorFor(spec, output, (child) => session.forkStack?.(child));
-  const traced = await startTrace({
-    ...resolved,
-    kernelTables: resolved.tracer === 'native',
-    listeners: [detector.listener ?? {}],
-    output,
-  });
+  const kernelTables = resolved.tracer === 'native';
+  const traced = await startTrace({ ...resolved, kernelTables, listeners: [detector.listener ?? {}], output });
+  /**
+   * The main process's table when the run is stopped early. Without closes in the trace the model
+   * may still hold fds closed since the last kernel table: the live process's own table says which.
+   */
+  const tableWhenStopped = (task: Task): FdTable => {
+    const table = task.table.copy();
+    if (!tracesCloses({ ...resolved, kernelTables }) && LIVE_PROC.taskState(task.proc.pid) !== undefined)
+      reconcileWithKernel(table, LIVE_PROC.fds(task.proc.pid));
+    return table;
+  };
   session.forkStack = traced.forkStack;
   const { run, model, describe, closedBy } = traced;
   const livePids = () => [...model.tasks.keys()];
@@ -155,7 +163,7 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
     },
     () => {
       const task = mainTask(model);
-      snapshot = { task, table: task?.table.copy() };
+      snapshot = { task, table: task && tableWhenStopped(task) };
       void run.stop(livePids());
     },
   );

@@ -1,7 +1,7 @@
 import type { KernelFd } from '../proc/proc-view.js';
 import { annotationFromLink } from '../trace/kernel-link.js';
 import type { Annotation } from '../trace/annotation.js';
-import type { FdTable } from './fd-table.js';
+import type { FdSlot, FdTable } from './fd-table.js';
 import { initialTable } from './initial-table.js';
 import { O_CLOEXEC, type OpenFile } from './open-file.js';
 
@@ -17,13 +17,27 @@ function kernelClassOf(annotation: Annotation): Annotation['type'] {
   return annotation.type === 'other' ? 'anon' : annotation.type;
 }
 
+const ACCESS_MODES = ['O_RDONLY', 'O_WRONLY', 'O_RDWR'];
+
+/**
+ * Whether the kernel's fd may be the description the model holds at that number: the same kind of
+ * thing, with the close-on-exec the trace last set (every change of it is traced) and, where the
+ * trace knows it, the same access mode (which never changes). Otherwise the model's was closed
+ * unseen and this one made where the trace cannot see.
+ */
+function mayBeSame(slot: FdSlot, fd: KernelFd): boolean {
+  if (classOf(slot.file) !== kernelClassOf(annotationFromLink(fd.link))) return false;
+  if (slot.cloexec !== ((fd.flags & O_CLOEXEC) !== 0)) return false;
+  const mode = slot.file.flags.find((flag) => ACCESS_MODES.includes(flag));
+  return mode === undefined || mode === ACCESS_MODES[fd.flags & 3];
+}
+
 /**
  * Makes `table` the kernel's own, read while its process was held at the call about to be applied
  * (prefork-check's tracer reads it where a fork point may be). An fd the kernel no longer has was
- * closed where the trace could not see; an fd the model lacks, or holds as another kind of thing,
- * was made where the trace cannot see (io_uring, fanotify): it is added as the kernel shows it,
- * unaccounted. An fd both have keeps what the trace knows of it (its maker, its line), with the
- * kernel's close-on-exec.
+ * closed where the trace could not see; an fd the model lacks, or holds as another description
+ * (mayBeSame), was made where the trace cannot see (io_uring, fanotify): it is added as the kernel
+ * shows it, unaccounted. An fd both have keeps what the trace knows of it (its maker, its line).
  */
 export function reconcileWithKernel(table: FdTable, fds: KernelFd[]): void {
   const kernel = new Map(fds.map((fd) => [fd.fd, fd]));
@@ -31,9 +45,7 @@ export function reconcileWithKernel(table: FdTable, fds: KernelFd[]): void {
   const unseen: KernelFd[] = [];
   for (const fd of fds) {
     const slot = table.get(fd.fd);
-    const cloexec = (fd.flags & O_CLOEXEC) !== 0;
-    if (slot && classOf(slot.file) === kernelClassOf(annotationFromLink(fd.link))) table.setCloexec(fd.fd, cloexec);
-    else unseen.push(fd);
+    if (!slot || !mayBeSame(slot, fd)) unseen.push(fd);
   }
   addUnseen(table, unseen);
   table.kernelRead = true;

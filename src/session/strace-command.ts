@@ -2,8 +2,11 @@ import { RECORD_SYSCALL } from '../attribution/records.js';
 import { SYSCALLS } from '../trace/syscalls.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 
-/** The syscalls a check needs: every fd-changing call, process life, the fork point's own, and attribution records. */
-function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[] {
+/**
+ * The syscalls a check needs: every fd-changing call, process life, the fork point's own, and
+ * attribution records. `close` only where the table is not read from the kernel at the fork point.
+ */
+function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean, closes: boolean): string[] {
   // Every way of putting bytes on stdout or stderr, only for a marker: it may come by any of them.
   const names = new Set(
     Object.keys(SYSCALLS).filter(
@@ -11,6 +14,7 @@ function tracedSyscalls(forkPoint: ForkPointSpec, attribution: boolean): string[
     ),
   );
   if (attribution) names.add(RECORD_SYSCALL);
+  if (!closes) names.delete('close');
   // A child that calls setsid() is daemonizing, not a worker.
   if (forkPoint.mode === 'first-fork') names.add('setsid');
   // `?`: an older strace that does not know the call skips it instead of failing.
@@ -32,6 +36,15 @@ export interface TraceOptions {
 }
 
 /**
+ * Whether the trace needs `close`: a table read from the kernel at the fork point has every close
+ * in it already (close is most of the stops a start makes), but a first fork's worker is followed
+ * afterwards, and what it closes of what it inherited, and where, is only in the trace.
+ */
+export function tracesCloses({ forkPoint, kernelTables = false }: TraceOptions): boolean {
+  return !kernelTables || forkPoint.mode === 'first-fork';
+}
+
+/**
  * prefork-check's own tracer writes the kernel's table of a process held where the fork point may
  * be: at its forks and its exit_group, and (for a marker) before each write to stdout or stderr
  * that holds the marker's last byte, the write the marker ends in.
@@ -42,11 +55,8 @@ function kernelTableArguments(forkPoint: ForkPointSpec): string[] {
 }
 
 /** strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole records, and filter in the kernel. */
-export function straceArguments(
-  { forkPoint, attribution, nativeStacks, kernelTables = false }: TraceOptions,
-  output: string,
-  command: string[],
-): string[] {
+export function straceArguments(options: TraceOptions, output: string, command: string[]): string[] {
+  const { forkPoint, attribution, nativeStacks, kernelTables = false } = options;
   return [
     '-f',
     '-q',
@@ -59,7 +69,7 @@ export function straceArguments(
     '-e',
     'signal=none',
     '-e',
-    `trace=${tracedSyscalls(forkPoint, attribution).join(',')}`,
+    `trace=${tracedSyscalls(forkPoint, attribution, tracesCloses(options)).join(',')}`,
     '-o',
     output,
     ...(kernelTables ? kernelTableArguments(forkPoint) : []),
