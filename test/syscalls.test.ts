@@ -43,3 +43,31 @@ describe('the syscall table', () => {
     expect([...syscallsThat('forks')].sort()).toEqual(['clone', 'clone3', 'fork', 'vfork']);
   });
 });
+
+describe("arguments for prefork-check's own tracer", () => {
+  const traceOf = (forkPoint: Parameters<typeof straceArguments>[0]['forkPoint'], kernelTables: boolean) =>
+    straceArguments({ forkPoint, attribution: true, nativeStacks: false, kernelTables }, '/tmp/trace', ['true']);
+  const traces = (args: string[], name: string) =>
+    args
+      .find((arg) => arg.startsWith('trace='))!
+      .slice('trace='.length)
+      .split(',')
+      .includes(name);
+
+  test('the kernel table is asked for, with the byte a marker ends in; close only where a worker is followed after', () => {
+    const marker = traceOf({ mode: 'marker', marker: 'READY' }, true);
+    expect(marker.slice(marker.indexOf('--fd-tables'), marker.indexOf('--'))).toEqual([
+      '--fd-tables',
+      '--marker-end',
+      String('Y'.charCodeAt(0)),
+    ]);
+    expect(traces(marker, 'close')).toBe(false);
+    expect(traces(traceOf({ mode: 'exit' }, true), 'close')).toBe(false);
+    expect(traces(traceOf({ mode: 'first-fork' }, true), 'close')).toBe(true);
+    // strace: no kernel table, every close (a multi-byte marker's last byte is its last UTF-8 byte).
+    const strace = traceOf({ mode: 'marker', marker: 'prêt' }, false);
+    expect(strace).not.toContain('--fd-tables');
+    expect(traces(strace, 'close')).toBe(true);
+    expect(traceOf({ mode: 'marker', marker: 'é' }, true)).toContain(String(0xa9));
+  });
+});
