@@ -43,9 +43,8 @@ export function preflightTrace(target: TraceTarget): Tracer {
         : `The command \`${program}\` was not found on PATH.`,
     );
   }
-  if (target.tracer === 'native') return { tracer: 'native', path: findNativeTracer() };
-  if (target.tracer === 'auto' && whyNativeCannotRun() === undefined)
-    return { tracer: 'native', path: findNativeTracer() };
+  const native = target.tracer === 'native' || (target.tracer === 'auto' && whyNativeCannotRun() === undefined);
+  if (native) return { tracer: 'native', path: findNativeTracer() };
   return { tracer: 'strace', path: findStrace(target.strace, target.cwd, target.tracer === 'auto') };
 }
 

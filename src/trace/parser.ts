@@ -91,6 +91,8 @@ export class TraceParser {
 }
 
 const KERNEL_TABLE = '--- fds';
+/** One fd's head in a kernel table, read where the last one ended: ` FD:FLAGS:"`. */
+const KERNEL_FD = / (\d+):([0-7]+):"/y;
 
 /** `--- fds 3:2100000:"/etc/hostname" 4:2:"socket:[81]" ---`; undefined when it is not whole. */
 function kernelTable(pid: number, rest: string): KernelTableEvent | undefined {
@@ -98,11 +100,10 @@ function kernelTable(pid: number, rest: string): KernelTableEvent | undefined {
   let i = KERNEL_TABLE.length;
   for (;;) {
     if (rest.startsWith(' ---', i) && i + 4 === rest.length) return { type: 'kernel-table', pid, fds };
-    const entry = /^ (\d+):([0-7]+):"/y;
-    entry.lastIndex = 0;
-    const head = entry.exec(rest.slice(i, i + 40));
+    KERNEL_FD.lastIndex = i;
+    const head = KERNEL_FD.exec(rest);
     if (!head) return undefined;
-    const open = i + head[0].length - 1;
+    const open = KERNEL_FD.lastIndex - 1;
     const end = skipString(rest, open);
     if (rest.charCodeAt(end - 1) !== 0x22 || end - 1 === open) return undefined;
     fds.push({
