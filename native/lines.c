@@ -10,8 +10,6 @@
 #include "output.h"
 #include "sockets.h"
 
-size_t record_limit = 4096;
-
 static void put_string_at(pid_t pid, unsigned long addr) {
   char buf[4096];
   if (addr == 0) { put("NULL"); return; }
@@ -364,18 +362,9 @@ void put_call(struct task *t, long rval, int is_error) {
       put(")");
       put_result(rval, is_error);
       return;
-    case K_PWRITE:
-      if ((int)a[0] == -1) {
-        /* An attribution record: the bytes, as the bootstrap wrote them. */
-        size_t len = a[2] < record_limit ? (size_t)a[2] : record_limit;
-        static unsigned char record[RECORD_MAX];
-        put("-1, \"");
-        if (read_mem(pid, a[1], record, len) == 0) put_escaped(record, len);
-        putf("\"%s, %lld, %lld)", a[2] > len ? "..." : "", (long long)a[2], (long long)a[3]);
-      } else {
-        put_numbers(a, 0, c->nargs);
-        put(")");
-      }
+    case K_PWRITE: /* to the app's stream (a record, fd -1, is said by records.c) */
+      put_numbers(a, 0, c->nargs);
+      put(")");
       put_result(rval, is_error);
       return;
     case K_CLOSE:

@@ -3,10 +3,6 @@
 #define PREFORK_TRACER_LINES_H
 #include "tasks.h"
 
-/* Records are cut at -s bytes, as strace cuts strings; never above RECORD_MAX. */
-#define RECORD_MAX 65536
-extern size_t record_limit;
-
 /* A trapped call's whole line, at its exit (clone's at its event, close, exit_group and records at entry). */
 void put_call(struct task *t, long rval, int is_error);
 /* execve's path and argv, read at entry (gone after it). */

@@ -1,10 +1,15 @@
-/* The tracee's memory, read without stopping it further. */
+/* The tracee's memory, read (and, for a records buffer, written) without stopping it further. */
 #include "memory.h"
 #include <sys/uio.h>
 
 int read_mem(pid_t pid, unsigned long addr, void *buf, size_t len) {
   struct iovec local = {buf, len}, remote = {(void *)addr, len};
   return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+int write_mem(pid_t pid, unsigned long addr, const void *buf, size_t len) {
+  struct iovec local = {(void *)buf, len}, remote = {(void *)addr, len};
+  return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
 }
 
 /* A NUL-terminated string of at most max-1 bytes; returns its length or -1. */

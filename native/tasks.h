@@ -15,6 +15,9 @@ struct task {
   struct call *call;
   unsigned long long args[6];
   char *exec_line;     /* execve's arguments, read at entry (gone after it) */
+  unsigned long buffer;   /* its records buffer in the tracee (records.h), 0 for none */
+  uint32_t buffer_size;   /* the bytes it holds records in */
+  uint32_t buffer_read;   /* how many of them were read */
 };
 
 /* The thread's record; with `create`, a new one when there is none. */

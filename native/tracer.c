@@ -28,6 +28,7 @@
 #include "lines.h"
 #include "memory.h"
 #include "output.h"
+#include "records.h"
 #include "tables.h"
 #include "tasks.h"
 
@@ -98,9 +99,16 @@ static void on_entry(struct task *t) {
   }
   struct call *c = call_of((long)info.seccomp.nr);
   if (!c) { resume(t->tid, PTRACE_CONT_, 0); return; }
+  /* The records the thread buffered since it last stopped announce this call: they come first. */
+  read_buffer(t);
   t->call = c;
   memcpy(t->args, info.seccomp.args, sizeof t->args);
   int record = c->kind == K_PWRITE && (int)t->args[0] == -1;
+  if (record && t->args[3] == BUFFER_HANDOVER) {
+    take_buffer(t, t->args[1], t->args[2]);
+    resume(t->tid, PTRACE_CONT_, 0);
+    return;
+  }
   if (c->kind == K_CLOSE || c->kind == K_EXIT_GROUP || record) {
     /*
      * Said whole at entry, one stop: the kernel frees a closed number as close enters (before
@@ -108,7 +116,8 @@ static void on_entry(struct task *t) {
      * record's fd -1 always fails with EBADF.
      */
     if (fd_tables && c->kind == K_EXIT_GROUP) put_table(t->tid);
-    put_call(t, record ? -EBADF : 0, record);
+    if (record) put_record_at(t->tid, t->args[1], t->args[2], t->args[3]);
+    else put_call(t, 0, 0);
     resume(t->tid, PTRACE_CONT_, 0);
     return;
   }
@@ -148,7 +157,7 @@ static void start_child(struct task *child) {
 }
 
 /* fork, vfork, clone: the new task's pid is known at this stop; its line goes out now, before it runs. */
-static void on_clone_event(struct task *t) {
+static void on_clone_event(struct task *t, int event) {
   unsigned long child_pid = 0;
   ptrace(PTRACE_GETEVENTMSG_, t->tid, 0, &child_pid);
   unsigned long long flags = 0;
@@ -163,6 +172,12 @@ static void on_clone_event(struct task *t) {
   }
   struct task *child = task_of((pid_t)child_pid, 1);
   child->tgid = thread ? tgid_of(t->tid) : (pid_t)child_pid;
+  /* A forked copy of the thread has its records buffer too, at the same address, read as far. */
+  if (!thread && !(flags & 0x100 /* CLONE_VM */) && event != PTRACE_EVENT_VFORK) {
+    child->buffer = t->buffer;
+    child->buffer_size = t->buffer_size;
+    child->buffer_read = t->buffer_read;
+  }
   start_child(child);
   resume(t->tid, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
 }
@@ -187,6 +202,7 @@ static void on_exec_event(struct task *t) {
     }
     caller = t;
   }
+  caller->buffer = 0; /* the new image makes its own, if any */
   if (caller->in_call && caller->call) {
     put_call(caller, 0, 0);
     caller->line_done = 1;
@@ -259,7 +275,7 @@ static int trace(pid_t root) {
     if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) on_entry(t);
     else if (sig == (SIGTRAP | 0x80)) on_exit_stop(t);
     else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE))
-      on_clone_event(t);
+      on_clone_event(t, event);
     else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) on_exec_event(t);
     else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) on_exit_event(t);
     else if (event) resume(tid, PTRACE_CONT_, 0);

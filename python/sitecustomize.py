@@ -5,7 +5,9 @@ process of the checked app imports it at start-up. It tells the tracer which
 Python line is about to create an fd: right before such a call it writes a
 record with the calling stack as a failing pwrite(-1, ...). strace shows that
 write in the calling thread, just before the fd syscall, and the app's fd
-table is untouched (fd -1 is never valid).
+table is untouched (fd -1 is never valid). prefork-check's own tracer instead
+reads the records out of a buffer per thread when the thread next stops at a
+traced call, and writes the same lines: no stop per record.
 
 Audit hooks (PEP 578) cover open() and socket(); thin wrappers cover the
 fd-making functions that raise no audit event (os.pipe, socketpair, accept,
@@ -16,6 +18,7 @@ never by one that has returned. Then the site's own sitecustomize, if any,
 runs as if this one were not here.
 """
 
+import _thread
 import itertools
 import os
 import sys
@@ -30,10 +33,21 @@ _MAX_FRAMES = 32
 _MAX_BYTES = 3800
 _FIELD = b"\x1f"
 _RECORD = b"\x1e"
-# Each frame is sent in full once per process, then by number: records stay small, so
-# strace has little to print and prefork-check little to read. A forked child inherits
-# both (the tracer keeps a table per process, copied from the parent's at the fork).
-_frame_ids = {}
+# prefork-check's own tracer reads records out of a buffer per thread whenever the thread stops
+# at a traced call (which a record always comes before): a record then costs no stop of its own.
+# The buffer: bytes used (u32), then records, each a u32 length and its bytes. pwrite(-1, buffer,
+# _HANDOVER) hands it to the tracer, which reads it and sets it to 0 used: on its first record,
+# and when it is full. strace shows each record as its own failing pwrite instead.
+_buffered = os.environ.get("PREFORK_CHECK_RECORD_BUFFER") == "1"
+_BUFFER_SIZE = 65536
+_HANDOVER = 0x70667262
+# Per OS thread, as the C class (an app's gevent patches threading.local, not this instance).
+_threads = _thread._local()
+# Each frame is sent in full once per thread, then by number: records stay small, so the
+# tracer has little to print and prefork-check little to read. Numbers are the process's, what
+# they stand for each thread's own: another thread's records may reach the trace later than
+# this one's. A forked child's thread inherits both (prefork-check keeps a table per process,
+# copied from the parent's at the fork).
 _next_frame_id = itertools.count(1)
 # Frames the records leave out, as Python's own tracebacks do. Most records are made while
 # modules import, under a dozen of these frames each.
@@ -59,6 +73,10 @@ def _text(value):
 
 
 def _emit(kind, event, frame):
+    state = _threads.__dict__
+    frame_ids = state.get("frames")
+    if frame_ids is None:
+        frame_ids = state["frames"] = {}
     parts = [_TOKEN, kind, event]
     size = 0
     count = 0
@@ -71,7 +89,7 @@ def _emit(kind, event, frame):
             continue
         code = frame.f_code
         key = (code.co_filename, frame.f_lineno, getattr(code, "co_qualname", code.co_name))
-        ident = _frame_ids.get(key) or new.get(key)
+        ident = frame_ids.get(key) or new.get(key)
         if ident is None:
             ident = next(_next_frame_id)
             part = _FIELD.join((b"%d" % ident, _text(key[0]), b"%d" % key[1], _text(key[2])))
@@ -84,19 +102,76 @@ def _emit(kind, event, frame):
         size += len(part)
         count += 1
         frame = frame.f_back
+    _send(_RECORD.join(parts))
+    # Known from now on: the record that defines them is in the trace.
+    frame_ids.update(new)
+
+
+def _send(record):
+    """Hands one record to the tracer: into the thread's buffer where the tracer reads one, else
+    (and for a signal handler's record while the thread is writing one) as a failing pwrite."""
+    state = _threads.__dict__
+    if _buffered and not state.get("writing"):
+        state["writing"] = True
+        try:
+            if _buffer(state, record):
+                return
+        finally:
+            state["writing"] = False
     try:
-        _pwrite(-1, _RECORD.join(parts), 0)
+        _pwrite(-1, record, 0)
     except OSError:
         pass
-    # Known from now on: the record that defines them is in the trace.
-    _frame_ids.update(new)
+
+
+def _buffer(state, record):
+    global _buffered
+    buffer = state.get("buffer")
+    fresh = buffer is None
+    if fresh:
+        buffer = state["buffer"] = bytearray(4 + _BUFFER_SIZE)
+    used = int.from_bytes(buffer[:4], "little")
+    if used + 4 + len(record) > _BUFFER_SIZE:
+        if not _hand_over(buffer):
+            return False
+        used = 0
+    end = used + 4 + len(record)
+    buffer[4 + used : 4 + end] = len(record).to_bytes(4, "little") + record
+    buffer[:4] = end.to_bytes(4, "little")
+    if fresh and not _hand_over(buffer):
+        # No tracer took it: this process goes on with a pwrite per record, this one included.
+        _buffered = False
+        buffer[:4] = bytes(4)
+        state.pop("buffer", None)
+        return False
+    return True
+
+
+def _hand_over(buffer):
+    """The tracer reads the buffer and empties it (what its count at 0 tells)."""
+    try:
+        _pwrite(-1, buffer, _HANDOVER)
+    except OSError:
+        pass
+    return buffer[:4] == bytes(4)
 
 
 def _caller():
+    # The frame that made the audited call: past _caller, _audit_call and _audit.
     try:
-        return _getframe(2)
+        return _getframe(3)
     except ValueError:  # called from C with no Python frame, e.g. opening the main script
         return None
+
+
+def _announcing():
+    """Marks this thread as between a record and its call, until the returned undo runs. A record
+    made meanwhile (a signal handler's, run at a bytecode boundary of ours) is for a call nested
+    inside: `e`, not `E`, so prefork-check keeps the outer record for the call that comes after."""
+    state = _threads.__dict__
+    outer = state.get("announcing", False)
+    state["announcing"] = True
+    return (b"e" if outer else b"E"), outer
 
 
 def _audit(event, args):
@@ -104,22 +179,30 @@ def _audit(event, args):
     try:
         kind = _AUDITED.get(event)
         if kind is not None:
-            caller = _caller()
-            if event == "open":
-                # open(fd) makes no fd; an import's own read is closed before it returns.
-                if isinstance(args[0], int) or (caller is not None and caller.f_globals.get("__name__") in _IMPORT_MACHINERY):
-                    return
-            elif event == "mmap.__new__" and args[0] == -1:
-                return  # an anonymous map; a file's map keeps a dup of its fd
-            elif event == "fcntl.fcntl" and args[1] not in _F_DUPFD:
-                return  # only F_DUPFD makes an fd
-            elif event == "os.scandir" and isinstance(args[0], int):
-                kind = b"dup"  # scandir(fd) lists a dup of the fd
-            elif event == "socket.__new__" and "socket" in sys.modules:
-                _wrap_socket_methods()
-            _emit(b"E", kind, caller)
+            record, outer = _announcing()
+            try:
+                _audit_call(event, args, kind, record)
+            finally:
+                _threads.__dict__["announcing"] = outer
     except Exception:
         pass
+
+
+def _audit_call(event, args, kind, record):
+    caller = _caller()
+    if event == "open":
+        # open(fd) makes no fd; an import's own read is closed before it returns.
+        if isinstance(args[0], int) or (caller is not None and caller.f_globals.get("__name__") in _IMPORT_MACHINERY):
+            return
+    elif event == "mmap.__new__" and args[0] == -1:
+        return  # an anonymous map; a file's map keeps a dup of its fd
+    elif event == "fcntl.fcntl" and args[1] not in _F_DUPFD:
+        return  # only F_DUPFD makes an fd
+    elif event == "os.scandir" and isinstance(args[0], int):
+        kind = b"dup"  # scandir(fd) lists a dup of the fd
+    elif event == "socket.__new__" and "socket" in sys.modules:
+        _wrap_socket_methods()
+    _emit(record, kind, caller)
 
 
 def _wrap(owner, name, event, native=False):
@@ -136,8 +219,7 @@ def _wrap(owner, name, event, native=False):
     else:
 
         def wrapper(*args, **kwargs):
-            _emit(b"E", event, _getframe(1))
-            return original(*args, **kwargs)
+            return _announced(event, original, _getframe(1), args, kwargs)
 
     for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
         try:
@@ -150,10 +232,17 @@ def _wrap(owner, name, event, native=False):
 
 
 def _end_native():
+    _send(_RECORD.join((_TOKEN, b"X")))
+
+
+def _announced(event, call, frame, args, kwargs):
+    """Runs a call that makes an fd right after its record."""
+    record, outer = _announcing()
     try:
-        _pwrite(-1, _RECORD.join((_TOKEN, b"X")), 0)
-    except OSError:
-        pass
+        _emit(record, event, frame)
+        return call(*args, **kwargs)
+    finally:
+        _threads.__dict__["announcing"] = outer
 
 
 def _native(event, call, frame, args, kwargs):
@@ -192,8 +281,7 @@ def _wrap_type(owner, name, event):
             return getattr(original, attribute)
 
     def __new__(cls, *args, **kwargs):
-        _emit(b"E", event, _getframe(1))
-        return original(*args, **kwargs)
+        return _announced(event, original, _getframe(1), args, kwargs)
 
     namespace = {"__new__": __new__, "__doc__": original.__doc__, "__module__": original.__module__}
     namespace.update(__wrapped__=original, __prefork_check__=True, __qualname__=original.__qualname__)
@@ -425,10 +513,7 @@ def _start_record():
     except OSError:
         cwd = ""
     fields = (_TOKEN, b"S", _text(cwd), _text(os.path.dirname(os.__file__)), _text(sys.executable or ""))
-    try:
-        _pwrite(-1, _RECORD.join(fields), 0)
-    except OSError:
-        pass
+    _send(_RECORD.join(fields))
 
 
 def _chain_site_sitecustomize():

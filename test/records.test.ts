@@ -5,7 +5,10 @@ import { describe, expect, test } from 'vitest';
 import { FrameTable, parseRecord } from '../src/attribution/records.js';
 import { TraceParser } from '../src/trace/parser.js';
 import type { SyscallEvent } from '../src/trace/events.js';
-import { scratch } from './helpers/run-cli.js';
+import { ROOT, scratch } from './helpers/run-cli.js';
+import { TracePipeline } from '../src/session/pipeline.js';
+import { FdTable } from '../src/model/fd-table.js';
+import { NO_PROC } from '../src/proc/proc-view.js';
 
 const TOKEN = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 
@@ -53,6 +56,7 @@ describe('attribution records, as strace prints them', () => {
       event: 'open',
       scoped: false,
       native: false,
+      nested: false,
       frames: [
         { file: '/srv/app 1/\\xffx.py', line: 12, function: 'Cache.load' },
         { file: 'app.py', line: 3, function: '<module>' },
@@ -119,6 +123,11 @@ describe('attribution records, as strace prints them', () => {
     });
   });
 
+  test('a call record made between another record and its call (a signal handler ran there)', async () => {
+    const event = await traced(-1, [TOKEN, 'e', 'open', frame(1, 'app.py', 9, 'on_alarm')].join('\x1e'));
+    expect(parseRecord(event, TOKEN, new FrameTable())).toMatchObject({ event: 'open', scoped: false, nested: true });
+  });
+
   test('the end of a scoped call', async () => {
     expect(parseRecord(await traced(-1, [TOKEN, 'X'].join('\x1e')), TOKEN, new FrameTable())).toEqual({ type: 'end' });
   });
@@ -132,5 +141,78 @@ describe('attribution records, as strace prints them', () => {
       native: true,
       event: 'ctypes',
     });
+  });
+});
+
+describe('records matched to the calls they announce', () => {
+  // Lines as the tracer writes them: a record, then (before its call) a signal handler's nested
+  // record and call, then the first record's call; then a plain record left without its call.
+  const record = (type: string, line: number, fn: string) => {
+    const bytes = [TOKEN, type, 'open', frame(line, 'app.py', line, fn)].join('\x1e');
+    const escaped = bytes.replaceAll('\x1e', '\\x1e').replaceAll('\x1f', '\\x1f');
+    return `100 pwrite64(-1, "${escaped}", ${bytes.length}, 0) = -1 EBADF (Bad file descriptor)`;
+  };
+  const open = (path: string, fd: number) =>
+    `100 openat(AT_FDCWD, "${path}", O_RDONLY|O_CLOEXEC) = ${fd}</tmp/${path}>`;
+
+  function origins(lines: string[]): Record<number, string | undefined> {
+    const pipeline = new TracePipeline(TOKEN, () => new FdTable(), [], ROOT, NO_PROC);
+    pipeline.apply(
+      `100 pwrite64(-1, "${TOKEN}\\x1eS\\x1e${ROOT}\\x1e/usr/lib/python3\\x1e/usr/bin/python3", 80, 0) = -1 EBADF (Bad file descriptor)`,
+    );
+    for (const line of lines) pipeline.apply(line);
+    const table = pipeline.model.tasks.get(100)!.table;
+    return Object.fromEntries(pipeline.describe(table, 100).map((fd) => [fd.fd, fd.origin?.function]));
+  }
+
+  test("a nested record's call comes first; the outer record still covers the call after it", () => {
+    expect(origins([record('E', 10, 'outer'), record('e', 20, 'on_alarm'), open('b', 3), open('a', 4)])).toEqual({
+      3: 'on_alarm',
+      4: 'outer',
+    });
+  });
+
+  test('a record whose call never came covers nothing once another record (not nested) follows', () => {
+    expect(origins([record('E', 10, 'stale'), record('E', 20, 'fresh'), open('b', 3), open('a', 4)])).toEqual({
+      3: 'fresh',
+      4: undefined,
+    });
+  });
+});
+
+describe("the bootstrap's records buffer", () => {
+  // Asked for a buffer where the tracer does not read one (strace): the first hand-over is not
+  // taken, and the process sends every record as a pwrite of its own, none lost.
+  test('under a tracer that takes no buffer, every record still reaches the trace', async () => {
+    const output = join(scratch(), 'trace.txt');
+    await execa(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-s',
+        '4096',
+        '-e',
+        'trace=pwrite64,openat',
+        '-o',
+        output,
+        '/usr/bin/python3',
+        '-c',
+        "open('/etc/hostname').close(); open('/etc/passwd').close()",
+      ],
+      { env: { PYTHONPATH: join(ROOT, 'python'), PREFORK_CHECK_TOKEN: TOKEN, PREFORK_CHECK_RECORD_BUFFER: '1' } },
+    );
+    const parser = new TraceParser();
+    const records = readFileSync(output, 'latin1')
+      .split('\n')
+      .map((line) => parser.parse(line))
+      .filter((event): event is SyscallEvent => event?.type === 'syscall' && event.name === 'pwrite64')
+      .map((event) => parseRecord(event, TOKEN, new FrameTable()))
+      .filter((record) => record !== undefined);
+    expect(records.map((record) => (record.type === 'call' ? record.event : record.type))).toEqual([
+      'start',
+      'open',
+      'open',
+    ]);
   });
 });

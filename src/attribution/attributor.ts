@@ -64,11 +64,20 @@ function innermost(scoped: CallRecord[], wanted: (call: CallRecord) => boolean):
   return undefined;
 }
 
-interface ThreadState {
-  /** A Python call's record, covering its next matching syscalls. */
-  pending?: CallRecord;
-  /** Syscalls the pending record still covers. */
+/** A Python call's record, covering its next matching syscalls: `remaining` of them. */
+interface Pending {
+  record: CallRecord;
   remaining: number;
+}
+
+/**
+ * Records whose calls have not come yet, innermost last. Calls nest: a signal handler may run
+ * between a record and its call, and announce and make an fd of its own (a nested record).
+ */
+const MAX_PENDING = 16;
+
+interface ThreadState {
+  pending: Pending[];
   /** Scoped calls in progress (Ruby calls, native calls), innermost last: each covers every fd made until it ends. */
   scoped: CallRecord[];
   last?: CallRecord;
@@ -130,8 +139,10 @@ export class Attributor {
       thread.scoped.push(record);
       thread.last = record;
     } else {
-      thread.pending = record;
-      thread.remaining = ANNOUNCED[record.event]?.count ?? 0;
+      // A record replaces any still pending (their calls never came), unless made inside one's wait.
+      if (!record.nested) thread.pending.length = 0;
+      thread.pending.push({ record, remaining: ANNOUNCED[record.event]?.count ?? 0 });
+      if (thread.pending.length > MAX_PENDING) thread.pending.shift();
       thread.last = record;
     }
     return true;
@@ -160,7 +171,7 @@ export class Attributor {
         const starting = this.take(parent.tid, 'clone');
         const native = innermost(this.threads.get(parent.tid)?.scoped ?? [], (call) => call.native);
         this.threads.set(child.tid, {
-          remaining: 0,
+          pending: [],
           scoped: native ? [native] : [],
           ...(native ? { last: native } : {}),
           ...(starting?.event === 'thread' ? { startedBy: starting } : {}),
@@ -173,7 +184,7 @@ export class Attributor {
         if (forking) this.forks.set(child, forking);
         this.images.set(child.proc, this.imageOf(parent.proc));
         this.frames.set(child.proc, new FrameTable(this.framesOf(parent.proc)));
-        this.threads.set(child.tid, { remaining: 0, scoped: [], afterFork: true });
+        this.threads.set(child.tid, { pending: [], scoped: [], afterFork: true });
       }
     },
     execed: (task) => {
@@ -212,7 +223,7 @@ export class Attributor {
   private closingCall(task: Task, syscall: string): CallRecord | undefined {
     const thread = this.threads.get(task.tid);
     if (!thread) return undefined;
-    const pending = thread.pending;
+    const pending = thread.pending.at(-1)?.record;
     if (pending && pending.event === 'dup' && ANNOUNCED.dup!.syscalls.includes(syscall)) return pending;
     return innermost(thread.scoped, (call) => call.event === CLOSE_EVENT);
   }
@@ -233,19 +244,22 @@ export class Attributor {
   }
 
   /**
-   * The record that covers this syscall in the thread: the pending Python call's, used up by
-   * one, else the innermost scoped call's (any number of fds). `once`: a call that made no fd,
-   * which uses up only a Python call's record.
+   * The record that covers this syscall in the thread: the innermost pending Python call's that
+   * announced such a syscall, used up by one (any pending inside it announced a call that never
+   * came, and goes too), else the innermost scoped call's (any number of fds). `once`: a call
+   * that made no fd, which uses up only a Python call's record.
    */
   private take(tid: number, syscall: string, { once = false } = {}): CallRecord | undefined {
     const thread = this.threads.get(tid);
     if (!thread) return undefined;
     const pending = thread.pending;
-    if (pending && ANNOUNCED[pending.event]?.syscalls.includes(syscall)) {
+    for (let at = pending.length - 1; at >= 0; at--) {
+      const entry = pending[at]!;
+      if (!ANNOUNCED[entry.record.event]?.syscalls.includes(syscall)) continue;
       this.took = true;
-      thread.remaining--;
-      if (thread.remaining <= 0) thread.pending = undefined;
-      return pending;
+      entry.remaining--;
+      pending.length = entry.remaining > 0 ? at + 1 : at;
+      return entry.record;
     }
     return once ? undefined : thread.scoped.at(-1);
   }
@@ -253,7 +267,7 @@ export class Attributor {
   private threadOf(tid: number): ThreadState {
     let thread = this.threads.get(tid);
     if (!thread) {
-      thread = { remaining: 0, scoped: [] };
+      thread = { pending: [], scoped: [] };
       this.threads.set(tid, thread);
     }
     return thread;

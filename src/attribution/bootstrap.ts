@@ -15,11 +15,13 @@ export function newToken(): string {
 /**
  * Environment that makes every Python and Ruby process of the app load its bootstrap. `closes`:
  * forked children also announce their closes (the first worker is followed to its ready point).
+ * `buffered`: the tracer (prefork-check's own) reads records out of a buffer per thread, so
+ * Python writes them there instead of making a syscall (a stop) for each.
  */
 export function bootstrapEnv(
   token: string,
   env: Record<string, string | undefined>,
-  { closes = false } = {},
+  { closes = false, buffered = false } = {},
 ): Record<string, string> {
   const pythonPath = env.PYTHONPATH ? `${BOOTSTRAP_DIR}${delimiter}${env.PYTHONPATH}` : BOOTSTRAP_DIR;
   // Ruby splits RUBYOPT on spaces, so a path with one cannot be given: Ruby apps then go without lines.
@@ -31,5 +33,6 @@ export function bootstrapEnv(
     ...(rubyOpt ? { RUBYOPT: rubyOpt } : {}),
     PREFORK_CHECK_TOKEN: token,
     ...(closes ? { PREFORK_CHECK_CLOSES: '1' } : {}),
+    ...(buffered ? { PREFORK_CHECK_RECORD_BUFFER: '1' } : {}),
   };
 }

@@ -32,6 +32,11 @@ export interface CallRecord {
   scoped: boolean;
   /** A call into native code (sqlite3, ctypes). */
   native: boolean;
+  /**
+   * Made between another record of the thread and its call (by a signal handler run there): its
+   * call comes first, and the other record still covers the call after it.
+   */
+  nested: boolean;
   frames: RawFrame[];
 }
 
@@ -106,9 +111,10 @@ export function parseRecord(event: SyscallEvent, token: string, frames: FrameTab
     };
   }
   if (type === 'X') return { type: 'end' };
-  // E: a Python call about to make its fd. N: a native call (ctypes, sqlite3) and C: a Ruby call, each covering every fd until
-  // its end. D: a call that may close fds (a forked worker's close(), IO#close), covering every close until its end.
-  if (type !== 'E' && type !== 'N' && type !== 'C' && type !== 'D') return undefined;
+  // E: a Python call about to make its fd (e: one nested between another's record and its call). N: a native call (ctypes,
+  // sqlite3) and C: a Ruby call, each covering every fd until its end. D: a call that may close fds (a forked worker's
+  // close(), IO#close), covering every close until its end.
+  if (type !== 'E' && type !== 'e' && type !== 'N' && type !== 'C' && type !== 'D') return undefined;
   const stack = parts
     .slice(3)
     .map((part) => frames.read(part))
@@ -116,8 +122,9 @@ export function parseRecord(event: SyscallEvent, token: string, frames: FrameTab
   return {
     type: 'call',
     event: parts[2]?.toString('latin1') ?? '',
-    scoped: type !== 'E',
+    scoped: type !== 'E' && type !== 'e',
     native: type === 'N',
+    nested: type === 'e',
     frames: stack,
   };
 }

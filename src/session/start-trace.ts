@@ -18,7 +18,7 @@ import type { ProcessEvent } from '../trace/events.js';
 /** What the trace is of; `forkPoint` also says what strace must show besides the fd model (writes, for a marker). */
 export interface TraceRequest extends Pick<
   ResolvedOptions,
-  'strace' | 'forkPoint' | 'command' | 'cwd' | 'env' | 'inheritFds' | 'attribution' | 'nativeStacks'
+  'strace' | 'tracer' | 'forkPoint' | 'command' | 'cwd' | 'env' | 'inheritFds' | 'attribution' | 'nativeStacks'
 > {
   /** `strace` is prefork-check's own tracer, told to write the kernel's table where the fork point may be. */
   kernelTables?: boolean;
@@ -55,7 +55,11 @@ export async function startTrace(request: TraceRequest): Promise<TracedApp> {
     env: request.attribution
       ? {
           ...request.env,
-          ...bootstrapEnv(token, { ...process.env, ...request.env }, { closes: followsWorker(request.forkPoint) }),
+          ...bootstrapEnv(
+            token,
+            { ...process.env, ...request.env },
+            { closes: followsWorker(request.forkPoint), buffered: request.tracer === 'native' },
+          ),
         }
       : request.env,
     inheritFds: request.inheritFds,

@@ -139,6 +139,7 @@ export async function watch(options: WatchOptions): Promise<WatchReport> {
   const output = new AppOutput(marker, options.appOutput);
   const traced = await startTrace({
     strace,
+    tracer,
     forkPoint: marker !== undefined ? { mode: 'marker', marker } : { mode: 'exit' },
     command: options.command,
     cwd,
