@@ -1,12 +1,46 @@
 /* The trace as it goes out: strace's lines, buffered until the tracer would wait. */
 #include "output.h"
+#include <signal.h>
 #include <stdarg.h>
+#include <sys/time.h>
+#include <time.h>
 
 int out_fd = 2;
 static char out_buf[1 << 16];
 static size_t out_len;
 
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long last_flush_ns;
+static volatile sig_atomic_t flush_asked;
+
+static void on_flush_timer(int sig) {
+  (void)sig;
+  flush_asked = 1;
+}
+
+void start_flush_timer(void) {
+  /* No SA_RESTART: the tracer's wait for its next stop ends, and the lines go out. */
+  struct sigaction action = {0};
+  action.sa_handler = on_flush_timer;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGALRM, &action, NULL);
+  struct itimerval every = {{0, FLUSH_DELAY_US}, {0, FLUSH_DELAY_US}};
+  setitimer(ITIMER_REAL, &every, NULL);
+}
+
+void flush_when_due(void) {
+  if (out_len == 0) return;
+  if (flush_asked || now_ns() - last_flush_ns >= FLUSH_DELAY_US * 1000LL) flush_out();
+}
+
 void flush_out(void) {
+  flush_asked = 0;
+  last_flush_ns = now_ns();
   size_t done = 0;
   while (done < out_len) {
     ssize_t n = write(out_fd, out_buf + done, out_len - done);

@@ -6,6 +6,15 @@
 /* Where the lines go: stderr, or -o's file. */
 extern int out_fd;
 void flush_out(void);
+/*
+ * Lines wait for the reader at most this long: a write per stop cost the app ~4 µs a line, and
+ * prefork-check reads in turns anyway. A timer ends the tracer's wait for its next stop when the
+ * app makes none (the marker's line must not wait for a call that never comes).
+ */
+#define FLUSH_DELAY_US 2000
+void start_flush_timer(void);
+/* Writes the lines out if they waited long enough, or the timer asked. */
+void flush_when_due(void);
 void put_bytes(const char *s, size_t n);
 void put(const char *s);
 void putf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -242,8 +242,8 @@ static int trace(pid_t root) {
     int status;
     pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
     if (tid == 0) {
-      /* Nothing to do until the app makes its next trapped call: the reader gets the lines now. */
-      flush_out();
+      /* Nothing to do until the app makes its next trapped call: the lines go out when due. */
+      flush_when_due();
       tid = waitpid(-1, &status, __WALL);
     }
     if (tid < 0) {
@@ -386,6 +386,7 @@ int main(int argc, char **argv) {
     kill(child, SIGKILL);
     return 1;
   }
+  start_flush_timer();
   struct task *root = task_of(child, 1);
   root->seen = 1;
   root->announced = 1;
