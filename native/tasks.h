@@ -12,6 +12,7 @@ struct task {
   int in_call;         /* stopped at a trapped call's entry, resumed to its exit */
   int line_done;       /* the call's line is out already (clone at its event, exec) */
   int to_stream;       /* the write in progress is to the app's stdout or stderr file */
+  int every_call;      /* stops at every call's entry and exit, not only the filter's (tracer.c) */
   struct call *call;
   unsigned long long args[6];
   char *exec_line;     /* execve's arguments, read at entry (gone after it) */

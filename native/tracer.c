@@ -11,7 +11,8 @@
  *
  * Command line, a subset of strace's so the same arguments serve both:
  *   prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none]
- *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] -- COMMAND [ARG...]
+ *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]]
+ *                  [--closes-in-children] -- COMMAND [ARG...]
  * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --fd-tables (ours)
  * writes the kernel's fd table of a process held where a fork point may be: at each fork, at
  * exit_group, at each write to the app's stdout or stderr that may end the marker, and as a
@@ -43,9 +44,11 @@ extern long ptrace(int request, pid_t pid, void *addr, void *data);
 
 /* ---------- the loop ---------- */
 
-static void resume(pid_t tid, int request, int sig) {
-  if (ptrace(request, tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
-    fprintf(stderr, "prefork-tracer: ptrace resume %d: %s\n", tid, strerror(errno));
+/* A task that stops at every call (a forked child, for its closes) is always resumed to its next one. */
+static void resume(struct task *t, int request, int sig) {
+  if (t->every_call) request = PTRACE_SYSCALL_;
+  if (ptrace(request, t->tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
+    fprintf(stderr, "prefork-tracer: ptrace resume %d: %s\n", t->tid, strerror(errno));
 }
 
 /*
@@ -60,6 +63,13 @@ static int get_info(pid_t tid, struct ptrace_syscall_info *info) {
   flush_out();
   exit(1); /* its tracees die with it (PTRACE_O_EXITKILL) */
 }
+
+/*
+ * --closes-in-children (ours): a forked child stops at every call until it execs, and its closes
+ * are said, while its parent's are not trapped at all. A first fork's worker is followed to its
+ * ready point, and what it closes of what it inherited, and where, is only in the trace.
+ */
+static int closes_in_children;
 
 /* The app's own stdout and stderr (ours, passed on): a write reaches them through any fd on the same file. */
 static struct stat start_streams[2];
@@ -89,7 +99,7 @@ static int may_reach_start_streams(pid_t pid, int fd) {
 static void on_entry(struct task *t) {
   struct ptrace_syscall_info info;
   if (get_info(t->tid, &info) < 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
-    resume(t->tid, PTRACE_CONT_, 0);
+    resume(t, PTRACE_CONT_, 0);
     return;
   }
   if (info.arch != OUR_ARCH || info.seccomp.nr >= X32_SYSCALL_BIT) {
@@ -98,7 +108,7 @@ static void on_entry(struct task *t) {
     return;
   }
   struct call *c = call_of((long)info.seccomp.nr);
-  if (!c) { resume(t->tid, PTRACE_CONT_, 0); return; }
+  if (!c) { resume(t, PTRACE_CONT_, 0); return; }
   /* The records the thread buffered since it last stopped announce this call: they come first. */
   read_buffer(t);
   t->call = c;
@@ -106,7 +116,7 @@ static void on_entry(struct task *t) {
   int record = c->kind == K_PWRITE && (int)t->args[0] == -1;
   if (record && t->args[3] == BUFFER_HANDOVER) {
     take_buffer(t, t->args[1], t->args[2]);
-    resume(t->tid, PTRACE_CONT_, 0);
+    resume(t, PTRACE_CONT_, 0);
     return;
   }
   if (c->kind == K_CLOSE || c->kind == K_EXIT_GROUP || record) {
@@ -118,7 +128,7 @@ static void on_entry(struct task *t) {
     if (fd_tables && c->kind == K_EXIT_GROUP) put_table(t->tid);
     if (record) put_record_at(t->tid, t->args[1], t->args[2], t->args[3]);
     else put_call(t, 0, 0);
-    resume(t->tid, PTRACE_CONT_, 0);
+    resume(t, PTRACE_CONT_, 0);
     return;
   }
   t->to_stream = 0;
@@ -126,7 +136,7 @@ static void on_entry(struct task *t) {
     int reach = may_reach_start_streams(t->tid, (int)t->args[c->fd_at]);
     if (reach == UNSAID) {
       /* Bytes that cannot be the marker's, to a file that is no socket: nothing for the model. */
-      resume(t->tid, PTRACE_CONT_, 0);
+      resume(t, PTRACE_CONT_, 0);
       return;
     }
     t->to_stream = reach == STREAM;
@@ -137,23 +147,44 @@ static void on_entry(struct task *t) {
   }
   t->in_call = 1;
   t->line_done = 0;
-  resume(t->tid, PTRACE_SYSCALL_, 0);
+  resume(t, PTRACE_SYSCALL_, 0);
 }
 
-static void on_exit_stop(struct task *t) {
+/*
+ * The entry of any call of a task that stops at every call. Only a close the filter does not
+ * trap is said here (whole, as at a trapped close's entry); a trapped call stops again for the
+ * filter, and is said there.
+ */
+static void on_every_call_entry(struct task *t, const struct ptrace_syscall_info *info) {
+  struct call *c = call_of((long)info->entry.nr);
+  if (c && c->kind == K_CLOSE && !c->traced) {
+    read_buffer(t);
+    t->call = c;
+    memcpy(t->args, info->entry.args, sizeof t->args);
+    put_call(t, 0, 0);
+  }
+  resume(t, PTRACE_SYSCALL_, 0);
+}
+
+static void on_syscall_stop(struct task *t) {
   struct ptrace_syscall_info info;
-  if (t->in_call && !t->line_done && get_info(t->tid, &info) == 0 && info.op == PTRACE_SYSCALL_INFO_EXIT) {
+  if (get_info(t->tid, &info) < 0) return; /* gone */
+  if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+    on_every_call_entry(t, &info);
+    return;
+  }
+  if (t->in_call && !t->line_done && info.op == PTRACE_SYSCALL_INFO_EXIT) {
     /* The marker may end in this write: the table as it is now, held, before the write's line. */
     if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid);
     put_call(t, (long)info.exit.rval, info.exit.is_error);
   }
   t->in_call = 0;
-  resume(t->tid, PTRACE_CONT_, 0);
+  resume(t, PTRACE_CONT_, 0);
 }
 
 static void start_child(struct task *child) {
   child->announced = 1;
-  if (child->seen) resume(child->tid, PTRACE_CONT_, 0);
+  if (child->seen) resume(child, PTRACE_CONT_, 0);
 }
 
 /* fork, vfork, clone: the new task's pid is known at this stop; its line goes out now, before it runs. */
@@ -172,6 +203,7 @@ static void on_clone_event(struct task *t, int event) {
   }
   struct task *child = task_of((pid_t)child_pid, 1);
   child->tgid = thread ? tgid_of(t->tid) : (pid_t)child_pid;
+  child->every_call = t->every_call || (closes_in_children && !thread);
   /* A forked copy of the thread has its records buffer too, at the same address, read as far. */
   if (!thread && !(flags & 0x100 /* CLONE_VM */) && event != PTRACE_EVENT_VFORK) {
     child->buffer = t->buffer;
@@ -179,7 +211,7 @@ static void on_clone_event(struct task *t, int event) {
     child->buffer_read = t->buffer_read;
   }
   start_child(child);
-  resume(t->tid, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
+  resume(t, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
 }
 
 static void on_exec_event(struct task *t) {
@@ -203,11 +235,12 @@ static void on_exec_event(struct task *t) {
     caller = t;
   }
   caller->buffer = 0; /* the new image makes its own, if any */
+  caller->every_call = 0; /* another program: not a worker whose closes are followed */
   if (caller->in_call && caller->call) {
     put_call(caller, 0, 0);
     caller->line_done = 1;
   }
-  resume(t->tid, caller->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
+  resume(t, caller->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
 }
 
 /*
@@ -217,17 +250,17 @@ static void on_exec_event(struct task *t) {
 static void on_exit_event(struct task *t) {
   int called_exit_group = t->call && t->call->kind == K_EXIT_GROUP;
   if (fd_tables && tgid_of(t->tid) == t->tid && !called_exit_group) put_table(t->tid);
-  resume(t->tid, PTRACE_CONT_, 0);
+  resume(t, PTRACE_CONT_, 0);
 }
 
 static void on_signal_stop(struct task *t, int sig) {
   siginfo_t si;
   if (ptrace(PTRACE_GETSIGINFO_, t->tid, 0, &si) < 0) {
     /* A group stop (SIGSTOP, SIGTSTP): let it run on, as strace without -D does. */
-    resume(t->tid, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
+    resume(t, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
     return;
   }
-  resume(t->tid, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, sig);
+  resume(t, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, sig);
 }
 
 static void signal_name(int sig, char *buf, size_t len) {
@@ -269,16 +302,16 @@ static int trace(pid_t root) {
     if (!t->seen) {
       /* A new task's first stop (its SIGSTOP): it waits for its parent's clone line. */
       t->seen = 1;
-      if (t->announced) resume(tid, PTRACE_CONT_, 0);
+      if (t->announced) resume(t, PTRACE_CONT_, 0);
       if (sig == SIGSTOP || event) continue;
     }
     if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) on_entry(t);
-    else if (sig == (SIGTRAP | 0x80)) on_exit_stop(t);
+    else if (sig == (SIGTRAP | 0x80)) on_syscall_stop(t);
     else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE))
       on_clone_event(t, event);
     else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) on_exec_event(t);
     else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) on_exit_event(t);
-    else if (event) resume(tid, PTRACE_CONT_, 0);
+    else if (event) resume(t, PTRACE_CONT_, 0);
     else on_signal_stop(t, sig);
   }
   flush_out();
@@ -289,7 +322,7 @@ static int trace(pid_t root) {
 /* ---------- the command line ---------- */
 
 static void usage(const char *why) {
-  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] -- COMMAND [ARG...]\n", why);
+  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] [--closes-in-children] -- COMMAND [ARG...]\n", why);
   exit(1);
 }
 
@@ -326,6 +359,7 @@ int main(int argc, char **argv) {
     /* prefork-check's own: the kernel's table where a fork point may be (see tables.h). */
     if (strcmp(arg, "--fd-tables") == 0) { fd_tables = 1; continue; }
     if (strcmp(arg, "--marker-end") == 0 && i + 1 < argc) { marker_end = atoi(argv[++i]) & 0xff; continue; }
+    if (strcmp(arg, "--closes-in-children") == 0) { closes_in_children = 1; continue; }
     if (strcmp(arg, "-e") == 0 && i + 1 < argc) {
       char *expr = argv[++i];
       if (strncmp(expr, "trace=", 6) == 0) { choose_calls(expr + 6); has_trace = 1; continue; }
@@ -390,7 +424,7 @@ int main(int argc, char **argv) {
   struct task *root = task_of(child, 1);
   root->seen = 1;
   root->announced = 1;
-  resume(child, PTRACE_CONT_, 0);
+  resume(root, PTRACE_CONT_, 0);
   return trace(child);
 }
 

@@ -54,7 +54,7 @@ describe("arguments for prefork-check's own tracer", () => {
       .split(',')
       .includes(name);
 
-  test('the kernel table is asked for, with the byte a marker ends in; close only where a worker is followed after', () => {
+  test('the kernel table is asked for, with the byte a marker ends in; close is never trapped, and a first fork follows its children’s closes', () => {
     const marker = traceOf({ mode: 'marker', marker: 'READY' }, true);
     expect(marker.slice(marker.indexOf('--fd-tables'), marker.indexOf('--'))).toEqual([
       '--fd-tables',
@@ -63,7 +63,10 @@ describe("arguments for prefork-check's own tracer", () => {
     ]);
     expect(traces(marker, 'close')).toBe(false);
     expect(traces(traceOf({ mode: 'exit' }, true), 'close')).toBe(false);
-    expect(traces(traceOf({ mode: 'first-fork' }, true), 'close')).toBe(true);
+    const firstFork = traceOf({ mode: 'first-fork' }, true);
+    expect(traces(firstFork, 'close')).toBe(false);
+    expect(firstFork).toContain('--closes-in-children');
+    expect(marker).not.toContain('--closes-in-children');
     // strace: no kernel table, every close (a multi-byte marker's last byte is its last UTF-8 byte).
     const strace = traceOf({ mode: 'marker', marker: 'prêt' }, false);
     expect(strace).not.toContain('--fd-tables');

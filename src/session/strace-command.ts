@@ -36,20 +36,22 @@ export interface TraceOptions {
 }
 
 /**
- * Whether the trace needs `close`: a table read from the kernel at the fork point has every close
- * in it already (close is most of the stops a start makes), but a first fork's worker is followed
- * afterwards, and what it closes of what it inherited, and where, is only in the trace.
+ * Whether the filter traps `close` everywhere: a table read from the kernel at the fork point has
+ * every close in it already (close is most of the stops a start makes).
  */
-export function tracesCloses({ forkPoint, kernelTables = false }: TraceOptions): boolean {
-  return !kernelTables || forkPoint.mode === 'first-fork';
+export function tracesCloses({ kernelTables = false }: TraceOptions): boolean {
+  return !kernelTables;
 }
 
 /**
  * prefork-check's own tracer writes the kernel's table of a process held where the fork point may
  * be: at its forks and its exit_group, and (for a marker) before each write to stdout or stderr
- * that holds the marker's last byte, the write the marker ends in.
+ * that holds the marker's last byte, the write the marker ends in. A first fork's worker is
+ * followed afterwards, and what it closes of what it inherited, and where, is only in the trace:
+ * forked children stop at every call, closes included (their parent's are not trapped).
  */
 function kernelTableArguments(forkPoint: ForkPointSpec): string[] {
+  if (forkPoint.mode === 'first-fork') return ['--fd-tables', '--closes-in-children'];
   if (forkPoint.mode !== 'marker') return ['--fd-tables'];
   return ['--fd-tables', '--marker-end', String(Buffer.from(forkPoint.marker).at(-1))];
 }
