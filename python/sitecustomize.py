@@ -165,9 +165,10 @@ def _caller():
 
 
 def _announcing():
-    """Marks this thread as between a record and its call, until the returned undo runs. A record
-    made meanwhile (a signal handler's, run at a bytecode boundary of ours) is for a call nested
-    inside: `e`, not `E`, so prefork-check keeps the outer record for the call that comes after."""
+    """Marks this thread as between a record and its call (the caller puts back the returned
+    `outer` once the call is made). A record made meanwhile (a signal handler's, run at a bytecode
+    boundary of ours) is for a call nested inside: `e`, not `E`, so prefork-check keeps the outer
+    record for the call that comes after. Returns the record's type and `outer`."""
     state = _threads.__dict__
     outer = state.get("announcing", False)
     state["announcing"] = True
@@ -179,16 +180,12 @@ def _audit(event, args):
     try:
         kind = _AUDITED.get(event)
         if kind is not None:
-            record, outer = _announcing()
-            try:
-                _audit_call(event, args, kind, record)
-            finally:
-                _threads.__dict__["announcing"] = outer
+            _audit_call(event, args, kind)
     except Exception:
         pass
 
 
-def _audit_call(event, args, kind, record):
+def _audit_call(event, args, kind):
     caller = _caller()
     if event == "open":
         # open(fd) makes no fd; an import's own read is closed before it returns.
@@ -202,7 +199,12 @@ def _audit_call(event, args, kind, record):
         kind = b"dup"  # scandir(fd) lists a dup of the fd
     elif event == "socket.__new__" and "socket" in sys.modules:
         _wrap_socket_methods()
-    _emit(record, kind, caller)
+    # The audited call is made once the hooks return: until then, a record is for a nested call.
+    record, outer = _announcing()
+    try:
+        _emit(record, kind, caller)
+    finally:
+        _threads.__dict__["announcing"] = outer
 
 
 def _wrap(owner, name, event, native=False):
