@@ -86,10 +86,10 @@ interface Snapshot {
 const ROOT_ENDED = 'root ended';
 
 /**
- * Runs the app under strace to its fork point and reports every fd its
+ * Runs the app under its tracer to its fork point and reports every fd its
  * process holds there. Resolves with a report (status pass, fail, or error
  * when the app died or timed out first); rejects with a PreforkCheckError
- * when the check cannot run at all (bad options, no strace, no ptrace).
+ * when the check cannot run at all (bad options, no tracer, no ptrace).
  */
 export async function checkFork(options: CheckOptions): Promise<Report> {
   const startedAt = Date.now();

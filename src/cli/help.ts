@@ -17,8 +17,8 @@ export const HELP = `Usage:
   prefork-check merge-reports <json...>         combine shards' --json reports
   prefork-check watch [options] -- <server>     fds that grow with every request
 
-Runs the app under strace to its fork point and fails if it holds any fd
-there other than stdio: every worker forked from it would share that fd.
+Traces the app (prefork-check's own tracer, or strace) to its fork point and fails if it
+holds any fd there other than stdio: every worker forked from it would share that fd.
 
 Fork point (choose one; default: exit of the started process):
 ${helpLine('forkMarker')}
