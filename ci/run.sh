@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The action's step: install strace if missing, run prefork-check with the
-# inputs (INPUT_* variables), and write the step's outputs. prefork-check
+# The action's step: run prefork-check with the inputs (INPUT_* variables),
+# installing strace first only where the check may need it, and write the step's outputs. prefork-check
 # itself adds the annotations and the step summary under GITHUB_ACTIONS.
 # Its exit code is this step's: leaks (1) or a check that could not be done
 # (2) fail the job.
@@ -37,12 +37,6 @@ split_words() {
   rm -f "$words" "$words.err"
 }
 
-if ! command -v strace >/dev/null; then
-  echo "Installing strace (apt-get)"
-  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
-  { $sudo apt-get update -qq && $sudo apt-get install -y -qq strace >/dev/null; } || die "strace is missing and could not be installed: install it before this step (apt-get install strace)."
-fi
-
 action_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 own_version=$(node -p 'require(process.argv[1]).version' "$action_root/package.json")
 
@@ -52,7 +46,7 @@ from_checkout() {
     echo "Building prefork-check from the action's checkout"
     (cd "$action_root" && npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null) || die "could not build prefork-check in $action_root"
   fi
-  cli=(node "$action_root/dist/cli.js")
+  dist="$action_root/dist"
 }
 
 # The published package (an npm spec: name@version, or a tarball), runtime dependencies only.
@@ -64,7 +58,7 @@ from_npm() {
     npm_said=$(printf '%s\n' "$npm_said" | grep -Ev '^npm error (code |A complete log|[0-9]* *$)' | head -n 1)
     return 1
   fi
-  cli=(node "$prefix/node_modules/prefork-check/dist/cli.js")
+  dist="$prefix/node_modules/prefork-check/dist"
 }
 
 case "${INPUT_VERSION:-}" in
@@ -101,8 +95,14 @@ args+=("${extra[@]}")
 split_words command "${INPUT_COMMAND:-}" command
 [ ${#command[@]} -gt 0 ] && args+=(-- "${command[@]}")
 
+if ! command -v strace >/dev/null && node "$(dirname "${BASH_SOURCE[0]}")/may-use-strace.mjs" "$dist" -- "${args[@]}"; then
+  echo "Installing strace (apt-get)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq strace >/dev/null; } || die "strace is missing and could not be installed: install it before this step (apt-get install strace)."
+fi
+
 set +e
-"${cli[@]}" "${args[@]}"
+node "$dist/cli.js" "${args[@]}"
 status=$?
 set -e
 

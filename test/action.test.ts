@@ -1,9 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT, scratch } from './helpers/run-cli.js';
+
+/** prefork-check's own tracer for this machine, as the build made it. */
+const TRACER = join(ROOT, 'dist', 'native', `prefork-tracer-linux-${process.arch}`);
 
 interface ActionYaml {
   inputs: Record<string, { default?: string }>;
@@ -100,6 +103,47 @@ describe('the GitHub Action (ci/action.yml)', () => {
     expect(JSON.parse(readFileSync(run.outputs['json-report']!, 'utf8')).status).toBe('fail');
     expect(readFileSync(run.outputs['junit-report']!, 'utf8')).toMatch(/<failure /);
   });
+
+  // A PATH with every program of this machine but strace, apt-get and sudo: an attempt to install
+  // strace fails, and says so.
+  function pathWithoutStrace(): string {
+    const bin = join(scratch(), 'bin');
+    mkdirSync(bin);
+    const dirs = (process.env.PATH ?? '').split(':').filter((dir) => dir && existsSync(dir));
+    for (const dir of [dirname(process.execPath), ...dirs])
+      for (const name of readdirSync(dir))
+        if (!['strace', 'apt-get', 'sudo'].includes(name) && !existsSync(join(bin, name)))
+          symlinkSync(join(dir, name), join(bin, name));
+    return bin;
+  }
+
+  test.runIf(existsSync(TRACER))(
+    "strace is installed only where the check may use it: not for prefork-check's own tracer",
+    async () => {
+      const PATH = pathWithoutStrace();
+      const native = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY' }, { PATH });
+      expect(native.exitCode, native.stdout + native.stderr).toBe(1);
+      expect(native.stdout).not.toContain('Installing strace');
+      expect(JSON.parse(readFileSync(native.outputs['json-report']!, 'utf8')).checks[0].tool.tracer).toBe('native');
+      // Asked for strace by an argument, the environment or a config's check: an install is tried
+      // (and here fails).
+      const config = join(scratch(), 'prefork-check.config.json');
+      writeFileSync(config, JSON.stringify({ checks: [{ entry: 'fixtures/leaky/app.py', nativeStacks: true }] }));
+      for (const [inputs, env] of [
+        [{ args: '--tracer strace' }, {}],
+        [{}, { PREFORK_CHECK_TRACER: 'strace' }],
+        [{ config }, {}],
+      ] as const) {
+        const run = await runStep(
+          { entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', ...inputs },
+          { PATH, ...env },
+        );
+        expect(run.stdout).toContain('Installing strace');
+        expect(run.exitCode).toBe(2);
+        expect(run.stdout).toMatch(/::error title=prefork-check::strace is missing and could not be installed/);
+      }
+    },
+  );
 
   test('a clean app passes; a quoted command line is split as a shell would', async () => {
     const run = await runStep({ command: `bash -c 'exec python3 fixtures/clean/app.py'`, 'fork-marker': 'READY' });
