@@ -65,8 +65,9 @@ static int get_info(pid_t tid, struct ptrace_syscall_info *info) {
 }
 
 /*
- * --closes-in-children (ours): a forked child stops at every call until it execs, and its closes
- * are said, while its parent's are not trapped at all. A first fork's worker is followed to its
+ * --closes-in-children (ours): a forked child stops at every call until it execs or calls setsid
+ * (a daemon, whose own forked children are followed again), and its closes are said, while its
+ * parent's are not trapped at all. A first fork's worker is followed to its
  * ready point, and what it closes of what it inherited, and where, is only in the trace.
  */
 static int closes_in_children;
@@ -145,6 +146,8 @@ static void on_entry(struct task *t) {
     free(t->exec_line);
     t->exec_line = exec_arguments(t->tid, c, t->args);
   }
+  /* A child that makes itself a session leader is daemonizing, not a worker: its closes need no stops. */
+  if (c->nr == SYS_setsid) t->every_call = 0;
   t->in_call = 1;
   t->line_done = 0;
   resume(t, PTRACE_SYSCALL_, 0);
