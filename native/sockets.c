@@ -98,9 +98,12 @@ int put_unix_socket(unsigned long ino) {
             .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER,
             .udiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE}},
   };
-  if (send(diag, &request, sizeof request, 0) != (ssize_t)sizeof request) return 0;
+  ssize_t n;
+  /* The flush timer (output.h) may end a wait here: asked again, never taken for no answer. */
+  while ((n = send(diag, &request, sizeof request, 0)) < 0 && errno == EINTR) continue;
+  if (n != (ssize_t)sizeof request) return 0;
   static char reply[8192];
-  ssize_t n = recv(diag, reply, sizeof reply, 0);
+  while ((n = recv(diag, reply, sizeof reply, 0)) < 0 && errno == EINTR) continue;
   struct nlmsghdr *h = (struct nlmsghdr *)reply;
   if (n < (ssize_t)sizeof *h || !NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY) return 0;
   struct unix_diag_msg *msg = NLMSG_DATA(h);
