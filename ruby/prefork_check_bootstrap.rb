@@ -6,7 +6,8 @@
 # the Socket classes, accept, ...) it writes a record with the calling stack as
 # a failing pwrite(-1, ...) when the call starts, and another when it ends.
 # strace shows both in the calling thread, around the call's own syscalls, and
-# the app's fd table is untouched (fd -1 is never valid). The record format is
+# the app's fd table is untouched (fd -1 is never valid). prefork-check's own
+# tracer reads them out of a buffer per thread instead: no stop per record. The record format is
 # the Python bootstrap's (python/sitecustomize.py).
 # A failure here must never stop the app: it then runs without records.
 begin
@@ -28,9 +29,15 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
     PWRITE = Fiddle::Function.new(Fiddle::Handle::DEFAULT['pwrite'],
                                   [Fiddle::TYPE_INT, Fiddle::TYPE_VOIDP, Fiddle::TYPE_SIZE_T, Fiddle::TYPE_LONG],
                                   Fiddle::TYPE_SSIZE_T)
-    # Each frame is sent in full once per process, then by number. A new number is an
-    # object id: unique without a lock (a trap handler may not take one).
-    @frame_ids = {}
+    # prefork-check's own tracer reads records out of a buffer per thread whenever the thread
+    # stops at a traced call (a record always comes before its call's syscalls): no stop per
+    # record. The buffer (never freed, so its address stays the thread's): bytes used (u32), then
+    # records, each a u32 length and its bytes. pwrite(-1, buffer, size, HANDOVER) hands it to the
+    # tracer, which reads it and sets it to 0 used: on the thread's first record, and when full.
+    BUFFERED = ENV['PREFORK_CHECK_RECORD_BUFFER'] == '1'
+    BUFFER_SIZE = 65_536
+    HANDOVER = 0x70667262
+    @buffered = BUFFERED
     # A loader that evals a file inside lines of its own numbers the file's lines off by those
     # lines (Unicorn evals "Rack::Builder.new {(\n" + config.ru + "\n)}" from line 1; Ruby's own
     # backtraces are one line down too). Per such file: how far its eval'd lines are from its own.
@@ -68,9 +75,53 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       value.to_s.b.tr("\x1e\x1f".b, '??')
     end
 
+    # Each frame is sent in full once per thread, then by number: another thread's records may
+    # reach the trace later than this one's. A new number is an object id: unique without a lock
+    # (a trap handler may not take one).
+    def self.frame_ids
+      Thread.current.thread_variable_get(:prefork_check_frames) ||
+        Thread.current.thread_variable_set(:prefork_check_frames, {})
+    end
+
+    # Into the thread's buffer where the tracer reads one; else (and for a trap handler's record
+    # while the thread is writing one) as a failing pwrite of its own.
     def self.write(parts)
       bytes = parts.join(RECORD)
+      thread = Thread.current
+      if @buffered && !thread.thread_variable_get(:prefork_check_writing)
+        thread.thread_variable_set(:prefork_check_writing, true)
+        begin
+          return if buffer(thread, bytes)
+        ensure
+          thread.thread_variable_set(:prefork_check_writing, false)
+        end
+      end
       PWRITE.call(-1, bytes, bytes.bytesize, 0)
+    end
+
+    def self.buffer(thread, bytes)
+      buffer = thread.thread_variable_get(:prefork_check_buffer)
+      fresh = buffer.nil?
+      buffer = thread.thread_variable_set(:prefork_check_buffer, Fiddle::Pointer.malloc(4 + BUFFER_SIZE)) if fresh
+      used = fresh ? 0 : buffer[0, 4].unpack1('V')
+      if used + 4 + bytes.bytesize > BUFFER_SIZE
+        return false unless hand_over(buffer)
+        used = 0
+      end
+      finish = used + 4 + bytes.bytesize
+      buffer[4 + used, 4 + bytes.bytesize] = [bytes.bytesize].pack('V') + bytes
+      buffer[0, 4] = [finish].pack('V')
+      return true if !fresh || hand_over(buffer)
+      # No tracer took it: this process goes on with a pwrite per record, this one included.
+      @buffered = false
+      thread.thread_variable_set(:prefork_check_buffer, nil)
+      false
+    end
+
+    # The tracer reads the buffer and empties it (what its count at 0 tells).
+    def self.hand_over(buffer)
+      PWRITE.call(-1, buffer, 4 + BUFFER_SIZE, HANDOVER)
+      buffer[0, 4].unpack1('V').zero?
     end
 
     # The app's frames, innermost first: a C method (File.open) shows its caller's path
@@ -89,11 +140,12 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       parts = [TOKEN, type.b, event.b]
       size = 0
       defined = nil
+      known = frame_ids
       frames.each do |location|
         path = location.absolute_path || location.path
         line = line_of(location)
         key = "#{path}:#{line}:#{location.label}"
-        part = @frame_ids[key]
+        part = known[key]
         unless part
           ident = Object.new.object_id.to_s.b
           part = [ident, text(path), line.to_s.b, text(location.label)].join(FIELD)
@@ -105,7 +157,7 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       end
       write(parts)
       # Known from now on: the record that defines them is in the trace.
-      @frame_ids.update(defined) if defined
+      known.update(defined) if defined
     rescue StandardError
       nil
     end
