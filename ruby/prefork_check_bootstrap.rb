@@ -31,8 +31,8 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
                                   Fiddle::TYPE_SSIZE_T)
     # prefork-check's own tracer reads records out of a buffer per thread whenever the thread
     # stops at a traced call (a record always comes before its call's syscalls): no stop per
-    # record. The buffer (never freed, so its address stays the thread's): bytes used (u32), then
-    # records, each a u32 length and its bytes. pwrite(-1, buffer, size, HANDOVER) hands it to the
+    # record. The buffer (freed with its Thread object, which lives as long as the thread runs):
+    # bytes used (u32), then records, each a u32 length and its bytes. pwrite(-1, buffer, size, HANDOVER) hands it to the
     # tracer, which reads it and sets it to 0 used: on the thread's first record, and when full.
     BUFFERED = ENV['PREFORK_CHECK_RECORD_BUFFER'] == '1'
     BUFFER_SIZE = 65_536
@@ -102,7 +102,7 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
     def self.buffer(thread, bytes)
       buffer = thread.thread_variable_get(:prefork_check_buffer)
       fresh = buffer.nil?
-      buffer = thread.thread_variable_set(:prefork_check_buffer, Fiddle::Pointer.malloc(4 + BUFFER_SIZE)) if fresh
+      buffer = thread.thread_variable_set(:prefork_check_buffer, Fiddle::Pointer.malloc(4 + BUFFER_SIZE, Fiddle::RUBY_FREE)) if fresh
       used = fresh ? 0 : buffer[0, 4].unpack1('V')
       if used + 4 + bytes.bytesize > BUFFER_SIZE
         return false unless hand_over(buffer)
