@@ -281,6 +281,30 @@ describe('a file a loader evaluates inside lines of its own (Unicorn’s config.
   });
 });
 
+describe('Ruby: many threads at once', () => {
+  // Four threads make files and pipes at once, keeping some, then the app forks: each file's and
+  // pipe's line is its own, whichever thread's records reach the trace first.
+  test('every kept fd names its own line, run after run', async () => {
+    const source = readFileSync(fixture('ruby-threads', 'app.rb'), 'utf8').split('\n');
+    const lineOf = (text: string) => source.findIndex((line) => line.includes(text)) + 1;
+    for (let run = 0; run < 3; run++) {
+      const result = await runCli(['--fork-marker', 'READY', '--', 'ruby', fixture('ruby-threads', 'app.rb')]);
+      expect(result.exitCode, result.stdout + result.stderr).toBe(1);
+      const leaks = result.report!.leaks.filter((leak) => !leak.allowed);
+      expect(leaks).toHaveLength(4 * 4 + 4 * 2 * 2 + 1);
+      for (const leak of leaks) {
+        const expected = /thread-\d+-\d+\.txt$/.test(leak.target)
+          ? lineOf('file = File.open(')
+          : leak.kind === 'pipe'
+            ? lineOf('IO.pipe')
+            : lineOf("'after.txt'");
+        expect(`${leak.target} ${leak.origin?.line}`).toBe(`${leak.target} ${expected}`);
+      }
+      expectTableMatchesKernel(result.report!.table, result.kernel!);
+    }
+  }, 120_000);
+});
+
 // Debian's ruby-sqlite3 (installed by .ci/run); skipped where the gem is missing.
 const hasSqliteGem = spawnSync('ruby', ['-e', 'require "sqlite3"'], { stdio: 'ignore' }).status === 0;
 
