@@ -120,8 +120,12 @@ describe('the GitHub Action (ci/action.yml)', () => {
   test.runIf(existsSync(TRACER))(
     "strace is installed only where the check may use it: not for prefork-check's own tracer",
     async () => {
+      // The default tracer, whatever this suite runs with ($PREFORK_CHECK_TRACER).
       const PATH = pathWithoutStrace();
-      const native = await runStep({ entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY' }, { PATH });
+      const native = await runStep(
+        { entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY' },
+        { PATH, PREFORK_CHECK_TRACER: 'auto' },
+      );
       expect(native.exitCode, native.stdout + native.stderr).toBe(1);
       expect(native.stdout).not.toContain('Installing strace');
       expect(JSON.parse(readFileSync(native.outputs['json-report']!, 'utf8')).checks[0].tool.tracer).toBe('native');
