@@ -157,9 +157,8 @@ def _hand_over(buffer):
 
 
 def _caller():
-    # The frame that made the audited call: past _caller, _audit_call and _audit.
     try:
-        return _getframe(3)
+        return _getframe(2)
     except ValueError:  # called from C with no Python frame, e.g. opening the main script
         return None
 
@@ -180,31 +179,27 @@ def _audit(event, args):
     try:
         kind = _AUDITED.get(event)
         if kind is not None:
-            _audit_call(event, args, kind)
+            caller = _caller()
+            if event == "open":
+                # open(fd) makes no fd; an import's own read is closed before it returns.
+                if isinstance(args[0], int) or (caller is not None and caller.f_globals.get("__name__") in _IMPORT_MACHINERY):
+                    return
+            elif event == "mmap.__new__" and args[0] == -1:
+                return  # an anonymous map; a file's map keeps a dup of its fd
+            elif event == "fcntl.fcntl" and args[1] not in _F_DUPFD:
+                return  # only F_DUPFD makes an fd
+            elif event == "os.scandir" and isinstance(args[0], int):
+                kind = b"dup"  # scandir(fd) lists a dup of the fd
+            elif event == "socket.__new__" and "socket" in sys.modules:
+                _wrap_socket_methods()
+            # The audited call is made once the hooks return: until then, a record is for a nested call.
+            record, outer = _announcing()
+            try:
+                _emit(record, kind, caller)
+            finally:
+                _threads.__dict__["announcing"] = outer
     except Exception:
         pass
-
-
-def _audit_call(event, args, kind):
-    caller = _caller()
-    if event == "open":
-        # open(fd) makes no fd; an import's own read is closed before it returns.
-        if isinstance(args[0], int) or (caller is not None and caller.f_globals.get("__name__") in _IMPORT_MACHINERY):
-            return
-    elif event == "mmap.__new__" and args[0] == -1:
-        return  # an anonymous map; a file's map keeps a dup of its fd
-    elif event == "fcntl.fcntl" and args[1] not in _F_DUPFD:
-        return  # only F_DUPFD makes an fd
-    elif event == "os.scandir" and isinstance(args[0], int):
-        kind = b"dup"  # scandir(fd) lists a dup of the fd
-    elif event == "socket.__new__" and "socket" in sys.modules:
-        _wrap_socket_methods()
-    # The audited call is made once the hooks return: until then, a record is for a nested call.
-    record, outer = _announcing()
-    try:
-        _emit(record, kind, caller)
-    finally:
-        _threads.__dict__["announcing"] = outer
 
 
 def _wrap(owner, name, event, native=False):

@@ -34,10 +34,9 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
     # record. The buffer (freed with its Thread object, which lives as long as the thread runs):
     # bytes used (u32), then records, each a u32 length and its bytes. pwrite(-1, buffer, size, HANDOVER) hands it to the
     # tracer, which reads it and sets it to 0 used: on the thread's first record, and when full.
-    BUFFERED = ENV['PREFORK_CHECK_RECORD_BUFFER'] == '1'
     BUFFER_SIZE = 65_536
     HANDOVER = 0x70667262
-    @buffered = BUFFERED
+    @buffered = ENV['PREFORK_CHECK_RECORD_BUFFER'] == '1'
     # A loader that evals a file inside lines of its own numbers the file's lines off by those
     # lines (Unicorn evals "Rack::Builder.new {(\n" + config.ru + "\n)}" from line 1; Ruby's own
     # backtraces are one line down too). Per such file: how far its eval'd lines are from its own.

@@ -129,23 +129,25 @@ describe('the GitHub Action (ci/action.yml)', () => {
       expect(native.exitCode, native.stdout + native.stderr).toBe(1);
       expect(native.stdout).not.toContain('Installing strace');
       expect(JSON.parse(readFileSync(native.outputs['json-report']!, 'utf8')).checks[0].tool.tracer).toBe('native');
-      // Asked for strace by an argument, the environment or a config's check: an install is tried
-      // (and here fails).
+      // Asked for strace by an argument, the environment or a config's check that runs: an install
+      // is tried (and here fails).
       const config = join(scratch(), 'prefork-check.config.json');
       writeFileSync(config, JSON.stringify({ checks: [{ entry: 'fixtures/leaky/app.py', nativeStacks: true }] }));
+      const app = { entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY' };
       for (const [inputs, env] of [
-        [{ args: '--tracer strace' }, {}],
-        [{}, { PREFORK_CHECK_TRACER: 'strace' }],
-        [{ config }, {}],
+        [{ ...app, args: '--tracer strace' }, { PREFORK_CHECK_TRACER: 'auto' }],
+        [app, { PREFORK_CHECK_TRACER: 'strace' }],
+        [{ config }, { PREFORK_CHECK_TRACER: 'auto' }],
       ] as const) {
-        const run = await runStep(
-          { entry: 'fixtures/leaky/app.py', 'fork-marker': 'READY', ...inputs },
-          { PATH, ...env },
-        );
+        const run = await runStep(inputs, { PATH, ...env });
         expect(run.stdout).toContain('Installing strace');
         expect(run.exitCode).toBe(2);
         expect(run.stdout).toMatch(/::error title=prefork-check::strace is missing and could not be installed/);
       }
+      // An app named on the command line runs instead of the config's checks: theirs ask nothing.
+      const named = await runStep({ ...app, config }, { PATH, PREFORK_CHECK_TRACER: 'auto' });
+      expect(named.stdout).not.toContain('Installing strace');
+      expect(named.exitCode, named.stdout + named.stderr).toBe(1);
     },
   );
 
