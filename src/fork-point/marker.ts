@@ -40,7 +40,7 @@ export function markerDetector(marker: string, output: AppOutput): ForkPointDete
       if (wrote === undefined) return undefined;
       // Only the streams the app was started with: not a pipe to a child, not a shell's brief 2>/dev/null.
       const file = task.table.get(wrote.fd)?.file;
-      const which = file && model.startStdio.get(file);
+      const which = file && model.startStreamOf(file);
       if (which === undefined || which === 0) return undefined;
       const stream = output.streams[which];
       const until = (written[which] += wrote.count);

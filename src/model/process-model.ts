@@ -35,6 +35,13 @@ function cloneFlags(name: string, args: string): string[] {
   return /flags=([A-Z0-9_|]+)/.exec(args)?.[1]?.split('|') ?? [];
 }
 
+/** Two descriptions of one pipe (by inode), or of one fifo (by its name: the app's streams are fifos prefork-check made). */
+function sameStream(a: OpenFile, b: OpenFile): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'pipe') return a.inode !== undefined && a.inode === b.inode;
+  return a.kind === 'file' && a.path !== undefined && a.path === b.path;
+}
+
 /**
  * The fd tables of every traced process, kept exact by applying each
  * fd-changing syscall in trace order. Exited processes are dropped, so memory
@@ -44,7 +51,7 @@ export class ProcessModel {
   readonly tasks = new Map<number, Task>();
   root: Task | undefined;
   /** The descriptions of the stdin (0), stdout (1) and stderr (2) the app was started with. */
-  readonly startStdio = new Map<OpenFile, 0 | 1 | 2>();
+  private readonly startStdio = new Map<OpenFile, 0 | 1 | 2>();
   /** Clone calls that have entered but not returned, by calling thread. */
   private readonly pendingClones = new Map<number, string[]>();
   /** Threads whose close, still running, was applied when it entered. */
@@ -56,6 +63,19 @@ export class ProcessModel {
     private readonly listeners: ModelListener[] = [],
     private readonly proc: ProcView = NO_PROC,
   ) {}
+
+  /**
+   * Which of the streams the app was started with `file` is: one of their descriptions (or a dup
+   * of one), or another description of the same pipe or fifo (received over a socket, taken with
+   * pidfd_getfd, opened again by its name), whose bytes go the same way. A device is never matched
+   * by name: a shell's brief `2>/dev/null` is not the app's stderr.
+   */
+  startStreamOf(file: OpenFile): 0 | 1 | 2 | undefined {
+    const own = this.startStdio.get(file);
+    if (own !== undefined) return own;
+    for (const [start, fd] of this.startStdio) if (sameStream(start, file)) return fd;
+    return undefined;
+  }
 
   apply(event: ProcessEvent): Task {
     const task = this.taskFor(event.pid);

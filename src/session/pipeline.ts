@@ -82,7 +82,7 @@ export class TracePipeline {
         ...describeOrigin(this.attributor.attributionOf(made), createdBy, this.projectRoot),
         ...this.stacks.of(made),
       }),
-      (file) => this.model.startStdio.get(file),
+      (file) => this.model.startStreamOf(file),
     );
   }
 }
