@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FdTable } from '../src/model/fd-table.js';
+import { initialTable } from '../src/model/initial-table.js';
 import { OpenFile } from '../src/model/open-file.js';
 import { ProcessModel } from '../src/model/process-model.js';
 import { parseAnnotation } from '../src/trace/annotation.js';
@@ -173,6 +174,29 @@ describe("the kernel's own table, as prefork-check's tracer writes it", () => {
       expect(parser.parse(cut)).toBeUndefined();
     // A signal line still parses as one.
     expect(parser.parse('77 --- SIGCHLD {si_signo=SIGCHLD} ---')).toMatchObject({ type: 'signal', signal: 'SIGCHLD' });
+  });
+
+  test('a copy of stdout made anew is stdout; the file stdin reads, opened again, is not stdin', () => {
+    const model = new ProcessModel(() =>
+      initialTable(
+        [
+          { fd: 0, link: Buffer.from('/srv/input.txt'), flags: 0 },
+          { fd: 1, link: Buffer.from('/tmp/prefork-check-x/stdout'), flags: 1 },
+        ],
+        [],
+      ),
+    );
+    const lines = [
+      '60 openat(AT_FDCWD</srv>, "/srv/input.txt", O_RDONLY) = 3</srv/input.txt>',
+      '60 pidfd_getfd(4<anon_inode:[pidfd]>, 1, 0) = 5</tmp/prefork-check-x/stdout>',
+    ];
+    const [opened, taken] = parseAll(lines);
+    model.apply(opened!);
+    const task = model.apply(taken!);
+    expect(model.startStreamOf(task.table.get(5)!.file)).toBe(1);
+    expect(model.startStreamOf(task.table.get(1)!.file)).toBe(1);
+    expect(model.startStreamOf(task.table.get(3)!.file)).toBeUndefined();
+    expect(model.startStreamOf(task.table.get(0)!.file)).toBe(0);
   });
 
   test('the model takes it as the table: what the kernel closed unseen goes, what it made unseen comes, unaccounted; the rest keeps its maker', () => {

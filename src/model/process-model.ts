@@ -67,13 +67,15 @@ export class ProcessModel {
   /**
    * Which of the streams the app was started with `file` is: one of their descriptions (or a dup
    * of one), or another description of the same pipe or fifo (received over a socket, taken with
-   * pidfd_getfd, opened again by its name), whose bytes go the same way. A device is never matched
-   * by name: a shell's brief `2>/dev/null` is not the app's stderr.
+   * pidfd_getfd, opened again by its name), whose bytes go the same way: stdout and stderr are
+   * always fifos prefork-check made. A device is never matched by name: a shell's brief
+   * `2>/dev/null` is not the app's stderr.
    */
   startStreamOf(file: OpenFile): 0 | 1 | 2 | undefined {
     const own = this.startStdio.get(file);
     if (own !== undefined) return own;
-    for (const [start, fd] of this.startStdio) if (sameStream(start, file)) return fd;
+    // Not stdin: it may be the user's own file, and opening that again is a leak like any other.
+    for (const [start, fd] of this.startStdio) if (fd !== 0 && sameStream(start, file)) return fd;
     return undefined;
   }
 
