@@ -145,15 +145,20 @@ static const uint32_t IOCTLS_TRAPPED[] = {
 /* fcntl commands that make an fd or change close-on-exec. */
 static const uint32_t FCNTLS_TRAPPED[] = {F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD};
 
-static struct sock_filter prog[1024];
-static unsigned short prog_len;
+/* A filter being built: the base filter, or one that adds an fd whose writes are trapped. */
+struct program {
+  struct sock_filter insns[1024];
+  unsigned short len;
+};
+static struct program base;
+static struct program *building = &base;
 
 static void emit_insn(struct sock_filter insn) {
-  if (prog_len >= sizeof prog / sizeof prog[0]) {
+  if (building->len >= sizeof building->insns / sizeof building->insns[0]) {
     fprintf(stderr, "prefork-tracer: the seccomp filter is too long\n");
     exit(1);
   }
-  prog[prog_len++] = insn;
+  building->insns[building->len++] = insn;
 }
 
 #define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n))
@@ -169,6 +174,17 @@ static void trap_when_arg_in(int arg, const uint32_t *values, size_t n) {
   RET(SECCOMP_RET_TRACE);
 }
 
+/* A block for call `c` (its number in the accumulator): `body` when it is that call, else on to the next block. */
+#define BLOCK_FOR(c, body)                                  \
+  do {                                                      \
+    unsigned short at_ = building->len;                     \
+    JEQ((uint32_t)(c)->nr, 0, 0);                           \
+    unsigned short start_ = building->len;                  \
+    body;                                                   \
+    building->insns[at_].jf = (unsigned char)(building->len - start_); \
+    LD(offsetof(struct seccomp_data, nr));                  \
+  } while (0)
+
 /* Whether the write family is traced (a marker is searched for): then pwrite64 is trapped on any fd. */
 static int outputs_traced(void) {
   for (size_t i = 0; i < NCALLS; i++)
@@ -176,9 +192,20 @@ static int outputs_traced(void) {
   return 0;
 }
 
-void build_filter(void) {
+static int writes_to(const struct call *c) { return c->kind == K_OUTPUT || c->kind == K_PWRITE; }
+
+int watching_writes;
+static uint32_t base_fds[1 + 63]; /* -1, and the fds on the streams (MAX_START_STREAM_FDS) */
+static size_t base_fd_count;
+
+void build_filter(const int *watched, size_t n) {
   int output_traced = outputs_traced();
-  static const uint32_t MINUS_ONE[] = {0xffffffffu};
+  watching_writes = output_traced && watched != NULL;
+  /* pwrite64 on fd -1 is an attribution record, trapped whatever else is. */
+  base_fds[0] = 0xffffffffu;
+  base_fd_count = 1;
+  for (size_t i = 0; watching_writes && i < n && base_fd_count < sizeof base_fds / sizeof base_fds[0]; i++)
+    base_fds[base_fd_count++] = (uint32_t)watched[i];
   LD(offsetof(struct seccomp_data, arch));
   JEQ(OUR_ARCH, 1, 0);
   RET(SECCOMP_RET_TRACE); /* another ABI (32-bit on x86_64): the tracer refuses it */
@@ -189,22 +216,41 @@ void build_filter(void) {
   for (size_t i = 0; i < NCALLS; i++) {
     struct call *c = &CALLS[i];
     if (!c->traced) continue;
-    if (c->kind == K_IOCTL || c->kind == K_FCNTL || (c->kind == K_PWRITE && !output_traced)) {
-      /* nr matches: a block of its own; else on to the next call (the block's length ahead). */
-      unsigned short at = prog_len;
-      JEQ((uint32_t)c->nr, 0, 0);
-      unsigned short start = prog_len;
-      if (c->kind == K_IOCTL) trap_when_arg_in(1, IOCTLS_TRAPPED, N_IOCTLS);
-      else if (c->kind == K_FCNTL) trap_when_arg_in(1, FCNTLS_TRAPPED, 3);
-      else trap_when_arg_in(0, MINUS_ONE, 1);
-      prog[at].jf = (unsigned char)(prog_len - start);
-      LD(offsetof(struct seccomp_data, nr));
-    } else {
+    if (c->kind == K_IOCTL) BLOCK_FOR(c, trap_when_arg_in(1, IOCTLS_TRAPPED, N_IOCTLS));
+    else if (c->kind == K_FCNTL) BLOCK_FOR(c, trap_when_arg_in(1, FCNTLS_TRAPPED, 3));
+    else if (c->kind == K_PWRITE && !output_traced) BLOCK_FOR(c, trap_when_arg_in(0, base_fds, 1));
+    else if (writes_to(c) && watching_writes)
+      /* Only writes to the fds on the app's stdout and stderr: a later one gets a filter of its own (watch.h). */
+      BLOCK_FOR(c, trap_when_arg_in(c->fd_at, base_fds + (c->kind == K_OUTPUT), base_fd_count - (c->kind == K_OUTPUT)));
+    else {
       JEQ((uint32_t)c->nr, 0, 1);
       RET(SECCOMP_RET_TRACE);
     }
   }
   RET(SECCOMP_RET_ALLOW);
+}
+
+struct sock_fprog watch_filter(const int *fds, int n) {
+  static struct program added;
+  added.len = 0;
+  building = &added;
+  LD(offsetof(struct seccomp_data, arch));
+  JEQ(OUR_ARCH, 1, 0);
+  RET(SECCOMP_RET_ALLOW); /* the base filter refuses it */
+  LD(offsetof(struct seccomp_data, nr));
+  uint32_t values[8];
+  for (int i = 0; i < n && i < 8; i++) values[i] = (uint32_t)fds[i];
+  for (size_t i = 0; i < NCALLS; i++) {
+    struct call *c = &CALLS[i];
+    if (!c->traced || !writes_to(c)) continue;
+    if (n < 0) {
+      JEQ((uint32_t)c->nr, 0, 1);
+      RET(SECCOMP_RET_TRACE);
+    } else BLOCK_FOR(c, trap_when_arg_in(c->fd_at, values, n < 8 ? (size_t)n : 8));
+  }
+  RET(SECCOMP_RET_ALLOW);
+  building = &base;
+  return (struct sock_fprog){added.len, added.insns};
 }
 
 void choose_calls(char *list) {
@@ -229,4 +275,4 @@ void choose_calls(char *list) {
   }
 }
 
-struct sock_fprog filter_program(void) { return (struct sock_fprog){prog_len, prog}; }
+struct sock_fprog filter_program(void) { return (struct sock_fprog){base.len, base.insns}; }

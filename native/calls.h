@@ -37,7 +37,14 @@ extern struct call CALLS[];
 struct call *call_of(long nr);
 /* Marks the calls of -e trace=LIST traced; exits on a name it does not know (`?name`: skipped). */
 void choose_calls(char *list);
-/* Builds the filter for the traced calls: see filter_program. */
-void build_filter(void);
+/*
+ * Builds the filter for the traced calls: see filter_program. With `watched` (fds on the app's
+ * stdout and stderr), writes are trapped only on those fds, and watching_writes is set: each fd
+ * on them that appears later gets a filter of its own (watch_filter), else its writes are missed.
+ */
+void build_filter(const int *watched, size_t n);
+extern int watching_writes;
 struct sock_fprog filter_program(void);
+/* A filter that traps the traced write family on `fds` only (n at most 8), or on every fd when n is -1 (valid until the next call). */
+struct sock_fprog watch_filter(const int *fds, int n);
 #endif

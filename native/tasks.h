@@ -19,6 +19,14 @@ struct task {
   unsigned long buffer;   /* its records buffer in the tracee (records.h), 0 for none */
   uint32_t buffer_size;   /* the bytes it holds records in */
   uint32_t buffer_read;   /* how many of them were read */
+  /* watch.h: in a process's leader's record, the fds (below 1024) whose writes stop; */
+  uint64_t watched[16];
+  int watch_all;          /* or every fd's */
+  int watch_filters;      /* filters added to the process */
+  /* fds on the streams this thread made, to be watched from its next call unless that closes them */
+  int pending_fds[4];
+  int pending_count;
+  int pending_all;        /* or every fd (also a new child sharing its parent's table) */
 };
 
 /* The thread's record; with `create`, a new one when there is none. */

@@ -26,12 +26,14 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include "calls.h"
+#include "inject.h"
 #include "lines.h"
 #include "memory.h"
 #include "output.h"
 #include "records.h"
 #include "tables.h"
 #include "tasks.h"
+#include "watch.h"
 
 /* <sys/ptrace.h> and <linux/ptrace.h> clash; the few requests used here. */
 extern long ptrace(int request, pid_t pid, void *addr, void *data);
@@ -41,12 +43,16 @@ extern long ptrace(int request, pid_t pid, void *addr, void *data);
 #define PTRACE_SETOPTIONS_ 0x4200
 #define PTRACE_GETEVENTMSG_ 0x4201
 #define PTRACE_GETSIGINFO_ 0x4202
+#define PTRACE_SETSIGINFO_ 0x4203
 
 /* ---------- the loop ---------- */
 
+static void handle(pid_t tid, int status);
+
 /* A task that stops at every call (a forked child, for its closes) is always resumed to its next one. */
 static void resume(struct task *t, int request, int sig) {
-  if (t->every_call) request = PTRACE_SYSCALL_;
+  /* So is one with fds to watch from its next call (watch.h). */
+  if (t->every_call || watch_pending(t)) request = PTRACE_SYSCALL_;
   if (ptrace(request, t->tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
     fprintf(stderr, "prefork-tracer: ptrace resume %d: %s\n", t->tid, strerror(errno));
 }
@@ -71,30 +77,6 @@ static int get_info(pid_t tid, struct ptrace_syscall_info *info) {
  * ready point, and what it closes of what it inherited, and where, is only in the trace.
  */
 static int closes_in_children;
-
-/* The app's own stdout and stderr (ours, passed on): a write reaches them through any fd on the same file. */
-static struct stat start_streams[2];
-static int start_stream_count;
-
-static void note_start_streams(void) {
-  for (int fd = 1; fd <= 2; fd++)
-    if (fstat(fd, &start_streams[start_stream_count]) == 0) start_stream_count++;
-}
-
-/*
- * Whether a write to `fd` may carry the marker (STREAM: it is on the file of the app's stdout or
- * stderr, whichever description) or tell of a socket's addresses (SAID): only those are said.
- */
-enum { UNSAID, SAID, STREAM };
-static int may_reach_start_streams(pid_t pid, int fd) {
-  char link[64];
-  struct stat st;
-  snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, fd);
-  if (stat(link, &st) != 0) return STREAM; /* not to be judged here: said, as strace would */
-  for (int i = 0; i < start_stream_count; i++)
-    if (st.st_dev == start_streams[i].st_dev && st.st_ino == start_streams[i].st_ino) return STREAM;
-  return S_ISSOCK(st.st_mode) ? SAID : UNSAID;
-}
 
 /* A trapped call's entry (a seccomp stop). */
 static void on_entry(struct task *t) {
@@ -134,7 +116,7 @@ static void on_entry(struct task *t) {
   }
   t->to_stream = 0;
   if (c->kind == K_OUTPUT || c->kind == K_PWRITE) {
-    int reach = may_reach_start_streams(t->tid, (int)t->args[c->fd_at]);
+    int reach = reach_of(t->tid, (int)t->args[c->fd_at]);
     if (reach == UNSAID) {
       /* Bytes that cannot be the marker's, to a file that is no socket: nothing for the model. */
       resume(t, PTRACE_CONT_, 0);
@@ -173,7 +155,15 @@ static void on_syscall_stop(struct task *t) {
   struct ptrace_syscall_info info;
   if (get_info(t->tid, &info) < 0) return; /* gone */
   if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
-    on_every_call_entry(t, &info);
+    int status;
+    pid_t tid = t->tid;
+    int watched = watch_pending(t) ? watch_at_entry(t, &info, &status) : WATCH_NONE;
+    if (watched == WATCH_LEFT_STOP && status != -1) handle(tid, status);
+    if (watched == WATCH_ADDED) resume(t, PTRACE_CONT_, 0); /* its call is made again, and stops again as any */
+    if (watched == WATCH_NONE) {
+      if (t->every_call) on_every_call_entry(t, &info);
+      else resume(t, PTRACE_CONT_, 0);
+    }
     return;
   }
   if (t->in_call && !t->line_done && info.op == PTRACE_SYSCALL_INFO_EXIT) {
@@ -181,7 +171,14 @@ static void on_syscall_stop(struct task *t) {
     if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid);
     put_call(t, (long)info.exit.rval, info.exit.is_error);
   }
+  int made = t->in_call && info.op == PTRACE_SYSCALL_INFO_EXIT && watching_writes;
   t->in_call = 0;
+  int status;
+  pid_t tid = t->tid;
+  if (made && watch_made_fds(t, &info, &status) == WATCH_LEFT_STOP) {
+    if (status != -1) handle(tid, status);
+    return;
+  }
   resume(t, PTRACE_CONT_, 0);
 }
 
@@ -207,6 +204,7 @@ static void on_clone_event(struct task *t, int event) {
   struct task *child = task_of((pid_t)child_pid, 1);
   child->tgid = thread ? tgid_of(t->tid) : (pid_t)child_pid;
   child->every_call = t->every_call || (closes_in_children && !thread);
+  if (watching_writes && !thread) watch_forked(t, child, (flags & 0x400 /* CLONE_FILES */) != 0);
   /* A forked copy of the thread has its records buffer too, at the same address, read as far. */
   if (!thread && !(flags & 0x100 /* CLONE_VM */) && event != PTRACE_EVENT_VFORK) {
     child->buffer = t->buffer;
@@ -258,6 +256,8 @@ static void on_exit_event(struct task *t) {
 
 static void on_signal_stop(struct task *t, int sig) {
   siginfo_t si;
+  /* One held back while a filter was added, raised again: as it first came. */
+  if (held_siginfo(t->tid, sig, &si)) ptrace(PTRACE_SETSIGINFO_, t->tid, 0, &si);
   if (ptrace(PTRACE_GETSIGINFO_, t->tid, 0, &si) < 0) {
     /* A group stop (SIGSTOP, SIGTSTP): let it run on, as strace without -D does. */
     resume(t, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
@@ -272,8 +272,44 @@ static void signal_name(int sig, char *buf, size_t len) {
   else snprintf(buf, len, "%d", sig);
 }
 
-static int trace(pid_t root) {
-  int root_status = 0;
+static pid_t root;
+static int root_status;
+
+/* What a wait said of `tid`: an end, or a stop to act on. */
+static void handle(pid_t tid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    if (WIFEXITED(status)) putf("%d +++ exited with %d +++\n", tid, WEXITSTATUS(status));
+    else {
+      char name[32];
+      signal_name(WTERMSIG(status), name, sizeof name);
+      putf("%d +++ killed by %s%s +++\n", tid, name, WCOREDUMP(status) ? " (core dumped)" : "");
+    }
+    if (tid == root) root_status = status;
+    struct task *t = task_of(tid, 0);
+    if (t) forget(t);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  struct task *t = task_of(tid, 1);
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  if (!t->seen) {
+    /* A new task's first stop (its SIGSTOP): it waits for its parent's clone line. */
+    t->seen = 1;
+    if (t->announced) resume(t, PTRACE_CONT_, 0);
+    if (sig == SIGSTOP || event) return;
+  }
+  if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) on_entry(t);
+  else if (sig == (SIGTRAP | 0x80)) on_syscall_stop(t);
+  else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE))
+    on_clone_event(t, event);
+  else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) on_exec_event(t);
+  else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) on_exit_event(t);
+  else if (event) resume(t, PTRACE_CONT_, 0);
+  else on_signal_stop(t, sig);
+}
+
+static int trace(void) {
   for (;;) {
     int status;
     pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
@@ -286,36 +322,7 @@ static int trace(pid_t root) {
       if (errno == EINTR) continue;
       break; /* ECHILD: every tracee is gone */
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      if (WIFEXITED(status)) putf("%d +++ exited with %d +++\n", tid, WEXITSTATUS(status));
-      else {
-        char name[32];
-        signal_name(WTERMSIG(status), name, sizeof name);
-        putf("%d +++ killed by %s%s +++\n", tid, name, WCOREDUMP(status) ? " (core dumped)" : "");
-      }
-      if (tid == root) root_status = status;
-      struct task *t = task_of(tid, 0);
-      if (t) forget(t);
-      continue;
-    }
-    if (!WIFSTOPPED(status)) continue;
-    struct task *t = task_of(tid, 1);
-    int sig = WSTOPSIG(status);
-    int event = status >> 16;
-    if (!t->seen) {
-      /* A new task's first stop (its SIGSTOP): it waits for its parent's clone line. */
-      t->seen = 1;
-      if (t->announced) resume(t, PTRACE_CONT_, 0);
-      if (sig == SIGSTOP || event) continue;
-    }
-    if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) on_entry(t);
-    else if (sig == (SIGTRAP | 0x80)) on_syscall_stop(t);
-    else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE))
-      on_clone_event(t, event);
-    else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) on_exec_event(t);
-    else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) on_exit_event(t);
-    else if (event) resume(t, PTRACE_CONT_, 0);
-    else on_signal_stop(t, sig);
+    handle(tid, status);
   }
   flush_out();
   if (WIFSIGNALED(root_status)) return 128 + WTERMSIG(root_status);
@@ -387,8 +394,12 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  build_filter();
   note_start_streams();
+  /* Only writes to the app's streams stop, where fds on them that appear later can be watched too. */
+  int stream_fds[MAX_START_STREAM_FDS];
+  int stream_fd_count = start_stream_fds(stream_fds, MAX_START_STREAM_FDS);
+  int watch = fd_tables && can_inject && stream_fd_count >= 0;
+  build_filter(watch ? stream_fds : NULL, watch ? (size_t)stream_fd_count : 0);
   signal(SIGPIPE, SIG_IGN);
 
   pid_t child = fork();
@@ -424,10 +435,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   start_flush_timer();
-  struct task *root = task_of(child, 1);
-  root->seen = 1;
-  root->announced = 1;
-  resume(root, PTRACE_CONT_, 0);
-  return trace(child);
+  root = child;
+  struct task *started = task_of(child, 1);
+  started->seen = 1;
+  started->announced = 1;
+  if (watching_writes) watch_start(started, stream_fds, stream_fd_count);
+  resume(started, PTRACE_CONT_, 0);
+  return trace();
 }
 

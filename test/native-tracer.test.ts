@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -151,6 +152,86 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
       if (child) born.add(child);
     }
   });
+
+  /** Runs `command` under the tracer as the CLI does for `--fork-marker READY`; its stdout, stderr and exit code. */
+  async function traceToMarker(command: string[]) {
+    const dir = scratch();
+    const args = straceArguments(
+      { forkPoint: { mode: 'marker', marker: 'READY' }, attribution: false, nativeStacks: false, kernelTables: true },
+      join(dir, 'trace'),
+      command,
+    );
+    return execa(TRACER, args, { reject: false, cwd: dir });
+  }
+
+  // Stops are counted by the kernel: each is a voluntary context switch of the stopped thread.
+  test.skipIf(process.arch !== 'x64')(
+    'with a marker, stops for writes to copies of stdout only: one filter per copy kept, none for one closed at once',
+    async () => {
+      const code = [
+        'import json, os, sys',
+        'def status(key):',
+        "    fd = os.open('/proc/self/status', os.O_RDONLY); text = os.read(fd, 65536).decode(); os.close(fd)",
+        "    return int(next(l.split()[1] for l in text.splitlines() if l.startswith(key + ':')))",
+        'checked = os.dup(1); os.close(checked)  # closed at once: the file below takes its number',
+        "f = os.open('data.bin', os.O_WRONLY | os.O_CREAT)",
+        "filters, switches = status('Seccomp_filters'), status('voluntary_ctxt_switches')",
+        "for _ in range(2000): os.write(f, b'x')",
+        "to_file = status('voluntary_ctxt_switches') - switches",
+        'copy = os.dup(1)',
+        "switches = status('voluntary_ctxt_switches')",
+        "for _ in range(200): os.write(copy, b'.')",
+        "to_copy = status('voluntary_ctxt_switches') - switches",
+        "added = status('Seccomp_filters') - filters",
+        "print(json.dumps({'f': f, 'checked': checked, 'toFile': to_file, 'toCopy': to_copy, 'added': added}), file=sys.stderr)",
+        "print('READY')",
+      ].join('\n');
+      const run = await traceToMarker(['python3', '-c', code]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const seen = JSON.parse(run.stderr.trim().split('\n').at(-1)!) as Record<string, number>;
+      expect(seen.f).toBe(seen.checked);
+      expect(seen.toFile).toBeLessThan(100);
+      expect(seen.toCopy).toBeGreaterThanOrEqual(200);
+      expect(seen.added).toBe(1);
+    },
+  );
+
+  const hasCompiler = process.env.CI || spawnSync('cc', ['--version']).status === 0;
+
+  /** fixtures/native/<name>.c, compiled into a scratch dir. */
+  async function compiled(name: string): Promise<string> {
+    const binary = join(scratch(), name);
+    await execa('cc', ['-O2', '-pthread', '-o', binary, join(ROOT, 'fixtures', 'native', `${name}.c`)]);
+    return binary;
+  }
+
+  // Adding a filter makes the app run calls of the tracer's: signals that come meanwhile must
+  // arrive all the same, in order, as sent (the C app checks each and says how many filters it had).
+  test.skipIf(!hasCompiler)(
+    'signals that come while filters are added arrive, every one, in order, as sent',
+    async () => {
+      const run = await traceToMarker([await compiled('watch-signals'), process.arch === 'x64' ? '17' : '0']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toBe('READY');
+    },
+  );
+
+  test.skipIf(!hasCompiler)(
+    'a copy of stdout one thread makes is watched at once: another thread writes the marker through it before the first makes another call',
+    async () => {
+      const args = ['--fork-marker', 'READY', '--', await compiled('thread-copy')];
+      const [strace, native] = await Promise.all([
+        runCli(['--tracer', 'strace', ...args]),
+        runCli(['--tracer', 'native', ...args]),
+      ]);
+      expect([native.exitCode, strace.exitCode], native.stderr).toEqual([1, 1]);
+      expect(native.report!.forkPoint.reached).toBe(true);
+      expect(verdict(native.report!, native.scratch)).toEqual(verdict(strace.report!, strace.scratch));
+      expect(native.report!.leaks.filter((leak) => !leak.allowed).map((leak) => leak.target)).toEqual([
+        expect.stringMatching(/app\.log$/),
+      ]);
+    },
+  );
 
   test.each([
     { script: 'exit 3', exitCode: 3 },
