@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -16,6 +16,14 @@ const MARK = 'PREFORK_CHECK_ORPHAN_TEST';
 
 async function leftBehind(mark: string): Promise<number[]> {
   return settle(() => processesWithEnv(MARK, mark));
+}
+
+/** Until the app (daemon mode `hang`) says its daemon is up and it hangs; whether it did. */
+async function appHangs(scratchDir: string): Promise<boolean> {
+  const up = () => ['daemon-up', 'hanging'].every((name) => existsSync(join(scratchDir, name)));
+  for (const deadline = Date.now() + 10_000; !up() && Date.now() < deadline;)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  return up();
 }
 
 describe('no process outlives the check, a setsid() daemon included', () => {
@@ -41,16 +49,15 @@ describe('no process outlives the check, a setsid() daemon included', () => {
   ] as const)('the CLI gets $signal: exit $exitCode', async ({ signal, exitCode }) => {
     const mark = randomUUID();
     const dir = scratch();
+    const appDir = scratch();
     const before = treeState(dir);
     const cli = execa('node', [CLI, '--fork-marker', 'READY', '--', 'python3', fixture('daemon'), 'hang'], {
-      env: { [MARK]: mark, FIXTURE_SCRATCH: dir, TMPDIR: dir },
+      env: { [MARK]: mark, FIXTURE_SCRATCH: appDir, TMPDIR: dir },
       reject: false,
       stdin: 'ignore',
     });
-    // Until the daemon is up: the CLI, strace, the app and its daemon all carry the mark.
-    const deadline = Date.now() + 10_000;
-    while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // Not before the app is up (a python3 shim's own steps would then be cut short, and say so).
+    expect(await appHangs(appDir)).toBe(true);
     cli.kill(signal);
     const result = await cli;
     expect(result.exitCode).toBe(exitCode);
@@ -63,14 +70,14 @@ describe('no process outlives the check, a setsid() daemon included', () => {
 
   test('the CLI gets SIGKILL: strace and the whole app tree, its setsid() daemon included, die with it', async () => {
     const mark = randomUUID();
+    const appDir = scratch();
     const cli = execa('node', [CLI, '--fork-marker', 'READY', '--', 'python3', fixture('daemon'), 'hang'], {
-      env: { [MARK]: mark, FIXTURE_SCRATCH: scratch() },
+      env: { [MARK]: mark, FIXTURE_SCRATCH: appDir },
       reject: false,
       stdin: 'ignore',
     });
-    const deadline = Date.now() + 10_000;
-    while (processesWithEnv(MARK, mark).length < 4 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await appHangs(appDir)).toBe(true);
+    // The CLI, the tracer, the app and its daemon all carry the mark.
     expect(processesWithEnv(MARK, mark).length).toBeGreaterThanOrEqual(4);
     cli.kill('SIGKILL');
     await cli;
