@@ -100,16 +100,50 @@ static void pend_any_on_streams(struct task *t) {
 /* More filters than this in one process: one that traps every fd's writes instead. */
 #define MAX_WATCH_FILTERS 16
 
-/* Whether t's process has threads besides t: any of them could write to a new fd before t's next call. */
-static int has_other_threads(const struct task *t) {
-  char path[64], line[128];
-  int threads = 1;
-  snprintf(path, sizeof path, "/proc/%d/status", tgid_of(t->tid));
+/* A number from a line of /proc/<pid>/task/<tid>/status (`format` is "Key: %d"), or `otherwise`. */
+static int status_number(pid_t pid, pid_t tid, const char *format, int otherwise) {
+  char path[80], line[128];
+  int n = otherwise;
+  snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
   FILE *status = fopen(path, "r");
   while (status && fgets(line, sizeof line, status))
-    if (sscanf(line, "Threads: %d", &threads) == 1) break;
+    if (sscanf(line, format, &n) == 1) break;
   if (status) fclose(status);
-  return threads > 1;
+  return n;
+}
+
+/* Whether t's process has threads besides t: any of them could write to a new fd before t's next call. */
+static int has_other_threads(const struct task *t) {
+  pid_t pid = tgid_of(t->tid);
+  return status_number(pid, pid, "Threads: %d", 1) > 1;
+}
+
+/*
+ * Whether a thread of t's process has a different count of seccomp filters than t (Linux 5.9
+ * and later say it): one added with TSYNC would then either fail, or spread filters a thread
+ * put on itself alone to every thread, changing what the app may do.
+ */
+static int threads_differ_in_filters(const struct task *t) {
+  pid_t pid = tgid_of(t->tid);
+  int own = status_number(pid, t->tid, "Seccomp_filters: %d", -1), differ = 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *dir = own < 0 ? NULL : opendir(path);
+  if (!dir) return 0;
+  for (struct dirent *e; !differ && (e = readdir(dir));)
+    if (e->d_name[0] != '.') {
+      int theirs = status_number(pid, atoi(e->d_name), "Seccomp_filters: %d", own);
+      differ = theirs != own;
+    }
+  closedir(dir);
+  return differ;
+}
+
+/* Writes to a new fd on the streams cannot be seen: the marker's could be missed, so nothing is judged. */
+static void cannot_watch(pid_t tid, const char *why) {
+  fprintf(stderr, "prefork-tracer: pid %d has a new fd on the app's stdout or stderr, and its writes cannot be traced: %s; use --tracer strace\n", tid, why);
+  flush_out();
+  exit(1); /* its tracees die with it (PTRACE_O_EXITKILL) */
 }
 
 /* A filter for t's pending fds, added to its process now, t being held at a syscall stop. */
@@ -123,14 +157,10 @@ static int watch_pending_now(struct task *t, int at_exit, int *status) {
   if (p->watch_all || (!all && n == 0)) return WATCH_NONE;
   char why[160];
   pid_t tid = t->tid;
+  if (threads_differ_in_filters(t)) cannot_watch(tid, "a thread of the app has seccomp filters of its own, which a filter for every thread would spread");
   int done = install_filter(tid, tgid_of(tid), at_exit, watch_filter(fds, all ? -1 : n), status, why, sizeof why);
   if (done == INJECT_LEFT_STOP) return WATCH_LEFT_STOP;
-  if (done == INJECT_FAILED) {
-    /* Writes to it cannot be seen: the marker's could be missed, so nothing is judged. */
-    fprintf(stderr, "prefork-tracer: pid %d has a new fd on the app's stdout or stderr, and its writes cannot be traced: %s; use --tracer strace\n", tid, why);
-    flush_out();
-    exit(1); /* its tracees die with it (PTRACE_O_EXITKILL) */
-  }
+  if (done == INJECT_FAILED) cannot_watch(tid, why);
   p->watch_filters++;
   if (all) p->watch_all = 1;
   for (int i = 0; i < n; i++) p->watched[fds[i] / 64] |= 1ull << (fds[i] % 64);

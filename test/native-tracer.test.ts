@@ -233,6 +233,39 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     },
   );
 
+  // A filter is added to every thread (TSYNC): where a thread has filters of its own, that would
+  // either fail or spread them to threads that never asked, so the check refuses, and says why.
+  test.skipIf(process.arch !== 'x64')(
+    'refuses, and says so, to watch a copy of stdout made by a thread with seccomp filters of its own',
+    async () => {
+      const code = [
+        'import ctypes, os, threading, time',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'class Insn(ctypes.Structure):',
+        "    _fields_ = [('code', ctypes.c_ushort), ('jt', ctypes.c_ubyte), ('jf', ctypes.c_ubyte), ('k', ctypes.c_uint)]",
+        'class Program(ctypes.Structure):',
+        "    _fields_ = [('len', ctypes.c_ushort), ('insns', ctypes.POINTER(Insn))]",
+        'allow = (Insn * 1)(Insn(0x06, 0, 0, 0x7FFF0000))  # return SECCOMP_RET_ALLOW',
+        'def sandboxed():',
+        '    assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS',
+        '    assert libc.prctl(22, 2, ctypes.byref(Program(1, allow)), 0, 0) == 0  # PR_SET_SECCOMP: this thread only',
+        "    os.write(os.dup(1), b'READY\\n')",
+        'thread = threading.Thread(target=sandboxed)',
+        'thread.start(); thread.join(); time.sleep(30)',
+      ].join('\n');
+      const args = ['--fork-marker', 'READY', '--', 'python3', '-c', code];
+      const [native, strace] = await Promise.all([
+        runCli(['--tracer', 'native', ...args]),
+        runCli(['--tracer', 'strace', ...args]),
+      ]);
+      expect(strace.exitCode, strace.stderr).toBe(0);
+      expect(native.exitCode).toBe(2);
+      expect(native.stderr).toContain('a thread of the app has seccomp filters of its own');
+      expect(native.stderr).toContain('use --tracer strace');
+      expect(native.stdout + native.stderr).toContain("prefork-check's own tracer stopped early");
+    },
+  );
+
   test.each([
     { script: 'exit 3', exitCode: 3 },
     { script: 'kill -TERM $$', exitCode: 143 },

@@ -267,7 +267,7 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
     if (!reader.sawEvents) throw await run.whyNotTraced();
     throw new PreforkCheckError(
       'STRACE_FAILED',
-      'The trace ended before the started process did (strace stopped early).',
+      `The trace ended before the started process did: ${resolved.tracer === 'native' ? "prefork-check's own tracer" : 'strace'} stopped early (what it said, if anything, went to the app's stderr).`,
     );
   } finally {
     guard.dispose();
