@@ -189,7 +189,7 @@ describe('errors before the fork point', () => {
   test('a timeout stops the whole tree and reports what was open', async () => {
     const script =
       'import subprocess, time; f = open("/etc/hostname"); child = subprocess.Popen(["sleep", "61"]); time.sleep(60)';
-    const run = await runCli(['--timeout', '1.5', '--fork-marker', 'NEVER', '--', 'python3', '-c', script]);
+    const run = await runCli(['--timeout', '4', '--fork-marker', 'NEVER', '--', 'python3', '-c', script]);
     expect(run.exitCode).toBe(2);
     expect(run.report!.error!.code).toBe('TIMEOUT');
     expect(run.report!.table.map((record) => record.target)).toContain('/etc/hostname');

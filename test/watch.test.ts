@@ -234,7 +234,10 @@ describe('Ctrl-C during a step', () => {
       ],
       { reject: false, env: { WATCH_TEST: mark }, stdin: 'ignore' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Until the GET is in flight: the server's side of a connection is established.
+    for (const deadline = Date.now() + 15_000; !connectedTo(port) && Date.now() < deadline;)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(connectedTo(port)).toBe(true);
     const interrupted = Date.now();
     watching.kill('SIGINT');
     const run = await watching;
@@ -243,3 +246,14 @@ describe('Ctrl-C during a step', () => {
     expect(await settle(() => processesWithEnv('WATCH_TEST', mark)), 'server processes left running').toEqual([]);
   });
 });
+
+/** Whether a TCP connection to 127.0.0.1:`port` is established (the kernel's table). */
+function connectedTo(port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'latin1')
+    .split('\n')
+    .some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[1] === local && fields[3] === '01';
+    });
+}
