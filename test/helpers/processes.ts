@@ -33,3 +33,12 @@ export function childVitestEnv(): NodeJS.ProcessEnv {
     Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_OPTIONS'),
   );
 }
+
+/** A process's program as started, or '' once it is gone. */
+export function argv0(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
+  } catch {
+    return '';
+  }
+}

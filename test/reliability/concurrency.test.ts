@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -5,7 +6,10 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { checkFork } from '../../src/check/check-fork.js';
 import { runChecks } from '../../src/run/run-checks.js';
+import { argv0, processesWithEnv } from '../helpers/processes.js';
 import { ROOT, fixture, leakLines, scratch } from '../helpers/run-cli.js';
+
+const MARK = 'PREFORK_CHECK_LOCK_TEST';
 
 // Checks of different apps at once, each with its own scratch dir: temp dirs, fifos and tokens are per run.
 const apps = [
@@ -101,18 +105,27 @@ describe('the baseline lock', () => {
     writeFileSync(join(dir, 'app.py'), 'print("READY", flush=True)\nimport time\ntime.sleep(30)\n');
     // A live holder: this test's own process.
     writeFileSync(join(dir, 'prefork-check.baseline.json.lock'), String(process.pid));
+    const mark = randomUUID();
     const cli = execa(
       'node',
       [join(ROOT, 'dist/cli.js'), '--update-baseline', '--fork-marker', 'READY', '--entry', 'app.py'],
       {
         cwd: dir,
+        env: { [MARK]: mark },
         reject: false,
         stdin: 'ignore',
         buffer: true,
       },
     );
-    // The check takes well under 3 s; then it waits for the lock.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // The check is done once its app (marked) has come and gone; then it waits for the lock.
+    const app = () => processesWithEnv(MARK, mark).filter((pid) => /python/.test(argv0(pid)));
+    const until = async (done: () => boolean) => {
+      for (const deadline = Date.now() + 15_000; !done() && Date.now() < deadline;)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    await until(() => app().length > 0);
+    await until(() => app().length === 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const sent = Date.now();
     cli.kill('SIGINT');
     const result = await cli;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { childVitestEnv, processesWithEnv, settle } from '../helpers/processes.js';
+import { argv0, childVitestEnv, processesWithEnv, settle } from '../helpers/processes.js';
 import { CLI, ROOT, fixture, runCli, scratch } from '../helpers/run-cli.js';
 import { treeState } from '../helpers/tree-state.js';
 
@@ -170,13 +170,6 @@ test('hangs', async () => {
         env: { ...env, [MARK]: mark },
         stdio: 'ignore',
       });
-      const argv0 = (pid: number) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!;
-        } catch {
-          return ''; // gone while we looked
-        }
-      };
       const app = () => processesWithEnv(MARK, mark).filter((pid) => /python3/.test(argv0(pid)));
       const deadline = Date.now() + 15_000;
       while (app().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
