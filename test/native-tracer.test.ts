@@ -326,8 +326,8 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
   });
 });
 
-/** A copy of the built package whose native tracer cannot run: not built (`missing`), or a file that does not start. */
-function packageWithoutTracer(how: 'missing' | 'broken'): string {
+/** A copy of the built package whose native tracer cannot run: not built (`missing`), a file that does not start (`broken`), or one that crashes (`crashing`). */
+function packageWithoutTracer(how: 'missing' | 'broken' | 'crashing'): string {
   const dir = scratch();
   for (const part of ['dist', 'python', 'ruby', 'package.json'])
     cpSync(join(ROOT, part), join(dir, part), { recursive: true });
@@ -335,6 +335,7 @@ function packageWithoutTracer(how: 'missing' | 'broken'): string {
   const copy = join(dir, 'dist', 'native', `prefork-tracer-linux-${process.arch}`);
   rmSync(copy, { force: true });
   if (how === 'broken') writeFileSync(copy, '#!/nonexistent/interpreter\n', { mode: 0o755 });
+  if (how === 'crashing') writeFileSync(copy, '#!/bin/sh\nkill -SEGV $$\n', { mode: 0o755 });
   return dir;
 }
 
@@ -359,7 +360,7 @@ describe('auto, the default tracer', () => {
     );
   });
 
-  test.concurrent.each(['missing', 'broken'] as const)(
+  test.concurrent.each(['missing', 'broken', 'crashing'] as const)(
     'is strace where the native tracer cannot run (%s), with the same verdict; with no strace either, the error says both',
     async (how) => {
       const root = packageWithoutTracer(how);
@@ -372,15 +373,21 @@ describe('auto, the default tracer', () => {
       expect(run.stdout).toContain('traced by strace');
       expect(run.stdout).toMatch(/fd \d+\s+file\s+\S*app\.log/);
       // No strace on PATH: node is found by its full path.
+      const started = Date.now();
       const none = await execa(process.execPath, [cli, '--', '/bin/true'], {
         reject: false,
         env: { ...env, PATH: join(root, 'empty'), FIXTURE_SCRATCH: root },
       });
       expect(none.exitCode).toBe(2);
+      // Not held by the probe's 10 s limit once the answer is in (a timer left running did that).
+      expect(Date.now() - started).toBeLessThan(8000);
       expect(none.stderr).toMatch(
-        how === 'missing'
-          ? /strace was not found .*, and prefork-check's own tracer cannot run here: it is not built for linux-\w+/
-          : /strace was not found .*, and prefork-check's own tracer cannot run here: \S+ does not start/,
+        {
+          missing:
+            /strace was not found .*, and prefork-check's own tracer cannot run here: it is not built for linux-\w+/,
+          broken: /strace was not found .*, and prefork-check's own tracer cannot run here: \S+ does not start/,
+          crashing: /prefork-check's own tracer cannot run here: \S+ does not start \(killed by SIGSEGV\)/,
+        }[how],
       );
     },
   );

@@ -59,11 +59,23 @@ interface ProbeRun {
 function probe(path: string): Promise<ProbeRun> {
   return new Promise((resolve) => {
     const run: ProbeRun = { status: null, stdout: '', stderr: '' };
-    const child = spawn(path, ['-V'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: PROBE.timeout });
+    const child = spawn(path, ['-V'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Our own timer, not spawn's `timeout`: that one outlives a failed spawn and holds the CLI's exit.
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE.timeout);
+    const settle = (result: ProbeRun) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
     child.stdout.setEncoding(PROBE.encoding).on('data', (text: string) => (run.stdout += text));
     child.stderr.setEncoding(PROBE.encoding).on('data', (text: string) => (run.stderr += text));
-    child.once('error', (error) => resolve({ ...run, error }));
-    child.once('close', (status) => resolve({ ...run, status }));
+    child.once('error', (error) => settle({ ...run, error }));
+    child.once('close', (status, signal) =>
+      settle(
+        signal
+          ? { ...run, error: new Error(signal === 'SIGKILL' ? 'no answer within 10 s' : `killed by ${signal}`) }
+          : { ...run, status },
+      ),
+    );
   });
 }
 
