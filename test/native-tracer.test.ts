@@ -379,7 +379,7 @@ describe('auto, the default tracer', () => {
         env: { ...env, PATH: join(root, 'empty'), FIXTURE_SCRATCH: root },
       });
       expect(none.exitCode).toBe(2);
-      // Not held by the probe's 10 s limit once the answer is in (a timer left running did that).
+      // Not held up by the probe's 10 s limit once its answer is in.
       expect(Date.now() - started).toBeLessThan(8000);
       expect(none.stderr).toMatch(
         {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -21,66 +21,18 @@ export function findNativeTracer(): string {
 }
 
 let cannotRun: { why: string | undefined } | undefined;
-let probing: Promise<void> | undefined;
 
 /**
  * Why prefork-check's own tracer cannot run on this machine, or undefined when it can: it is
  * built for the architecture, it starts (a noexec mount or a foreign binary does not), and the
  * kernel has PTRACE_GET_SYSCALL_INFO (5.3). Found out once per process: the answer cannot change.
- * Where probeNativeTracer() has settled, its answer; else the binary is started here, and waited for.
  */
 export function whyNativeCannotRun(): string | undefined {
-  cannotRun ??= { why: whyNotBuilt() ?? whyProbeFailed(spawnSync(nativeTracerPath(), ['-V'], PROBE)) };
+  cannotRun ??= { why: findWhy() };
   return cannotRun.why;
 }
 
-/**
- * Finds out the same in the background, so the `-V` run overlaps other work (the CLI starts it
- * before it loads the rest of its code): whyNativeCannotRun() then need not wait once this settles.
- */
-export function probeNativeTracer(): Promise<void> {
-  probing ??= (async () => {
-    const why = whyNotBuilt() ?? whyProbeFailed(await probe(nativeTracerPath()));
-    cannotRun ??= { why };
-  })();
-  return probing;
-}
-
-const PROBE = { encoding: 'utf8', timeout: 10_000 } as const;
-
-interface ProbeRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  error?: Error | undefined;
-}
-
-/** `path -V`, as spawnSync would report it, without blocking. */
-function probe(path: string): Promise<ProbeRun> {
-  return new Promise((resolve) => {
-    const run: ProbeRun = { status: null, stdout: '', stderr: '' };
-    const child = spawn(path, ['-V'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Our own timer, not spawn's `timeout`: that one outlives a failed spawn and holds the CLI's exit.
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE.timeout);
-    const settle = (result: ProbeRun) => {
-      clearTimeout(timer);
-      resolve(result);
-    };
-    child.stdout.setEncoding(PROBE.encoding).on('data', (text: string) => (run.stdout += text));
-    child.stderr.setEncoding(PROBE.encoding).on('data', (text: string) => (run.stderr += text));
-    child.once('error', (error) => settle({ ...run, error }));
-    child.once('close', (status, signal) =>
-      settle(
-        signal
-          ? { ...run, error: new Error(signal === 'SIGKILL' ? 'no answer within 10 s' : `killed by ${signal}`) }
-          : { ...run, status },
-      ),
-    );
-  });
-}
-
-/** Why the tracer cannot run, from what can be told without starting it. */
-function whyNotBuilt(): string | undefined {
+function findWhy(): string | undefined {
   if (process.platform !== 'linux') return `it runs on Linux only, not ${process.platform}`;
   const path = nativeTracerPath();
   try {
@@ -92,10 +44,11 @@ function whyNotBuilt(): string | undefined {
     .split('.')
     .map((part) => parseInt(part, 10));
   if (major < 5 || (major === 5 && minor < 3)) return `it needs Linux 5.3 or later, and this is ${release()}`;
+  const probe = spawnSync(path, ['-V'], { encoding: 'utf8', timeout: 10_000 });
+  if (probe.status !== 0 || !probe.stdout.startsWith('prefork-tracer')) {
+    // A failed spawn has an error and no output; a crash a signal.
+    const how = probe.error?.message ?? (probe.signal ? `killed by ${probe.signal}` : probe.stderr.trim());
+    return `${path} does not start (${how || `exit status ${String(probe.status)}`})`;
+  }
   return undefined;
-}
-
-function whyProbeFailed(run: ProbeRun): string | undefined {
-  if (run.status === 0 && run.stdout.startsWith('prefork-tracer')) return undefined;
-  return `${nativeTracerPath()} does not start (${run.error?.message ?? (run.stderr.trim() || `exit status ${String(run.status)}`)})`;
 }

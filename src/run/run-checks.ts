@@ -7,7 +7,6 @@ import { formatBaseline, readBaseline, readBaselineText } from '../baseline/base
 import { normalizeContext } from '../baseline/normalize.js';
 import { checkPreflighted, preflightCheck } from '../check/check-fork.js';
 import { PreforkCheckError, isPreforkCheckError } from '../errors.js';
-import { probeNativeTracer } from '../launch/native-tracer.js';
 import type { CheckOptions } from '../options/options.js';
 import { outputTarget, writeFileAtomic } from '../files/write-atomic.js';
 import { withFileLock } from '../baseline/lock.js';
@@ -45,8 +44,6 @@ export async function runChecks(plan: RunPlan): Promise<RunResult> {
   const checks = plan.shard ? selectShard(plan.checks, (check) => check.name ?? '', plan.shard) : plan.checks;
   const signal = plan.signal ? { signal: plan.signal } : {};
   // Every check is resolved and preflighted before any runs: a typo in the last fails at once.
-  // Whether prefork-check's own tracer can run is found out once, in the background where the CLI started it.
-  await probeNativeTracer();
   const resolved = checks.map((check) => {
     try {
       return preflightCheck({ ...check, ...signal });
