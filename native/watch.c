@@ -57,9 +57,14 @@ static int watches(const struct task *p, int fd) {
   return p->watch_all || (fd >= 0 && fd < 1024 && (p->watched[fd / 64] >> (fd % 64) & 1));
 }
 
+/* Process `p` watches `fds` (each below 1024). */
+static void watch_fds(struct task *p, const int *fds, int n) {
+  for (int i = 0; i < n; i++) p->watched[fds[i] / 64] |= 1ull << (fds[i] % 64);
+}
+
 void watch_start(struct task *root, const int *fds, int n) {
   if (n < 0) root->watch_all = 1;
-  for (int i = 0; i < n; i++) root->watched[fds[i] / 64] |= 1ull << (fds[i] % 64);
+  watch_fds(root, fds, n);
 }
 
 void watch_forked(struct task *parent, struct task *child, int shares_table) {
@@ -78,12 +83,9 @@ static void add_pending(struct task *t, int fd) {
   else t->pending_fds[t->pending_count++] = fd;
 }
 
+/* One that cannot be looked at counts as on them: watching it costs only its writes' stops. */
 static void pend_if_on_streams(struct task *t, int fd) {
-  char link[64];
-  struct stat st;
-  if (watches(process_of(t), fd)) return;
-  snprintf(link, sizeof link, "/proc/%d/fd/%d", t->tid, fd);
-  if (stat(link, &st) == 0 && on_start_stream(&st)) add_pending(t, fd);
+  if (!watches(process_of(t), fd) && reach_of(t->tid, fd) == STREAM) add_pending(t, fd);
 }
 
 /* Received fds (SCM_RIGHTS): every fd of the process is looked at. */
@@ -163,7 +165,7 @@ static int watch_pending_now(struct task *t, int at_exit, int *status) {
   if (done == INJECT_FAILED) cannot_watch(tid, why);
   p->watch_filters++;
   if (all) p->watch_all = 1;
-  for (int i = 0; i < n; i++) p->watched[fds[i] / 64] |= 1ull << (fds[i] % 64);
+  watch_fds(p, fds, n);
   return WATCH_ADDED;
 }
 

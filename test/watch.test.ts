@@ -9,7 +9,7 @@ import type { JsonReport } from '../src/reporters/json.js';
 /** A watch's check as its JSON report has it. */
 type WatchReport = JsonReport & { watch: WatchData };
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
-import { processesWithEnv, settle } from './helpers/processes.js';
+import { processesWithEnv, settle, waitFor } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';
 import { CLI, fixture, runCli, scratch } from './helpers/run-cli.js';
 
@@ -235,9 +235,7 @@ describe('Ctrl-C during a step', () => {
       { reject: false, env: { WATCH_TEST: mark }, stdin: 'ignore' },
     );
     // Until the GET is in flight: the server's side of a connection is established.
-    for (const deadline = Date.now() + 15_000; !connectedTo(port) && Date.now() < deadline;)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(connectedTo(port)).toBe(true);
+    expect(await waitFor(() => connectedTo(port))).toBe(true);
     const interrupted = Date.now();
     watching.kill('SIGINT');
     const run = await watching;

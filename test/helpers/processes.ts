@@ -17,14 +17,18 @@ export function processesWithEnv(name: string, value: string): number[] {
   return pids;
 }
 
+/** Waits up to `ms` for `done` to say so, looking every `every` ms; whether it did. */
+export async function waitFor(done: () => boolean, ms = 15_000, every = 50): Promise<boolean> {
+  for (const deadline = Date.now() + ms; !done(); await new Promise((resolve) => setTimeout(resolve, every)))
+    if (Date.now() > deadline) return false;
+  return true;
+}
+
 /** Waits up to `ms` for `check` to return an empty list, then returns what it last said. */
 export async function settle(check: () => number[], ms = 2000): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = check();
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let left: number[] = [];
+  await waitFor(() => (left = check()).length === 0, ms);
+  return left;
 }
 
 /** Our environment without this Vitest's own variables, which would make a child Vitest think it is a worker. */

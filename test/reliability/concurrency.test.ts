@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { checkFork } from '../../src/check/check-fork.js';
 import { runChecks } from '../../src/run/run-checks.js';
-import { argv0, processesWithEnv } from '../helpers/processes.js';
+import { argv0, processesWithEnv, waitFor } from '../helpers/processes.js';
 import { ROOT, fixture, leakLines, scratch } from '../helpers/run-cli.js';
 
 const MARK = 'PREFORK_CHECK_LOCK_TEST';
@@ -119,12 +119,8 @@ describe('the baseline lock', () => {
     );
     // The check is done once its app (marked) has come and gone; then it waits for the lock.
     const app = () => processesWithEnv(MARK, mark).filter((pid) => /python/.test(argv0(pid)));
-    const until = async (done: () => boolean) => {
-      for (const deadline = Date.now() + 15_000; !done() && Date.now() < deadline;)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    };
-    await until(() => app().length > 0);
-    await until(() => app().length === 0);
+    await waitFor(() => app().length > 0, 15_000, 20);
+    await waitFor(() => app().length === 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const sent = Date.now();
     cli.kill('SIGINT');

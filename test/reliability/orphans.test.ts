@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { argv0, childVitestEnv, processesWithEnv, settle } from '../helpers/processes.js';
+import { argv0, childVitestEnv, processesWithEnv, settle, waitFor } from '../helpers/processes.js';
 import { CLI, ROOT, fixture, runCli, scratch } from '../helpers/run-cli.js';
 import { treeState } from '../helpers/tree-state.js';
 
@@ -19,11 +19,8 @@ async function leftBehind(mark: string): Promise<number[]> {
 }
 
 /** Until the app (daemon mode `hang`) says its daemon is up and it hangs; whether it did. */
-async function appHangs(scratchDir: string): Promise<boolean> {
-  const up = () => ['daemon-up', 'hanging'].every((name) => existsSync(join(scratchDir, name)));
-  for (const deadline = Date.now() + 10_000; !up() && Date.now() < deadline;)
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  return up();
+function appHangs(scratchDir: string): Promise<boolean> {
+  return waitFor(() => ['daemon-up', 'hanging'].every((name) => existsSync(join(scratchDir, name))), 10_000);
 }
 
 describe('no process outlives the check, a setsid() daemon included', () => {
