@@ -12,11 +12,12 @@
  * Command line, a subset of strace's so the same arguments serve both:
  *   prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none]
  *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]]
- *                  [--closes-in-children] -- COMMAND [ARG...]
+ *                  [--closes-in-children] [--die-with PID] -- COMMAND [ARG...]
  * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --fd-tables (ours)
  * writes the kernel's fd table of a process held where a fork point may be: at each fork, at
  * exit_group, at each write to the app's stdout or stderr that may end the marker, and as a
- * process dies of a signal.
+ * process dies of a signal. --die-with PID (ours): PID is our parent, and when it ends, however
+ * (SIGKILL included), the tracer is killed, and every tracee with it (PTRACE_O_EXITKILL).
  * Exits with the started process's status (128+N when killed by signal N), as strace does.
  */
 #include "common.h"
@@ -332,7 +333,7 @@ static int trace(void) {
 /* ---------- the command line ---------- */
 
 static void usage(const char *why) {
-  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] [--closes-in-children] -- COMMAND [ARG...]\n", why);
+  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] [--closes-in-children] [--die-with PID] -- COMMAND [ARG...]\n", why);
   exit(1);
 }
 
@@ -354,6 +355,7 @@ static const char *find_program(const char *name) {
 int main(int argc, char **argv) {
   const char *output = NULL;
   int i = 1, has_trace = 0;
+  pid_t die_with = 0;
   for (; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "--") == 0) { i++; break; }
@@ -370,6 +372,7 @@ int main(int argc, char **argv) {
     if (strcmp(arg, "--fd-tables") == 0) { fd_tables = 1; continue; }
     if (strcmp(arg, "--marker-end") == 0 && i + 1 < argc) { marker_end = atoi(argv[++i]) & 0xff; continue; }
     if (strcmp(arg, "--closes-in-children") == 0) { closes_in_children = 1; continue; }
+    if (strcmp(arg, "--die-with") == 0 && i + 1 < argc) { die_with = atoi(argv[++i]); continue; }
     if (strcmp(arg, "-e") == 0 && i + 1 < argc) {
       char *expr = argv[++i];
       if (strncmp(expr, "trace=", 6) == 0) { choose_calls(expr + 6); has_trace = 1; continue; }
@@ -379,6 +382,14 @@ int main(int argc, char **argv) {
     if (strcmp(arg, "-V") == 0) { printf("prefork-tracer 1\n"); return 0; }
     if (arg[0] == '-') usage("unknown option");
     break;
+  }
+  if (die_with > 0) {
+    /* Set, then checked: a parent that ended before the prctl has left us to another one. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != die_with) {
+      fprintf(stderr, "prefork-tracer: --die-with %d: that process has already ended\n", die_with);
+      return 1;
+    }
   }
   if (i >= argc) usage("must have PROG [ARGS]");
   if (!has_trace) usage("needs -e trace=...");
@@ -402,9 +413,15 @@ int main(int argc, char **argv) {
   build_filter(watch ? stream_fds : NULL, watch ? (size_t)stream_fd_count : 0);
   signal(SIGPIPE, SIG_IGN);
 
+  pid_t tracer = getpid();
   pid_t child = fork();
   if (child < 0) { perror("prefork-tracer: fork"); return 1; }
   if (child == 0) {
+    /* Until the tracer has set PTRACE_O_EXITKILL, its end would leave this child stopped, untraced. */
+    if (die_with > 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      if (getppid() != tracer) _exit(1);
+    }
     if (ptrace(PTRACE_TRACEME_, 0, 0, 0) < 0) {
       fprintf(stderr, "prefork-tracer: ptrace(PTRACE_TRACEME, ...): %s\n", strerror(errno));
       _exit(1);

@@ -8,6 +8,7 @@ import { straceArguments } from '../src/session/strace-command.js';
 import { TraceParser } from '../src/trace/parser.js';
 import type { JsonReport } from '../src/reporters/json.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
+import { waitFor } from './helpers/processes.js';
 
 const TRACER = nativeTracerPath();
 
@@ -309,6 +310,36 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
       }
     }
     expect(alive).toBe(false);
+  });
+
+  test('--die-with: killed with its parent, however that ends, and its tracees with it', async () => {
+    const dir = scratch();
+    const pidFile = join(dir, 'pid');
+    // The tracer's parent is this bash: SIGKILL leaves it no way to stop anything itself.
+    const parent = execa(
+      'bash',
+      ['-c', `"${TRACER}" --die-with $$ -f -e trace=close -- bash -c 'echo $$ > ${pidFile}; exec sleep 60' & wait`],
+      // Its output goes nowhere: a pipe the tracer kept would hold up the wait for bash.
+      { reject: false, stdio: 'ignore' },
+    );
+    expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 5000)).toBe(true);
+    const app = Number(readFileSync(pidFile, 'utf8'));
+    parent.kill('SIGKILL');
+    await parent;
+    const gone = () => !existsSync(`/proc/${app}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${app}/status`, 'utf8'));
+    expect(await waitFor(gone, 2000)).toBe(true);
+  });
+
+  test('--die-with a pid that is not its parent (the parent ended first): says so, starts nothing, exit 1', async () => {
+    const dir = scratch();
+    const run = await execa(TRACER, ['--die-with', '1', '-e', 'trace=close', '--', 'touch', join(dir, 'started')], {
+      reject: false,
+    });
+    expect(run).toMatchObject({
+      exitCode: 1,
+      stderr: expect.stringContaining('--die-with 1: that process has already ended'),
+    });
+    expect(existsSync(join(dir, 'started'))).toBe(false);
   });
 
   test('a command it cannot find, or a call it does not know, is said in strace words, exit 1', async () => {

@@ -42,12 +42,17 @@ export function oneCpuPrefix(cwd: string): string[] {
   return [taskset, '-c', String(cpu)];
 }
 
+/** The move keepOffTracedCpu asked for, made once the first traced app has been started. */
+let pendingMove: (() => void) | undefined;
+
 /**
  * For a run of one check at a time (the CLI's usual run, and watch): the traced
  * app gets one CPU to itself, and this process (all its threads: V8 compiles
  * and collects garbage on threads of its own, busiest while our code is still
  * cold) moves to the others. Sharing the app's CPU cost the fd-heavy benchmark
  * start ~0.15 s. Not for the library: a test runner's CPUs are not ours to move.
+ * The move itself (starting taskset takes Node 5-12 ms) waits until the app has been
+ * started (leaveTracedCpu), so that it does not hold up the start.
  */
 export function keepOffTracedCpu(cwd: string): void {
   const taskset = findProgram('taskset', cwd);
@@ -55,5 +60,13 @@ export function keepOffTracedCpu(cwd: string): void {
   if (taskset === undefined || cpus.length === 0) return;
   tracerCpus = cpus.slice(0, 1);
   // Best effort, and not waited for: a refusal (a seccomp profile) leaves things as they were.
-  execFile(taskset, ['-a', '-p', '-c', cpus.slice(1).join(','), String(process.pid)], () => undefined);
+  pendingMove = () =>
+    execFile(taskset, ['-a', '-p', '-c', cpus.slice(1).join(','), String(process.pid)], () => undefined);
+}
+
+/** Called once a traced app has been started: makes the move keepOffTracedCpu asked for, if any. */
+export function leaveTracedCpu(): void {
+  const move = pendingMove;
+  pendingMove = undefined;
+  move?.();
 }

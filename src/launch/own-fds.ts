@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { LIVE_PROC } from '../proc/proc-view.js';
 import { O_CLOEXEC } from '../model/open-file.js';
 
@@ -16,14 +17,21 @@ let startFds: Map<number, string> | undefined;
  * of; every other fd above stdio came from our parent.
  */
 export function rememberStartFds(): void {
-  const fds = LIVE_PROC.fds('self').filter((info) => info.fd > 2);
-  const links = fds.map((info) => info.link.toString('latin1'));
+  // Links only: this runs on every start of the CLI, and the flags are no guide (above).
+  const fds = readdirSync('/proc/self/fd')
+    .map(Number)
+    .filter((fd) => fd > 2)
+    .flatMap((fd) => {
+      try {
+        return [[fd, readlinkSync(`/proc/self/fd/${fd}`, 'latin1')] as const];
+      } catch {
+        return []; // the directory's own fd, closed once listed
+      }
+    });
   const count = new Map<string, number>();
-  for (const link of links) count.set(link, (count.get(link) ?? 0) + 1);
+  for (const [, link] of fds) count.set(link, (count.get(link) ?? 0) + 1);
   startFds = new Map(
-    fds
-      .map((info, i) => [info.fd, links[i]!] as const)
-      .filter(([, link]) => !link.startsWith('anon_inode:') && !(link.startsWith('pipe:') && count.get(link)! > 1)),
+    fds.filter(([, link]) => !link.startsWith('anon_inode:') && !(link.startsWith('pipe:') && count.get(link)! > 1)),
   );
 }
 

@@ -10,7 +10,7 @@ import type { AppOutput } from './app-output.js';
 import { diagnoseStraceFailure } from './diagnose.js';
 import { whyNativeCannotRun } from './native-tracer.js';
 import { findProgram } from './find-program.js';
-import { oneCpuPrefix } from './one-cpu.js';
+import { leaveTracedCpu, oneCpuPrefix } from './one-cpu.js';
 import { startReaper } from './reaper.js';
 import { readKernelFd, type KernelFd } from '../proc/proc-view.js';
 import { inheritableOwnFds } from './own-fds.js';
@@ -21,6 +21,11 @@ export interface RunRequest {
   /** The strace binary, as findStrace found it. */
   strace: string;
   straceArgs: (output: string) => string[];
+  /**
+   * The tracer is prefork-check's own: told our pid (--die-with), it is killed when we end,
+   * however we end, and its tracees with it, so no reaper is started.
+   */
+  native?: boolean;
   cwd: string;
   env: Record<string, string>;
   inheritFds: boolean;
@@ -125,7 +130,10 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
 
   const ownExtras = inheritableOwnFds(request.inheritFds);
   const passedDownFds = request.inheritFds ? ownExtras : [];
-  let [file, ...args] = [...oneCpuPrefix(request.cwd), strace, ...request.straceArgs(fifo)] as [string, ...string[]];
+  const tracerArgs = request.native
+    ? ['--die-with', String(process.pid), ...request.straceArgs(fifo)]
+    : request.straceArgs(fifo);
+  let [file, ...args] = [...oneCpuPrefix(request.cwd), strace, ...tracerArgs] as [string, ...string[]];
   if (!request.inheritFds && ownExtras.length > 0) {
     // Node cannot close fds in a child before exec; bash can, then execs strace in place.
     const closing = ownExtras.map((fd) => `${fd}>&-`).join(' ');
@@ -159,8 +167,9 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned.once('error', (error) => resolve({ exitCode: undefined, spawnError: error }));
   });
   const pid = spawned.pid;
+  leaveTracedCpu();
   // However we end, even by SIGKILL, the app's tree ends with us.
-  const reaper = pid === undefined ? undefined : startReaper(pid, readFd, request.cwd);
+  const reaper = pid === undefined || request.native ? undefined : startReaper(pid, readFd, request.cwd);
   phase('spawned');
   // The app inherits exactly our stdin, the relay fifos and the fds passed down. (strace's
   // own 0 and 1 are no guide: it swaps them for pipes of its own once the app has started.)

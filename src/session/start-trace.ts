@@ -50,6 +50,7 @@ export async function startTrace(request: TraceRequest): Promise<TracedApp> {
   const run = await runTraced({
     output: request.output,
     strace: request.strace,
+    native: request.tracer === 'native',
     straceArgs: (traceFile) => straceArguments(request, traceFile, request.command),
     cwd: request.cwd,
     env: request.attribution
