@@ -208,19 +208,26 @@ describe("the kernel's own table, as prefork-check's tracer writes it", () => {
       '50 pipe2([5<pipe:[900]>, 6<pipe:[900]>], 0) = 0',
       '50 openat(AT_FDCWD</srv>, "/srv/gone.txt", O_RDONLY, 0666) = 7</srv/gone.txt>',
       '50 openat(AT_FDCWD</srv>, "/srv/mode.txt", O_WRONLY|O_CLOEXEC) = 8</srv/mode.txt>',
-      // Closed unseen: 7; made unseen: 4 (same path, but not close-on-exec), 6 (now a socket),
-      // 8 (same path, read-only) and 9.
-      '50 --- fds 3:2102001:"/srv/kept.log" 4:0:"/srv/again.txt" 5:0:"pipe:[900]" 6:2:"socket:[901]" 8:2000000:"/srv/mode.txt" 9:0:"/srv/watched.txt" ---',
+      '50 openat(AT_FDCWD</srv>, "/srv/closed.txt", O_RDONLY|O_CLOEXEC) = 10</srv/closed.txt>',
+      '50 pipe2([11<pipe:[902]>, 12<pipe:[902]>], O_CLOEXEC) = 0',
+      '50 socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0) = 13<socket:[903]>',
+      // Closed unseen: 7 and 12; made unseen: 4 (same path, but not close-on-exec), 6 (now a socket),
+      // 8 (same path, read-only), 9, and the same kind, mode and close-on-exec as before but another
+      // thing: 10 (another path), 11 (another pipe), 13 (another socket).
+      '50 --- fds 3:2102001:"/srv/kept.log" 4:0:"/srv/again.txt" 5:0:"pipe:[900]" 6:2:"socket:[901]" 8:2000000:"/srv/mode.txt" 9:0:"/srv/watched.txt" 10:2000000:"/srv/other.txt" 11:2000000:"pipe:[904]" 13:2000002:"socket:[905]" ---',
     ];
     let task;
     for (const event of parseAll(lines)) task = model.apply(event);
     const table = task!.table;
-    expect([...table.slots.keys()].sort()).toEqual([3, 4, 5, 6, 8, 9]);
+    expect([...table.slots.keys()].sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 8, 9, 10, 11, 13]);
     expect(table.get(3)).toMatchObject({ cloexec: true, file: { path: '/srv/kept.log', unaccounted: false } });
     expect(table.get(3)!.file.createdBy).toMatchObject({ type: 'syscall', syscall: 'openat' });
     expect(table.get(5)!.file).toMatchObject({ kind: 'pipe', unaccounted: false });
-    for (const fd of [4, 6, 8, 9])
+    for (const fd of [4, 6, 8, 9, 10, 11, 13])
       expect(table.get(fd)!.file, `fd ${fd}`).toMatchObject({ unaccounted: true, createdBy: { type: 'unknown' } });
+    expect(table.get(10)!.file.path).toBe('/srv/other.txt');
+    expect(table.get(11)!.file.inode).toBe(904);
+    expect(table.get(13)!.file.socket?.inode).toBe(905);
     expect(table.get(4)).toMatchObject({ cloexec: false, file: { path: '/srv/again.txt' } });
     expect(table.get(6)!.file.kind).toBe('socket');
     expect(table.kernelRead).toBe(true);

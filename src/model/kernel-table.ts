@@ -21,15 +21,29 @@ const ACCESS_MODES = ['O_RDONLY', 'O_WRONLY', 'O_RDWR'];
 
 /**
  * Whether the kernel's fd may be the description the model holds at that number: the same kind of
- * thing, with the close-on-exec the trace last set (every change of it is traced) and, where the
- * trace knows it, the same access mode (which never changes). Otherwise the model's was closed
- * unseen and this one made where the trace cannot see.
+ * thing, the same thing where both name it (a path, a pipe's or a socket's inode), with the
+ * close-on-exec the trace last set (every change of it is traced) and, where the trace knows it,
+ * the same access mode (which never changes). Otherwise the model's was closed unseen and this one
+ * made where the trace cannot see. (A file renamed since it was opened is then taken as made
+ * unseen, under its new name: the kernel's word is what the report says.)
  */
 function mayBeSame(slot: FdSlot, fd: KernelFd): boolean {
-  if (classOf(slot.file) !== kernelClassOf(annotationFromLink(fd.link))) return false;
+  const kernel = annotationFromLink(fd.link);
+  if (classOf(slot.file) !== kernelClassOf(kernel)) return false;
+  if (!sameThing(slot.file, kernel)) return false;
   if (slot.cloexec !== ((fd.flags & O_CLOEXEC) !== 0)) return false;
   const mode = slot.file.flags.find((flag) => ACCESS_MODES.includes(flag));
   return mode === undefined || mode === ACCESS_MODES[fd.flags & 3];
+}
+
+/** Whether what the model knows of a description names what the kernel's link names, where both name it. */
+function sameThing(file: OpenFile, kernel: Annotation): boolean {
+  const differ = <T>(known: T | undefined, seen: T | undefined) =>
+    known !== undefined && seen !== undefined && known !== seen;
+  if (kernel.type === 'path') return !differ(file.path, kernel.path);
+  if (kernel.type === 'pipe') return !differ(file.inode, kernel.inode);
+  if (kernel.type === 'socket') return !differ(file.socket?.inode, kernel.inode);
+  return true;
 }
 
 /**
