@@ -97,6 +97,39 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     expect(await leftBehind(mark)).toEqual([]);
   });
 
+  test('a worker thread running checkFork() is terminated: its app ends then with the native tracer, when the process ends with strace', async () => {
+    const mark = randomUUID();
+    const appDir = scratch();
+    const worker = `
+      import { checkFork } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/index.js')).href)};
+      void checkFork({ command: ['python3', ${JSON.stringify(fixture('daemon'))}, 'hang'], forkMarker: 'READY', appOutput: 'ignore' });
+    `;
+    // The caller lives on after its worker is gone, until told on stdin.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { existsSync } from 'node:fs';
+      const worker = new Worker(new URL('data:text/javascript,' + encodeURIComponent(${JSON.stringify(worker)})));
+      while (!['daemon-up', 'hanging'].every((name) => existsSync(process.env.FIXTURE_SCRATCH + '/' + name)))
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await worker.terminate();
+      console.log('terminated');
+      process.stdin.once('data', () => process.exit(0));
+    `;
+    const caller = execa('node', ['--input-type=module', '-e', script], {
+      env: { [MARK]: mark, FIXTURE_SCRATCH: appDir },
+      reject: false,
+      buffer: false,
+    });
+    await once(caller.stdout!, 'data');
+    const tracedByStrace = processesWithEnv(MARK, mark).some((pid) => /(^|\/)strace$/.test(argv0(pid)));
+    const others = () => processesWithEnv(MARK, mark).filter((pid) => pid !== caller.pid);
+    // The native tracer dies with the thread that started it; strace's reaper waits for the process.
+    if (!tracedByStrace) expect(await settle(others)).toEqual([]);
+    caller.stdin!.write('\n');
+    await caller;
+    expect(await leftBehind(mark)).toEqual([]);
+  });
+
   test('its stdout closed mid-run (`| head`): exit 141, nothing left running', async () => {
     const mark = randomUUID();
     const cli = execa(
