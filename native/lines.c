@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include "fd-stat.h"
 #include "flags.h"
 #include "memory.h"
 #include "output.h"
@@ -23,7 +24,7 @@ static void put_string_at(pid_t pid, unsigned long addr) {
 /* ---------- fds: `3</path>`, `4<socket:[123]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>` ---------- */
 
 /* The `<...>` after an fd, from its link in /proc (already read: `target`, `n` bytes). */
-static void put_annotation(pid_t pid, long fd, const char *link, char *target, ssize_t n) {
+static void put_annotation(pid_t pid, long fd, char *target, ssize_t n) {
   int deleted = 0;
   if (target[0] == '/' && n > 10 && strcmp(target + n - 10, " (deleted)") == 0) {
     deleted = 1;
@@ -34,7 +35,7 @@ static void put_annotation(pid_t pid, long fd, const char *link, char *target, s
   if (target[0] == '/') {
     put_escaped((unsigned char *)target, (size_t)n);
     struct stat st;
-    if (stat(link, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+    if (fd_stat(pid, fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
       putf("<%s %u:%u>", S_ISCHR(st.st_mode) ? "char" : "block", major(st.st_rdev), minor(st.st_rdev));
   } else {
     unsigned long ino = 0;
@@ -55,7 +56,7 @@ static void put_fd_if(pid_t pid, long fd, int all) {
   ssize_t n = readlink(link, target, sizeof target - 1);
   if (n <= 0) return;
   target[n] = 0;
-  if (all || strncmp(target, "socket:[", 8) == 0) put_annotation(pid, fd, link, target, n);
+  if (all || strncmp(target, "socket:[", 8) == 0) put_annotation(pid, fd, target, n);
 }
 
 /* `fd` with its target: `3</path>`, `4<TCP:[...]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>`. */

@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include "calls.h"
+#include "fd-stat.h"
 #include "inject.h"
 #include "lines.h"
 #include "memory.h"
@@ -291,6 +292,7 @@ static void handle(pid_t tid, int status) {
     return;
   }
   if (!WIFSTOPPED(status)) return;
+  fd_stats_expire();
   struct task *t = task_of(tid, 1);
   int sig = WSTOPSIG(status);
   int event = status >> 16;

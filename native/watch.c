@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "calls.h"
+#include "fd-stat.h"
 #include "inject.h"
 #include "memory.h"
 #include "output.h"
@@ -23,10 +24,8 @@ static int on_start_stream(const struct stat *st) {
 }
 
 int reach_of(pid_t pid, int fd) {
-  char link[64];
   struct stat st;
-  snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, fd);
-  if (stat(link, &st) != 0) return STREAM; /* not to be judged here: said, as strace would */
+  if (fd_stat(pid, fd, &st) != 0) return STREAM; /* not to be judged here: said, as strace would */
   if (on_start_stream(&st)) return STREAM;
   return S_ISSOCK(st.st_mode) ? SAID : UNSAID;
 }
