@@ -287,28 +287,11 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
         reject: false,
       },
     );
-    let pid = 0;
-    for (let waited = 0; !pid && waited < 5000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      try {
-        pid = Number(readFileSync(pidFile, 'utf8'));
-      } catch {
-        // Not written yet.
-      }
-    }
+    const pid = await pidWritten(pidFile);
     expect(pid).toBeGreaterThan(0);
     tracer.kill('SIGKILL');
     await tracer;
-    let alive = true;
-    for (let waited = 0; alive && waited < 2000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      try {
-        process.kill(pid, 0);
-        alive = !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      } catch {
-        alive = false;
-      }
-    }
+    const alive = !(await waitFor(() => ended(pid), 2000, 20));
     expect(alive).toBe(false);
   });
 
@@ -322,12 +305,11 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
       // Its output goes nowhere: a pipe the tracer kept would hold up the wait for bash.
       { reject: false, stdio: 'ignore' },
     );
-    expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 5000)).toBe(true);
-    const app = Number(readFileSync(pidFile, 'utf8'));
+    const app = await pidWritten(pidFile);
+    expect(app).toBeGreaterThan(0);
     parent.kill('SIGKILL');
     await parent;
-    const gone = () => !existsSync(`/proc/${app}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${app}/status`, 'utf8'));
-    expect(await waitFor(gone, 2000)).toBe(true);
+    expect(await waitFor(() => ended(app), 2000)).toBe(true);
   });
 
   test('--die-with a pid that is not its parent (the parent ended first): says so, starts nothing, exit 1', async () => {
@@ -356,6 +338,21 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     expect(optional.exitCode).toBe(0);
   });
 });
+
+/** The pid a traced `bash -c 'echo $$ > file; ...'` wrote, once the line is whole; 0 if it never is. */
+async function pidWritten(file: string): Promise<number> {
+  const written = () => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n');
+  return (await waitFor(written, 5000, 20)) ? Number(readFileSync(file, 'utf8')) : 0;
+}
+
+/** Whether a process has ended (gone, or a zombie not yet reaped). */
+function ended(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
 
 /** A copy of the built package whose native tracer cannot run: not built (`missing`), a file that does not start (`broken`), or one that crashes (`crashing`). */
 function packageWithoutTracer(how: 'missing' | 'broken' | 'crashing'): string {

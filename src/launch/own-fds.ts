@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { LIVE_PROC } from '../proc/proc-view.js';
 import { O_CLOEXEC } from '../model/open-file.js';
 
@@ -22,11 +22,9 @@ export function rememberStartFds(): void {
     .map(Number)
     .filter((fd) => fd > 2)
     .flatMap((fd) => {
-      try {
-        return [[fd, readlinkSync(`/proc/self/fd/${fd}`, 'latin1')] as const];
-      } catch {
-        return []; // the directory's own fd, closed once listed
-      }
+      // undefined: the directory's own fd, closed once listed.
+      const link = LIVE_PROC.fdLink(process.pid, fd)?.toString('latin1');
+      return link === undefined ? [] : [[fd, link] as const];
     });
   const count = new Map<string, number>();
   for (const [, link] of fds) count.set(link, (count.get(link) ?? 0) + 1);
