@@ -24,12 +24,12 @@ static unsigned long fd_flags(int info_dir, const char *fd) {
   return line ? strtoul(line + 6, NULL, 8) : 0;
 }
 
-void put_table(pid_t tid) {
+void put_table(pid_t tid, pid_t holder) {
   char path[64];
-  snprintf(path, sizeof path, "/proc/%d/fd", tid);
+  snprintf(path, sizeof path, "/proc/%d/fd", holder);
   DIR *dir = opendir(path);
   if (!dir) return; /* gone: its exit line follows */
-  snprintf(path, sizeof path, "/proc/%d/fdinfo", tid);
+  snprintf(path, sizeof path, "/proc/%d/fdinfo", holder);
   int info_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   putf("%d --- fds", tid);
   struct dirent *entry;

@@ -8,8 +8,11 @@ extern int fd_tables;
 /* Set by --marker-end BYTE: a write to the app's stdout or stderr may end the marker only if it holds this byte. */
 extern int marker_end;
 
-/* `TID --- fds FD:FLAGS:"LINK" ... ---`: every fd of the stopped thread's table, FLAGS octal as in fdinfo. */
-void put_table(pid_t tid);
+/*
+ * `TID --- fds FD:FLAGS:"LINK" ... ---`: TID's table, FLAGS octal as in fdinfo, read from `holder`:
+ * TID itself, or a child it has just forked, whose copy is TID's table as it was at the fork.
+ */
+void put_table(pid_t tid, pid_t holder);
 /* Whether the write `t` has just made (`written` bytes) may end the marker: it holds the marker's last byte, or its bytes cannot be read. */
 int may_end_marker(struct task *t, long written);
 #endif

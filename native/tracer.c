@@ -110,7 +110,7 @@ static void on_entry(struct task *t) {
      * another thread's open can be handed it), exit_group does not return, and an attribution
      * record's fd -1 always fails with EBADF.
      */
-    if (fd_tables && c->kind == K_EXIT_GROUP) put_table(t->tid);
+    if (fd_tables && c->kind == K_EXIT_GROUP) put_table(t->tid, t->tid);
     if (record) put_record_at(t->tid, t->args[1], t->args[2], t->args[3]);
     else put_call(t, 0, 0);
     resume(t, PTRACE_CONT_, 0);
@@ -170,7 +170,7 @@ static void on_syscall_stop(struct task *t) {
   }
   if (t->in_call && !t->line_done && info.op == PTRACE_SYSCALL_INFO_EXIT) {
     /* The marker may end in this write: the table as it is now, held, before the write's line. */
-    if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid);
+    if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid, t->tid);
     put_call(t, (long)info.exit.rval, info.exit.is_error);
   }
   int made = t->in_call && info.op == PTRACE_SYSCALL_INFO_EXIT && watching_writes;
@@ -197,8 +197,12 @@ static void on_clone_event(struct task *t, int event) {
   if (t->call && t->call->kind == K_CLONE) flags = t->args[0];
   else if (t->call && t->call->kind == K_CLONE3) read_mem(t->tid, t->args[0], &flags, sizeof flags);
   int thread = (flags & 0x10000 /* CLONE_THREAD */) != 0;
-  /* A new process: the table it starts with, read while neither runs, before the fork's line. */
-  if (fd_tables && !thread) put_table(t->tid);
+  /*
+   * A new process: the table it starts with, before the fork's line. Read from the child, which
+   * has not run yet: its copy is the table at the fork, whatever the parent's other threads have
+   * closed or made since (closes do not stop). With CLONE_FILES the two share one table.
+   */
+  if (fd_tables && !thread) put_table(t->tid, (flags & 0x400 /* CLONE_FILES */) ? t->tid : (pid_t)child_pid);
   if (t->in_call && t->call) {
     put_call(t, (long)child_pid, 0);
     t->line_done = 1;
@@ -252,7 +256,7 @@ static void on_exec_event(struct task *t) {
  */
 static void on_exit_event(struct task *t) {
   int called_exit_group = t->call && t->call->kind == K_EXIT_GROUP;
-  if (fd_tables && tgid_of(t->tid) == t->tid && !called_exit_group) put_table(t->tid);
+  if (fd_tables && tgid_of(t->tid) == t->tid && !called_exit_group) put_table(t->tid, t->tid);
   resume(t, PTRACE_CONT_, 0);
 }
 

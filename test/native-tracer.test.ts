@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { checkFork } from '../src/check/check-fork.js';
 import { nativeTracerPath } from '../src/launch/native-tracer.js';
 import { straceArguments } from '../src/session/strace-command.js';
 import { TraceParser } from '../src/trace/parser.js';
@@ -232,6 +233,28 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
         expect.stringMatching(/app\.log$/),
       ]);
     },
+  );
+
+  // The first worker's table is the copy the kernel made at the fork: read from the child, which
+  // has not run, not from the parent, whose other threads go on (their closes do not stop).
+  test.skipIf(!hasCompiler)(
+    'a file another thread closes the moment the first worker exists is reported, in every run: the worker inherited it',
+    async () => {
+      const app = await compiled('close-after-fork');
+      const dir = dirname(app);
+      for (let run = 0; run < 20; run++) {
+        const report = await checkFork({
+          command: [app],
+          cwd: dir,
+          forkAtFirstFork: true,
+          tracer: 'native',
+          appOutput: 'ignore',
+        });
+        expect(report.status, report.error?.message).toBe('fail');
+        expect(report.leaks.map((leak) => leak.target)).toEqual([join(dir, 'inherited.log')]);
+      }
+    },
+    60_000,
   );
 
   // A filter is added to every thread (TSYNC): where a thread has filters of its own, that would
