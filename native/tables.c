@@ -6,6 +6,7 @@
 #include "memory.h"
 #include "output.h"
 #include <dirent.h>
+#include <limits.h>
 #include <sys/uio.h>
 
 int fd_tables;
@@ -78,4 +79,10 @@ int may_end_marker(struct task *t, long written) {
     return 0;
   }
   return 1; /* sendfile, splice, tee, vmsplice, sendmsg ...: bytes not at hand */
+}
+
+int may_carry_marker(struct task *t) {
+  const char *name = t->call->name;
+  int counted = strcmp(name, "write") == 0 || strcmp(name, "pwrite64") == 0;
+  return may_end_marker(t, counted ? (long)t->args[2] : LONG_MAX);
 }

@@ -15,4 +15,6 @@ extern int marker_end;
 void put_table(pid_t tid, pid_t holder);
 /* Whether the write `t` has just made (`written` bytes) may end the marker: it holds the marker's last byte, or its bytes cannot be read. */
 int may_end_marker(struct task *t, long written);
+/* At its entry: whether the write `t` is about to make may end the marker (may_end_marker on all it asks to write). */
+int may_carry_marker(struct task *t);
 #endif

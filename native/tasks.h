@@ -13,6 +13,8 @@ struct task {
   int line_done;       /* the call's line is out already (clone at its event, exec) */
   int to_stream;       /* the write in progress is to the app's stdout or stderr file */
   int every_call;      /* stops at every call's entry and exit, not only the filter's (tracer.c) */
+  int stopped;         /* in a stop the tracer has seen and not resumed yet */
+  int exiting;         /* past its exit event: it runs no more of the app's code */
   struct call *call;
   unsigned long long args[6];
   char *exec_line;     /* execve's arguments, read at entry (gone after it) */

@@ -14,9 +14,10 @@
  *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]]
  *                  [--closes-in-children] [--die-with PID] -- COMMAND [ARG...]
  * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --fd-tables (ours)
- * writes the kernel's fd table of a process held where a fork point may be: at each fork, at
- * exit_group, at each write to the app's stdout or stderr that may end the marker, and as a
- * process dies of a signal. --die-with PID (ours): PID is our parent, and when it ends, however
+ * writes the kernel's fd table of a process held where a fork point may be: at each fork (read
+ * from the child, which has not run), at exit_group, at each write to the app's stdout or stderr
+ * that may end the marker (those two with the process's other threads paused from the call's
+ * entry: pause.h), and as a process dies of a signal. --die-with PID (ours): PID is our parent, and when it ends, however
  * (SIGKILL included), the tracer is killed, and every tracee with it (PTRACE_O_EXITKILL).
  * Exits with the started process's status (128+N when killed by signal N), as strace does.
  */
@@ -32,6 +33,7 @@
 #include "lines.h"
 #include "memory.h"
 #include "output.h"
+#include "pause.h"
 #include "records.h"
 #include "tables.h"
 #include "tasks.h"
@@ -53,6 +55,7 @@ static void handle(pid_t tid, int status);
 
 /* A task that stops at every call (a forked child, for its closes) is always resumed to its next one. */
 static void resume(struct task *t, int request, int sig) {
+  t->stopped = 0;
   /* So is one with fds to watch from its next call (watch.h). */
   if (t->every_call || watch_pending(t)) request = PTRACE_SYSCALL_;
   if (ptrace(request, t->tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
@@ -110,7 +113,11 @@ static void on_entry(struct task *t) {
      * another thread's open can be handed it), exit_group does not return, and an attribution
      * record's fd -1 always fails with EBADF.
      */
-    if (fd_tables && c->kind == K_EXIT_GROUP) put_table(t->tid, t->tid);
+    if (fd_tables && c->kind == K_EXIT_GROUP) {
+      pause_others(t);
+      put_table(t->tid, t->tid);
+      end_pause(t->tid);
+    }
     if (record) put_record_at(t->tid, t->args[1], t->args[2], t->args[3]);
     else put_call(t, 0, 0);
     resume(t, PTRACE_CONT_, 0);
@@ -125,6 +132,8 @@ static void on_entry(struct task *t) {
       return;
     }
     t->to_stream = reach == STREAM;
+    /* A write that may be the marker's: the process's other threads stay where they are until its table is read. */
+    if (fd_tables && t->to_stream && may_carry_marker(t)) pause_others(t);
   }
   if (c->kind == K_EXEC) {
     free(t->exec_line);
@@ -173,6 +182,7 @@ static void on_syscall_stop(struct task *t) {
     if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid, t->tid);
     put_call(t, (long)info.exit.rval, info.exit.is_error);
   }
+  if (t->in_call && info.op == PTRACE_SYSCALL_INFO_EXIT) end_pause(t->tid);
   int made = t->in_call && info.op == PTRACE_SYSCALL_INFO_EXIT && watching_writes;
   t->in_call = 0;
   int status;
@@ -256,6 +266,8 @@ static void on_exec_event(struct task *t) {
  */
 static void on_exit_event(struct task *t) {
   int called_exit_group = t->call && t->call->kind == K_EXIT_GROUP;
+  t->exiting = 1;
+  end_pause(t->tid);
   if (fd_tables && tgid_of(t->tid) == t->tid && !called_exit_group) put_table(t->tid, t->tid);
   resume(t, PTRACE_CONT_, 0);
 }
@@ -266,6 +278,11 @@ static void on_signal_stop(struct task *t, int sig) {
   if (held_siginfo(t->tid, sig, &si)) ptrace(PTRACE_SETSIGINFO_, t->tid, 0, &si);
   if (ptrace(PTRACE_GETSIGINFO_, t->tid, 0, &si) < 0) {
     /* A group stop (SIGSTOP, SIGTSTP): let it run on, as strace without -D does. */
+    resume(t, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
+    return;
+  }
+  /* The SIGSTOP that paused it (pause.h): taken away. */
+  if (is_our_stop(&si)) {
     resume(t, t->in_call ? PTRACE_SYSCALL_ : PTRACE_CONT_, 0);
     return;
   }
@@ -291,6 +308,7 @@ static void handle(pid_t tid, int status) {
       putf("%d +++ killed by %s%s +++\n", tid, name, WCOREDUMP(status) ? " (core dumped)" : "");
     }
     if (tid == root) root_status = status;
+    end_pause(tid);
     struct task *t = task_of(tid, 0);
     if (t) forget(t);
     return;
@@ -298,6 +316,7 @@ static void handle(pid_t tid, int status) {
   if (!WIFSTOPPED(status)) return;
   fd_stats_expire();
   struct task *t = task_of(tid, 1);
+  t->stopped = 1;
   int sig = WSTOPSIG(status);
   int event = status >> 16;
   if (!t->seen) {
@@ -326,10 +345,13 @@ static int trace(void) {
       tid = waitpid(-1, &status, __WALL);
     }
     if (tid < 0) {
-      if (errno == EINTR) continue;
-      break; /* ECHILD: every tracee is gone */
+      if (errno != EINTR) break; /* ECHILD: every tracee is gone */
+      end_pause_when_late();
+    } else {
+      handle(tid, status);
     }
-    handle(tid, status);
+    /* The stops of threads a pause held, once it has ended, in the order they came. */
+    while (next_unpaused(&tid, &status)) handle(tid, status);
   }
   flush_out();
   if (WIFSIGNALED(root_status)) return 128 + WTERMSIG(root_status);

@@ -257,6 +257,28 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     60_000,
   );
 
+  // From the entry of a write that may be the marker's until its table is read, the process's
+  // other threads are paused: none of them can close (closes do not stop) or make anything there.
+  test.skipIf(!hasCompiler)(
+    'a file another thread closes the moment the marker is in the pipe is reported, in every run: it was open at the marker',
+    async () => {
+      const app = await compiled('close-after-marker');
+      const dir = dirname(app);
+      for (let run = 0; run < 20; run++) {
+        const report = await checkFork({
+          command: [app],
+          cwd: dir,
+          forkMarker: 'READY',
+          tracer: 'native',
+          appOutput: 'ignore',
+        });
+        expect(report.status, report.error?.message).toBe('fail');
+        expect(report.leaks.map((leak) => leak.target)).toEqual([join(dir, 'inherited.log')]);
+      }
+    },
+    60_000,
+  );
+
   // A filter is added to every thread (TSYNC): where a thread has filters of its own, that would
   // either fail or spread them to threads that never asked, so the check refuses, and says why.
   test.skipIf(process.arch !== 'x64')(
