@@ -25,11 +25,11 @@ static unsigned long fd_flags(int info_dir, const char *fd) {
   return line ? strtoul(line + 6, NULL, 8) : 0;
 }
 
-void put_table(pid_t tid, pid_t holder) {
+int put_table(pid_t tid, pid_t holder) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/fd", holder);
   DIR *dir = opendir(path);
-  if (!dir) return; /* gone: its exit line follows */
+  if (!dir) return 0; /* gone: its exit line follows */
   snprintf(path, sizeof path, "/proc/%d/fdinfo", holder);
   int info_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   putf("%d --- fds", tid);
@@ -46,6 +46,7 @@ void put_table(pid_t tid, pid_t holder) {
   if (info_dir >= 0) close(info_dir);
   closedir(dir);
   put(" ---\n");
+  return 1;
 }
 
 /* Whether `len` bytes at `addr` hold `byte`; 1 also when they cannot be read. */

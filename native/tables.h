@@ -12,7 +12,7 @@ extern int marker_end;
  * `TID --- fds FD:FLAGS:"LINK" ... ---`: TID's table, FLAGS octal as in fdinfo, read from `holder`:
  * TID itself, or a child it has just forked, whose copy is TID's table as it was at the fork.
  */
-void put_table(pid_t tid, pid_t holder);
+int put_table(pid_t tid, pid_t holder); /* 0 when `holder` is gone, and nothing was written */
 /* Whether the write `t` has just made (`written` bytes) may end the marker: it holds the marker's last byte, or its bytes cannot be read. */
 int may_end_marker(struct task *t, long written);
 /* At its entry: whether the write `t` is about to make may end the marker (may_end_marker on all it asks to write). */

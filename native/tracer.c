@@ -210,9 +210,11 @@ static void on_clone_event(struct task *t, int event) {
   /*
    * A new process: the table it starts with, before the fork's line. Read from the child, which
    * has not run yet: its copy is the table at the fork, whatever the parent's other threads have
-   * closed or made since (closes do not stop). With CLONE_FILES the two share one table.
+   * closed or made since (closes do not stop). With CLONE_FILES the two share one table; a child
+   * already gone (killed from outside) leaves the parent's.
    */
-  if (fd_tables && !thread) put_table(t->tid, (flags & 0x400 /* CLONE_FILES */) ? t->tid : (pid_t)child_pid);
+  int shares_table = (flags & 0x400 /* CLONE_FILES */) != 0;
+  if (fd_tables && !thread && (shares_table || !put_table(t->tid, (pid_t)child_pid))) put_table(t->tid, t->tid);
   if (t->in_call && t->call) {
     put_call(t, (long)child_pid, 0);
     t->line_done = 1;
@@ -220,7 +222,7 @@ static void on_clone_event(struct task *t, int event) {
   struct task *child = task_of((pid_t)child_pid, 1);
   child->tgid = thread ? tgid_of(t->tid) : (pid_t)child_pid;
   child->every_call = t->every_call || (closes_in_children && !thread);
-  if (watching_writes && !thread) watch_forked(t, child, (flags & 0x400 /* CLONE_FILES */) != 0);
+  if (watching_writes && !thread) watch_forked(t, child, shares_table);
   /* A forked copy of the thread has its records buffer too, at the same address, read as far. */
   if (!thread && !(flags & 0x100 /* CLONE_VM */) && event != PTRACE_EVENT_VFORK) {
     child->buffer = t->buffer;
