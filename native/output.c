@@ -29,8 +29,12 @@ void start_flush_timer(void) {
   action.sa_handler = on_flush_timer;
   sigemptyset(&action.sa_mask);
   sigaction(SIGALRM, &action, NULL);
-  struct itimerval every = {{0, FLUSH_DELAY_US}, {0, FLUSH_DELAY_US}};
+  struct itimerval every = {{0, FLUSH_TIMER_US}, {0, FLUSH_TIMER_US}};
   setitimer(ITIMER_REAL, &every, NULL);
+}
+
+void flush_soon(void) {
+  flush_asked = 1;
 }
 
 void flush_when_due(void) {

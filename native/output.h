@@ -7,13 +7,21 @@
 extern int out_fd;
 void flush_out(void);
 /*
- * Lines wait for the reader at most this long: a write per stop cost the app ~4 µs a line, and
- * prefork-check reads in turns anyway. A timer ends the tracer's wait for its next stop when the
- * app makes none (the marker's line must not wait for a call that never comes).
+ * Lines go out when the tracer is about to wait and the oldest has waited this long: a write per
+ * stop cost the app ~4 µs a line, and prefork-check reads in turns anyway.
  */
 #define FLUSH_DELAY_US 2000
+/*
+ * Lines a fork point may be decided on (a table and its call's line, a process's end) go out at
+ * the tracer's next wait, however young. The rest, when the app makes no further stop, wait for a
+ * timer that ends the tracer's wait this often: not every 2 ms, since each time it wakes the
+ * tracer, which then takes the app's CPU from it (two context switches: ~20 ms of the realistic start).
+ */
+#define FLUSH_TIMER_US 20000
 void start_flush_timer(void);
-/* Writes the lines out if they waited long enough, or the timer asked. */
+/* The lines written so far go out at the tracer's next wait. */
+void flush_soon(void);
+/* Writes the lines out if they waited long enough, or were asked to go (flush_soon, the timer). */
 void flush_when_due(void);
 void put_bytes(const char *s, size_t n);
 void put(const char *s);

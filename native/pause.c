@@ -66,7 +66,7 @@ void pause_others(struct task *t) {
     int status;
     pid_t got = waitpid(-1, &status, __WALL);
     if (got < 0) {
-      /* The flush timer ends the wait every few ms. */
+      /* The flush timer ends the wait every 20 ms (output.h). */
       if (errno == EINTR && now_ns() - pause_started_ns < PAUSE_LIMIT_NS) continue;
       break;
     }

@@ -46,6 +46,7 @@ int put_table(pid_t tid, pid_t holder) {
   if (info_dir >= 0) close(info_dir);
   closedir(dir);
   put(" ---\n");
+  flush_soon(); /* with the line of the call it is read at, which follows at once */
   return 1;
 }
 

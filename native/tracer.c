@@ -311,6 +311,7 @@ static void handle(pid_t tid, int status) {
     }
     if (tid == root) root_status = status;
     end_pause(tid);
+    flush_soon();
     struct task *t = task_of(tid, 0);
     if (t) forget(t);
     return;

@@ -234,17 +234,13 @@ describe('records in long runs no traced call breaks', () => {
   }, 120_000);
 });
 
+// strace -k unwinds every traced call: 20-30 s for these small starts on a 2-vCPU VM, so each
+// check gets --timeout 120 rather than the default 30 s.
 describe('--native-stacks', () => {
+  const slow = ['--tracer', 'strace', '--native-stacks', '--timeout', '120'];
+
   test('an fd C code made names its native stack: the libc call, the library and the extension that called it', async () => {
-    const run = await runCli([
-      '--tracer',
-      'strace',
-      '--native-stacks',
-      '--entry',
-      fixture('sqlite'),
-      '--fork-marker',
-      'READY',
-    ]);
+    const run = await runCli([...slow, '--entry', fixture('sqlite'), '--fork-marker', 'READY'], { timeout: 130_000 });
     const database = run.report!.leaks.find((leak) => leak.target.endsWith('/app.db'))!;
     expect(database.nativeStack![0]).toMatch(/^libc\.so\.6 __open/);
     expect(database.nativeStack).toContainEqual(
@@ -252,23 +248,17 @@ describe('--native-stacks', () => {
     );
     expect(database.nativeStack).toContainEqual(expect.stringMatching(/^_sqlite3\.cpython/));
     expect(run.stdout).toMatch(/ {10}native {4}libc\.so\.6 __open/);
-  });
+  }, 140_000);
 
   test('the fd no Python call announced gets a stack too; without the flag there is none', async () => {
-    const traced = await runCli([
-      '--tracer',
-      'strace',
-      '--native-stacks',
-      '--entry',
-      fixture('ctypes'),
-      '--fork-marker',
-      'READY',
-    ]);
+    const traced = await runCli([...slow, '--entry', fixture('ctypes'), '--fork-marker', 'READY'], {
+      timeout: 130_000,
+    });
     const unannounced = traced.report!.leaks.find((leak) => leak.origin === null)!;
     expect(unannounced.nativeStack).toContainEqual(expect.stringMatching(/^_ctypes\.cpython\S* _ctypes_callproc/));
     const plain = await runCli(['--entry', fixture('ctypes'), '--fork-marker', 'READY']);
     expect(plain.report!.leaks.every((leak) => leak.nativeStack === undefined)).toBe(true);
-  });
+  }, 200_000);
 });
 
 describe('a file a loader evaluates inside lines of its own (Unicorn’s config.ru)', () => {

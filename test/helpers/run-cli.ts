@@ -36,7 +36,14 @@ export interface CliRun {
 /** Runs the real CLI (dist/cli.js) under the real strace, with a JSON report. */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; json?: boolean; cwd?: string; before?: (scratch: string) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    json?: boolean;
+    cwd?: string;
+    before?: (scratch: string) => void;
+    /** ms before the CLI is killed: 60 s, unless a check is given a longer --timeout. */
+    timeout?: number;
+  } = {},
 ): Promise<CliRun> {
   const dir = scratch();
   options.before?.(dir);
@@ -47,7 +54,7 @@ export async function runCli(
     env: { FIXTURE_SCRATCH: dir, PREFORK_CHECK_KERNEL_VIEW: kernelView, NO_COLOR: '1', ...options.env },
     reject: false,
     stdin: 'ignore',
-    timeout: 60_000,
+    timeout: options.timeout ?? 60_000,
   });
   return {
     exitCode: result.exitCode ?? -1,
