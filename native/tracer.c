@@ -341,12 +341,9 @@ static void handle(pid_t tid, int status) {
 static int trace(void) {
   for (;;) {
     int status;
-    pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
-    if (tid == 0) {
-      /* Nothing to do until the app makes its next trapped call: the lines go out when due. */
-      flush_when_due();
-      tid = waitpid(-1, &status, __WALL);
-    }
+    /* Lines go out when due (output.h) before any wait, whether it blocks or not: one wait a stop. */
+    flush_when_due();
+    pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {
       if (errno != EINTR) break; /* ECHILD: every tracee is gone */
       end_pause_when_late();
