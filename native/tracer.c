@@ -17,8 +17,9 @@
  * writes the kernel's fd table of a process held where a fork point may be: at each fork (read
  * from the child, which has not run), at exit_group, at each write to the app's stdout or stderr
  * that may end the marker (those two with the process's other threads paused from the call's
- * entry: pause.h), and as a process dies of a signal. --die-with PID (ours): PID is our parent, and when it ends, however
- * (SIGKILL included), the tracer is killed, and every tracee with it (PTRACE_O_EXITKILL).
+ * entry: pause.h), and as a process dies of a signal. --die-with PID (ours): PID is our parent,
+ * and when it ends, however (SIGKILL included), the tracer is killed, and every tracee with it
+ * (PTRACE_O_EXITKILL).
  * Exits with the started process's status (128+N when killed by signal N), as strace does.
  */
 #include "common.h"
