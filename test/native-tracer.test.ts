@@ -279,6 +279,36 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     60_000,
   );
 
+  // The pause stops each other thread where it is, blocked calls included, and takes its SIGSTOP away:
+  // the app goes on as if nothing happened (a blocked call that ends with EINTR is retried by Python).
+  test('threads paused at each marker write, in accept, select, sleep and a queue, go on unharmed', async () => {
+    const code = [
+      'import queue, selectors, socket, sys, threading, time',
+      'results = {}',
+      "listener = socket.socket(); listener.bind(('127.0.0.1', 0)); listener.listen()",
+      'a, b = socket.socketpair(); sel = selectors.DefaultSelector(); sel.register(a, selectors.EVENT_READ)',
+      'q = queue.Queue()',
+      "def accepting(): conn, _ = listener.accept(); results['accept'] = conn.recv(1)",
+      "def selecting(): results['select'] = len(sel.select(timeout=30))",
+      "def sleeping(): time.sleep(0.3); results['sleep'] = True",
+      "def waiting(): results['queue'] = q.get(timeout=30)",
+      'threads = [threading.Thread(target=f) for f in (accepting, selecting, sleeping, waiting)]',
+      'for t in threads: t.start()',
+      'time.sleep(0.1)',
+      "for _ in range(20): print('READY', flush=True)",
+      "socket.create_connection(listener.getsockname()).sendall(b'x'); b.send(b'y'); q.put('z')",
+      'for t in threads: t.join(30)',
+      "sys.exit(0 if results == {'accept': b'x', 'select': 1, 'sleep': True, 'queue': 'z'} else 3)",
+    ].join('\n');
+    const started = Date.now();
+    const run = await traceToMarker(['python3', '-c', code]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    // Each of the 20 writes read a table with the four threads paused; none waited out the 250 ms limit.
+    const trace = readFileSync(join(run.cwd!, 'trace'), 'latin1');
+    expect(trace.match(/ --- fds /g)?.length).toBeGreaterThanOrEqual(20);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
   // A filter is added to every thread (TSYNC): where a thread has filters of its own, that would
   // either fail or spread them to threads that never asked, so the check refuses, and says why.
   test.skipIf(process.arch !== 'x64')(
