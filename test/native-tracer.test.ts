@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { checkFork } from '../src/check/check-fork.js';
+import type { CheckOptions } from '../src/options/options.js';
 import { nativeTracerPath } from '../src/launch/native-tracer.js';
 import { straceArguments } from '../src/session/strace-command.js';
 import { TraceParser } from '../src/trace/parser.js';
@@ -235,25 +236,25 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     },
   );
 
+  /** fixtures/native/<name>.c checked 20 times: each check reports inherited.log, and nothing else. */
+  async function reportsInheritedEveryRun(
+    name: string,
+    forkPoint: Pick<CheckOptions, 'forkAtFirstFork' | 'forkMarker'>,
+  ) {
+    const app = await compiled(name);
+    const dir = dirname(app);
+    for (let run = 0; run < 20; run++) {
+      const report = await checkFork({ command: [app], cwd: dir, tracer: 'native', appOutput: 'ignore', ...forkPoint });
+      expect(report.status, report.error?.message).toBe('fail');
+      expect(report.leaks.map((leak) => leak.target)).toEqual([join(dir, 'inherited.log')]);
+    }
+  }
+
   // The first worker's table is the copy the kernel made at the fork: read from the child, which
   // has not run, not from the parent, whose other threads go on (their closes do not stop).
   test.skipIf(!hasCompiler)(
     'a file another thread closes the moment the first worker exists is reported, in every run: the worker inherited it',
-    async () => {
-      const app = await compiled('close-after-fork');
-      const dir = dirname(app);
-      for (let run = 0; run < 20; run++) {
-        const report = await checkFork({
-          command: [app],
-          cwd: dir,
-          forkAtFirstFork: true,
-          tracer: 'native',
-          appOutput: 'ignore',
-        });
-        expect(report.status, report.error?.message).toBe('fail');
-        expect(report.leaks.map((leak) => leak.target)).toEqual([join(dir, 'inherited.log')]);
-      }
-    },
+    () => reportsInheritedEveryRun('close-after-fork', { forkAtFirstFork: true }),
     60_000,
   );
 
@@ -261,21 +262,7 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
   // other threads are paused: none of them can close (closes do not stop) or make anything there.
   test.skipIf(!hasCompiler)(
     'a file another thread closes the moment the marker is in the pipe is reported, in every run: it was open at the marker',
-    async () => {
-      const app = await compiled('close-after-marker');
-      const dir = dirname(app);
-      for (let run = 0; run < 20; run++) {
-        const report = await checkFork({
-          command: [app],
-          cwd: dir,
-          forkMarker: 'READY',
-          tracer: 'native',
-          appOutput: 'ignore',
-        });
-        expect(report.status, report.error?.message).toBe('fail');
-        expect(report.leaks.map((leak) => leak.target)).toEqual([join(dir, 'inherited.log')]);
-      }
-    },
+    () => reportsInheritedEveryRun('close-after-marker', { forkMarker: 'READY' }),
     60_000,
   );
 
