@@ -7,6 +7,12 @@
 
 /* A paused call that has not ended in this long waits on a paused thread: the pause ends. */
 #define PAUSE_LIMIT_NS (250 * 1000000LL)
+/*
+ * How long a thread is given to stop. One that has not stopped by then is in an uninterruptible
+ * wait in the kernel (a vfork parent waiting for its child, a disk): it finishes that call, and
+ * stops for our SIGSTOP before it runs any more of the app's code.
+ */
+#define STOP_LIMIT_NS (10 * 1000000LL)
 
 static struct kept { pid_t tid; int status; } *kept;
 static size_t kept_count, kept_next, kept_room;
@@ -64,11 +70,13 @@ void pause_others(struct task *t) {
   size_t left = asked;
   while (left > 0) {
     int status;
-    pid_t got = waitpid(-1, &status, __WALL);
-    if (got < 0) {
-      /* The flush timer ends the wait every 20 ms (output.h). */
-      if (errno == EINTR && now_ns() - pause_started_ns < PAUSE_LIMIT_NS) continue;
-      break;
+    pid_t got = waitpid(-1, &status, __WALL | WNOHANG);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 || (got == 0 && now_ns() - pause_started_ns >= STOP_LIMIT_NS)) break;
+    if (got == 0) {
+      /* The CPU to the threads on their way to a stop (the app's and ours are one). */
+      nanosleep(&(struct timespec){0, 20000}, NULL);
+      continue;
     }
     keep(got, status);
     for (size_t i = 0; i < asked; i++)

@@ -11,7 +11,8 @@
 /*
  * Stops every other running thread of t's process with a SIGSTOP of ours and waits for each one's
  * next stop, whichever it is, which holds it; those stops are handled once the pause ends. One
- * that does not stop soon (an uninterruptible wait) is not waited for. Nothing when a pause is on.
+ * that does not stop within 10 ms (an uninterruptible wait) is not waited for: it stops before it
+ * runs any more of the app's code. Nothing when a pause is on.
  */
 void pause_others(struct task *t);
 /* The pause for `tid`'s call, if any, ends: its threads' stops are handed back (next_unpaused). */
