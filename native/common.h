@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
@@ -22,5 +23,12 @@
 #else
 #error "prefork-tracer supports x86_64 and aarch64"
 #endif
+
+/* CLOCK_MONOTONIC in ns: the flush's and the pause's clock. */
+static inline long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 #endif

@@ -3,17 +3,10 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/time.h>
-#include <time.h>
 
 int out_fd = 2;
 static char out_buf[1 << 16];
 static size_t out_len;
-
-static long long now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static long long last_flush_ns;
 static volatile sig_atomic_t flush_asked;

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <time.h>
 
 /* A paused call that has not ended in this long waits on a paused thread: the pause ends. */
 #define PAUSE_LIMIT_NS (250 * 1000000LL)
@@ -18,12 +17,6 @@ static struct kept { pid_t tid; int status; } *kept;
 static size_t kept_count, kept_next, kept_room;
 static pid_t pauser; /* the thread whose call the pause is for, 0 for none */
 static long long pause_started_ns;
-
-static long long now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void keep(pid_t tid, int status) {
   if (kept_count == kept_room) {

@@ -11,7 +11,7 @@ struct task {
   int announced;       /* its parent's clone line is out: it may run */
   int in_call;         /* stopped at a trapped call's entry, resumed to its exit */
   int line_done;       /* the call's line is out already (clone at its event, exec) */
-  int to_stream;       /* the write in progress is to the app's stdout or stderr file */
+  int may_mark;        /* the write in progress is to the app's stdout or stderr and may hold the marker's end */
   int every_call;      /* stops at every call's entry and exit, not only the filter's (tracer.c) */
   int stopped;         /* in a stop the tracer has seen and not resumed yet */
   int exiting;         /* past its exit event: it runs no more of the app's code */

@@ -124,7 +124,7 @@ static void on_entry(struct task *t) {
     resume(t, PTRACE_CONT_, 0);
     return;
   }
-  t->to_stream = 0;
+  t->may_mark = 0;
   if (c->kind == K_OUTPUT || c->kind == K_PWRITE) {
     int reach = reach_of(t->tid, (int)t->args[c->fd_at]);
     if (reach == UNSAID) {
@@ -132,9 +132,9 @@ static void on_entry(struct task *t) {
       resume(t, PTRACE_CONT_, 0);
       return;
     }
-    t->to_stream = reach == STREAM;
     /* A write that may be the marker's: the process's other threads stay where they are until its table is read. */
-    if (fd_tables && t->to_stream && may_carry_marker(t)) pause_others(t);
+    t->may_mark = fd_tables && reach == STREAM && may_carry_marker(t);
+    if (t->may_mark) pause_others(t);
   }
   if (c->kind == K_EXEC) {
     free(t->exec_line);
@@ -180,7 +180,7 @@ static void on_syscall_stop(struct task *t) {
   }
   if (t->in_call && !t->line_done && info.op == PTRACE_SYSCALL_INFO_EXIT) {
     /* The marker may end in this write: the table as it is now, held, before the write's line. */
-    if (fd_tables && t->to_stream && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid, t->tid);
+    if (t->may_mark && !info.exit.is_error && may_end_marker(t, (long)info.exit.rval)) put_table(t->tid, t->tid);
     put_call(t, (long)info.exit.rval, info.exit.is_error);
   }
   if (t->in_call && info.op == PTRACE_SYSCALL_INFO_EXIT) end_pause(t->tid);
