@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../files/random-hex.js';
 import { delimiter, join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 
@@ -9,7 +9,7 @@ export const RUBY_BOOTSTRAP = join(PACKAGE_ROOT, 'ruby', 'prefork_check_bootstra
 
 /** A fresh secret per run: records without it are the app's own writes, not ours. */
 export function newToken(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(16);
 }
 
 /**

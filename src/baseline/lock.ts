@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../files/random-hex.js';
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { PreforkCheckError } from '../errors.js';
 
@@ -22,7 +22,7 @@ function alive(pid: number): boolean {
  * False when the lock is someone else's.
  */
 function tryLock(lock: string): boolean {
-  const temp = `${lock}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  const temp = `${lock}.${process.pid}.${randomHex(6)}`;
   try {
     // Inside the try: a write that fails (ENOSPC) after the file was made leaves no temp file.
     writeFileSync(temp, String(process.pid), { flag: 'wx', mode: 0o644 });
@@ -61,7 +61,7 @@ function holderOf(lock: string): number | undefined {
  * a waiter that moved a fresh lock by mistake puts it back.
  */
 function takeOver(lock: string, deadHolder: number): void {
-  const aside = `${lock}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
+  const aside = `${lock}.stale.${process.pid}.${randomHex(6)}`;
   try {
     renameSync(lock, aside);
   } catch {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 import {
   accessSync,
   closeSync,
@@ -18,7 +18,6 @@ import {
 } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { PreforkCheckError } from '../errors.js';
 
 function refuse(what: string, file: string, why: string, cause?: unknown): never {
@@ -118,7 +117,7 @@ export function outputTarget(file: string, what = 'the report'): string {
     if (!statSync(dir).isDirectory()) refuse(what, file, `${dir} is not a directory.`);
     accessSync(dir, constants.W_OK);
     // Permission bits say yes in /proc and /sys too, where no file can be made: make one to know.
-    const probe = join(dir, `.prefork-check-probe-${randomBytes(6).toString('hex')}`);
+    const probe = join(dir, `.prefork-check-probe-${randomHex(6)}`);
     closeSync(openSync(probe, 'wx'));
     rmSync(probe);
   } catch (error) {
@@ -178,7 +177,7 @@ export class AtomicFile {
 
   static open(file: string, what = 'the report'): AtomicFile {
     const target = preparedOutput(file, what);
-    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = join(dirname(target), `.${basename(target)}.${randomHex(6)}.tmp`);
     let mode: number | undefined;
     try {
       mode = statSync(target).mode & 0o7777;
@@ -210,7 +209,9 @@ export class AtomicFile {
   async commit(): Promise<void> {
     try {
       this.stream.end();
-      // Settles even when the stream failed (and closed) long before.
+      // Settles even when the stream failed (and closed) long before. Imported here: streams'
+      // helpers cost a CLI's start ~4 ms, and only a run that writes a file needs them.
+      const { finished } = await import('node:stream/promises');
       await finished(this.stream);
       if (this.failed) throw this.failed;
       await rename(this.temp, this.target);

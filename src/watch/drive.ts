@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../files/random-hex.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -30,7 +30,7 @@ export function get(url: string, timeoutMs: number, signal?: AbortSignal): Promi
 export function drive(command: string, timeoutMs: number, signal?: AbortSignal): Promise<number | 'timeout'> {
   return new Promise((resolve) => {
     // Every process the step starts carries this mark, also one that left the group with setsid().
-    const mark = `${DRIVE_MARK}=${randomBytes(8).toString('hex')}`;
+    const mark = `${DRIVE_MARK}=${randomHex(8)}`;
     const child = spawn('bash', ['-c', command], {
       stdio: 'ignore',
       detached: true,
