@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli.js');
 const { straceArguments } = await import(join(root, 'dist/session/strace-command.js'));
-const { oneCpuPrefix } = await import(join(root, 'dist/launch/one-cpu.js'));
+const { pinning } = await import(join(root, 'dist/launch/one-cpu.js'));
 const { nativeTracerPath } = await import(join(root, 'dist/launch/native-tracer.js'));
 const TRACERS = { strace: 'strace', native: nativeTracerPath() };
 // The API as a test suite calls it: Node is already running, so its start is not paid.
@@ -120,20 +120,24 @@ for (const [row, { name, app, flags, exit, phases }] of cases.entries()) {
   if (started !== 1) throw new Error(`${app} started ${started} times in one check`);
 
   // Each tracer as the check runs it (on one CPU), without the bootstrap or anything of ours.
-  const alone = (tracer) => [
-    ...oneCpuPrefix(root),
-    TRACERS[tracer],
-    ...straceArguments(
-      {
-        forkPoint: forkPointOf(flags),
-        attribution: false,
-        nativeStacks: flags.includes('--native-stacks'),
-        kernelTables: tracer === 'native',
-      },
-      '/dev/null',
-      command,
-    ),
-  ];
+  const alone = (tracer) => {
+    const pinned = pinning(tracer === 'native', root);
+    return [
+      ...pinned.prefix,
+      TRACERS[tracer],
+      ...pinned.tracerArgs,
+      ...straceArguments(
+        {
+          forkPoint: forkPointOf(flags),
+          attribution: false,
+          nativeStacks: flags.includes('--native-stacks'),
+          kernelTables: tracer === 'native',
+        },
+        '/dev/null',
+        command,
+      ),
+    ];
+  };
   const bare = [];
   const times = Object.fromEntries(tracers.map((tracer) => [tracer, { checked: [], alone: [], api: [] }]));
   const apiOptions = {

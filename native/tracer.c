@@ -11,15 +11,17 @@
  *
  * Command line, a subset of strace's so the same arguments serve both:
  *   prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none]
- *                  -e trace=NAME,?NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]]
- *                  [--closes-in-children] [--die-with PID] -- COMMAND [ARG...]
- * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --fd-tables (ours)
+ *                  -e trace=NAME,?NAME,... [-o FILE | --output-fd N] [--fd-tables [--marker-end BYTE]]
+ *                  [--closes-in-children] [--die-with PID] [--cpu N [--move-off PID]] -- COMMAND [ARG...]
+ * A `?NAME` unknown on this architecture is skipped; an unknown NAME is an error. --output-fd N
+ * (ours) writes the trace to fd N, inherited from our parent, which the app does not inherit. --fd-tables (ours)
  * writes the kernel's fd table of a process held where a fork point may be: at each fork (read
  * from the child, which has not run), at exit_group, at each write to the app's stdout or stderr
  * that may end the marker (those two with the process's other threads paused from the call's
  * entry: pause.h), and as a process dies of a signal. --die-with PID (ours): PID is our parent,
  * and when it ends, however (SIGKILL included), the tracer is killed, and every tracee with it
- * (PTRACE_O_EXITKILL).
+ * (PTRACE_O_EXITKILL). --cpu N (ours): the tracer and the app run on CPU N, and with
+ * --move-off PID, that process's threads on the others (cpus.h).
  * Exits with the started process's status (128+N when killed by signal N), as strace does.
  */
 #include "common.h"
@@ -29,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include "calls.h"
+#include "cpus.h"
 #include "fd-stat.h"
 #include "inject.h"
 #include "lines.h"
@@ -362,7 +365,7 @@ static int trace(void) {
 /* ---------- the command line ---------- */
 
 static void usage(const char *why) {
-  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE] [--fd-tables [--marker-end BYTE]] [--closes-in-children] [--die-with PID] -- COMMAND [ARG...]\n", why);
+  fprintf(stderr, "prefork-tracer: %s\nusage: prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none] -e trace=NAME,... [-o FILE | --output-fd N] [--fd-tables [--marker-end BYTE]] [--closes-in-children] [--die-with PID] [--cpu N [--move-off PID]] -- COMMAND [ARG...]\n", why);
   exit(1);
 }
 
@@ -383,8 +386,9 @@ static const char *find_program(const char *name) {
 
 int main(int argc, char **argv) {
   const char *output = NULL;
-  int i = 1, has_trace = 0;
-  pid_t die_with = 0;
+  int i = 1, has_trace = 0, output_fd = -1;
+  pid_t die_with = 0, move_off = 0;
+  int cpu = -1;
   for (; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "--") == 0) { i++; break; }
@@ -397,11 +401,14 @@ int main(int argc, char **argv) {
       continue;
     }
     if (strcmp(arg, "-o") == 0 && i + 1 < argc) { output = argv[++i]; continue; }
+    if (strcmp(arg, "--output-fd") == 0 && i + 1 < argc) { output_fd = atoi(argv[++i]); continue; }
     /* prefork-check's own: the kernel's table where a fork point may be (see tables.h). */
     if (strcmp(arg, "--fd-tables") == 0) { fd_tables = 1; continue; }
     if (strcmp(arg, "--marker-end") == 0 && i + 1 < argc) { marker_end = atoi(argv[++i]) & 0xff; continue; }
     if (strcmp(arg, "--closes-in-children") == 0) { closes_in_children = 1; continue; }
     if (strcmp(arg, "--die-with") == 0 && i + 1 < argc) { die_with = atoi(argv[++i]); continue; }
+    if (strcmp(arg, "--cpu") == 0 && i + 1 < argc) { cpu = atoi(argv[++i]); continue; }
+    if (strcmp(arg, "--move-off") == 0 && i + 1 < argc) { move_off = atoi(argv[++i]); continue; }
     if (strcmp(arg, "-e") == 0 && i + 1 < argc) {
       char *expr = argv[++i];
       if (strncmp(expr, "trace=", 6) == 0) { choose_calls(expr + 6); has_trace = 1; continue; }
@@ -422,12 +429,20 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) usage("must have PROG [ARGS]");
   if (!has_trace) usage("needs -e trace=...");
+  if (cpu >= 0) run_on_cpu(cpu, move_off);
   const char *program = find_program(argv[i]);
   if (!program) {
     fprintf(stderr, "prefork-tracer: Can't stat '%s': No such file or directory\n", argv[i]);
     return 1;
   }
-  if (output) {
+  if (output_fd >= 0) {
+    /* Close-on-exec before anything else looks at our fds: it is ours, not the app's. */
+    if (fcntl(output_fd, F_SETFD, FD_CLOEXEC) != 0) {
+      fprintf(stderr, "prefork-tracer: --output-fd %d: %s\n", output_fd, strerror(errno));
+      return 1;
+    }
+    out_fd = output_fd;
+  } else if (output) {
     out_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out_fd < 0) {
       fprintf(stderr, "prefork-tracer: Can't fopen '%s': %s\n", output, strerror(errno));

@@ -16,6 +16,7 @@ import { writeFileReport } from '../reporters/file-reports.js';
 import { assertWritable } from '../files/write-atomic.js';
 import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
 import { keepOffTracedCpu } from '../launch/one-cpu.js';
+import { prepareRunFifos } from '../launch/run-fifos.js';
 import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
 import { parseCli, type CliRequest } from './args.js';
@@ -286,10 +287,11 @@ export async function main(argv: string[]): Promise<number> {
       const html = run.html;
       assertReportPaths([request.json, request.junit]);
       if (html !== undefined) assertWritable(html);
+      prepareRunFifos();
       const { watch } = await import('../watch/watch.js');
       const { formatWatch, writeWatchHtml } = await import('../watch/chart.js');
       const { html: _, ...load } = run;
-      keepOffTracedCpu(process.cwd());
+      keepOffTracedCpu();
       const report = await watch({
         ...load,
         ...(request.overrides.timeout !== undefined ? { timeout: request.overrides.timeout } : {}),
@@ -316,6 +318,8 @@ export async function main(argv: string[]): Promise<number> {
       await writeReports(merged, request, request.json, request.junit);
       return merged.exitCode;
     }
+    // The run's fifos are made while the run is planned and preflighted.
+    prepareRunFifos();
     const { plan, json, junit } = planRun(request, controller.signal);
     // Fail before the app runs, not after, when a report could not be written.
     assertReportPaths([json, junit]);
@@ -328,7 +332,7 @@ export async function main(argv: string[]): Promise<number> {
       runInputs(plan),
     );
     if (plan.updateBaseline && plan.baselineFile !== undefined) assertWritable(plan.baselineFile, 'the baseline');
-    if (plan.checks.length === 1 || plan.concurrency === 1) keepOffTracedCpu(process.cwd());
+    if (plan.checks.length === 1 || plan.concurrency === 1) keepOffTracedCpu();
     const stopStatus = request.quiet
       ? () => undefined
       : showStatus(process.stderr, (seconds) => statusOf(plan, seconds));

@@ -1,26 +1,24 @@
-import { closeSync, constants, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, readFileSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import { PreforkCheckError } from '../errors.js';
 import type { AppOutput } from './app-output.js';
 import { diagnoseStraceFailure } from './diagnose.js';
 import { whyNativeCannotRun } from './native-tracer.js';
 import { findProgram } from './find-program.js';
-import { leaveTracedCpu, oneCpuPrefix } from './one-cpu.js';
+import { leaveTracedCpu, pinning } from './one-cpu.js';
 import { startReaper } from './reaper.js';
 import { readKernelFd, type KernelFd } from '../proc/proc-view.js';
 import { inheritableOwnFds } from './own-fds.js';
 import { TracePipe } from './trace-pipe.js';
+import { takeRunFifos } from './run-fifos.js';
 import { phase } from '../phases.js';
 
 export interface RunRequest {
   /** The strace binary, as findStrace found it. */
   strace: string;
-  straceArgs: (output: string) => string[];
+  /** The tracer's arguments, writing the trace to a file by name or, for our own tracer, to an fd it inherits. */
+  straceArgs: (output: string | number) => string[];
   /**
    * The tracer is prefork-check's own: told our pid (--die-with), it is killed when we end,
    * however we end, and its tracees with it, so no reaper is started.
@@ -68,72 +66,36 @@ export function findStrace(name: string, cwd: string, instead = false): string {
 /**
  * Starts the app under strace in its own process group, with strace writing
  * to a fifo that is read as a stream (the trace never touches the disk), and
- * the app's stdout and stderr on fifos we relay. The output fifos are unlinked
- * before the app starts, the trace fifo as soon as strace has it open.
+ * the app's stdout and stderr on fifos we relay (run-fifos.ts). The output fifos
+ * are unlinked before the app starts, the trace fifo as soon as strace has it
+ * open; prefork-check's own tracer writes to the trace fifo's end it inherits.
  */
 export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const strace = request.strace;
 
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(tmpdir(), 'prefork-check-'));
-  } catch (error) {
-    throw new PreforkCheckError(
-      'TMPDIR_UNUSABLE',
-      `Cannot make a temp directory in ${tmpdir()} for the trace fifos (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set TMPDIR to an existing, writable directory.`,
-      { cause: error },
-    );
-  }
-  const fifo = join(dir, 'trace');
-  const outputFifos = [join(dir, 'stdout'), join(dir, 'stderr')] as const;
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  let readFd: number;
-  let keepOpen: number | undefined;
-  const outputReadFds: number[] = [];
-  const outputWriteFds: number[] = [];
-  const opened = () => [readFd, keepOpen, ...outputReadFds, ...outputWriteFds].filter((fd) => fd !== undefined);
-  try {
-    await promisify(execFile)('mkfifo', ['-m', '600', fifo, ...outputFifos]);
-    // Non-blocking open never waits for a writer; our own writer end stops the
-    // reader seeing EOF before strace has opened the fifo.
-    readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    keepOpen = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    // The app's stdout and stderr: blocking write ends (a reader is there, so the open does not wait).
-    // Unlinked at once: both ends are open, and the app sees the same name, "(deleted)", throughout.
-    for (const path of outputFifos) {
-      outputReadFds.push(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
-      outputWriteFds.push(openSync(path, constants.O_WRONLY));
-      unlinkSync(path);
-    }
-  } catch (error) {
-    for (const fd of opened()) closeSync(fd);
-    await cleanup();
-    throw new PreforkCheckError(
-      'STRACE_FAILED',
-      `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const { fifos, appStarted } = await takeRunFifos(!request.native);
+  const readFd = fifos.trace.read;
+  const outputWriteFds = fifos.output.map((ends) => ends.write);
+  let keepOpen: number | undefined = fifos.trace.write;
+  const opened = () => [readFd, keepOpen, ...fifos.output.flatMap((ends) => [ends.read, ends.write])];
   phase('fifos');
   const releaseWriter = () => {
     if (keepOpen === undefined) return;
     closeSync(keepOpen);
     keepOpen = undefined;
-    void cleanup();
+    void fifos.release();
   };
 
   const ownExtras = inheritableOwnFds(request.inheritFds);
   const passedDownFds = request.inheritFds ? ownExtras : [];
+  const pinned = pinning(request.native === true, request.cwd);
+  // strace opens the trace fifo by its name; our own tracer is handed its write end, at a number
+  // above every fd of ours the child could inherit.
+  const traceFd = Math.max(2, ...ownExtras) + 1;
   const tracerArgs = request.native
-    ? ['--die-with', String(process.pid), ...request.straceArgs(fifo)]
-    : request.straceArgs(fifo);
-  let [file, ...args] = [...oneCpuPrefix(request.cwd), strace, ...tracerArgs] as [string, ...string[]];
+    ? ['--die-with', String(process.pid), ...pinned.tracerArgs, ...request.straceArgs(traceFd)]
+    : request.straceArgs(fifos.tracePath!);
+  let [file, ...args] = [...pinned.prefix, strace, ...tracerArgs] as [string, ...string[]];
   if (!request.inheritFds && ownExtras.length > 0) {
     // Node cannot close fds in a child before exec; bash can, then execs strace in place.
     const closing = ownExtras.map((fd) => `${fd}>&-`).join(' ');
@@ -151,15 +113,23 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
       env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
       // Each fd passed down at its own number ('ignore' between them: no holes, which would shift
       // the rest): the child gets it with close-on-exec cleared.
-      stdio: Array.from({ length: Math.max(2, ...passedDownFds) + 1 }, (_, fd) =>
-        fd === 0 ? 'inherit' : fd <= 2 ? outputWriteFds[fd - 1]! : passedDownFds.includes(fd) ? fd : 'ignore',
+      stdio: Array.from({ length: request.native ? traceFd + 1 : Math.max(2, ...passedDownFds) + 1 }, (_, fd) =>
+        fd === 0
+          ? 'inherit'
+          : fd <= 2
+            ? outputWriteFds[fd - 1]!
+            : fd === traceFd && request.native
+              ? keepOpen!
+              : passedDownFds.includes(fd)
+                ? fd
+                : 'ignore',
       ),
       detached: true,
     });
   } catch (error) {
     // Some failures (E2BIG) are thrown at once rather than emitted.
-    for (const fd of opened()) closeSync(fd);
-    await cleanup();
+    for (const fd of opened()) if (fd !== undefined) closeSync(fd);
+    await fifos.release();
     throw spawnFailure(error as NodeJS.ErrnoException);
   }
   const child = new Promise<{ exitCode: number | undefined; spawnError?: NodeJS.ErrnoException }>((resolve) => {
@@ -167,7 +137,8 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned.once('error', (error) => resolve({ exitCode: undefined, spawnError: error }));
   });
   const pid = spawned.pid;
-  leaveTracedCpu();
+  leaveTracedCpu(request.cwd);
+  appStarted();
   // However we end, even by SIGKILL, the app's tree ends with us.
   const reaper = pid === undefined || request.native ? undefined : startReaper(pid, readFd, request.cwd);
   phase('spawned');
@@ -181,7 +152,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   ] as const;
   const initialFds = starting.map(([fd, ours]) => readKernelFd('self', ours, fd)).filter((info) => info !== undefined);
   for (const fd of outputWriteFds) closeSync(fd);
-  const outputReaders = outputReadFds.map((fd, i) => request.output.streams[i === 0 ? 1 : 2].attach(fd));
+  const outputReaders = fifos.output.map((ends, i) => request.output.streams[i === 0 ? 1 : 2].attach(ends.read));
 
   const reader = new TracePipe(readFd);
   void reader.firstData.then((traced) => {
@@ -221,7 +192,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     ]);
     for (const output of outputReaders) output.destroy();
     await drained;
-    await cleanup();
+    await fifos.release();
     reaper?.release();
   };
 

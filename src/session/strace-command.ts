@@ -56,8 +56,12 @@ function kernelTableArguments(forkPoint: ForkPointSpec): string[] {
   return ['--fd-tables', '--marker-end', String(Buffer.from(forkPoint.marker).at(-1))];
 }
 
-/** strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole records, and filter in the kernel. */
-export function straceArguments(options: TraceOptions, output: string, command: string[]): string[] {
+/**
+ * strace's arguments: follow forks, annotate fds with paths and socket addresses, print whole
+ * records, and filter in the kernel. `output`: the trace's file, or (prefork-check's own tracer
+ * only) an fd it inherits.
+ */
+export function straceArguments(options: TraceOptions, output: string | number, command: string[]): string[] {
   const { forkPoint, attribution, nativeStacks, kernelTables = false } = options;
   return [
     '-f',
@@ -72,8 +76,7 @@ export function straceArguments(options: TraceOptions, output: string, command: 
     'signal=none',
     '-e',
     `trace=${tracedSyscalls(forkPoint, attribution, tracesCloses(options)).join(',')}`,
-    '-o',
-    output,
+    ...(typeof output === 'number' ? ['--output-fd', String(output)] : ['-o', output]),
     ...(kernelTables ? kernelTableArguments(forkPoint) : []),
     '--',
     ...command,

@@ -97,6 +97,32 @@ describe('no process outlives the check, a setsid() daemon included', () => {
     expect(await leftBehind(mark)).toEqual([]);
   });
 
+  test('a library caller killed between checks (a test runner ending its worker) leaves nothing in TMPDIR', async () => {
+    const dir = scratch();
+    // Three checks in one process: from the second on, the next check's fifos are made while
+    // the app runs, and wait, ready, when the caller is killed.
+    const script = `
+      import { checkFork } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/index.js')).href)};
+      for (let i = 0; i < 3; i++) {
+        const report = await checkFork({ command: ['python3', '-c', 'print("READY")'], forkMarker: 'READY', appOutput: 'ignore' });
+        if (report.status !== 'pass') throw new Error(report.status);
+      }
+      console.log('checked');
+      setInterval(() => undefined, 1000);
+    `;
+    const caller = execa('node', ['--input-type=module', '-e', script], {
+      env: { TMPDIR: dir },
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+    });
+    await once(caller.stdout!, 'data');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    caller.kill('SIGTERM');
+    await caller;
+    expect(treeState(dir)).toEqual({ '.': expect.stringMatching(/^directory /) });
+  });
+
   test('a worker thread running checkFork() is terminated: its app ends then with the native tracer, when the process ends with strace', async () => {
     const mark = randomUUID();
     const appDir = scratch();

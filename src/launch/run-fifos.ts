@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PreforkCheckError } from '../errors.js';
+
+/** The two ends of a fifo: ours to read (non-blocking), and the writer's. */
+export interface FifoEnds {
+  read: number;
+  write: number;
+}
+
+/**
+ * A run's fifos, open: the trace, and the app's stdout and stderr. All are real pipes (Node can
+ * make only sockets), so they are fifos made by mkfifo, opened, then unlinked: the app sees
+ * the same name, "(deleted)", throughout. strace opens the trace by its name (`tracePath`), which
+ * stays until `release`; prefork-check's own tracer is handed the write end instead.
+ */
+export interface RunFifos {
+  trace: FifoEnds;
+  tracePath?: string;
+  output: readonly [FifoEnds, FifoEnds];
+  /** Removes the trace's name and its directory, if still there. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/**
+ * Node has no mkfifo: making a run's fifos starts a program (~10 ms in a running Node, more than
+ * the rest of a check's start). So for prefork-check's own tracer, which needs no name on disk,
+ * they are made ahead: a check asks for its set as soon as it is called (`prepareRunFifos`),
+ * and from a process's second run on, the next run's set is made while this one's app runs.
+ * A set made ahead is only open fds, nothing on disk: a process killed between checks (a test
+ * runner's worker) leaves nothing behind.
+ */
+let prepared: Promise<RunFifos> | undefined;
+let taken = 0;
+
+/** Starts making the next native run's fifos, unless that is under way. */
+export function prepareRunFifos(): void {
+  if (prepared !== undefined) return;
+  prepared = makeRunFifos(false);
+  // Whoever takes it sees the failure; until then it is not unhandled.
+  prepared.catch(() => undefined);
+}
+
+/**
+ * The fifos for a run about to start, the caller's from here. `named`: the trace keeps its name
+ * for strace to open. `appStarted`, called once the run's app has started, makes the next set
+ * for a native run, from the second run of this process on.
+ */
+export async function takeRunFifos(named: boolean): Promise<{ fifos: RunFifos; appStarted: () => void }> {
+  if (named) return { fifos: await makeRunFifos(true), appStarted: () => undefined };
+  const ahead = prepared;
+  prepared = undefined;
+  taken += 1;
+  return { fifos: await (ahead ?? makeRunFifos(false)), appStarted: taken > 1 ? prepareRunFifos : () => undefined };
+}
+
+async function makeRunFifos(named: boolean): Promise<RunFifos> {
+  let dir: string;
+  try {
+    // Synchronous, as is starting mkfifo: both are under way before the caller goes on.
+    dir = mkdtempSync(join(tmpdir(), 'prefork-check-'));
+  } catch (error) {
+    throw new PreforkCheckError(
+      'TMPDIR_UNUSABLE',
+      `Cannot make a temp directory in ${tmpdir()} for the trace fifos (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set TMPDIR to an existing, writable directory.`,
+      { cause: error },
+    );
+  }
+  const [trace, stdout, stderr] = ['trace', 'stdout', 'stderr'].map((name) => join(dir, name)) as [
+    string,
+    string,
+    string,
+  ];
+  const opened: number[] = [];
+  const open = (path: string, flags: number) => {
+    const fd = openSync(path, flags);
+    opened.push(fd);
+    return fd;
+  };
+  try {
+    await promisify(execFile)('mkfifo', ['-m', '600', trace, stdout, stderr]);
+    // Non-blocking opens never wait for the other end. Our write end of the trace also stops
+    // the reader seeing its end before the tracer has opened it. The app's stdout and stderr:
+    // blocking write ends (a reader is there, so the open does not wait).
+    const ends = (path: string, writeFlags: number): FifoEnds => ({
+      read: open(path, constants.O_RDONLY | constants.O_NONBLOCK),
+      write: open(path, constants.O_WRONLY | writeFlags),
+    });
+    const fifos = {
+      trace: ends(trace, constants.O_NONBLOCK),
+      output: [ends(stdout, 0), ends(stderr, 0)] as const,
+    };
+    unlinkSync(stdout);
+    unlinkSync(stderr);
+    if (named) return { ...fifos, tracePath: trace, release: once(() => rm(dir, { recursive: true, force: true })) };
+    rmSync(dir, { recursive: true, force: true });
+    return { ...fifos, release: async () => undefined };
+  } catch (error) {
+    for (const fd of opened) closeSync(fd);
+    await rm(dir, { recursive: true, force: true });
+    throw new PreforkCheckError(
+      'STRACE_FAILED',
+      `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function once(action: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= action());
+}
