@@ -21,6 +21,17 @@ static void put_string_at(pid_t pid, unsigned long addr) {
   put("\"");
 }
 
+/*
+ * An open's path argument: only where the call failed. Where it made an fd, the fd's target
+ * (`= 3</abs/path>`) says what was opened, and reading the argument out of the app's memory
+ * cost ~6 µs of each open's stop (a fifth of the tracer's own time on a start of 3,000 opens):
+ * its address stands in, as strace shows memory it does not read.
+ */
+static void put_path_arg(pid_t pid, unsigned long addr, int ok) {
+  if (ok) putf("%#lx", addr);
+  else put_string_at(pid, addr);
+}
+
 /* ---------- fds: `3</path>`, `4<socket:[123]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>` ---------- */
 
 /* The `<...>` after an fd, from its link in /proc (already read: `target`, `n` bytes). */
@@ -180,7 +191,7 @@ void put_call(struct task *t, long rval, int is_error) {
       put_fd_result(pid, rval, is_error);
       return;
     case K_OPEN:
-      put_string_at(pid, a[0]);
+      put_path_arg(pid, a[0], ok);
       put(", ");
       put_open_flags(a[1]);
       putf(", %#llo)", a[2]);
@@ -188,7 +199,7 @@ void put_call(struct task *t, long rval, int is_error) {
       return;
     case K_OPENAT:
       putf("%d, ", (int)a[0]);
-      put_string_at(pid, a[1]);
+      put_path_arg(pid, a[1], ok);
       put(", ");
       put_open_flags(a[2]);
       putf(", %#llo)", a[3]);
@@ -197,7 +208,7 @@ void put_call(struct task *t, long rval, int is_error) {
     case K_OPENAT2: {
       unsigned long long how[3] = {0, 0, 0};
       putf("%d, ", (int)a[0]);
-      put_string_at(pid, a[1]);
+      put_path_arg(pid, a[1], ok);
       put(", {flags=");
       read_mem(pid, a[2], how, sizeof how);
       put_open_flags(how[0]);
@@ -212,7 +223,7 @@ void put_call(struct task *t, long rval, int is_error) {
       put_fd_result(pid, rval, is_error);
       return;
     case K_CREAT:
-      put_string_at(pid, a[0]);
+      put_path_arg(pid, a[0], ok);
       putf(", %#llo)", a[1]);
       put_fd_result(pid, rval, is_error);
       return;

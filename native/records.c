@@ -1,5 +1,6 @@
 /* Attribution records, said as strace's pwrite64 lines, and the buffers threads hand them over in. */
 #include "records.h"
+#include <sys/uio.h>
 #include "memory.h"
 #include "output.h"
 
@@ -15,19 +16,28 @@ void put_record(pid_t pid, const unsigned char *bytes, size_t len, unsigned long
   putf("\"%s, %zu, %lld) = -1 EBADF (Bad file descriptor)\n", len > shown ? "..." : "", len, (long long)offset);
 }
 
+/* What a read ahead of the count takes: most stops find a record or two, well under this. */
+#define READ_AHEAD 4096
+
 void read_buffer(struct task *t) {
   if (!t->buffer) return;
-  uint32_t used;
   static unsigned char data[BUFFER_MAX];
+  /* The count, and in the same read what may follow what was read last: one read a stop, not two. */
+  uint32_t used, from = t->buffer_read;
+  size_t ahead = t->buffer_size - from < READ_AHEAD ? t->buffer_size - from : READ_AHEAD;
+  struct iovec local[2] = {{&used, sizeof used}, {data, ahead}};
+  struct iovec remote[2] = {{(void *)t->buffer, sizeof used}, {(void *)(t->buffer + 4 + from), ahead}};
+  ssize_t got = process_vm_readv(t->tid, local, 2, remote, 2, 0);
   /* Unreadable, or not what the bootstrap writes: no longer a buffer of records (the image changed). */
-  if (read_mem(t->tid, t->buffer, &used, sizeof used) != 0 || used > t->buffer_size) {
+  if (got < (ssize_t)sizeof used || used > t->buffer_size) {
     t->buffer = 0;
     return;
   }
-  if (used < t->buffer_read) t->buffer_read = 0;
-  if (used == t->buffer_read) return;
-  size_t from = t->buffer_read, n = used - from;
-  if (read_mem(t->tid, t->buffer + 4 + from, data, n) != 0) {
+  got -= (ssize_t)sizeof used;
+  if (used < from) { from = 0; got = 0; } /* emptied since (a hand-over): all of it is new */
+  if (used == from) { t->buffer_read = used; return; }
+  size_t n = used - from;
+  if ((size_t)got < n && read_mem(t->tid, t->buffer + 4 + from + (size_t)got, data + got, n - (size_t)got) != 0) {
     t->buffer = 0;
     return;
   }

@@ -436,8 +436,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (output_fd >= 0) {
-    /* Close-on-exec before anything else looks at our fds: it is ours, not the app's. */
-    if (fcntl(output_fd, F_SETFD, FD_CLOEXEC) != 0) {
+    /*
+     * Close-on-exec before anything else looks at our fds: it is ours, not the app's. Blocking:
+     * a full pipe must hold the tracer (and the app) up, never cost a line.
+     */
+    int flags = fcntl(output_fd, F_GETFL);
+    if (fcntl(output_fd, F_SETFD, FD_CLOEXEC) != 0 || flags < 0 || fcntl(output_fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
       fprintf(stderr, "prefork-tracer: --output-fd %d: %s\n", output_fd, strerror(errno));
       return 1;
     }

@@ -83,17 +83,15 @@ async function makeRunFifos(named: boolean): Promise<RunFifos> {
   };
   try {
     await promisify(execFile)('mkfifo', ['-m', '600', trace, stdout, stderr]);
-    // Non-blocking opens never wait for the other end. Our write end of the trace also stops
-    // the reader seeing its end before the tracer has opened it. The app's stdout and stderr:
-    // blocking write ends (a reader is there, so the open does not wait).
-    const ends = (path: string, writeFlags: number): FifoEnds => ({
+    // Our read ends are non-blocking: a non-blocking open does not wait for a writer, and we
+    // poll. The write ends block (a reader is there, so their open does not wait): the app's
+    // stdout and stderr, and the trace's, which our own tracer writes to and which, held by us,
+    // stops the reader seeing the trace's end before strace has opened it.
+    const ends = (path: string): FifoEnds => ({
       read: open(path, constants.O_RDONLY | constants.O_NONBLOCK),
-      write: open(path, constants.O_WRONLY | writeFlags),
+      write: open(path, constants.O_WRONLY),
     });
-    const fifos = {
-      trace: ends(trace, constants.O_NONBLOCK),
-      output: [ends(stdout, 0), ends(stderr, 0)] as const,
-    };
+    const fifos = { trace: ends(trace), output: [ends(stdout), ends(stderr)] as const };
     unlinkSync(stdout);
     unlinkSync(stderr);
     if (named) return { ...fifos, tracePath: trace, release: once(() => rm(dir, { recursive: true, force: true })) };
