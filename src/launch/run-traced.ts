@@ -77,6 +77,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const readFd = fifos.trace.read;
   const outputWriteFds = fifos.output.map((ends) => ends.write);
   let keepOpen: number | undefined = fifos.trace.write;
+  const traceEnd = keepOpen;
   const opened = () => [readFd, keepOpen, ...fifos.output.flatMap((ends) => [ends.read, ends.write])];
   phase('fifos');
   const releaseWriter = () => {
@@ -111,19 +112,7 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned = spawn(file, args, {
       cwd: request.cwd,
       env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
-      // Each fd passed down at its own number ('ignore' between them: no holes, which would shift
-      // the rest): the child gets it with close-on-exec cleared.
-      stdio: Array.from({ length: request.native ? traceFd + 1 : Math.max(2, ...passedDownFds) + 1 }, (_, fd) =>
-        fd === 0
-          ? 'inherit'
-          : fd <= 2
-            ? outputWriteFds[fd - 1]!
-            : fd === traceFd && request.native
-              ? keepOpen!
-              : passedDownFds.includes(fd)
-                ? fd
-                : 'ignore',
-      ),
+      stdio: childFds(outputWriteFds, passedDownFds, request.native ? [traceFd, traceEnd] : undefined),
       detached: true,
     });
   } catch (error) {
@@ -203,6 +192,23 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   };
 
   return { lines: reader.lines(QUIET_MS), initialFds, passedDownFds, child, stop, whyNotTraced };
+}
+
+/**
+ * The child's fds: our stdin, the relay fifos as stdout and stderr, each fd passed down at its own
+ * number, and our own tracer's trace end at its number. 'ignore' fills the numbers between (no
+ * holes, which would shift the rest); the child gets each fd with close-on-exec cleared.
+ */
+function childFds(output: number[], passedDown: number[], trace?: [number, number]): ('inherit' | 'ignore' | number)[] {
+  const given = new Map<number, number>([
+    [1, output[0]!],
+    [2, output[1]!],
+    ...passedDown.map((fd) => [fd, fd] as [number, number]),
+  ]);
+  if (trace) given.set(...trace);
+  return Array.from({ length: Math.max(...given.keys()) + 1 }, (_, fd) =>
+    fd === 0 ? 'inherit' : (given.get(fd) ?? 'ignore'),
+  );
 }
 
 /** strace could not even be started: the kernel's reason, in words that say what to do. */
