@@ -1,5 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  closeSync,
+  constants,
+  cpSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -337,6 +349,53 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
       reject: false,
     });
     expect(run.exitCode).toBe(exitCode);
+  });
+
+  test('--output-fd: a reader slower than the trace loses no line, however the fd was opened', async () => {
+    const dir = scratch();
+    const fifo = join(dir, 'trace');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    // Handed over non-blocking, as a caller may: a full pipe must hold the tracer up, not cost lines.
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const opens = 3000; // ~200 KB of lines: the pipe (64 KB) fills while nobody reads
+    // node:child_process, which passes an fd at its own number (execa does not).
+    const tracer = spawn(
+      TRACER,
+      [
+        '-f',
+        '-e',
+        'trace=openat',
+        '--output-fd',
+        '3',
+        '--',
+        'python3',
+        '-c',
+        `for i in range(${opens}): open("/etc/hostname").close()`,
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore', writer] },
+    );
+    const exited = once(tracer, 'exit');
+    closeSync(writer);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(1 << 16);
+    for (;;) {
+      let count: number;
+      try {
+        count = readSync(reader, buffer);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      if (count === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, count)));
+    }
+    closeSync(reader);
+    expect(await exited).toEqual([0, null]);
+    const trace = Buffer.concat(chunks).toString('latin1');
+    expect(trace.match(/ openat\(.* = \d+<\/etc\/hostname>$/gm)).toHaveLength(opens);
   });
 
   test('takes its tracees with it when it is killed', async () => {
