@@ -9,7 +9,7 @@
  * their arguments (fcntl's F_DUPFD and F_SETFD, not F_GETFL; ioctl's FIOCLEX, not TCGETS), and a
  * line is formatted from the few values the model reads.
  *
- * Command line, a subset of strace's so the same arguments serve both:
+ * Command line, a subset of strace's so the same arguments serve both (and -V [--mkfifo PATH...]):
  *   prefork-tracer [-f] [-q] [-y] [-yy] [--seccomp-bpf] [-s N] [-e signal=none]
  *                  -e trace=NAME,?NAME,... [-o FILE | --output-fd N] [--fd-tables [--marker-end BYTE]]
  *                  [--closes-in-children] [--die-with PID] [--cpu N [--move-off PID]] -- COMMAND [ARG...]
@@ -369,6 +369,23 @@ static void usage(const char *why) {
   exit(1);
 }
 
+/*
+ * -V [--mkfifo PATH...]: says the version, and makes each PATH a fifo only we may open (ours:
+ * prefork-check's probe of this binary also makes the first run's fifos, one program started
+ * where there were two). Exit 2 when a fifo could not be made: the tracer itself can run.
+ */
+static int version(int argc, char **argv) {
+  printf("prefork-tracer 1\n");
+  if (argc == 0) return 0;
+  if (strcmp(argv[0], "--mkfifo") != 0) usage("-V takes only --mkfifo PATH...");
+  for (int i = 1; i < argc; i++)
+    if (mkfifo(argv[i], 0600) != 0 || chmod(argv[i], 0600) != 0) {
+      fprintf(stderr, "prefork-tracer: mkfifo %s: %s\n", argv[i], strerror(errno));
+      return 2;
+    }
+  return 0;
+}
+
 /* The program as strace finds it: a name with a slash as it is, else the first executable file on PATH. */
 static const char *find_program(const char *name) {
   static char found[4096];
@@ -415,7 +432,7 @@ int main(int argc, char **argv) {
       if (strcmp(expr, "signal=none") == 0) continue;
       usage("unknown -e expression");
     }
-    if (strcmp(arg, "-V") == 0) { printf("prefork-tracer 1\n"); return 0; }
+    if (strcmp(arg, "-V") == 0) return version(argc - i - 1, argv + i + 1);
     if (arg[0] == '-') usage("unknown option");
     break;
   }

@@ -1,4 +1,3 @@
-import { prepareRunFifos } from '../launch/run-fifos.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PreforkCheckError, type ErrorCode } from '../errors.js';
@@ -94,8 +93,6 @@ const ROOT_ENDED = 'root ended';
  */
 export async function checkFork(options: CheckOptions): Promise<Report> {
   const startedAt = Date.now();
-  // The run's fifos are made while the options are resolved and checked.
-  prepareRunFifos();
   return checkPreflighted(preflightCheck(options), startedAt);
 }
 

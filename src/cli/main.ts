@@ -16,7 +16,6 @@ import { writeFileReport } from '../reporters/file-reports.js';
 import { assertWritable } from '../files/write-atomic.js';
 import { mergeRunResults, readRunResult } from '../run/merge-reports.js';
 import { keepOffTracedCpu } from '../launch/one-cpu.js';
-import { prepareRunFifos } from '../launch/run-fifos.js';
 import { runChecks, type RunPlan } from '../run/run-checks.js';
 import { version } from '../version.js';
 import { parseCli, type CliRequest } from './args.js';
@@ -287,7 +286,6 @@ export async function main(argv: string[]): Promise<number> {
       const html = run.html;
       assertReportPaths([request.json, request.junit]);
       if (html !== undefined) assertWritable(html);
-      prepareRunFifos();
       const { watch } = await import('../watch/watch.js');
       const { formatWatch, writeWatchHtml } = await import('../watch/chart.js');
       const { html: _, ...load } = run;
@@ -318,8 +316,6 @@ export async function main(argv: string[]): Promise<number> {
       await writeReports(merged, request, request.json, request.junit);
       return merged.exitCode;
     }
-    // The run's fifos are made while the run is planned and preflighted.
-    prepareRunFifos();
     const { plan, json, junit } = planRun(request, controller.signal);
     // Fail before the app runs, not after, when a report could not be written.
     assertReportPaths([json, junit]);

@@ -4,6 +4,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { PreforkCheckError } from '../errors.js';
 import { PACKAGE_ROOT } from '../package-root.js';
+import { makeFifosAhead } from './run-fifos.js';
 
 /** Where `npm run build` puts the native tracer for this machine's architecture. */
 export function nativeTracerPath(arch: string = process.arch): string {
@@ -44,8 +45,16 @@ function findWhy(): string | undefined {
     .split('.')
     .map((part) => parseInt(part, 10));
   if (major < 5 || (major === 5 && minor < 3)) return `it needs Linux 5.3 or later, and this is ${release()}`;
-  const probe = spawnSync(path, ['-V'], { encoding: 'utf8', timeout: 10_000 });
-  if (probe.status !== 0 || !probe.stdout.startsWith('prefork-tracer')) {
+  // The probe also makes the first run's fifos: one program started where there were two.
+  const ahead = makeFifosAhead();
+  const probe = spawnSync(path, ['-V', ...(ahead ? ['--mkfifo', ...ahead.names.paths] : [])], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const said = probe.stdout?.startsWith('prefork-tracer') === true;
+  ahead?.made(said && probe.status === 0);
+  // 2 after the version: it runs, and only the fifos could not be made (the run makes its own).
+  if (!said || (probe.status !== 0 && probe.status !== 2)) {
     // A failed spawn has an error and no output; a crash a signal.
     const how = probe.error?.message ?? (probe.signal ? `killed by ${probe.signal}` : probe.stderr.trim());
     return `${path} does not start (${how || `exit status ${String(probe.status)}`})`;

@@ -26,24 +26,22 @@ export interface RunFifos {
   release(): Promise<void>;
 }
 
+/** Where a run's fifos are made: a new temp directory, and the three names in it. */
+export interface FifoNames {
+  dir: string;
+  paths: [trace: string, stdout: string, stderr: string];
+}
+
 /**
  * Node has no mkfifo: making a run's fifos starts a program (~10 ms in a running Node, more than
- * the rest of a check's start). So for prefork-check's own tracer, which needs no name on disk,
- * they are made ahead: a check asks for its set as soon as it is called (`prepareRunFifos`),
- * and from a process's second run on, the next run's set is made while this one's app runs.
- * A set made ahead is only open fds, nothing on disk: a process killed between checks (a test
- * runner's worker) leaves nothing behind.
+ * the rest of a check's start). For prefork-check's own tracer, which needs no name on disk, they
+ * are made ahead where that can be: the probe of the tracer makes the first run's
+ * (`makeFifosAhead`), and from a process's second run on, the next run's set is made while this
+ * one's app runs. A set made ahead is only open fds, nothing on disk: a process killed between
+ * checks (a test runner's worker) leaves nothing behind.
  */
 let prepared: Promise<RunFifos> | undefined;
 let taken = 0;
-
-/** Starts making the next native run's fifos, unless that is under way. */
-export function prepareRunFifos(): void {
-  if (prepared !== undefined) return;
-  prepared = makeRunFifos(false);
-  // Whoever takes it sees the failure; until then it is not unhandled.
-  prepared.catch(() => undefined);
-}
 
 /**
  * The fifos for a run about to start, the caller's from here. `named`: the trace keeps its name
@@ -55,13 +53,44 @@ export async function takeRunFifos(named: boolean): Promise<{ fifos: RunFifos; a
   const ahead = prepared;
   prepared = undefined;
   taken += 1;
-  return { fifos: await (ahead ?? makeRunFifos(false)), appStarted: taken > 1 ? prepareRunFifos : () => undefined };
+  return { fifos: await (ahead ?? makeRunFifos(false)), appStarted: taken > 1 ? prepareNext : () => undefined };
 }
 
-async function makeRunFifos(named: boolean): Promise<RunFifos> {
+function prepareNext(): void {
+  if (prepared !== undefined) return;
+  prepared = makeRunFifos(false);
+  // Whoever takes it sees the failure; until then it is not unhandled.
+  prepared.catch(() => undefined);
+}
+
+/**
+ * For a program that makes fifos anyway (the native tracer's probe): names for the next native
+ * run's, and `made` to call once the program has made them (`false`: it could not, and the names
+ * are removed). Undefined when a set is made already, or no directory can be made (the run then
+ * says why).
+ */
+export function makeFifosAhead(): { names: FifoNames; made: (ok: boolean) => void } | undefined {
+  if (prepared !== undefined) return undefined;
+  let names: FifoNames;
+  try {
+    names = fifoNames();
+  } catch {
+    return undefined;
+  }
+  const made = (ok: boolean) => {
+    if (!ok) {
+      rmSync(names.dir, { recursive: true, force: true });
+      return;
+    }
+    prepared = Promise.resolve().then(() => openRunFifos(names, false));
+    prepared.catch(() => undefined);
+  };
+  return { names, made };
+}
+
+function fifoNames(): FifoNames {
   let dir: string;
   try {
-    // Synchronous, as is starting mkfifo: both are under way before the caller goes on.
     dir = mkdtempSync(join(tmpdir(), 'prefork-check-'));
   } catch (error) {
     throw new PreforkCheckError(
@@ -70,11 +99,22 @@ async function makeRunFifos(named: boolean): Promise<RunFifos> {
       { cause: error },
     );
   }
-  const [trace, stdout, stderr] = ['trace', 'stdout', 'stderr'].map((name) => join(dir, name)) as [
-    string,
-    string,
-    string,
-  ];
+  return { dir, paths: [join(dir, 'trace'), join(dir, 'stdout'), join(dir, 'stderr')] };
+}
+
+async function makeRunFifos(named: boolean): Promise<RunFifos> {
+  const names = fifoNames();
+  try {
+    await promisify(execFile)('mkfifo', ['-m', '600', ...names.paths]);
+  } catch (error) {
+    await rm(names.dir, { recursive: true, force: true });
+    throw fifoError(error);
+  }
+  return openRunFifos(names, named);
+}
+
+/** Opens fifos that exist, unlinks what needs no name, and removes the directory where it can. */
+async function openRunFifos({ dir, paths: [trace, stdout, stderr] }: FifoNames, named: boolean): Promise<RunFifos> {
   const opened: number[] = [];
   const open = (path: string, flags: number) => {
     const fd = openSync(path, flags);
@@ -82,7 +122,6 @@ async function makeRunFifos(named: boolean): Promise<RunFifos> {
     return fd;
   };
   try {
-    await promisify(execFile)('mkfifo', ['-m', '600', trace, stdout, stderr]);
     // Our read ends are non-blocking: a non-blocking open does not wait for a writer, and we
     // poll. The write ends block (a reader is there, so their open does not wait): the app's
     // stdout and stderr, and the trace's, which our own tracer writes to and which, held by us,
@@ -100,14 +139,18 @@ async function makeRunFifos(named: boolean): Promise<RunFifos> {
   } catch (error) {
     for (const fd of opened) closeSync(fd);
     await rm(dir, { recursive: true, force: true });
-    throw new PreforkCheckError(
-      'STRACE_FAILED',
-      `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    throw fifoError(error);
   }
+}
+
+function fifoError(error: unknown): PreforkCheckError {
+  return new PreforkCheckError(
+    'STRACE_FAILED',
+    `Could not create the trace fifo in ${tmpdir()}: ${(error as Error).message}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 function once(action: () => Promise<void>): () => Promise<void> {
