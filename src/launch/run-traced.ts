@@ -77,8 +77,6 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
   const readFd = fifos.trace.read;
   const outputWriteFds = fifos.output.map((ends) => ends.write);
   let keepOpen: number | undefined = fifos.trace.write;
-  const traceEnd = keepOpen;
-  const opened = () => [readFd, keepOpen, ...fifos.output.flatMap((ends) => [ends.read, ends.write])];
   phase('fifos');
   const releaseWriter = () => {
     if (keepOpen === undefined) return;
@@ -112,12 +110,13 @@ export async function runTraced(request: RunRequest): Promise<TracedRun> {
     spawned = spawn(file, args, {
       cwd: request.cwd,
       env: { ...process.env, PYTHONUNBUFFERED: '1', ...request.env },
-      stdio: childFds(outputWriteFds, passedDownFds, request.native ? [traceFd, traceEnd] : undefined),
+      stdio: childFds(outputWriteFds, passedDownFds, request.native ? [traceFd, fifos.trace.write] : undefined),
       detached: true,
     });
   } catch (error) {
     // Some failures (E2BIG) are thrown at once rather than emitted.
-    for (const fd of opened()) if (fd !== undefined) closeSync(fd);
+    for (const fd of [readFd, fifos.trace.write, ...fifos.output.flatMap((ends) => [ends.read, ends.write])])
+      closeSync(fd);
     await fifos.release();
     throw spawnFailure(error as NodeJS.ErrnoException);
   }
