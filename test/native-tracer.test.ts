@@ -252,11 +252,12 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
   async function reportsInheritedEveryRun(
     name: string,
     forkPoint: Pick<CheckOptions, 'forkAtFirstFork' | 'forkMarker'>,
+    tracer: CheckOptions['tracer'] = 'native',
   ) {
     const app = await compiled(name);
     const dir = dirname(app);
     for (let run = 0; run < 20; run++) {
-      const report = await checkFork({ command: [app], cwd: dir, tracer: 'native', appOutput: 'ignore', ...forkPoint });
+      const report = await checkFork({ command: [app], cwd: dir, tracer, appOutput: 'ignore', ...forkPoint });
       expect(report.status, report.error?.message).toBe('fail');
       expect(report.leaks.map((leak) => leak.target)).toEqual([join(dir, 'inherited.log')]);
     }
@@ -267,6 +268,14 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
   test.skipIf(!hasCompiler)(
     'a file another thread closes the moment the first worker exists is reported, in every run: the worker inherited it',
     () => reportsInheritedEveryRun('close-after-fork', { forkAtFirstFork: true }),
+    60_000,
+  );
+
+  // strace cannot hold the process: its text may show the close before the clone's return, and
+  // the model then takes the child to have what another thread closed while the fork was under way.
+  test.skipIf(!hasCompiler)(
+    'with strace too, a file another thread closes the moment the first worker exists is reported in every run',
+    () => reportsInheritedEveryRun('close-after-fork', { forkAtFirstFork: true }, 'strace'),
     60_000,
   );
 

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { FdTable } from '../src/model/fd-table.js';
 import { initialTable } from '../src/model/initial-table.js';
 import { OpenFile } from '../src/model/open-file.js';
-import { ProcessModel } from '../src/model/process-model.js';
+import { ProcessModel, type CloneInfo } from '../src/model/process-model.js';
 import { parseAnnotation } from '../src/trace/annotation.js';
 import { bytesToText, decodeCString } from '../src/trace/c-string.js';
 import type { ProcessEvent } from '../src/trace/events.js';
@@ -151,6 +151,65 @@ describe('ProcessModel on a recorded trace', () => {
     model.tasks.set(3690, { tid: 3690, proc: root.proc, table: root.table });
     for (const event of events.slice(1)) model.apply(event);
     expect(root.table.get(39)?.file.path).toBe('/tmp/new.txt');
+  });
+});
+
+describe('a fork while another thread closes', () => {
+  /** Applies `lines`; returns the forked child's table at the clone (by fd: its file's path) and the fds kept for the race. */
+  function forkOf(lines: string[]) {
+    let forked: CloneInfo | undefined;
+    const model = new ProcessModel(
+      () => new FdTable(),
+      [
+        {
+          cloned(_parent, _child, info) {
+            if (!info.thread) forked = info;
+          },
+        },
+      ],
+    );
+    for (const event of parseAll(lines)) model.apply(event);
+    const table = Object.fromEntries([...forked!.tableAtClone.slots].map(([fd, slot]) => [fd, slot.file.path]));
+    return { table, kept: forked!.closedWhileForking, model };
+  }
+
+  // Recorded from fixtures/native/close-after-fork.c under checkFork(): the thread closes the file
+  // once the child exists, so the child has it; strace prints the close's entry before the clone's return.
+  test('a close printed between the clone entering and returning may come after the copy: the child is taken to have the file', () => {
+    const { table, kept, model } = forkOf(recorded('strace-close-during-fork.txt'));
+    expect(table).toEqual({ 3: '/tmp/race/inherited.log' });
+    expect(kept).toEqual([3]);
+    expect(model.tasks.get(31509)!.table.get(3)?.file.path).toBe('/tmp/race/inherited.log');
+    expect(model.tasks.get(31507)!.table.get(3)?.file.path).toBe('/tmp/race/after-fork.log');
+  });
+
+  test('a close still running as the clone enters may come after the copy too; one done before the clone entered may not', () => {
+    const lines = recorded('strace-close-during-fork.txt');
+    const at = lines.findIndex((line) => line.includes(' clone(child_stack'));
+    const opened = lines[at - 1]!;
+    const reordered = [
+      ...lines.slice(0, at - 1),
+      '31508 openat(AT_FDCWD</tmp/race>, "early.log", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 4</tmp/race/early.log>',
+      '31508 close(4</tmp/race/early.log>) = 0',
+      opened,
+      lines[at + 1], // the close enters first
+      lines[at], // then the clone
+      lines[at + 3], // the close returns
+      lines[at + 2], // the clone returns
+    ] as string[];
+    const { table, kept } = forkOf(reordered);
+    expect(table).toEqual({ 3: '/tmp/race/inherited.log' });
+    expect(kept).toEqual([3]);
+  });
+
+  test('without another thread in between, the child gets the table as the clone returned, and nothing is kept', () => {
+    const lines = recorded('strace-close-during-fork.txt');
+    const at = lines.findIndex((line) => line.includes(' clone(child_stack'));
+    const whole =
+      '31507 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f34dece6a10) = 31509';
+    const { table, kept } = forkOf([...lines.slice(0, at), '31508 close(3</tmp/race/inherited.log>) = 0', whole]);
+    expect(table).toEqual({});
+    expect(kept).toEqual([]);
   });
 });
 

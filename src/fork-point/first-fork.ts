@@ -69,6 +69,8 @@ interface Candidate {
   parent: Task;
   child: Task;
   table: FdTable;
+  /** fds another thread closed while the fork was under way, taken as inherited (CloneInfo). */
+  closedWhileForking: number[];
   /** `other`: a worker, but not forked by the server's own code (the app's helper process). */
   verdict: 'pending' | 'worker' | 'spawn' | 'other';
 }
@@ -111,12 +113,14 @@ export function firstForkDetector({
   const byChild = new Map<number, Candidate>();
   const notes: string[] = [];
   const shellForks = new Map<string, number>();
+  let forked: Candidate | undefined;
 
   const settle = (): ForkPointHit | undefined => {
     while (candidates.length > 0 && (candidates[0]!.verdict === 'spawn' || candidates[0]!.verdict === 'other'))
       byChild.delete(candidates.shift()!.child.tid);
     const first = candidates[0];
     if (first?.verdict !== 'worker') return undefined;
+    forked = first;
     return {
       task: first.parent,
       table: first.table,
@@ -188,7 +192,13 @@ export function firstForkDetector({
         }
         // Counting spawns too, the child is judged by its first act: a daemonizing child's setsid()
         // is no spawn of a program (supervisord forks to daemonize before it forks programs).
-        const candidate: Candidate = { parent, child, table: info.tableAtClone, verdict: 'pending' };
+        const candidate: Candidate = {
+          parent,
+          child,
+          table: info.tableAtClone,
+          closedWhileForking: info.closedWhileForking,
+          verdict: 'pending',
+        };
         candidates.push(candidate);
         byChild.set(child.tid, candidate);
         if (serverFork !== undefined) unchecked.push(candidate);
@@ -265,13 +275,20 @@ export function firstForkDetector({
       return settle();
     },
     notes() {
-      if (shellForks.size === 0) return notes;
-      const total = [...shellForks.values()].reduce((sum, count) => sum + count, 0);
-      const shells = [...shellForks.keys()].slice(0, MAX_NOTES).join(', ');
-      return [
-        ...notes,
-        `ignored ${total} forks by shells (${shells}${shellForks.size > MAX_NOTES ? ', ...' : ''}): shells fork for subshells, not workers`,
-      ];
+      const all = [...notes];
+      const raced = forked?.closedWhileForking ?? [];
+      if (raced.length > 0)
+        all.push(
+          `fd ${raced.join(', ')}: closed by another thread of pid ${forked!.parent.proc.pid} while it forked; the trace cannot tell whether before the kernel copied the table, so the worker is taken to have ${raced.length > 1 ? 'them' : 'it'} (prefork-check's own tracer reads the worker's table itself)`,
+        );
+      if (shellForks.size > 0) {
+        const total = [...shellForks.values()].reduce((sum, count) => sum + count, 0);
+        const shells = [...shellForks.keys()].slice(0, MAX_NOTES).join(', ');
+        all.push(
+          `ignored ${total} forks by shells (${shells}${shellForks.size > MAX_NOTES ? ', ...' : ''}): shells fork for subshells, not workers`,
+        );
+      }
+      return all;
     },
   };
 }

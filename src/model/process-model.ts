@@ -1,5 +1,5 @@
 import type { ProcessEvent, SyscallEvent } from '../trace/events.js';
-import { FdTable, type Duplication } from './fd-table.js';
+import { FdTable, type Duplication, type FdSlot } from './fd-table.js';
 import { reconcileWithKernel } from './kernel-table.js';
 import type { OpenFile } from './open-file.js';
 import type { Proc, Task } from './task.js';
@@ -13,6 +13,30 @@ export interface CloneInfo {
   sharedTable: boolean;
   /** The parent's table at the clone: what the child starts with. */
   tableAtClone: FdTable;
+  /**
+   * fds in `tableAtClone` that another thread closed (or replaced) while the fork was under way:
+   * the trace cannot tell whether before the kernel copied the table or after, so the child is
+   * taken to have them (a leak is never missed that way). Empty where the kernel's table was read.
+   */
+  closedWhileForking: number[];
+}
+
+/** A clone that has entered and not returned. */
+interface PendingClone {
+  flags: string[];
+  /**
+   * For a clone that copies the table: the table as it entered, with the fds closes still running
+   * had. The kernel copies the table at some moment inside the call, so what another thread closes
+   * meanwhile may be in the child's copy or not.
+   */
+  tableAtEntry?: FdTable;
+}
+
+/** A close applied as it entered, still running: the slot it took out. */
+interface RunningClose {
+  table: FdTable;
+  fd: number;
+  slot: FdSlot | undefined;
 }
 
 export interface ModelListener {
@@ -43,6 +67,22 @@ function sameStream(a: OpenFile, b: OpenFile): boolean {
 }
 
 /**
+ * Puts back into `table` (the parent's as the fork returned) what another thread closed or
+ * replaced since it entered (`atEntry`): strace's text cannot say whether the kernel copied the
+ * table before that close or after it, and a worker that may hold an fd must be told of. (What was
+ * made meanwhile is already in `table`.) Returns the fds put back.
+ */
+function keepClosedWhileForking(table: FdTable, atEntry: FdTable): number[] {
+  const kept: number[] = [];
+  for (const [fd, slot] of atEntry.slots) {
+    if (table.get(fd)?.file === slot.file) continue;
+    table.set(fd, slot.file, slot.cloexec, slot.dup);
+    kept.push(fd);
+  }
+  return kept;
+}
+
+/**
  * The fd tables of every traced process, kept exact by applying each
  * fd-changing syscall in trace order. Exited processes are dropped, so memory
  * follows what is alive, not how long the trace is.
@@ -53,9 +93,9 @@ export class ProcessModel {
   /** The descriptions of the stdin (0), stdout (1) and stderr (2) the app was started with. */
   private readonly startStdio = new Map<OpenFile, 0 | 1 | 2>();
   /** Clone calls that have entered but not returned, by calling thread. */
-  private readonly pendingClones = new Map<number, string[]>();
+  private readonly pendingClones = new Map<number, PendingClone>();
   /** Threads whose close, still running, was applied when it entered. */
-  private readonly closedAtEntry = new Set<number>();
+  private readonly closedAtEntry = new Map<number, RunningClose>();
 
   /** `proc`: the live processes' /proc (NO_PROC for a recorded trace), asked only who a new task belongs to. */
   constructor(
@@ -83,12 +123,13 @@ export class ProcessModel {
     const task = this.taskFor(event.pid);
     switch (event.type) {
       case 'unfinished':
-        if (CLONE_CALLS.has(event.name)) this.pendingClones.set(event.pid, cloneFlags(event.name, event.args));
+        if (CLONE_CALLS.has(event.name)) this.pendingClones.set(event.pid, this.cloneEntered(task, event));
         // Linux frees the number as close enters, and it may block (a flush) while another
         // thread's open is handed that number and returns: strace prints the close's result
         // after the open's. Applied at its end, the close would remove the new file.
         if (event.name === 'close') {
-          this.closedAtEntry.add(event.pid);
+          const fd = Number.parseInt(event.args, 10);
+          this.closedAtEntry.set(event.pid, { table: task.table, fd, slot: task.table.get(fd) });
           this.applySyscall(task, { ...event, type: 'syscall', result: '0' });
         }
         break;
@@ -118,10 +159,10 @@ export class ProcessModel {
       return;
     }
     if (CLONE_CALLS.has(event.name)) {
-      const flags = this.pendingClones.get(event.pid) ?? cloneFlags(event.name, event.args);
+      const pending = this.pendingClones.get(event.pid) ?? { flags: cloneFlags(event.name, event.args) };
       this.pendingClones.delete(event.pid);
       const childTid = Number.parseInt(event.result, 10);
-      if (childTid > 0 && !this.tasks.has(childTid)) this.createChild(task, childTid, flags);
+      if (childTid > 0 && !this.tasks.has(childTid)) this.createChild(task, childTid, pending);
       // On to the fd handlers: with CLONE_PIDFD the parent gets a pidfd as the clone returns.
     }
     const { made, duplicated, released } = applyFdSyscall(task, event);
@@ -155,10 +196,7 @@ export class ProcessModel {
     // A child can print before its parent's clone returns (vfork always does).
     const parentTid = this.guessParent(tid);
     const parent = parentTid === undefined ? undefined : this.tasks.get(parentTid);
-    if (parent) {
-      const flags = this.pendingClones.get(parentTid!) ?? [];
-      return this.createChild(parent, tid, flags);
-    }
+    if (parent) return this.createChild(parent, tid, this.pendingClones.get(parentTid!) ?? { flags: [] });
     const proc: Proc = { pid: tid, parentPid: undefined, program: '', exited: false };
     const orphan: Task = { tid, proc, table: new FdTable() };
     this.tasks.set(tid, orphan);
@@ -180,17 +218,30 @@ export class ProcessModel {
     return candidates.at(-1);
   }
 
-  private createChild(parent: Task, tid: number, flags: string[]): Task {
+  /** A clone as it enters: its flags, and for one that copies the table, that table as it is now. */
+  private cloneEntered(task: Task, event: { name: string; args: string }): PendingClone {
+    const flags = cloneFlags(event.name, event.args);
+    if (flags.includes('CLONE_THREAD') || flags.includes('CLONE_FILES')) return { flags };
+    const tableAtEntry = task.table.copy();
+    for (const close of this.closedAtEntry.values())
+      if (close.table === task.table && close.slot && !tableAtEntry.get(close.fd))
+        tableAtEntry.set(close.fd, close.slot.file, close.slot.cloexec, close.slot.dup);
+    return { flags, tableAtEntry };
+  }
+
+  private createChild(parent: Task, tid: number, { flags, tableAtEntry }: PendingClone): Task {
     const thread = flags.includes('CLONE_THREAD');
     const sharedTable = flags.includes('CLONE_FILES');
     const tableAtClone = parent.table.copy();
+    const closedWhileForking =
+      tableAtEntry && !parent.table.kernelRead ? keepClosedWhileForking(tableAtClone, tableAtEntry) : [];
     const proc: Proc = thread
       ? parent.proc
       : { pid: tid, parentPid: parent.proc.pid, program: parent.proc.program, exited: false };
     // The child gets its own copy: `tableAtClone` must stay as it was at the clone (first-fork reports it).
     const child: Task = { tid, proc, table: sharedTable ? parent.table : tableAtClone.copy() };
     this.tasks.set(tid, child);
-    const info = { thread, vfork: flags.includes('CLONE_VFORK'), sharedTable, tableAtClone };
+    const info = { thread, vfork: flags.includes('CLONE_VFORK'), sharedTable, tableAtClone, closedWhileForking };
     for (const listener of this.listeners) listener.cloned?.(parent, child, info);
     return child;
   }
