@@ -32,7 +32,7 @@ static void put_path_arg(pid_t pid, unsigned long addr, int ok) {
   else put_string_at(pid, addr);
 }
 
-/* ---------- fds: `3</path>`, `4<socket:[123]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>` ---------- */
+/* ---------- fds: `3</path<ino 12>>`, `4<socket:[123]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>` ---------- */
 
 /* The `<...>` after an fd, from its link in /proc (already read: `target`, `n` bytes). */
 static void put_annotation(pid_t pid, long fd, char *target, ssize_t n) {
@@ -46,8 +46,16 @@ static void put_annotation(pid_t pid, long fd, char *target, ssize_t n) {
   if (target[0] == '/') {
     put_escaped((unsigned char *)target, (size_t)n);
     struct stat st;
-    if (fd_stat(pid, fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+    if (fd_stat(pid, fd, &st) != 0) {
+      /* gone or unreadable: the path alone */
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       putf("<%s %u:%u>", S_ISCHR(st.st_mode) ? "char" : "block", major(st.st_rdev), minor(st.st_rdev));
+    } else {
+      /* Ours, not strace's: the file's inode, by which the kernel's table at the fork point knows
+       * it again if it was renamed or unlinked since. Taken by a stat, as the table's is, so both
+       * come from one source (fdinfo's `ino:` is another, and older kernels lack it). */
+      putf("<ino %llu>", (unsigned long long)st.st_ino);
+    }
   } else {
     unsigned long ino = 0;
     int named = 0;
@@ -70,7 +78,7 @@ static void put_fd_if(pid_t pid, long fd, int all) {
   if (all || strncmp(target, "socket:[", 8) == 0) put_annotation(pid, fd, target, n);
 }
 
-/* `fd` with its target: `3</path>`, `4<TCP:[...]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>`. */
+/* `fd` with its target: `3</path<ino 12>>`, `4<TCP:[...]>`, `5<pipe:[9]>`, `6</dev/null<char 1:3>>`. */
 static void put_fd(pid_t pid, long fd) { put_fd_if(pid, fd, 1); }
 
 static void put_socket_fd(pid_t pid, long fd) { put_fd_if(pid, fd, 0); }

@@ -7,6 +7,7 @@
 #include "output.h"
 #include <dirent.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 int fd_tables;
@@ -39,7 +40,13 @@ int put_table(pid_t tid, pid_t holder) {
     char link[4096];
     ssize_t n = readlinkat(dirfd(dir), entry->d_name, link, sizeof link);
     if (n < 0) continue; /* closed since the listing */
-    putf(" %s:%lo:\"", entry->d_name, info_dir < 0 ? 0 : fd_flags(info_dir, entry->d_name));
+    putf(" %s:%lo:", entry->d_name, info_dir < 0 ? 0 : fd_flags(info_dir, entry->d_name));
+    /* A file's inode, from its stat as at its creation's line (lines.c): not for what has no path. */
+    struct stat st;
+    if (link[0] == '/' && fstatat(dirfd(dir), entry->d_name, &st, 0) == 0 && !S_ISCHR(st.st_mode) &&
+        !S_ISBLK(st.st_mode))
+      putf("%llu", (unsigned long long)st.st_ino);
+    put(":\"");
     put_escaped((const unsigned char *)link, (size_t)n);
     put("\"");
   }

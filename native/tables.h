@@ -9,7 +9,8 @@ extern int fd_tables;
 extern int marker_end;
 
 /*
- * `TID --- fds FD:FLAGS:"LINK" ... ---`: TID's table, FLAGS octal as in fdinfo, read from `holder`:
+ * `TID --- fds FD:FLAGS:INO:"LINK" ... ---`: TID's table, FLAGS octal as in fdinfo, INO a file's
+ * inode (empty for what has no path, and for a device), read from `holder`:
  * TID itself, or a child it has just forked, whose copy is TID's table as it was at the fork.
  */
 int put_table(pid_t tid, pid_t holder); /* 0 when `holder` is gone, and nothing was written */

@@ -120,9 +120,12 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     ).find((arg) => arg.startsWith('trace='))!;
     const { trace, exitCode } = await traceOf(code, names.slice('trace='.length).split(','));
     expect(exitCode).toBe(0);
-    expect(trace).toMatch(/ fcntl\(3<[^>]*data\.txt>, F_DUPFD_CLOEXEC, 10\) = 10<[^>]*data\.txt>/);
-    expect(trace).toMatch(/ fcntl\(10<[^>]*data\.txt>, F_SETFD, 0\) = 0|ioctl\(10<[^>]*data\.txt>, FIONCLEX/);
-    expect(trace).toMatch(/ ioctl\(10<[^>]*data\.txt>, FIOCLEX, 0\) = 0/);
+    // A file's target ends with its inode, ours: `</srv/data.txt<ino 1234>>`.
+    expect(trace).toMatch(/ fcntl\(3<[^>]*data\.txt<ino \d+>>, F_DUPFD_CLOEXEC, 10\) = 10<[^>]*data\.txt<ino \d+>>/);
+    expect(trace).toMatch(
+      / fcntl\(10<[^>]*data\.txt<ino \d+>>, F_SETFD, 0\) = 0|ioctl\(10<[^>]*data\.txt<ino \d+>>, FIONCLEX/,
+    );
+    expect(trace).toMatch(/ ioctl\(10<[^>]*data\.txt<ino \d+>>, FIOCLEX, 0\) = 0/);
     expect(trace).toContain(' pwrite64(-1, "record", 6, 0) = -1 EBADF (Bad file descriptor)');
     // Not stopped for (the execve lines hold the script's own words).
     const stops = trace.split('\n').filter((line) => !/^\d+ execve\(/.test(line));
@@ -287,6 +290,38 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     60_000,
   );
 
+  // Each new file's line carries its inode, and the kernel's table at the fork point is matched by
+  // it: a file renamed or unlinked since keeps its maker and line, under the kernel's name for it.
+  test('a file renamed or unlinked after it was opened is reported under its name now, with the line that opened it', async () => {
+    const dir = scratch();
+    const app = join(dir, 'app.py');
+    writeFileSync(
+      app,
+      [
+        'import os, tempfile',
+        "log = open('opened.log', 'w')",
+        "os.rename('opened.log', 'renamed.log')",
+        "scratch = tempfile.NamedTemporaryFile(dir='.', delete=False)",
+        'os.unlink(scratch.name)',
+        "print('READY', flush=True)",
+      ].join('\n'),
+    );
+    const check = (tracer: CheckOptions['tracer']) =>
+      checkFork({ command: ['python3', app], cwd: dir, tracer, appOutput: 'ignore', forkMarker: 'READY' });
+    const [native, strace] = await Promise.all([check('native'), check('strace')]);
+    const said = (report: typeof native) =>
+      report.leaks.map((leak) => [leak.target.replace(/tmp\w+/, 'tmp*'), leak.origin?.line, leak.unaccounted ?? false]);
+    expect(said(native), native.error?.message).toEqual([
+      [join(dir, 'renamed.log'), 2, false],
+      [`${join(dir, 'tmp*')} (deleted)`, 4, false],
+    ]);
+    // strace names each as it was opened (it never reads the table), with the same lines.
+    expect(said(strace)).toEqual([
+      [join(dir, 'opened.log'), 2, false],
+      [join(dir, 'tmp*'), 4, false],
+    ]);
+  });
+
   // The pause stops each other thread where it is, blocked calls included, and takes its SIGSTOP away:
   // the app goes on as if nothing happened (a blocked call that ends with EINTR is retried by Python).
   test('threads paused at each marker write, in accept, select, sleep and a queue, go on unharmed', async () => {
@@ -404,7 +439,7 @@ describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () 
     closeSync(reader);
     expect(await exited).toEqual([0, null]);
     const trace = Buffer.concat(chunks).toString('latin1');
-    expect(trace.match(/ openat\(.* = \d+<\/etc\/hostname>$/gm)).toHaveLength(opens);
+    expect(trace.match(/ openat\(.* = \d+<\/etc\/hostname<ino \d+>>$/gm)).toHaveLength(opens);
   });
 
   test('takes its tracees with it when it is killed', async () => {

@@ -235,6 +235,55 @@ describe("the kernel's own table, as prefork-check's tracer writes it", () => {
     expect(parser.parse('77 --- SIGCHLD {si_signo=SIGCHLD} ---')).toMatchObject({ type: 'signal', signal: 'SIGCHLD' });
   });
 
+  test("a file's inode, after its flags and in its creation's annotation (prefork-check's tracer only)", () => {
+    const parser = new TraceParser();
+    expect(parser.parse('77 --- fds 0:100000::"/dev/null" 3:2100002:1234:"/tmp/a.log" 9:2::"socket:[81]" ---')).toEqual(
+      {
+        type: 'kernel-table',
+        pid: 77,
+        fds: [
+          { fd: 0, flags: 0o100000, link: Buffer.from('/dev/null') },
+          { fd: 3, flags: 0o2100002, link: Buffer.from('/tmp/a.log'), ino: '1234' },
+          { fd: 9, flags: 0o2, link: Buffer.from('socket:[81]') },
+        ],
+      },
+    );
+    expect(parseAnnotation('</tmp/a.log<ino 1234>>')).toEqual({
+      type: 'path',
+      path: '/tmp/a.log',
+      deleted: false,
+      ino: '1234',
+    });
+    expect(parseAnnotation('</tmp/a.log<ino 1234>>(deleted)')).toMatchObject({ deleted: true, ino: '1234' });
+  });
+
+  test('a file known by its inode is the same file renamed or unlinked, under its name now; another file at its path is not', () => {
+    const model = new ProcessModel(() => new FdTable());
+    const lines = [
+      '50 openat(AT_FDCWD</srv>, 0x7f00, O_WRONLY|O_CREAT|O_APPEND, 0666) = 3</srv/app.log<ino 11>>',
+      '50 openat(AT_FDCWD</srv>, 0x7f00, O_RDWR|O_CREAT, 0600) = 4</srv/tmpx<ino 12>>',
+      '50 openat(AT_FDCWD</srv>, 0x7f00, O_WRONLY|O_CREAT|O_APPEND, 0666) = 5</srv/rotated.log<ino 13>>',
+      '50 openat(AT_FDCWD</srv>, 0x7f00, O_RDONLY) = 6</srv/plain.txt>',
+      // 3 renamed, 4 unlinked; at 5 the same name is another file (made unseen); 6 has no inode to go by.
+      '50 --- fds 3:102001:11:"/srv/app.log.1" 4:100002:12:"/srv/tmpx (deleted)" 5:102001:99:"/srv/rotated.log" 6:100000:14:"/srv/plain.txt" ---',
+    ];
+    let task;
+    for (const event of parseAll(lines)) task = model.apply(event);
+    const table = task!.table;
+    expect(table.get(3)!.file).toMatchObject({
+      path: '/srv/app.log.1',
+      unaccounted: false,
+      createdBy: { syscall: 'openat' },
+    });
+    expect(table.get(4)!.file).toMatchObject({ path: '/srv/tmpx', deleted: true, unaccounted: false });
+    expect(table.get(5)!.file).toMatchObject({
+      path: '/srv/rotated.log',
+      unaccounted: true,
+      createdBy: { type: 'unknown' },
+    });
+    expect(table.get(6)!.file).toMatchObject({ path: '/srv/plain.txt', unaccounted: false });
+  });
+
   test('a copy of stdout made anew is stdout; the file stdin reads, opened again, is not stdin', () => {
     const model = new ProcessModel(() =>
       initialTable(

@@ -166,7 +166,7 @@ describe('prefork-check watch', () => {
       'exec 7</etc/hostname; echo READY; sleep 30',
     ]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    // The file opened, as the argument (strace) or as the fd's target (our tracer: `= 7</etc/hostname>`).
+    // The file opened, as the argument (strace) or as the fd's target (our tracer: `= 7</etc/hostname<ino 1234>>`).
     expect(readFileSync(trace, 'latin1')).toMatch(
       /^\d+ +execve\("\/usr\/bin\/bash".*\n(.*\n)*\d+ +openat\(.*\/etc\/hostname/,
     );

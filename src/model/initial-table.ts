@@ -25,7 +25,7 @@ export function initialTable(
   made: 'inherited' | 'unknown' = 'inherited',
 ): FdTable {
   const table = new FdTable();
-  for (const { fd, link, flags } of fds) {
+  for (const { fd, link, flags, ino } of fds) {
     const annotation = annotationFromLink(link);
     const from = passedDown.includes(fd) ? 'prefork-check' : 'stdio';
     const creator =
@@ -34,6 +34,7 @@ export function initialTable(
         : ({ type: 'inherited', from } as const);
     const file = new OpenFile(kindOf(annotation, '', []), accessFlags(flags), creator);
     file.learn(annotation);
+    file.fileInode = ino;
     // The child gets stdio by dup2, which clears close-on-exec; passed-down fds have it clear already.
     table.set(fd, file, false);
   }

@@ -52,7 +52,10 @@ export const O_CLOEXEC = 0o2000000;
 export class OpenFile {
   path?: string;
   device?: 'char' | 'block';
+  /** A pipe's inode. */
   inode?: number;
+  /** A file's inode, where prefork-check's own tracer gave it: the file is known by it once renamed or unlinked. */
+  fileInode?: string;
   anon?: string;
   socket?: SocketState;
   /** Set when the model met this fd in use without having seen it created. */
@@ -76,6 +79,7 @@ export class OpenFile {
         // A memfd is always "(deleted)" to the kernel: it never had a name to lose.
         if (annotation.deleted && !annotation.path.startsWith('/memfd:')) this.deleted = true;
         if (annotation.device) this.device = annotation.device;
+        this.fileInode ??= annotation.ino;
         break;
       case 'pipe':
         this.inode = annotation.inode;

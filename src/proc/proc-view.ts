@@ -1,10 +1,12 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 
 /** One fd of a process as the kernel shows it: its link (`/path`, `socket:[123]`) and open flags. */
 export interface KernelFd {
   fd: number;
   link: Buffer;
   flags: number;
+  /** A file's inode (not a device's, nor what has no path), from a stat of the fd's link: how it is known again once renamed. */
+  ino?: string;
 }
 
 export const SOCKET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'unix'] as const;
@@ -48,7 +50,11 @@ export function readKernelFd(pid: number | 'self', fd: number, as = fd): KernelF
     const link = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'buffer' });
     const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
     const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
-    return { fd: as, link, flags };
+    if (link[0] !== 0x2f) return { fd: as, link, flags };
+    // A file's inode as prefork-check's own tracer notes it (a stat of the link; not a device's).
+    const stat = statSync(`/proc/${pid}/fd/${fd}`, { bigint: true, throwIfNoEntry: false });
+    if (stat === undefined || stat.isCharacterDevice() || stat.isBlockDevice()) return { fd: as, link, flags };
+    return { fd: as, link, flags, ino: String(stat.ino) };
   });
 }
 

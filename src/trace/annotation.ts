@@ -3,7 +3,7 @@ import { skipAnnotation, skipString } from './scan.js';
 
 /** What strace's -y/-yy says an fd refers to, at the moment of one syscall. */
 export type Annotation =
-  | { type: 'path'; path: string; device?: 'char' | 'block'; deleted: boolean }
+  | { type: 'path'; path: string; device?: 'char' | 'block'; deleted: boolean; ino?: string }
   | { type: 'socket'; protocol: string; inode?: number; local?: string; peer?: string; unixPath?: string }
   | { type: 'pipe'; inode: number }
   | { type: 'anon'; name: string }
@@ -64,7 +64,10 @@ function parsePath(body: string, deleted: boolean): Annotation {
   const note = nested < 0 ? '' : body.slice(nested + 1, -1);
   const device = note.startsWith('char ') ? 'char' : note.startsWith('block ') ? 'block' : undefined;
   const path = bytesToText(decodeCString(pathPart));
-  return device ? { type: 'path', path, device, deleted } : { type: 'path', path, deleted };
+  if (device) return { type: 'path', path, device, deleted };
+  // prefork-check's own tracer notes a file's inode (`</srv/app.log<ino 1234>>`); strace does not.
+  if (note.startsWith('ino ')) return { type: 'path', path, deleted, ino: note.slice(4) };
+  return { type: 'path', path, deleted };
 }
 
 function parseSocket(protocol: string, inner: string): Annotation {

@@ -43,13 +43,13 @@ export interface NativeFrameEvent {
 
 /**
  * The kernel's own table of a process, read by prefork-check's tracer while the process was held
- * where a fork point may be (`PID --- fds FD:FLAGS:"LINK" ... ---`), before that call's line.
+ * where a fork point may be (`PID --- fds FD:FLAGS:INO:"LINK" ... ---`), before that call's line.
  */
 export interface KernelTableEvent {
   type: 'kernel-table';
   pid: number;
-  /** Each fd's `/proc/PID/fd` link and its fdinfo flags (O_CLOEXEC included), as KernelFd. */
-  fds: { fd: number; flags: number; link: Buffer }[];
+  /** Each fd's `/proc/PID/fd` link, its fdinfo flags (O_CLOEXEC included) and a file's inode, as KernelFd. */
+  fds: { fd: number; flags: number; link: Buffer; ino?: string }[];
 }
 
 /** What happened to one process or thread. */

@@ -91,10 +91,10 @@ export class TraceParser {
 }
 
 const KERNEL_TABLE = '--- fds';
-/** One fd's head in a kernel table, read where the last one ended: ` FD:FLAGS:"`. */
-const KERNEL_FD = / (\d+):([0-7]+):"/y;
+/** One fd's head in a kernel table, read where the last one ended: ` FD:FLAGS:INO:"` (INO a file's, or empty). */
+const KERNEL_FD = / (\d+):([0-7]+):(?:(\d*):)?"/y;
 
-/** `--- fds 3:2100000:"/etc/hostname" 4:2:"socket:[81]" ---`; undefined when it is not whole. */
+/** `--- fds 3:2100000:1234:"/etc/hostname" 4:2::"socket:[81]" ---`; undefined when it is not whole. */
 function kernelTable(pid: number, rest: string): KernelTableEvent | undefined {
   const fds: KernelTableEvent['fds'] = [];
   let i = KERNEL_TABLE.length;
@@ -106,11 +106,13 @@ function kernelTable(pid: number, rest: string): KernelTableEvent | undefined {
     const open = KERNEL_FD.lastIndex - 1;
     const end = skipString(rest, open);
     if (rest.charCodeAt(end - 1) !== 0x22 || end - 1 === open) return undefined;
-    fds.push({
+    const fd: KernelTableEvent['fds'][number] = {
       fd: Number(head[1]),
       flags: Number.parseInt(head[2]!, 8),
       link: decodeCString(rest.slice(open + 1, end - 1)),
-    });
+    };
+    if (head[3]) fd.ino = head[3];
+    fds.push(fd);
     i = end;
   }
 }
