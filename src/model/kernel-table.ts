@@ -61,8 +61,13 @@ export function reconcileWithKernel(table: FdTable, fds: KernelFd[]): void {
   const unseen: KernelFd[] = [];
   for (const fd of fds) {
     const slot = table.get(fd.fd);
+    // An fd the model lacks has its link read once, by addUnseen.
+    if (!slot) {
+      unseen.push(fd);
+      continue;
+    }
     const named = annotationFromLink(fd.link);
-    if (!slot || !mayBeSame(slot, fd, named)) unseen.push(fd);
+    if (!mayBeSame(slot, fd, named)) unseen.push(fd);
     else if (named.type === 'path') nameAsKernel(slot.file, named);
   }
   addUnseen(table, unseen);
