@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { nativeTracerPath } from '../src/launch/native-tracer.js';
 import { project } from './helpers/project.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 
@@ -67,6 +68,41 @@ describe('allow rules', () => {
     expect(allowed).toEqual({ 'unix $S/app.sock': true, 'unix -> $S/app.sock': false });
     expect(run.exitCode).toBe(1);
   });
+
+  // Whether a target ends with " (deleted)" is timing to strace (it shows only once the fd is used
+  // again, or while the app still runs); prefork-check's own tracer reads it from the kernel.
+  test.skipIf(!existsSync(nativeTracerPath()) && !process.env.CI).each(['native', 'strace'])(
+    'path rules and globs excuse a file renamed or unlinked before the fork point, by the path it was opened at (%s)',
+    async (tracer) => {
+      const dir = project({
+        'app.py': [
+          'import os',
+          "fds = [os.open(name, os.O_CREAT | os.O_WRONLY) for name in ('a.tmp', 'b.tmp', 'c.tmp')]",
+          "for name in ('a.tmp', 'b.tmp', 'c.tmp'): os.unlink(name)",
+          "log = open('opened.log', 'w'); os.rename('opened.log', 'renamed.log')",
+          "print('READY', flush=True)",
+          'os._exit(0)',
+        ].join('\n'),
+        'prefork-check.config.json': {
+          entry: 'app.py',
+          forkMarker: 'READY',
+          allow: [{ path: 'a.tmp' }, '**/b.tmp', { glob: '/**/c.tmp' }, { path: 'opened.log' }],
+        },
+      });
+      const run = await runCli(['--tracer', tracer], { cwd: dir });
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      const said = run.report!.leaks.map((leak) => [leak.target.replace(dir, '$D'), leak.allowedBy]);
+      const native = tracer === 'native';
+      const shown = native ? ' (deleted)' : '';
+      expect(said).toEqual([
+        [`$D/a.tmp${shown}`, `path a.tmp`],
+        [`$D/b.tmp${shown}`, 'glob **/b.tmp'],
+        [`$D/c.tmp${shown}`, 'glob /**/c.tmp'],
+        [native ? '$D/renamed.log' : '$D/opened.log', 'path opened.log'],
+      ]);
+      if (native) expect(run.report!.leaks[3]!.openedAs).toBe(join(dir, 'opened.log'));
+    },
+  );
 
   test.each([['.'], ['/']])(
     'a path rule (under %s) excuses files only, never a pipe, eventfd, epoll, memfd or socket',

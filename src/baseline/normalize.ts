@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, relative, sep } from 'node:path';
 import type { FdRecord } from '../report/types.js';
+import { stableTarget } from '../describe/target.js';
 
 /** What varies from run to run and machine to machine: where the project and temp dirs are, which ports the OS picked. */
 export interface NormalizeContext {
@@ -62,15 +63,16 @@ function normalizeEndpoint(endpoint: string, context: NormalizeContext): string 
   return port >= low && port <= high ? `${match[1]}:*` : endpoint;
 }
 
-/** A target with what changes between runs made stable: paths as above, OS-picked ports, pipe inodes. */
+/** A target with what changes between runs made stable: paths as above (as opened), OS-picked ports, pipe inodes. */
 export function normalizeTarget(record: FdRecord, context: NormalizeContext): string {
   if (record.socket) {
     const [family, ...rest] = record.target.split(' ');
     return [family, ...rest.map((part) => (part === '->' ? part : normalizeEndpoint(part, context)))].join(' ');
   }
   if (record.kind === 'pipe') return 'pipe';
-  if (record.target.startsWith('/')) return normalizePath(record.target, context);
-  return record.target;
+  const target = stableTarget(record);
+  if (target.startsWith('/')) return normalizePath(target, context);
+  return target;
 }
 
 /** Frames kept in a creation site: the innermost app frames are what a fix would touch. */

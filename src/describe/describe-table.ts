@@ -138,6 +138,7 @@ export function describeTable(
     if (socket) record.socket = { ...socket };
     if (file.unaccounted) record.unaccounted = true;
     if (deleted) record.deleted = true;
+    if (file.openedAs !== undefined) record.openedAs = file.openedAs;
     const stdio = stdioOf(file);
     if (stdio !== undefined) record.stdio = STDIO_NAMES[stdio];
     records.push(record);

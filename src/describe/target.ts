@@ -1,4 +1,5 @@
 import { isInodePeer, type OpenFile, type SocketState } from '../model/open-file.js';
+import type { FdRecord } from '../report/types.js';
 
 /** A socket's family as reports and rules name it: tcp, udp, unix, netlink, ... */
 export function socketFamilyName(socket: SocketState): string {
@@ -30,10 +31,23 @@ export function socketTarget(socket: SocketState): string {
   return `${family} (unbound)`;
 }
 
+const DELETED = ' (deleted)';
+
+/**
+ * A record's target as rules and baselines match it: a file by the path it was opened at, without
+ * the kernel's ` (deleted)`. Both tracers know that path; a rename or unlink since shows in
+ * prefork-check's own tracer (it reads the kernel's table) and, by timing, in strace (from the fd's
+ * next use, or the kernel's link while the app still runs): no excuse may depend on either.
+ */
+export function stableTarget(record: Pick<FdRecord, 'target' | 'deleted' | 'openedAs'>): string {
+  if (record.openedAs !== undefined) return record.openedAs;
+  return record.deleted && record.target.endsWith(DELETED) ? record.target.slice(0, -DELETED.length) : record.target;
+}
+
 /** What an fd refers to, in one line: a path, a socket's addresses, or the kernel's name. */
 export function targetOf(file: Pick<OpenFile, 'socket' | 'path' | 'deleted' | 'kind' | 'inode' | 'anon'>): string {
   if (file.socket) return socketTarget(file.socket);
-  if (file.path !== undefined) return file.deleted ? `${file.path} (deleted)` : file.path;
+  if (file.path !== undefined) return file.deleted ? `${file.path}${DELETED}` : file.path;
   if (file.kind === 'pipe' && file.inode !== undefined) return `pipe:[${file.inode}]`;
   if (file.anon !== undefined) return file.anon;
   return file.kind;

@@ -76,6 +76,7 @@ export function reconcileWithKernel(table: FdTable, fds: KernelFd[]): void {
 
 /** The kernel's name for a file the model knows: its name now (renamed since it was opened), and whether it was unlinked. */
 function nameAsKernel(file: OpenFile, kernel: Extract<Annotation, { type: 'path' }>): void {
+  if (file.path !== undefined && file.path !== kernel.path) file.openedAs ??= file.path;
   file.path = kernel.path;
   file.learn(kernel);
 }

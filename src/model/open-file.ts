@@ -62,6 +62,8 @@ export class OpenFile {
   unaccounted = false;
   /** Its path was unlinked (O_TMPFILE, mkstemp then unlink): the name is gone, the file is not. */
   deleted = false;
+  /** The path it was opened at, where the kernel's table names it otherwise now (renamed since). */
+  openedAs?: string;
 
   constructor(
     public kind: FdKind,

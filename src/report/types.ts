@@ -27,6 +27,11 @@ export interface FdRecord {
   duplicateOf?: number;
   /** Its path was unlinked after it was opened (O_TMPFILE, mkstemp then unlink); the target ends with ` (deleted)`. */
   deleted?: true;
+  /**
+   * The path it was opened at, where prefork-check's own tracer found it renamed since (the target
+   * is its name at the fork point). Rules and baselines match this path, as strace names it so.
+   */
+  openedAs?: string;
   /** Other fds open on the same file or socket (the same target twice: one log file opened by two handlers). */
   sameTargetAs?: number[];
   /** How many fds in all are open on that target (sameTargetAs lists at most 16 of the others). */

@@ -197,6 +197,7 @@ function leakBlock(group: Leak[], paint: Paint): string[] {
     `          made by   ${madeBy(leak.createdBy)}${leak.duplicateOf !== undefined ? `, a duplicate of fd ${leak.duplicateOf}` : ''}`,
     `          origin    ${leak.origin ? `${printable(leak.origin.file)}:${leak.origin.line} in ${printable(leak.origin.function)}${leak.origin.native ? ' (native)' : ''}` : paint('dim', 'none')}`,
   ];
+  if (leak.openedAs !== undefined) lines.push(`          opened as ${printable(leak.openedAs)}`);
   if (leak.originNote) lines.push(paint('dim', `          note      ${printable(leak.originNote)}`));
   foldStack(leak.stack).forEach((entry, i) =>
     lines.push(

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type picomatchType from 'picomatch';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { FD_KINDS, type FdKind } from '../model/open-file.js';
-import { socketFamilyName } from '../describe/target.js';
+import { socketFamilyName, stableTarget } from '../describe/target.js';
 import type { FdRecord } from '../report/types.js';
 
 /**
@@ -48,10 +48,10 @@ export const SOCKET_FIELDS = ['family', 'address', 'port'] as const;
 // `anon_inode:[eventfd]` and a memfd's `/memfd:name` are kernel names, never paths.
 const PATH_KINDS: ReadonlySet<string> = new Set<FdKind>(['file', 'directory', 'device', 'fifo']);
 
-/** The fd's path, for path rules; undefined for an fd that has none (sockets, pipes, anon inodes). */
+/** The fd's path as it was opened, for path rules; undefined for an fd that has none (sockets, pipes, anon inodes). */
 function pathOf(record: FdRecord): string | undefined {
   if (!PATH_KINDS.has(record.kind) || !record.target.startsWith('/')) return undefined;
-  return record.target;
+  return stableTarget(record);
 }
 
 /** A socket's local end from its record's fields: family tcp, address 127.0.0.1, port 8000; a unix socket's path. */
@@ -73,7 +73,7 @@ function localEnd(record: FdRecord): { family: string; address?: string; port?: 
  */
 function globTest(pattern: string): (record: FdRecord) => boolean {
   const glob = picomatch(pattern, { dot: true });
-  if (!pattern.startsWith('/')) return (record) => glob(record.target);
+  if (!pattern.startsWith('/')) return (record) => glob(stableTarget(record));
   return (record) => {
     const path = pathOf(record);
     return path !== undefined && glob(path);
