@@ -65,7 +65,12 @@ describe('allow rules', () => {
     const allowed = Object.fromEntries(
       run.report!.leaks.map((leak) => [leak.target.replace(run.scratch, '$S'), leak.allowed]),
     );
-    expect(allowed).toEqual({ 'unix $S/app.sock': true, 'unix -> $S/app.sock': false });
+    expect(allowed).toEqual({
+      'unix $S/app.sock': true,
+      'unix -> $S/app.sock': false,
+      'unix $S/log.sock': false,
+      'unix -> $S/log.sock': false,
+    });
     expect(run.exitCode).toBe(1);
   });
 

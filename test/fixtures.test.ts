@@ -18,7 +18,15 @@ const cases: Array<{ name: string; file?: string; leaks: (scratch: string) => st
   { name: 'udp', leaks: () => ['socket udp 127.0.0.1:*', 'socket udp 127.0.0.1:* -> 127.0.0.1:*'] },
   // Closed right after the marker: the addresses come from the trace's next word on them, never `?`.
   { name: 'udp-closed', leaks: () => ['socket udp 127.0.0.1:*', 'socket udp 127.0.0.1:* -> 127.0.0.1:*'] },
-  { name: 'unix', leaks: (s) => [`socket unix ${s}/app.sock`, `socket unix -> ${s}/app.sock`] },
+  {
+    name: 'unix',
+    leaks: (s) => [
+      `socket unix ${s}/app.sock`,
+      `socket unix ${s}/log.sock`,
+      `socket unix -> ${s}/app.sock`,
+      `socket unix -> ${s}/log.sock`,
+    ],
+  },
   { name: 'pipe', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
   { name: 'socketpair', leaks: () => ['socket unix socketpair', 'socket unix socketpair'] },
   { name: 'popen', leaks: () => ['pipe pipe:[*]', 'pipe pipe:[*]'] },
