@@ -1,27 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, relative, sep } from 'node:path';
 import type { FdRecord } from '../report/types.js';
 import { stableTarget } from '../describe/target.js';
+import { ephemeralPortRange, isOsPickedEnd } from '../describe/os-ports.js';
 
 /** What varies from run to run and machine to machine: where the project and temp dirs are, which ports the OS picked. */
 export interface NormalizeContext {
   projectRoot: string;
   tempDirs: string[];
   ephemeralPorts: [number, number];
-}
-
-function ephemeralPortRange(): [number, number] {
-  try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1')
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (low !== undefined && high !== undefined && low > 0 && high >= low) return [low, high];
-  } catch {
-    // Not Linux-like /proc: the kernel's default range.
-  }
-  return [32768, 60999];
 }
 
 export function normalizeContext(projectRoot: string): NormalizeContext {
@@ -56,6 +43,8 @@ export function normalizePath(path: string, context: NormalizeContext): string {
 
 function normalizeEndpoint(endpoint: string, context: NormalizeContext): string {
   if (endpoint.startsWith('/')) return normalizePath(endpoint, context);
+  // A port the OS picked and the trace never showed.
+  if (endpoint.endsWith(':?')) return `${endpoint.slice(0, -1)}*`;
   const match = /^(.*):(\d+)$/.exec(endpoint);
   if (!match) return endpoint;
   const port = Number(match[2]);
@@ -67,7 +56,14 @@ function normalizeEndpoint(endpoint: string, context: NormalizeContext): string 
 export function normalizeTarget(record: FdRecord, context: NormalizeContext): string {
   if (record.socket) {
     const [family, ...rest] = record.target.split(' ');
-    return [family, ...rest.map((part) => (part === '->' ? part : normalizeEndpoint(part, context)))].join(' ');
+    // `tcp LOCAL -> PEER`: a local end the OS picked is `*`, address and all (strace may show it as `?`).
+    const connected = rest[1] === '->';
+    const local = (part: string) =>
+      isOsPickedEnd(part, context.ephemeralPorts) ? '*' : normalizeEndpoint(part, context);
+    const parts = rest.map((part, i) =>
+      part === '->' ? part : connected && i === 0 ? local(part) : normalizeEndpoint(part, context),
+    );
+    return [family, ...parts].join(' ');
   }
   if (record.kind === 'pipe') return 'pipe';
   const target = stableTarget(record);
