@@ -131,6 +131,10 @@ describe('baseline keys', () => {
     expect(normalizePath('/tmp/app.sock', context)).toBe('<tmp>/app.sock');
     expect(normalizePath('/proc/4242/status', context)).toBe('/proc/*/status');
     expect(normalizePath('/var/log/app.log', context)).toBe('/var/log/app.log');
+    // O_TMPFILE: the kernel names the file by its inode, new each run.
+    expect(normalizePath('/srv/app/var/#2147358', context)).toBe('<project>/var/#*');
+    expect(normalizePath('/var/spool/#12', context)).toBe('/var/spool/#*');
+    expect(normalizePath('/var/spool/#12.txt', context)).toBe('/var/spool/#12.txt');
   });
 });
 

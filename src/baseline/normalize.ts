@@ -26,8 +26,10 @@ function looksGenerated(name: string): boolean {
   return /^\d+$/.test(tail) || (/^[A-Za-z0-9]{6,}$/.test(tail) && /\d/.test(tail));
 }
 
-/** A path with the project as `<project>`, temp dirs as `<tmp>` (their made-up names as `*`), pids and pty numbers as `*`. */
-export function normalizePath(path: string, context: NormalizeContext): string {
+/** A path with the project as `<project>`, temp dirs as `<tmp>` (their made-up names as `*`), pids, pty numbers and O_TMPFILE inodes as `*`. */
+export function normalizePath(kernelPath: string, context: NormalizeContext): string {
+  // An O_TMPFILE file has no name: the kernel shows its directory and `#<inode>`, new each run.
+  const path = kernelPath.replace(/\/#\d+$/, '/#*');
   const inProject = relative(context.projectRoot, path);
   if (inProject === '') return '<project>';
   if (!inProject.startsWith('..') && !isAbsolute(inProject)) return `<project>/${inProject}`;
