@@ -6,6 +6,18 @@ import { nativeTracerPath } from '../src/launch/native-tracer.js';
 import { project } from './helpers/project.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 
+/** Each tracer, where prefork-check's own is built (always in CI). */
+const eachTracer = test.skipIf(!existsSync(nativeTracerPath()) && !process.env.CI).each(['native', 'strace']);
+
+/** The app's lines, ending at its marker and gone at once, checked by `tracer` with these allow rules. */
+function checkAppThatExits(tracer: string, lines: string[], allow: unknown[]) {
+  const dir = project({
+    'app.py': [...lines, "print('READY', flush=True)", 'os._exit(0)'].join('\n'),
+    'prefork-check.config.json': { entry: 'app.py', forkMarker: 'READY', allow },
+  });
+  return runCli(['--tracer', tracer], { cwd: dir }).then((run) => ({ ...run, dir }));
+}
+
 describe('allow rules', () => {
   test('every form excuses its fd, each reports its count, and a rule that matched nothing is listed', async () => {
     const dir = project({
@@ -76,25 +88,19 @@ describe('allow rules', () => {
 
   // A client's local port is picked by the OS; strace sees it only if the fd is used again or the
   // app still runs when the table is described (this one is gone at once): it is not matched.
-  test.skipIf(!existsSync(nativeTracerPath()) && !process.env.CI).each(['native', 'strace'])(
+  eachTracer(
     'a socket rule matches a listener by its address, never a connected socket by the local end the OS picked (%s)',
     async (tracer) => {
-      const dir = project({
-        'app.py': [
+      const run = await checkAppThatExits(
+        tracer,
+        [
           'import os, socket',
           'listener = socket.socket(); listener.bind(("127.0.0.1", 0)); listener.listen()',
           'client = socket.create_connection(listener.getsockname())',
           'udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.connect(("127.0.0.1", 9))',
-          "print('READY', flush=True)",
-          'os._exit(0)',
-        ].join('\n'),
-        'prefork-check.config.json': {
-          entry: 'app.py',
-          forkMarker: 'READY',
-          allow: [{ socket: { address: '127.0.0.1' } }],
-        },
-      });
-      const run = await runCli(['--tracer', tracer], { cwd: dir });
+        ],
+        [{ socket: { address: '127.0.0.1' } }],
+      );
       expect(run.exitCode, run.stdout + run.stderr).toBe(1);
       expect(run.report!.leaks.map((leak) => [leak.socket?.peer === undefined, leak.allowed])).toEqual([
         [true, true],
@@ -106,25 +112,20 @@ describe('allow rules', () => {
 
   // Whether a target ends with " (deleted)" is timing to strace (it shows only once the fd is used
   // again, or while the app still runs); prefork-check's own tracer reads it from the kernel.
-  test.skipIf(!existsSync(nativeTracerPath()) && !process.env.CI).each(['native', 'strace'])(
+  eachTracer(
     'path rules and globs excuse a file renamed or unlinked before the fork point, by the path it was opened at (%s)',
     async (tracer) => {
-      const dir = project({
-        'app.py': [
+      const run = await checkAppThatExits(
+        tracer,
+        [
           'import os',
           "fds = [os.open(name, os.O_CREAT | os.O_WRONLY) for name in ('a.tmp', 'b.tmp', 'c.tmp')]",
           "for name in ('a.tmp', 'b.tmp', 'c.tmp'): os.unlink(name)",
           "log = open('opened.log', 'w'); os.rename('opened.log', 'renamed.log')",
-          "print('READY', flush=True)",
-          'os._exit(0)',
-        ].join('\n'),
-        'prefork-check.config.json': {
-          entry: 'app.py',
-          forkMarker: 'READY',
-          allow: [{ path: 'a.tmp' }, '**/b.tmp', { glob: '/**/c.tmp' }, { path: 'opened.log' }],
-        },
-      });
-      const run = await runCli(['--tracer', tracer], { cwd: dir });
+        ],
+        [{ path: 'a.tmp' }, '**/b.tmp', { glob: '/**/c.tmp' }, { path: 'opened.log' }],
+      );
+      const dir = run.dir;
       expect(run.exitCode, run.stdout + run.stderr).toBe(0);
       const native = tracer === 'native';
       // strace: with or without " (deleted)", by timing; the excuse is the same either way.
