@@ -45,13 +45,8 @@ export function normalizePath(kernelPath: string, context: NormalizeContext): st
 
 function normalizeEndpoint(endpoint: string, context: NormalizeContext): string {
   if (endpoint.startsWith('/')) return normalizePath(endpoint, context);
-  // A port the OS picked and the trace never showed.
-  if (endpoint.endsWith(':?')) return `${endpoint.slice(0, -1)}*`;
-  const match = /^(.*):(\d+)$/.exec(endpoint);
-  if (!match) return endpoint;
-  const port = Number(match[2]);
-  const [low, high] = context.ephemeralPorts;
-  return port >= low && port <= high ? `${match[1]}:*` : endpoint;
+  // A port the OS picked, shown or not (`:?`).
+  return isOsPickedEnd(endpoint, context.ephemeralPorts) ? endpoint.replace(/:[^:]*$/, ':*') : endpoint;
 }
 
 /** A target with what changes between runs made stable: paths as above (as opened), OS-picked ports, pipe inodes. */

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 
-/** The range the OS picks ports from (a bind to port 0, a connect without a bind): `ip_local_port_range`. */
+let range: [number, number] | undefined;
+
+/** The range the OS picks ports from (a bind to port 0, a connect without a bind): `ip_local_port_range`, read once. */
 export function ephemeralPortRange(): [number, number] {
+  return (range ??= readRange());
+}
+
+function readRange(): [number, number] {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1')
       .trim()

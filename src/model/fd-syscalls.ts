@@ -3,7 +3,7 @@ import type { SyscallEvent } from '../trace/events.js';
 import { parseResult } from '../trace/result.js';
 import { findClose, splitTopLevel } from '../trace/scan.js';
 import type { Duplication } from './fd-table.js';
-import { O_CLOEXEC, OpenFile, isInodePeer, kindOf } from './open-file.js';
+import { O_CLOEXEC, OpenFile, betterPeer, kindOf } from './open-file.js';
 import { creatorOf, type Task } from './task.js';
 import { hasPort, parseSockaddr } from '../trace/sockaddr.js';
 import { SYSCALLS } from '../trace/syscalls.js';
@@ -151,8 +151,8 @@ function learnAddress(file: OpenFile | undefined, sockaddr: string | undefined, 
   socket.family ??= parsed.family;
   if (parsed.family === 'AF_UNIX') {
     if (side === 'local') socket.unixPath ??= parsed.address;
-    // The path says more than the peer's inode, which prefork-check's own tracer shows on this very line.
-    else if (socket.peer === undefined || isInodePeer(socket.peer)) socket.peer = parsed.address;
+    // Also over the peer's inode, which prefork-check's own tracer shows on this very line.
+    else socket.peer = betterPeer(socket.peer, parsed.address);
   } else if (side === 'local') {
     // Port 0 asks the OS to pick one; which, only a later annotation or /proc/net can tell.
     socket.local ??= parsed.address;

@@ -42,6 +42,11 @@ export function isInodePeer(peer: string): boolean {
   return /^\d+$/.test(peer);
 }
 
+/** The peer to keep: a unix peer's path (from connect) says more than the peer's inode an annotation shows. */
+export function betterPeer(known: string | undefined, offered: string): string {
+  return known !== undefined && !isInodePeer(known) && isInodePeer(offered) ? known : offered;
+}
+
 /** O_CLOEXEC's bit, for flags given as a number (/proc's fdinfo, TIOCGPTPEER's argument). */
 export const O_CLOEXEC = 0o2000000;
 
@@ -95,13 +100,7 @@ export class OpenFile {
         if (annotation.protocol !== 'socket') socket.protocol = annotation.protocol;
         if (annotation.inode !== undefined) socket.inode = annotation.inode;
         if (annotation.local !== undefined) socket.local = annotation.local;
-        // A unix peer's path (from connect) says more than the peer's inode a later annotation shows.
-        const keepPath =
-          socket.peer !== undefined &&
-          !isInodePeer(socket.peer) &&
-          annotation.peer !== undefined &&
-          isInodePeer(annotation.peer);
-        if (annotation.peer !== undefined && !keepPath) socket.peer = annotation.peer;
+        if (annotation.peer !== undefined) socket.peer = betterPeer(socket.peer, annotation.peer);
         if (annotation.unixPath !== undefined) socket.unixPath = annotation.unixPath;
         break;
       }

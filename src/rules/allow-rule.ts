@@ -55,8 +55,6 @@ function pathOf(record: FdRecord): string | undefined {
   return stableTarget(record);
 }
 
-let osPorts: [number, number] | undefined;
-
 /** A socket's local end from its record's fields: family tcp, address 127.0.0.1, port 8000; a unix socket's path. */
 function localEnd(record: FdRecord): { family: string; address?: string; port?: number } | undefined {
   const socket = record.socket;
@@ -64,8 +62,7 @@ function localEnd(record: FdRecord): { family: string; address?: string; port?: 
   const family = socketFamilyName(socket);
   if (family === 'unix') return { family, ...(socket.unixPath !== undefined ? { address: socket.unixPath } : {}) };
   // A connected socket's local end the OS picked is no part of it: strace may not have seen it.
-  if (socket.peer !== undefined && isOsPickedEnd(socket.local ?? '?', (osPorts ??= ephemeralPortRange())))
-    return { family };
+  if (socket.peer !== undefined && isOsPickedEnd(socket.local ?? '?', ephemeralPortRange())) return { family };
   const match = socket.local === undefined ? null : /^\[?(.*?)\]?:(\d+)$/.exec(socket.local);
   if (!match) return { family };
   // Port 0: picked by the OS and never shown.
