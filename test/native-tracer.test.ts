@@ -20,36 +20,12 @@ import type { CheckOptions } from '../src/options/options.js';
 import { nativeTracerPath } from '../src/launch/native-tracer.js';
 import { straceArguments } from '../src/session/strace-command.js';
 import { TraceParser } from '../src/trace/parser.js';
-import type { JsonReport } from '../src/reporters/json.js';
 import { project } from './helpers/project.js';
 import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 import { waitFor } from './helpers/processes.js';
+import { TRACER_COMPARED_FIXTURES, verdict } from './helpers/verdict.js';
 
 const TRACER = nativeTracerPath();
-
-/**
- * What a verdict says of each leak, with the numbers the OS picks (ports, inodes, pids, and fd
- * numbers, which threads racing for the lowest free one take in any order) and the run's scratch
- * dir left out. Each run's fd numbers are proven against the kernel by the fixture tests, which CI
- * runs with each tracer.
- */
-function verdict(report: JsonReport, dir: string): string[] {
-  return report.leaks
-    .map((leak) =>
-      [
-        leak.allowed ? 'allowed' : 'leak',
-        leak.kind,
-        leak.target
-          .replaceAll(dir, 'S')
-          .replace(/prefork-check-\w+/, 'prefork-check-*') // the run's own fifos (copies of stdout)
-          .replace(/\d+/g, '*'),
-        leak.flags.join('|'),
-        leak.cloexec,
-        leak.origin ? `${leak.origin.file.replaceAll(dir, 'S')}:${leak.origin.line}` : '-',
-      ].join(' '),
-    )
-    .sort();
-}
 
 /** Runs the tracer itself on `python3 -c code`, tracing `names`; its trace, exit code and stderr. */
 async function traceOf(code: string, names: string[]) {
@@ -64,28 +40,7 @@ async function traceOf(code: string, names: string[]) {
 
 // Built by `npm run build` where a C compiler is installed; CI installs one, so there it always runs.
 describe.skipIf(!existsSync(TRACER) && !process.env.CI)('the native tracer', () => {
-  // Apps that reach each way a table changes: sockets of every family and their addresses, pipes,
-  // dups, threads, subprocesses, fds passed over a socket, a pty's peer, pidfds, unshare, deletion.
-  test.concurrent.each([
-    'tcp',
-    'udp',
-    'udp-closed',
-    'unix',
-    'socketpair',
-    'pipe',
-    'popen',
-    'anon',
-    'dup2',
-    'thread',
-    'received',
-    'pty',
-    'pidfd',
-    'unshare',
-    'deleted',
-    'kernel-objects',
-    'many-threads',
-    'stdout-copies',
-  ])('gives the verdict strace gives, fd for fd: %s', async (name) => {
+  test.concurrent.each(TRACER_COMPARED_FIXTURES)('gives the verdict strace gives, fd for fd: %s', async (name) => {
     const args = ['--entry', fixture(name), '--fork-marker', 'READY'];
     const [strace, native] = await Promise.all([
       runCli(['--tracer', 'strace', ...args]),
