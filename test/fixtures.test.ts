@@ -1,27 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
-import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
-import { FIXTURE_CASES, leaksMatch } from './helpers/fixture-cases.js';
+import { FIXTURE_CASES, expectFixtureRun } from './helpers/fixture-cases.js';
 import { fixture, leakLines, runCli } from './helpers/run-cli.js';
 
 describe('fixture apps, traced to the READY marker by the real CLI', () => {
-  test.concurrent.each(FIXTURE_CASES)('$name', async ({ name, file, leaks, exitCode = 1 }) => {
-    const run = await runCli(['--entry', fixture(name, file), '--fork-marker', 'READY']);
-    expect(run.report, run.stderr).toBeDefined();
-    const report = run.report!;
-    const expected = leaks(run.scratch);
-    expect(
-      leaksMatch(leakLines(report), expected),
-      `leaks ${JSON.stringify(leakLines(report))}, expected ${JSON.stringify(expected)}`,
-    ).toBe(true);
-    expect(run.exitCode).toBe(exitCode);
-    expect(report.forkPoint.reached).toBe(true);
-    // Each leak names the app line that made it, as the fixture marks it.
-    expect(reportedOrigins(report)).toEqual(declaredOrigins(fixture(name, file)));
-    // The kernel's own table, recorded by the app at the marker, is the oracle.
-    expect(run.kernel, 'the fixture recorded no kernel view').toBeDefined();
-    expect(run.kernel!.pid).toBe(report.forkPoint.pid);
-    expectTableMatchesKernel(report.table, run.kernel!);
+  test.concurrent.each(FIXTURE_CASES)('$name', async (fixtureCase) => {
+    expectFixtureRun(
+      fixtureCase,
+      await runCli(['--entry', fixture(fixtureCase.name, fixtureCase.file), '--fork-marker', 'READY']),
+    );
   });
 });
 

