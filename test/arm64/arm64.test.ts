@@ -23,6 +23,13 @@ const WORKER_HOOK = [
   { mode: 'late', closed: [] },
 ];
 const hookId = ({ mode }: { mode: string }) => `worker-hook-${mode}`;
+/** The gunicorn example as the slow suite runs it: --preload, two workers, the preset found from the command. */
+const gunicorn = (variant: string) =>
+  ['gunicorn', '--chdir', `${APPS}/examples/gunicorn/${variant}`, '--preload', '--bind', '127.0.0.1:0'].concat([
+    '--workers',
+    '2',
+    'app:app',
+  ]);
 const native = (...args: string[]) => ['--tracer', 'native', ...args];
 
 const plan: PlannedCheck[] = [
@@ -53,6 +60,10 @@ const plan: PlannedCheck[] = [
       args: native('--fork-marker', 'READY', '--', `${APPS}/native/close-after-marker`),
     },
   ]).flat(),
+  ...(['leaky', 'fixed'] as const).map((variant) => ({
+    id: `gunicorn-${variant}`,
+    args: native('--', 'env', `APP_DATA=/tmp/runs/gunicorn-${variant}`, ...gunicorn(variant)),
+  })),
   { id: 'native-thread-copy', args: native('--fork-marker', 'READY', '--', `${APPS}/native/thread-copy`) },
   {
     id: 'strace-thread-copy',
@@ -119,6 +130,22 @@ describe.skipIf(!hasImage() && !process.env.CI)('the arm64 tracer, on an arm64 k
       origin: { file: entry('worker-hook', 'app.rb'), line: 11 },
     });
     expect(leakLines(check.report!)).toEqual([expect.stringMatching(/^socket tcp 127\.0\.0\.1:\d+$/)]);
+  });
+
+  // A real server's master on arm64: gunicorn's arbiter, its first worker fork, its preset.
+  test('gunicorn --preload: the leaky example fails with exactly its leak, at its line; the fixed one passes', () => {
+    const [leaky, fixed] = [ran('gunicorn-leaky'), ran('gunicorn-fixed')];
+    expect(leaky.exitCode, leaky.stderr).toBe(1);
+    expect(leaky.report!.preset).toEqual({ name: 'gunicorn', detected: true });
+    expect(leaky.report!.forkPoint).toMatchObject({ mode: 'first-fork', reached: true });
+    expect(leakLines(leaky.report!)).toEqual([`file ${leaky.scratch}/app.db`]);
+    expect(leaky.report!.leaks.find((leak) => !leak.allowed)!.origin).toMatchObject({
+      file: `${APPS}/examples/gunicorn/leaky/app.py`,
+      line: 13, // marked `# leak`
+      function: '<module>',
+    });
+    expect(fixed.exitCode, `${fixed.stderr}\n${leakLines(fixed.report!).join('\n')}`).toBe(0);
+    expect(fixed.report!.leaks.filter((leak) => leak.allowed).length).toBe(leaky.report!.leaks.length - 1);
   });
 
   test.each(['close-after-fork', 'close-after-marker'])(

