@@ -1,22 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { readKernelViewFile, type KernelView } from './helpers/kernel-view.js';
+import { readKernelViewFile } from './helpers/kernel-view.js';
 import { fixture, leakLines, runCli } from './helpers/run-cli.js';
-import type { Report } from '../src/report/types.js';
+import { closedByKernel, closedFds } from './helpers/worker-closes.js';
 
 const hookApp = fixture('worker-hook');
-
-/** The fork point's fds (beyond stdio) whose file the worker's own table no longer has: the kernel's answer. */
-function closedByKernel(master: KernelView, worker: KernelView): number[] {
-  const held = new Set([...worker.fds.values()].map((fd) => fd.link.toString('latin1')));
-  return [...master.fds]
-    .filter(([fd, { link }]) => fd > 2 && !held.has(link.toString('latin1')))
-    .map(([fd]) => fd)
-    .sort((a, b) => a - b);
-}
-
-const closedFds = (report: Report) => report.leaks.filter((leak) => leak.closedInWorker).map((leak) => leak.fd);
 
 /** The fixture's listening socket is a leak in every mode: it is not a server's own. */
 const LISTENER = expect.stringMatching(/^socket tcp 127\.0\.0\.1:\d+$/);

@@ -5,6 +5,7 @@ import { readKernelViewFile } from '../helpers/kernel-view.js';
 import { reportedOrigins } from '../helpers/origins.js';
 import { leakLines } from '../helpers/run-cli.js';
 import { TRACER_COMPARED_FIXTURES, verdict } from '../helpers/verdict.js';
+import { closedByKernel, closedFds } from '../helpers/worker-closes.js';
 import { checkOnArm64, hasImage, type GuestCheck, type PlannedCheck } from './machine.js';
 
 /**
@@ -112,13 +113,10 @@ describe.skipIf(!hasImage() && !process.env.CI)('the arm64 tracer, on an arm64 k
     const check = ran(hookId(run));
     const report = check.report!;
     expect(report.forkPoint.worker?.ready, check.stderr).toBe(true);
-    const closed = report.leaks.filter((leak) => leak.closedInWorker).map((leak) => leak.fd);
-    expect(closed).toEqual(run.closed);
+    expect(closedFds(report)).toEqual(run.closed);
     if (run.mode === 'late') return; // closed after the worker began to serve: gone from its table, still counted
     const worker = readKernelViewFile(join(check.files, 'worker-view.json'));
-    const held = new Set([...worker.fds.values()].map((fd) => fd.link.toString('latin1')));
-    const gone = [...check.kernel!.fds].filter(([fd, { link }]) => fd > 2 && !held.has(link.toString('latin1')));
-    expect(closed).toEqual(gone.map(([fd]) => fd).sort((a, b) => a - b));
+    expect(closedFds(report)).toEqual(closedByKernel(check.kernel!, worker));
   });
 
   test("worker hook, Ruby: the worker's IO#close before it serves is not counted, at its line", () => {

@@ -13,12 +13,13 @@ mount -t tmpfs tmp /tmp
 mount -t tmpfs shm /dev/shm
 ip link set lo up
 # What udev and the module loader give a stock Debian: /dev/stdout and the rest, and the socket
-# diagnostics strace asks the kernel for (inet_diag before those that use it).
+# diagnostics strace asks the kernel for (image.sh put them in /modules; inet_diag, which the others
+# use, sorts first).
 ln -s /proc/self/fd /dev/fd
 ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
-for module in inet_diag tcp_diag udp_diag raw_diag unix_diag netlink_diag; do insmod /modules/$module.ko; done
+for module in /modules/*.ko; do insmod "$module"; done
 
 # One CLI run in /tmp/runs/ID, its scratch dir, which gets its report, kernel view, output and exit code.
 check() {

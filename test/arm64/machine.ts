@@ -2,9 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { RunResult } from '../../src/report/types.js';
-import { readKernelViewFile, type KernelView } from '../helpers/kernel-view.js';
-import { ROOT, scratch } from '../helpers/run-cli.js';
+import { ROOT, runFiles, scratch, type CliRun } from '../helpers/run-cli.js';
 
 /** Where test/arm64/image.sh puts the machine. */
 const IMAGE = process.env.ARM64_IMAGE ?? join(ROOT, 'node_modules/.cache/prefork-check-arm64');
@@ -17,12 +15,7 @@ export interface PlannedCheck {
 }
 
 /** What one planned check left, as runCli gives it on this machine. */
-export interface GuestCheck {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  report?: RunResult['checks'][number];
-  kernel?: KernelView;
+export interface GuestCheck extends CliRun {
   /** The run's scratch dir on the arm64 machine: the fixtures' files are there. */
   scratch: string;
   /** Where that dir's files were brought back to, here. */
@@ -84,20 +77,15 @@ export async function checkOnArm64(plan: PlannedCheck[], timeoutMs: number): Pro
   execFileSync('tar', ['xzf', '-', '-C', runs], { input: archive });
   const checks = new Map<string, GuestCheck>();
   for (const id of readdirSync(join(runs, 'runs'))) {
-    const local = join(runs, 'runs', id);
-    const read = (name: string) =>
-      existsSync(join(local, name)) ? readFileSync(join(local, name), 'utf8') : undefined;
-    const json = read('report.json');
+    const files = join(runs, 'runs', id);
+    const read = (name: string) => (existsSync(join(files, name)) ? readFileSync(join(files, name), 'utf8') : '');
     checks.set(id, {
-      exitCode: Number(read('status') ?? -1),
-      stdout: read('stdout') ?? '',
-      stderr: read('stderr') ?? '',
-      ...(json ? { report: (JSON.parse(json) as RunResult).checks[0] } : {}),
-      ...(existsSync(join(local, 'kernel-view.json'))
-        ? { kernel: readKernelViewFile(join(local, 'kernel-view.json')) }
-        : {}),
+      exitCode: Number(read('status') || -1),
+      stdout: read('stdout'),
+      stderr: read('stderr'),
+      ...runFiles(files),
       scratch: `/tmp/runs/${id}`,
-      files: local,
+      files,
     });
   }
   return checks;

@@ -60,14 +60,19 @@ export async function runCli(
     exitCode: result.exitCode ?? -1,
     stdout: result.stdout,
     stderr: result.stderr,
-    ...(existsSync(json)
-      ? {
-          result: JSON.parse(readFileSync(json, 'utf8')) as RunResult,
-          report: (JSON.parse(readFileSync(json, 'utf8')) as RunResult).checks[0],
-        }
-      : {}),
-    ...(existsSync(kernelView) ? { kernel: readKernelViewFile(kernelView) } : {}),
+    ...runFiles(dir),
     scratch: dir,
+  };
+}
+
+/** What a CLI run left in its scratch dir: its JSON run result (report.json) and the app's kernel view. */
+export function runFiles(dir: string): Pick<CliRun, 'result' | 'report' | 'kernel'> {
+  const json = join(dir, 'report.json');
+  const kernelView = join(dir, 'kernel-view.json');
+  const result = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as RunResult) : undefined;
+  return {
+    ...(result ? { result, report: result.checks[0] } : {}),
+    ...(existsSync(kernelView) ? { kernel: readKernelViewFile(kernelView) } : {}),
   };
 }
 
