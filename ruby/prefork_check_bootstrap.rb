@@ -177,15 +177,30 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       end
     end
 
-    # A module to prepend whose methods announce the original ones as `event` (record `type`).
-    def self.announcing(event, names, type = 'C')
-      Module.new do
-        names.each do |name|
+    # Prepends to `target` a module whose methods `names` (those it has) run `around`, given the
+    # call's arguments and a proc that makes the call, each as private as the method it stands
+    # before. A method called by another name runs the method it stood for at the hook, without
+    # `around`: an alias that the app or a gem makes afterwards (zeitwerk and bootsnap alias
+    # Kernel#require, then redefine it to call the alias) names the prepended method, whose
+    # `super` would reach the redefinition, which calls the alias again, without end.
+    def self.hook(target, names, &around)
+      present = names.select { |name| target.method_defined?(name) || target.private_method_defined?(name) }
+      originals = present.to_h { |name| [name, target.instance_method(name)] }
+      target.prepend(Module.new do
+        originals.each do |name, original|
           define_method(name) do |*args, **kwargs, &block|
-            PreforkCheckBootstrap.call(event, type) { super(*args, **kwargs, &block) }
+            next original.bind_call(self, *args, **kwargs, &block) unless __callee__ == name
+
+            around.call(args, -> { super(*args, **kwargs, &block) })
           end
+          private name if target.private_method_defined?(name)
         end
-      end
+      end)
+    end
+
+    # Announces `target`'s methods `names` as `event` (record `type`) around each call.
+    def self.wrap(target, event, names, type = 'C')
+      hook(target, names) { |_args, run| call(event, type, &run) }
     end
 
     # C extensions that open files and sockets in their own C code, which no Ruby call above
@@ -207,57 +222,55 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       end
     end
 
-    def self.wrap_native_calls
+    # The table's classes that are loaded (only `gem`'s, when given).
+    def self.wrap_native_calls(gem_only = nil)
       NATIVE_CALLS.each do |gem, name, side, methods|
-        next if @native_wrapped[name]
+        next if @native_wrapped[name] || (gem_only && gem != gem_only)
         target = loaded_constant(name)
         next unless target
-        target = target.singleton_class if side == :singleton
-        present = methods.select { |method| target.method_defined?(method) || target.private_method_defined?(method) }
-        target.prepend(announcing(gem, present, 'N'))
+        wrap(side == :singleton ? target.singleton_class : target, gem, methods, 'N')
         @native_wrapped[name] = true
       rescue StandardError
         @native_wrapped[name] = true
       end
     end
 
-    # After each require: a C extension of the table may have just been loaded.
-    module RequireHook
-      private
-
-      def require(*args)
-        super
+    # A gem of the table is wrapped once it has loaded whole: when `require` of its own name, or
+    # the outermost require, returns. Not as soon as its C part is in: the gem's Ruby files may
+    # then redefine a wrapped method and alias it (pg: `def new`, `alias connect new`), and the
+    # alias would run the C method the hook stood before.
+    def self.hook_require
+      hook(Kernel, %i[require]) do |args, run|
+        depth = Thread.current[:prefork_check_requires].to_i
+        Thread.current[:prefork_check_requires] = depth + 1
+        run.call
       ensure
-        PreforkCheckBootstrap.wrap_native_calls
+        Thread.current[:prefork_check_requires] = depth
+        wrap_native_calls(depth.zero? ? nil : args.first.to_s)
       end
     end
 
     def self.install
       start_record
       watch_evals
-      File.prepend(announcing('open', %i[initialize]))
-      Dir.prepend(announcing('open', %i[initialize]))
+      wrap(File, 'open', %i[initialize])
+      wrap(Dir, 'open', %i[initialize])
       # Dir.open makes its Dir in C, without calling #initialize.
-      Dir.singleton_class.prepend(announcing('open', %i[open]))
-      IO.singleton_class.prepend(announcing('open', %i[sysopen]))
-      IO.singleton_class.prepend(announcing('pipe', %i[pipe popen]))
-      IO.prepend(announcing('dup', %i[initialize_copy reopen]))
-      [Socket, TCPSocket, TCPServer, UDPSocket, UNIXSocket, UNIXServer].each do |cls|
-        cls.prepend(announcing('socket', %i[initialize]))
-      end
-      [Socket, TCPServer, UNIXServer].each do |cls|
-        cls.prepend(announcing('accept', %i[accept accept_nonblock sysaccept]))
-      end
-      [Socket, UNIXSocket].each { |cls| cls.singleton_class.prepend(announcing('socketpair', %i[pair socketpair])) }
+      wrap(Dir.singleton_class, 'open', %i[open])
+      wrap(IO.singleton_class, 'open', %i[sysopen])
+      wrap(IO.singleton_class, 'pipe', %i[pipe popen])
+      wrap(IO, 'dup', %i[initialize_copy reopen])
+      [Socket, TCPSocket, TCPServer, UDPSocket, UNIXSocket, UNIXServer].each { |cls| wrap(cls, 'socket', %i[initialize]) }
+      [Socket, TCPServer, UNIXServer].each { |cls| wrap(cls, 'accept', %i[accept accept_nonblock sysaccept]) }
+      [Socket, UNIXSocket].each { |cls| wrap(cls.singleton_class, 'socketpair', %i[pair socketpair]) }
       # recvmsg receives the fds another process passed with SCM_RIGHTS.
-      BasicSocket.prepend(announcing('recvmsg', %i[recvmsg recvmsg_nonblock]))
-      # No fd: the stack that forks tells a server's worker fork from the app's own. Kernel#fork
-      # stays private.
-      Kernel.prepend(announcing('fork', %i[fork]).tap { |mod| mod.send(:private, :fork) })
-      Process.singleton_class.prepend(announcing('fork', %i[fork]))
-      Kernel.prepend(RequireHook)
+      wrap(BasicSocket, 'recvmsg', %i[recvmsg recvmsg_nonblock])
+      # No fd: the stack that forks tells a server's worker fork from the app's own.
+      wrap(Kernel, 'fork', %i[fork])
+      wrap(Process.singleton_class, 'fork', %i[fork])
+      hook_require
       wrap_native_calls
-      Process.singleton_class.prepend(ForkHook) if ENV['PREFORK_CHECK_CLOSES'] == '1' && Process.respond_to?(:_fork)
+      hook_fork if ENV['PREFORK_CHECK_CLOSES'] == '1' && Process.respond_to?(:_fork)
     end
 
     # What a forked worker closes, and where (Unicorn's after_fork, Puma's on_worker_boot closing
@@ -273,19 +286,17 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
     def self.announce_closes
       CLOSING_CALLS.each do |name, methods|
         target = loaded_constant(name)
-        next unless target
-        present = methods.select { |method| target.method_defined?(method) || target.private_method_defined?(method) }
-        target.prepend(announcing('close', present, 'D'))
+        wrap(target, 'close', methods, 'D') if target
       rescue StandardError
         nil
       end
     end
 
     # Process._fork (Ruby 3.1+) is what every fork goes through; the child announces its closes.
-    module ForkHook
-      def _fork
-        pid = super
-        PreforkCheckBootstrap.announce_closes if pid.zero?
+    def self.hook_fork
+      hook(Process.singleton_class, %i[_fork]) do |_args, run|
+        pid = run.call
+        announce_closes if pid.zero?
         pid
       end
     end
