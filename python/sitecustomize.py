@@ -374,6 +374,15 @@ def _patch_sqlite3(dbapi2):
     dbapi2.connect = connect
 
 
+def _patch_zmq(zmq):
+    # libzmq makes a context's eventfd as the context is made, its I/O and reaper threads'
+    # epolls and eventfds with the first socket, and a bound socket in the calling thread; the
+    # I/O thread, started inside that first call, makes the connections.
+    for owner, names in ((zmq.Context, ("__init__", "socket")), (zmq.Socket, ("bind", "connect"))):
+        for name in names:
+            _wrap(owner, name, b"zmq", native=True)
+
+
 # Modules adjusted right after they load: their native calls raise no audit event.
 _AFTER_IMPORT = {
     "ctypes": _patch_ctypes,
@@ -386,7 +395,14 @@ _AFTER_IMPORT = {
     # dbm's databases (shelve's too) are opened by the C library and kept open.
     "_gdbm": lambda module: _wrap(module, "open", b"dbm", native=True),
     "_dbm": lambda module: _wrap(module, "open", b"dbm", native=True),
+    # Database drivers whose C client (libpq, libmysqlclient) makes the connection's socket.
+    # psycopg 3's connect is Connection.connect; MySQLdb's Connect is the same function.
+    "psycopg2": lambda module: _wrap(module, "connect", b"psycopg2", native=True),
+    "psycopg": lambda module: _wrap(module, "connect", b"psycopg", native=True),
+    "MySQLdb": lambda module: [_wrap(module, name, b"MySQLdb", native=True) for name in ("connect", "Connect")],
+    "zmq": _patch_zmq,
 }
+
 
 
 class _AfterImport:

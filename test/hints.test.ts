@@ -84,6 +84,51 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
+  // Native clients make their fds in C, with no audit event: their connect (pyzmq: the context's
+  // calls) is announced as a native call, so each fd gets the app's line and its library's hint.
+  // The database servers are the fixture's own fakes, which answer just the handshake.
+  for (const [module, file] of [
+    ['psycopg2', 'postgres_app.py'],
+    ['MySQLdb', 'mysql_app.py'],
+    ['zmq', 'zeromq_app.py'],
+    ['django', 'django_app.py'],
+  ] as const)
+    test.runIf(python(module))(
+      `${module}: each fd at its line, in its native call, with its hint; applying it passes`,
+      async () => {
+        const app = fixture('hints-drivers', file);
+        const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+        expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+        const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+        expect(counted.length).toBeGreaterThan(0);
+        expect(counted.filter((leak) => leak.origin?.native !== true)).toEqual([]);
+        const reported = reportedHints(run.report!);
+        expect(Object.keys(reported).sort()).toEqual(Object.keys(declaredHints(app)).sort());
+        for (const [line, id] of Object.entries(declaredHints(app))) expect(reported[line], line).toBe(id);
+        const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+        expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+      },
+    );
+
+  const ruby = (gem: string) => spawnSync('ruby', ['-e', `require '${gem}'`], { stdio: 'ignore' }).status === 0;
+  for (const [gem, file] of [
+    ['pg', 'postgres_app.rb'],
+    ['mysql2', 'mysql_app.rb'],
+  ] as const)
+    test.runIf(ruby(gem))(
+      `Ruby, ${gem}: its connection at its line, in its native call, with its hint; closing it passes`,
+      async () => {
+        const app = fixture('hints-drivers', file);
+        const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);
+        expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+        const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+        expect(counted.map((leak) => [leak.kind, leak.origin?.call])).toEqual([['socket', gem]]);
+        expect(reportedHints(run.report!)).toEqual(declaredHints(app));
+        const fixed = await runCli(['--fork-marker', 'READY', '--', 'ruby', app, 'fixed']);
+        expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+      },
+    );
+
   test('Ruby: a Logger’s file and a pipe', async () => {
     const app = fixture('hints', 'app.rb');
     const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);

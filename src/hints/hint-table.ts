@@ -15,6 +15,12 @@ export interface LibraryHint extends Hint {
 // Most specific first: the first library whose module is on the stack gives the hint.
 export const LIBRARY_HINTS: LibraryHint[] = [
   {
+    id: 'django-database',
+    modules: ['django.db'],
+    text: "Django connected to its database while the app loaded (a query at import, or in an AppConfig's ready()): the connection is in every worker. Call django.db.connections.close_all() before the fork; each worker then connects on its first query.",
+    see: 'https://docs.djangoproject.com/en/stable/ref/databases/#connection-management',
+  },
+  {
     id: 'sqlalchemy-engine',
     modules: ['sqlalchemy'],
     text: 'A SQLAlchemy engine connected while the app loaded: its pool holds the connection. Call engine.dispose() before the fork (the master keeps no connection), or engine.dispose(close=False) in the worker, which SQLAlchemy documents but which leaves the fd shared, so this check still sees it.',
@@ -42,6 +48,22 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['grpc'],
     text: "A gRPC channel opened while the app loaded: grpc's poller (an epoll and an eventfd) and the channel's connection are in every worker. Open channels in the worker, or call channel.close() before the fork: grpc then closes its poller's fds in each worker as it starts, which this check sees with a first-fork fork point (a marker still finds them in the master). GRPC_ENABLE_FORK_SUPPORT=1 made forked children exit with status 64 (grpc 1.51).",
     see: 'https://github.com/grpc/grpc/blob/master/doc/fork_support.md',
+  },
+  {
+    id: 'postgres-connection',
+    modules: ['psycopg2', 'psycopg'],
+    text: "A PostgreSQL connection opened while the app loaded: libpq's documentation warns that one shared across fork() gives unpredictable results, and every worker would talk on its one session. Connect in the worker, or call conn.close() before the fork.",
+    see: 'https://www.postgresql.org/docs/current/libpq-connect.html',
+  },
+  {
+    id: 'mysql-connection',
+    modules: ['MySQLdb', 'pymysql'],
+    text: 'A MySQL connection opened while the app loaded: every worker would talk on its one session. Connect in the worker, or call conn.close() before the fork.',
+  },
+  {
+    id: 'zeromq-context',
+    modules: ['zmq'],
+    text: 'A ZeroMQ context made while the app loaded: its I/O threads do not survive a fork, and its eventfds, epolls and sockets are in every worker. Make the context and its sockets in the worker, or call context.destroy() before the fork.',
   },
   {
     id: 'prometheus-multiprocess',
@@ -108,6 +130,19 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['logger'],
     kinds: ['file'],
     text: "A Logger's file opened while the app loaded. Reopen it in the worker (logger.reopen in the server's worker hook), or log to stdout.",
+  },
+  {
+    id: 'ruby-postgres-connection',
+    ruby: true,
+    modules: ['pg'],
+    text: "A PostgreSQL connection (PG::Connection) opened while the app loaded: libpq's documentation warns that one shared across fork() gives unpredictable results, and every worker would talk on its one session. Connect in the worker, or call conn.close before the fork.",
+    see: 'https://www.postgresql.org/docs/current/libpq-connect.html',
+  },
+  {
+    id: 'ruby-mysql-connection',
+    ruby: true,
+    modules: ['mysql2', 'trilogy'],
+    text: 'A MySQL connection opened while the app loaded: every worker would talk on its one session. Connect in the worker, or call client.close before the fork.',
   },
   {
     id: 'ruby-redis-client',
