@@ -179,19 +179,34 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
 
     # Prepends to `target` a module whose methods `names` (those it has) run `around`, given the
     # call's arguments and a proc that makes the call, each as private as the method it stands
-    # before. A method called by another name runs the method it stood for at the hook, without
-    # `around`: an alias that the app or a gem makes afterwards (zeitwerk and bootsnap alias
-    # Kernel#require, then redefine it to call the alias) names the prepended method, whose
-    # `super` would reach the redefinition, which calls the alias again, without end.
+    # before. An alias made afterwards names the prepended method: called by it, the method makes
+    # the call with the method it stood before, not `super`. Where the app or a gem aliased it to
+    # redefine it (as zeitwerk and bootsnap do to Kernel#require, and older instrumentation to
+    # File#initialize), `super` from the alias can reach the redefinition, which calls the alias
+    # again, without end (Ruby 3.1: always when the patch is evaluated by `load` or inline, not
+    # when by `require`; pg's own files do it to PG::Connection.new). Such an alias, called from inside
+    # the method's own call, runs without `around` (the outer call has announced it); called on
+    # its own (kgio's Kgio::Pipe.new is IO.pipe), with it.
     def self.hook(target, names, &around)
       present = names.select { |name| target.method_defined?(name) || target.private_method_defined?(name) }
       originals = present.to_h { |name| [name, target.instance_method(name)] }
       target.prepend(Module.new do
         originals.each do |name, original|
+          inside = :"prefork_check_in_#{object_id}_#{name}"
           define_method(name) do |*args, **kwargs, &block|
-            next original.bind_call(self, *args, **kwargs, &block) unless __callee__ == name
-
-            around.call(args, -> { super(*args, **kwargs, &block) })
+            if __callee__ == name
+              outer = Thread.current[inside]
+              Thread.current[inside] = true
+              begin
+                around.call(args, -> { super(*args, **kwargs, &block) })
+              ensure
+                Thread.current[inside] = outer
+              end
+            elsif Thread.current[inside]
+              original.bind_call(self, *args, **kwargs, &block)
+            else
+              around.call(args, -> { original.bind_call(self, *args, **kwargs, &block) })
+            end
           end
           private name if target.private_method_defined?(name)
         end

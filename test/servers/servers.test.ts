@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
 import type { JsonReport as Report } from '../../src/reporters/json.js';
@@ -384,6 +384,55 @@ describe.each(HOOKS)("$server: the worker's own hook closes what the app opened"
   });
 });
 
+// A Rails app (Debian's ruby-rails 6.1) as `rails new` sets one up for production: zeitwerk
+// autoloading (which aliases and redefines Kernel#require), the app eager-loaded by the master.
+const RAILS = spawnSync('ruby', ['-e', 'require "rails"'], { stdio: 'ignore' }).status === 0;
+const railsApp = (boot: 'clean' | 'leaky' | 'fixed') =>
+  projectOf({
+    'config/application.rb': [
+      'ENV["RAILS_ENV"] ||= "production"',
+      'require "rails"',
+      'require "active_record/railtie"',
+      'require "action_controller/railtie"',
+      'class App < Rails::Application',
+      '  config.load_defaults 6.1',
+      '  config.root = File.expand_path("..", __dir__)',
+      '  config.eager_load = true',
+      '  config.logger = Logger.new($stdout)',
+      '  config.secret_key_base = "not-a-secret" * 8',
+      'end',
+      '',
+    ].join('\n'),
+    'config/environment.rb': 'require_relative "application"\nRails.application.initialize!\n',
+    'config/database.yml': 'production:\n  adapter: sqlite3\n  database: <%= ENV.fetch("APP_DATA") %>/app.sqlite3\n',
+    'app/models/application_record.rb':
+      'class ApplicationRecord < ActiveRecord::Base\n  self.abstract_class = true\nend\n',
+    'app/models/widget.rb': 'class Widget < ApplicationRecord\nend\n',
+    'config.ru': [
+      'require_relative "config/environment"',
+      ...(boot === 'clean' ? [] : ['ActiveRecord::Base.connection.execute("select 1")']),
+      ...(boot === 'fixed' ? ['ActiveRecord::Base.connection_pool.disconnect!'] : []),
+      'run Rails.application',
+      '',
+    ].join('\n'),
+    'unicorn.conf.rb': 'listen "127.0.0.1:0"\nworker_processes 2\npreload_app true\n',
+    'puma.rb': 'bind "tcp://127.0.0.1:0"\nworkers 2\npreload_app!\n',
+  });
+
+describe.runIf(RAILS).each(['unicorn', 'puma'] as const)('Rails 6.1 preloaded by %s', (server) => {
+  test('the clean app passes; a query as it boots fails with its database, at its line, with ActiveRecord’s fix, which passes', async () => {
+    const clean = await checkWith(railsApp('clean'), () => [...SERVERS[server]]);
+    expect(clean.exitCode, JSON.stringify(counted(clean.report))).toBe(0);
+    const leaky = await checkWith(railsApp('leaky'), () => [...SERVERS[server]]);
+    expect(leaky.exitCode).toBe(1);
+    expect(counted(leaky.report).map((fd) => [fd.target, fd.origin?.line, fd.hint?.id])).toEqual([
+      [`${leaky.appData}/app.sqlite3`, 2, 'active-record-pool'],
+    ]);
+    const fixed = await checkWith(railsApp('fixed'), () => [...SERVERS[server]]);
+    expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+  });
+});
+
 test('uwsgi that cannot load the app goes on serving none: an error naming why, never a pass', async () => {
   const dir = scratch();
   writeFileSync(
@@ -496,7 +545,10 @@ describe('puma (cluster mode, preload_app!)', () => {
 /** A scratch directory holding these files (name → text). */
 function projectOf(files: Record<string, string>): string {
   const dir = scratch();
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   return dir;
 }
 
