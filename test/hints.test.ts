@@ -89,6 +89,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
   // The database servers are the fixture's own fakes, which answer just the handshake.
   for (const [module, file] of [
     ['psycopg2', 'postgres_app.py'],
+    ['psycopg', 'psycopg_app.py'],
     ['MySQLdb', 'mysql_app.py'],
     ['zmq', 'zeromq_app.py'],
     ['django', 'django_app.py'],
