@@ -93,6 +93,21 @@ const PRESETS: Record<PresetName, Preset> = {
         role: "worker's sentinel pipe",
         matches: (r) => r.kind === 'pipe' && madeIn('billiard.popen_fork:Popen._launch')(r),
       },
+      // A broker with an event loop (Redis, RabbitMQ): the async pool makes each process's queues up front.
+      {
+        role: "async pool's process queue pipe",
+        matches: (r) => r.kind === 'pipe' && madeIn('celery.concurrency.asynpool:AsynPool.create_process_queues')(r),
+      },
+      // The worker's hub and its broker transport's poller (kombu's), made by the worker's own
+      // setup: never one an app's module made as the worker imported it (an app frame on the stack).
+      {
+        role: "event loop's epoll (the worker's hub, the broker transport's poller)",
+        matches: (r) =>
+          r.kind === 'epoll' &&
+          r.origin?.library === true &&
+          madeIn('kombu.utils.eventio:_epoll.__init__')(r) &&
+          madeIn('celery.worker.worker:WorkController.__init__')(r),
+      },
       // --logfile: one handler per logger (celery, celery.task, the root), each its own fd on the file.
       {
         role: 'log file (--logfile)',

@@ -1,12 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
 import type { JsonReport as Report } from '../../src/reporters/json.js';
 import { freePort } from '../helpers/ports.js';
-import { processesWithEnv, settle } from '../helpers/processes.js';
+import { processesWithEnv, settle, waitFor } from '../helpers/processes.js';
 import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
 
 // Real servers from Debian's packages (installed by .ci/run); Debian's own python3 runs them.
@@ -430,6 +430,61 @@ describe.runIf(RAILS).each(['unicorn', 'puma'] as const)('Rails 6.1 preloaded by
     ]);
     const fixed = await checkWith(railsApp('fixed'), () => [...SERVERS[server]]);
     expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+  });
+});
+
+// Celery with a broker that has an event loop (Redis, as most deployments): the worker makes its
+// hub's and the transport's epolls, and the async pool its process queues, before its pool forks.
+const REDIS = findProgram('redis-server', ROOT) !== undefined;
+describe.runIf(REDIS)('celery with a Redis broker', () => {
+  let redis: ChildProcess | undefined;
+  let broker = '';
+  beforeAll(async () => {
+    const port = await freePort();
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    broker = `redis://127.0.0.1:${port}/0`;
+    const up = await waitFor(
+      () =>
+        spawnSync('redis-cli', ['-p', String(port), 'ping'])
+          .stdout?.toString()
+          .trim() === 'PONG',
+    );
+    expect(up, 'redis-server answered').toBe(true);
+  });
+  afterAll(() => redis?.kill('SIGKILL'));
+  const withBroker = () => [...SERVERS.celery.slice(0, 5), '-b', broker, ...SERVERS.celery.slice(5)];
+
+  test('the fixed example passes: the event loop’s epolls and the async pool’s queues are the worker’s own', async () => {
+    const { report, exitCode } = await checkWith(example('celery'), withBroker);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(new Set(allowedRoles(report))).toEqual(
+      new Set([
+        "preset celery: event loop's epoll (the worker's hub, the broker transport's poller)",
+        "preset celery: async pool's process queue pipe",
+        "preset celery: pool's shared-memory arena",
+        "preset celery: worker's sentinel pipe",
+      ]),
+    );
+  });
+
+  test('the leaky example fails with exactly its audit log', async () => {
+    const { report, exitCode, appData } = await checkWith(join(ROOT, 'examples', 'celery', 'leaky'), withBroker);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((fd) => fd.target)).toEqual([`${appData}/audit.log`]);
+  });
+
+  test('an epoll a task module makes as the worker imports it is the app’s, and still counts', async () => {
+    const dir = projectOf({
+      'tasks.py': 'from celery import Celery\napp = Celery("tasks", include=["pollers"])\n',
+      'pollers.py': 'from kombu.utils.eventio import poll\npoller = poll()\n',
+    });
+    const { report, exitCode } = await checkWith(dir, withBroker);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
+      ['epoll', 'pollers.py', 2],
+    ]);
   });
 });
 
