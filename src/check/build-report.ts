@@ -5,6 +5,7 @@ import { applyAllowRules } from '../rules/apply-rules.js';
 import type { ClosedInWorker, Excuse, FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
 import { settle } from '../report/verdict.js';
 import { hintFor } from '../hints/choose-hint.js';
+import { replacedInChildren } from './replaced-in-children.js';
 
 const STDIO = 2;
 
@@ -68,11 +69,6 @@ function markSameTargets(leaks: FdRecord[]): void {
   }
 }
 
-/** The Ruby VM's timer-thread eventfds: a forked child closes its parent's and makes its own. */
-function isRubyVmEventfd(record: FdRecord): boolean {
-  return record.kind === 'eventfd' && record.runtimeStartup === 'ruby';
-}
-
 const STDIO_NAMES = ['stdin', 'stdout', 'stderr'] as const;
 
 /**
@@ -92,8 +88,9 @@ function stdioNotes(table: FdRecord[]): string[] {
 
 /**
  * Every fd beyond stdio is a leak unless something excuses it: a rule, the server's preset, being a
- * duplicate of stdio, the runtime's own start, the worker's hook, the caller. The verdict is settled
- * here, and again only where a later stage excuses more (the baseline, applyBaseline).
+ * duplicate of stdio, a runtime or library replacing it in each child, the worker's hook, the
+ * caller. The verdict is settled here, and again only where a later stage excuses more (the
+ * baseline, applyBaseline).
  */
 export function buildReport(input: ReportInput): Report {
   const records = input.table.filter((record) => record.fd > STDIO);
@@ -105,7 +102,7 @@ export function buildReport(input: ReportInput): Report {
     preset: input.preset!.preset.name,
   }));
   const { leaks: ruled, rules } = applyAllowRules(
-    records.filter((record) => record.stdio === undefined && !isRubyVmEventfd(record)),
+    records.filter((record) => record.stdio === undefined && replacedInChildren(record) === undefined),
     [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules],
   );
   // Another fd on the app's own stdin, stdout or stderr shares nothing new with workers.
@@ -116,9 +113,10 @@ export function buildReport(input: ReportInput): Report {
       allowed: true,
       excuse: { type: 'stdio', label: record.stdio! },
     }));
-  const runtimes = records
-    .filter(isRubyVmEventfd)
-    .map((record): Leak => ({ ...record, allowed: true, excuse: { type: 'runtime', label: 'ruby' } }));
+  const runtimes = records.flatMap((record): Leak[] => {
+    const owner = replacedInChildren(record);
+    return owner === undefined ? [] : [{ ...record, allowed: true, excuse: { type: 'runtime', label: owner } }];
+  });
   const preset = input.preset?.preset.name;
   const hinted = ruled
     .map((leak) => creditWorker(leak, input.closedInWorker))

@@ -1,3 +1,4 @@
+import { replacedInChildrenWords } from '../check/replaced-in-children.js';
 import type { Leak } from '../report/types.js';
 
 /**
@@ -16,7 +17,7 @@ export function excuseWords(leak: Leak): string | undefined {
     case 'stdio':
       return `a duplicate of the app's ${excuse.label}, which workers share anyway`;
     case 'runtime':
-      return "the Ruby VM's own eventfd, made as it starts and made anew in each forked child";
+      return replacedInChildrenWords(excuse.label);
     case 'watch':
       return `watch: growth within --max-growth ${excuse.label}`;
     case 'worker': {

@@ -1,0 +1,45 @@
+import { basename } from 'node:path';
+import type { FdRecord } from '../report/types.js';
+
+/**
+ * fds a runtime or library makes for the process itself and replaces in each forked child by
+ * design: workers share nothing through them. Each names exactly what its owner makes, so it
+ * never excuses an fd the app made.
+ */
+const REPLACED_IN_CHILDREN = [
+  {
+    // The Ruby VM's timer-thread eventfds: a forked child closes its parent's and makes its own.
+    owner: 'ruby',
+    words: "the Ruby VM's own eventfd, made as it starts and made anew in each forked child",
+    matches: (record: FdRecord) => record.kind === 'eventfd' && record.runtimeStartup === 'ruby',
+  },
+  {
+    // prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, what its docs prescribe
+    // for pre-fork servers): a process's metric file is named by its pid and mapped (the map
+    // keeps a dup of the fd); a forked child, at its first metric, closes the inherited ones and
+    // opens files of its own pid.
+    owner: 'prometheus_client',
+    words:
+      "prometheus_client's multiprocess file of the process that made it (named by its pid): each worker closes it and opens its own",
+    matches: (record: FdRecord) =>
+      record.kind === 'file' &&
+      record.createdBy.type === 'syscall' &&
+      new RegExp(`^[a-z_]+_${record.createdBy.pid}\\.db$`).test(basename(record.target)) &&
+      record.stack.some(
+        (frame) => `${frame.module}:${frame.function}` === 'prometheus_client.mmap_dict:MmapedDict.__init__',
+      ),
+  },
+] as const;
+
+/** The owner (`ruby`, `prometheus_client`) that replaces this fd in each forked child, if one does. */
+export function replacedInChildren(record: FdRecord): string | undefined {
+  return REPLACED_IN_CHILDREN.find((entry) => entry.matches(record))?.owner;
+}
+
+/** Why an fd `owner` replaces in each child is excused, in the words reports use. */
+export function replacedInChildrenWords(owner: string): string {
+  return (
+    REPLACED_IN_CHILDREN.find((entry) => entry.owner === owner)?.words ??
+    `${owner}'s own fd, made anew in each forked child`
+  );
+}
