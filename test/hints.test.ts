@@ -87,9 +87,9 @@ describe('a hint on every leak that counts: the fix for the library that made it
   // Native clients make their fds in C, with no audit event: their connect (pyzmq: the context's
   // calls) is announced as a native call, so each fd gets the app's line and its library's hint.
   // The database servers are the fixture's own fakes, which answer just the handshake.
-  for (const [module, file] of [
-    ['psycopg2', 'postgres_app.py'],
-    ['psycopg', 'psycopg_app.py'],
+  for (const [module, file, ...args] of [
+    ['psycopg2', 'postgres_app.py', 'psycopg2'],
+    ['psycopg', 'postgres_app.py', 'psycopg'],
     ['MySQLdb', 'mysql_app.py'],
     ['zmq', 'zeromq_app.py'],
     ['django', 'django_app.py'],
@@ -98,7 +98,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
       `${module}: each fd at its line, in its native call, with its hint; applying it passes`,
       async () => {
         const app = fixture('hints-drivers', file);
-        const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+        const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, ...args]);
         expect(run.exitCode, run.stdout + run.stderr).toBe(1);
         const counted = run.report!.leaks.filter((leak) => !leak.allowed);
         expect(counted.length).toBeGreaterThan(0);
@@ -106,7 +106,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
         const reported = reportedHints(run.report!);
         expect(Object.keys(reported).sort()).toEqual(Object.keys(declaredHints(app)).sort());
         for (const [line, id] of Object.entries(declaredHints(app))) expect(reported[line], line).toBe(id);
-        const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+        const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, ...args, 'fixed']);
         expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
       },
     );
