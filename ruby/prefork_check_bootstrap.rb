@@ -181,12 +181,12 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
     # call's arguments and a proc that makes the call, each as private as the method it stands
     # before. An alias made afterwards names the prepended method: called by it, the method makes
     # the call with the method it stood before, not `super`. Where the app or a gem aliased it to
-    # redefine it (as zeitwerk and bootsnap do to Kernel#require, and older instrumentation to
-    # File#initialize), `super` from the alias can reach the redefinition, which calls the alias
-    # again, without end (Ruby 3.1: always when the patch is evaluated by `load` or inline, not
-    # when by `require`; pg's own files do it to PG::Connection.new). Such an alias, called from inside
-    # the method's own call, runs without `around` (the outer call has announced it); called on
-    # its own (kgio's Kgio::Pipe.new is IO.pipe), with it.
+    # redefine it (as zeitwerk and bootsnap do to Kernel#require, older instrumentation to
+    # File#initialize, and pg's own files to PG::Connection.new), `super` from the alias can reach
+    # the redefinition, which calls the alias again, without end (Ruby 3.1 does when the patch is
+    # evaluated by `load` or inline, not by `require`). Such an alias, called from inside the
+    # method's own call, runs without `around` (the outer call announced it); called on its own
+    # (kgio's Kgio::Pipe.new is IO.pipe), with it.
     def self.hook(target, names, &around)
       present = names.select { |name| target.method_defined?(name) || target.private_method_defined?(name) }
       originals = present.to_h { |name| [name, target.instance_method(name)] }
