@@ -643,6 +643,24 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report)).toContain('preset gunicorn: statsd socket (--statsd-host)');
   });
 
+  // The worker class is imported by the master: its modules must add no fd of their own there.
+  for (const [name, flags, module] of [
+    ['gthread', ['--threads', '4'], 'threading'],
+    ['gevent', ['--worker-class', 'gevent'], 'gevent'],
+    ['uvicorn', ['--worker-class', 'uvicorn.workers.UvicornWorker'], 'uvicorn'],
+  ] as const)
+    test.runIf(spawnSync('/usr/bin/python3', ['-c', `import ${module}`]).status === 0)(
+      `gunicorn worker class ${name}: the fixed example passes, the leaky one fails with exactly its leak`,
+      async () => {
+        const command = () => [...SERVERS.gunicorn.slice(0, -1), ...flags, 'app:app'];
+        const fixed = await checkWith(example('gunicorn'), command);
+        expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+        const leaky = await checkWith(join(ROOT, 'examples', 'gunicorn', 'leaky'), command);
+        expect(leaky.exitCode).toBe(1);
+        expect(counted(leaky.report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([`file ${leaky.appData}/app.db`]);
+      },
+    );
+
   test('gunicorn --daemon: followed into the daemon and checked at its worker fork, leak and all', async () => {
     const daemon = (d: string) => [
       ...SERVERS.gunicorn.slice(0, -1),
