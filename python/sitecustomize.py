@@ -401,8 +401,29 @@ _AFTER_IMPORT = {
     "psycopg": lambda module: _wrap(module, "connect", b"psycopg", native=True),
     "MySQLdb": lambda module: [_wrap(module, name, b"MySQLdb", native=True) for name in ("connect", "Connect")],
     "zmq": _patch_zmq,
+    # A built-in module imported anew (eventlet's patcher.original re-imports select for its
+    # hub) is a fresh copy, without the stand-in _install put in the first one.
+    "select": lambda module: _wrap_type(module, "epoll", b"epoll"),
 }
 
+
+class _Adjusting:
+    """The loader of a built-in module imported anew: the built-in loader (a class, which
+    serves every module) makes it, and its adjustment is applied to the copy."""
+
+    def __init__(self, loader, patch):
+        self._loader = loader
+        self._patch = patch
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        try:
+            self._patch(module)
+        except Exception:
+            pass
 
 
 class _AfterImport:
@@ -424,8 +445,11 @@ class _AfterImport:
             return None
         loader = spec.loader
         exec_module = getattr(loader, "exec_module", None)
-        # A loader that is a class (builtin, frozen) serves every module: it is left alone.
-        if exec_module is None or isinstance(loader, type):
+        if exec_module is None:
+            return spec
+        # A loader that is a class (builtin, frozen) serves every module: this one is wrapped instead.
+        if isinstance(loader, type):
+            spec.loader = _Adjusting(loader, patch)
             return spec
 
         def patched_exec_module(module):

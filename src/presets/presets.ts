@@ -73,6 +73,16 @@ const PRESETS: Record<PresetName, Preset> = {
         role: 'syslog socket (--log-syslog)',
         matches: (r) => r.kind === 'socket' && madeIn('gunicorn.glogging:Logger._set_syslog_handler')(r),
       },
+      // -k eventlet: importing eventlet makes its hub (an epoll) as the arbiter loads the worker
+      // class; each worker discards it for a hub of its own (use_hub). Never a hub the app made.
+      {
+        role: "eventlet's hub, made as the worker class loads (-k eventlet)",
+        matches: (r) =>
+          r.kind === 'epoll' &&
+          r.origin?.library === true &&
+          madeIn('eventlet.hubs.epolls:Hub.__init__')(r) &&
+          madeIn('gunicorn.config:Config.worker_class')(r),
+      },
     ],
   },
   celery: {

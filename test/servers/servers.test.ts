@@ -643,11 +643,13 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report)).toContain('preset gunicorn: statsd socket (--statsd-host)');
   });
 
-  // The worker class is imported by the master: its modules must add no fd of their own there.
+  // The worker class is imported by the master: its modules must add no fd there beyond the ones
+  // the preset names (eventlet's hub).
   for (const [name, flags, module] of [
     ['gthread', ['--threads', '4'], 'threading'],
     ['gevent', ['--worker-class', 'gevent'], 'gevent'],
     ['uvicorn', ['--worker-class', 'uvicorn.workers.UvicornWorker'], 'uvicorn'],
+    ['eventlet', ['--worker-class', 'eventlet'], 'eventlet'],
   ] as const)
     test.runIf(spawnSync('/usr/bin/python3', ['-c', `import ${module}`]).status === 0)(
       `gunicorn worker class ${name}: the fixed example passes, the leaky one fails with exactly its leak`,
@@ -660,6 +662,29 @@ describe('clean production configs: the server’s own log and pid files pass, b
         expect(counted(leaky.report).map((fd) => `${fd.kind} ${fd.target}`)).toEqual([`file ${leaky.appData}/app.db`]);
       },
     );
+
+  test.runIf(spawnSync('/usr/bin/python3', ['-c', 'import eventlet']).status === 0)(
+    'gunicorn -k eventlet: a hub the app makes as it loads still counts',
+    async () => {
+      const dir = projectOf({
+        'app.py':
+          'from eventlet.hubs import epolls\nhub = epolls.Hub()\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"ok"]\n',
+      });
+      const { report, exitCode } = await checkWith(dir, () => [
+        ...SERVERS.gunicorn.slice(0, -1),
+        '--worker-class',
+        'eventlet',
+        'app:app',
+      ]);
+      expect(exitCode).toBe(1);
+      expect(counted(report).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
+        ['epoll', 'app.py', 2],
+      ]);
+      expect(allowedRoles(report)).toContain(
+        "preset gunicorn: eventlet's hub, made as the worker class loads (-k eventlet)",
+      );
+    },
+  );
 
   test('gunicorn --daemon: followed into the daemon and checked at its worker fork, leak and all', async () => {
     const daemon = (d: string) => [
