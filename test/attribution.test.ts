@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -6,6 +5,7 @@ import type { Leak } from '../src/report/types.js';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
 import { ROOT, fixture, leakLines, runCli } from './helpers/run-cli.js';
+import { pythonHas, rubyHas } from './helpers/installed.js';
 
 const appFrames = (leak: Leak) =>
   leak.stack.filter((frame) => !frame.library).map((frame) => `${frame.file}:${frame.line}`);
@@ -181,11 +181,9 @@ describe('a directory being listed is an open fd', () => {
 });
 
 // Debian's python3 has the C dbm module (the pyenv builds here may not).
-const hasModule = (name: string) =>
-  spawnSync('/usr/bin/python3', ['-c', `import ${name}`], { stdio: 'ignore' }).status === 0;
-const nativeDbm = hasModule('_dbm');
+const nativeDbm = pythonHas('_dbm');
 // shelve takes the first of dbm.gnu (python3-gdbm, optional), dbm.ndbm: their file names differ.
-const shelveFile = hasModule('_gdbm') ? '/sessions' : '/sessions.db';
+const shelveFile = pythonHas('_gdbm') ? '/sessions' : '/sessions.db';
 
 describe('fds made by C libraries behind a Python call', () => {
   test.runIf(nativeDbm)('dbm and shelve databases name the line that opened them', async () => {
@@ -296,7 +294,7 @@ describe('Ruby: many threads at once', () => {
 });
 
 // Debian's ruby-sqlite3 (installed by .ci/run); skipped where the gem is missing.
-const hasSqliteGem = spawnSync('ruby', ['-e', 'require "sqlite3"'], { stdio: 'ignore' }).status === 0;
+const hasSqliteGem = rubyHas('sqlite3');
 
 describe('Ruby: fds a C extension makes in its own code', () => {
   test.runIf(hasSqliteGem)(

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Report } from '../src/report/types.js';
 import { hintFor } from '../src/hints/choose-hint.js';
 import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+import { pythonHas, rubyHas } from './helpers/installed.js';
 
 /** The hint each line of a fixture must give its leak: `# hint: <id>`, by `file:line`. */
 function declaredHints(file: string): Record<string, string> {
@@ -28,9 +28,6 @@ function reportedHints(report: Report): Record<string, string | undefined> {
   );
 }
 
-const python = (module: string) =>
-  spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
-
 describe('a hint on every leak that counts: the fix for the library that made it, else its kind', () => {
   test('the standard library’s makers and each kind get their own hint, and applying them passes', async () => {
     const run = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('hints')]);
@@ -51,7 +48,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
     expect(fixed.exitCode, fixed.stdout).toBe(0);
   });
 
-  test.runIf(python('sqlalchemy') && python('redis') && python('urllib3'))(
+  test.runIf(pythonHas('sqlalchemy, redis, urllib3'))(
     'SQLAlchemy, redis-py and urllib3 (requests) get theirs, and applying them passes',
     async () => {
       const app = fixture('hints-libraries');
@@ -64,7 +61,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
-  test.runIf(python('grpc'))(
+  test.runIf(pythonHas('grpc'))(
     "grpc: the poller's fds and the connection its thread makes get grpc's hint; closing the channel before the fork passes",
     async () => {
       const app = fixture('hints-grpc');
@@ -94,7 +91,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
     ['zmq', 'zeromq_app.py'],
     ['django', 'django_app.py'],
   ] as const)
-    test.runIf(python(module))(
+    test.runIf(pythonHas(module))(
       `${module}: each fd at its line, in its native call, with its hint; applying it passes`,
       async () => {
         const app = fixture('hints-drivers', file);
@@ -111,12 +108,11 @@ describe('a hint on every leak that counts: the fix for the library that made it
       },
     );
 
-  const ruby = (gem: string) => spawnSync('ruby', ['-e', `require '${gem}'`], { stdio: 'ignore' }).status === 0;
   for (const [gem, file] of [
     ['pg', 'postgres_app.rb'],
     ['mysql2', 'mysql_app.rb'],
   ] as const)
-    test.runIf(ruby(gem))(
+    test.runIf(rubyHas(gem))(
       `Ruby, ${gem}: its connection at its line, in its native call, with its hint; closing it passes`,
       async () => {
         const app = fixture('hints-drivers', file);

@@ -1,12 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { fixture, runCli } from './helpers/run-cli.js';
-
-const PROMETHEUS = spawnSync('/usr/bin/python3', ['-c', 'import prometheus_client'], { stdio: 'ignore' }).status === 0;
+import { pythonHas } from './helpers/installed.js';
 
 describe('fds a library replaces in each forked child are listed and allowed, and nothing else is', () => {
-  test.runIf(PROMETHEUS)(
+  test.runIf(pythonHas('prometheus_client'))(
     'prometheus_client in multiprocess mode: its files of the process, never one the app opens by that name',
     async () => {
       const app = fixture('prometheus-multiprocess');

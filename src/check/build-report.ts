@@ -101,8 +101,9 @@ export function buildReport(input: ReportInput): Report {
     matches: own.matches,
     preset: input.preset!.preset.name,
   }));
+  const replaced = new Map(records.map((record) => [record, replacedInChildren(record)]));
   const { leaks: ruled, rules } = applyAllowRules(
-    records.filter((record) => record.stdio === undefined && replacedInChildren(record) === undefined),
+    records.filter((record) => record.stdio === undefined && replaced.get(record) === undefined),
     [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules],
   );
   // Another fd on the app's own stdin, stdout or stderr shares nothing new with workers.
@@ -114,7 +115,7 @@ export function buildReport(input: ReportInput): Report {
       excuse: { type: 'stdio', label: record.stdio! },
     }));
   const runtimes = records.flatMap((record): Leak[] => {
-    const owner = replacedInChildren(record);
+    const owner = replaced.get(record);
     return owner === undefined ? [] : [{ ...record, allowed: true, excuse: { type: 'runtime', label: owner } }];
   });
   const preset = input.preset?.preset.name;

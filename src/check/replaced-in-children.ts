@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { madeIn } from '../presets/presets.js';
 import type { FdRecord } from '../report/types.js';
 
 /**
@@ -23,11 +24,9 @@ const REPLACED_IN_CHILDREN = [
       "prometheus_client's multiprocess file of the process that made it (named by its pid): each worker closes it and opens its own",
     matches: (record: FdRecord) =>
       record.kind === 'file' &&
+      madeIn('prometheus_client.mmap_dict:MmapedDict.__init__')(record) &&
       record.createdBy.type === 'syscall' &&
-      new RegExp(`^[a-z_]+_${record.createdBy.pid}\\.db$`).test(basename(record.target)) &&
-      record.stack.some(
-        (frame) => `${frame.module}:${frame.function}` === 'prometheus_client.mmap_dict:MmapedDict.__init__',
-      ),
+      new RegExp(`^[a-z_]+_${record.createdBy.pid}\\.db$`).test(basename(record.target)),
   },
 ] as const;
 

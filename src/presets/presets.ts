@@ -26,7 +26,7 @@ export interface Preset {
 }
 
 /** Made with `module:function` on the Python stack. */
-const madeIn = (site: string) => (record: FdRecord) =>
+export const madeIn = (site: string) => (record: FdRecord) =>
   record.stack.some((frame) => `${frame.module}:${frame.function}` === site);
 
 /** Made by `module:function` itself: the innermost frame of the stack. */

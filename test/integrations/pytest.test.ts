@@ -1,13 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CLI, ROOT, fixture, scratch } from '../helpers/run-cli.js';
+import { pythonHas } from '../helpers/installed.js';
 
 // Debian's pytest (python3-pytest, python3-pytest-xdist), and the plugin installed the way the
 // README says, offline, into a venv that sees Debian's packages.
-const hasPytest = spawnSync('/usr/bin/python3', ['-c', 'import pytest, xdist'], { stdio: 'ignore' }).status === 0;
+const hasPytest = pythonHas('pytest, xdist');
 let python = '';
 
 beforeAll(() => {

@@ -5,12 +5,13 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { declaredOrigins, reportedOrigins } from '../helpers/origins.js';
 import { CLI, ROOT, fixture, runCli, scratch } from '../helpers/run-cli.js';
+import { rubyHas } from '../helpers/installed.js';
 
 // Debian's ruby-rspec and ruby-minitest; the gem from its source, on the load path.
 const GEM = join(ROOT, 'integrations/ruby/lib');
 const has = (program: string, args: string[]) => spawnSync(program, args, { stdio: 'ignore' }).status === 0;
 const hasRspec = has('rspec', ['--version']);
-const hasMinitest = has('ruby', ['-e', 'require "minitest"']);
+const hasMinitest = rubyHas('minitest');
 
 const leaky = fixture('ruby', 'app.rb');
 const clean = join(ROOT, 'fixtures/clean/app.py');

@@ -8,6 +8,7 @@ import type { JsonReport as Report } from '../../src/reporters/json.js';
 import { freePort } from '../helpers/ports.js';
 import { processesWithEnv, settle, waitFor } from '../helpers/processes.js';
 import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
+import { pythonHas, rubyHas } from '../helpers/installed.js';
 
 // Real servers from Debian's packages (installed by .ci/run); Debian's own python3 runs them.
 const SERVERS = {
@@ -269,7 +270,7 @@ describe.each([
 ])('gunicorn --preload with $library', ({ hints, files, module }) => {
   const app = (fixed: boolean) => projectOf(files(fixed));
 
-  test.runIf(spawnSync('/usr/bin/python3', ['-c', `import ${module}`]).status === 0)(
+  test.runIf(pythonHas(module))(
     "the leak gets the library's hint with gunicorn's hook, and the library's fix passes",
     async () => {
       const { report, exitCode } = await checkWith(app(false), () => [...SERVERS.gunicorn]);
@@ -386,7 +387,7 @@ describe.each(HOOKS)("$server: the worker's own hook closes what the app opened"
 
 // A Rails app (Debian's ruby-rails 6.1) as `rails new` sets one up for production: zeitwerk
 // autoloading (which aliases and redefines Kernel#require), the app eager-loaded by the master.
-const RAILS = spawnSync('ruby', ['-e', 'require "rails"'], { stdio: 'ignore' }).status === 0;
+const RAILS = rubyHas('rails');
 const railsApp = (boot: 'clean' | 'leaky' | 'fixed') =>
   projectOf({
     'config/application.rb': [
@@ -651,7 +652,7 @@ describe('clean production configs: the server’s own log and pid files pass, b
     ['uvicorn', ['--worker-class', 'uvicorn.workers.UvicornWorker'], 'uvicorn'],
     ['eventlet', ['--worker-class', 'eventlet'], 'eventlet'],
   ] as const)
-    test.runIf(spawnSync('/usr/bin/python3', ['-c', `import ${module}`]).status === 0)(
+    test.runIf(pythonHas(module))(
       `gunicorn worker class ${name}: the fixed example passes, the leaky one fails with exactly its leak`,
       async () => {
         const command = () => [...SERVERS.gunicorn.slice(0, -1), ...flags, 'app:app'];
@@ -663,28 +664,23 @@ describe('clean production configs: the server’s own log and pid files pass, b
       },
     );
 
-  test.runIf(spawnSync('/usr/bin/python3', ['-c', 'import eventlet']).status === 0)(
-    'gunicorn -k eventlet: a hub the app makes as it loads still counts',
-    async () => {
-      const dir = projectOf({
-        'app.py':
-          'from eventlet.hubs import epolls\nhub = epolls.Hub()\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"ok"]\n',
-      });
-      const { report, exitCode } = await checkWith(dir, () => [
-        ...SERVERS.gunicorn.slice(0, -1),
-        '--worker-class',
-        'eventlet',
-        'app:app',
-      ]);
-      expect(exitCode).toBe(1);
-      expect(counted(report).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
-        ['epoll', 'app.py', 2],
-      ]);
-      expect(allowedRoles(report)).toContain(
-        "preset gunicorn: eventlet's hub, made as the worker class loads (-k eventlet)",
-      );
-    },
-  );
+  test.runIf(pythonHas('eventlet'))('gunicorn -k eventlet: a hub the app makes as it loads still counts', async () => {
+    const dir = projectOf({
+      'app.py':
+        'from eventlet.hubs import epolls\nhub = epolls.Hub()\ndef app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"ok"]\n',
+    });
+    const { report, exitCode } = await checkWith(dir, () => [
+      ...SERVERS.gunicorn.slice(0, -1),
+      '--worker-class',
+      'eventlet',
+      'app:app',
+    ]);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([['epoll', 'app.py', 2]]);
+    expect(allowedRoles(report)).toContain(
+      "preset gunicorn: eventlet's hub, made as the worker class loads (-k eventlet)",
+    );
+  });
 
   test('gunicorn --daemon: followed into the daemon and checked at its worker fork, leak and all', async () => {
     const daemon = (d: string) => [
