@@ -401,6 +401,10 @@ _AFTER_IMPORT = {
     "psycopg": lambda module: _wrap(module, "connect", b"psycopg", native=True),
     "MySQLdb": lambda module: [_wrap(module, name, b"MySQLdb", native=True) for name in ("connect", "Connect")],
     "zmq": _patch_zmq,
+    # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
+    # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
+    "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],
+    "systemd._journal": lambda module: [_wrap(module, name, b"systemd", native=True) for name in ("sendv", "stream_fd")],
     # A built-in module imported anew (eventlet's patcher.original re-imports select for its
     # hub) is a fresh copy, without the stand-in _install put in the first one.
     "select": lambda module: _wrap_type(module, "epoll", b"epoll"),

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { Report } from '../src/report/types.js';
+import type { FdRecord, Report } from '../src/report/types.js';
 import { hintFor } from '../src/hints/choose-hint.js';
 import { ROOT, fixture, runCli } from './helpers/run-cli.js';
 import { pythonHas, rubyHas } from './helpers/installed.js';
+import { devLogUsable, withDevLog } from './helpers/dev-log.js';
 
 /** The hint each line of a fixture must give its leak: `# hint: <id>`, by `file:line`. */
 function declaredHints(file: string): Record<string, string> {
@@ -16,6 +17,19 @@ function declaredHints(file: string): Record<string, string> {
         const mark = /# hint: (\S+)$/.exec(text);
         return mark ? [[`${shown}:${i + 1}`, mark[1]!]] : [];
       }),
+  );
+}
+
+/** The declared hints of one variant of a fixture: the lines between `which ==` and the next branch. */
+function declaredLinesOf(file: string, which: string): Record<string, string> {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const start = lines.findIndex((text) => text.includes(`which == "${which}"`));
+  const end = lines.findIndex((text, i) => i > start && /^(elif|else|if) /.test(text));
+  return Object.fromEntries(
+    Object.entries(declaredHints(file)).filter(([at]) => {
+      const line = Number(at.slice(at.lastIndexOf(':') + 1));
+      return line > start && (end < 0 || line <= end);
+    }),
   );
 }
 
@@ -125,6 +139,90 @@ describe('a hint on every leak that counts: the fix for the library that made it
         expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
       },
     );
+
+  // The system logger's sockets are made in C (glibc's syslog, libsystemd): the call is announced.
+  for (const [which, needs, usable] of [
+    ['syslog', 'syslog', devLogUsable],
+    ['journal', 'systemd.journal', true],
+  ] as const)
+    test.runIf(usable && pythonHas(needs))(
+      `the ${which} module's socket to the system logger at its line, with its hint; applying it passes`,
+      async () => {
+        const app = fixture('hints-syslog');
+        const check = (...args: string[]) => runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, ...args]);
+        await withDevLog(async () => {
+          const run = await check(which);
+          expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+          const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+          expect(counted.map((leak) => [leak.kind, leak.origin?.native, leak.hint?.id])).toEqual([
+            ['socket', true, 'log-socket'],
+          ]);
+          expect(reportedHints(run.report!)).toEqual(declaredLinesOf(app, which));
+          const fixed = await check(which, 'fixed');
+          expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+        });
+      },
+    );
+
+  test.runIf(devLogUsable)(
+    'Ruby: Syslog’s socket at the line that logged, with its hint; closing it passes',
+    async () => {
+      const app = fixture('hints-syslog', 'app.rb');
+      await withDevLog(async () => {
+        const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);
+        expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+        const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+        expect(counted.map((leak) => [leak.kind, leak.origin?.call])).toEqual([['socket', 'syslog']]);
+        expect(reportedHints(run.report!)).toEqual(declaredHints(app));
+        const fixed = await runCli(['--fork-marker', 'READY', '--', 'ruby', app, 'fixed']);
+        expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+      });
+    },
+  );
+
+  test.runIf(pythonHas('eventlet'))(
+    "eventlet's hub gets eventlet's hint, whatever else was importing; dropping it as the hint says passes",
+    async () => {
+      const app = fixture('hints-libraries', 'eventlet_app.py');
+      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+      expect(counted.map((leak) => [leak.kind, leak.origin?.file, leak.hint?.id])).toEqual([
+        ['epoll', relative(ROOT, app), 'eventlet-hub'],
+      ]);
+      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+    },
+  );
+
+  test('a library’s hint only for the kinds of fd it makes: an epoll made under urllib3’s import is no connection', () => {
+    const frame = (module: string, library: boolean) => ({
+      file: `${module}.py`,
+      line: 1,
+      function: 'f',
+      module,
+      library,
+    });
+    const epoll = {
+      fd: 4,
+      kind: 'epoll',
+      target: 'anon_inode:[eventpoll]',
+      flags: [],
+      cloexec: true,
+      createdBy: { type: 'syscall', pid: 1, tid: 1, program: 'python3', syscall: 'epoll_create1' },
+      origin: { file: 'app.py', line: 1, function: '<module>', native: false, library: false },
+      stack: [
+        frame('somehub', true),
+        frame('urllib3.util.connection', true),
+        frame('requests', true),
+        frame('app', false),
+      ],
+    } as const satisfies FdRecord;
+    expect(hintFor(epoll, undefined).id).toBe('event-loop');
+    expect(hintFor({ ...epoll, kind: 'socket', target: 'tcp 1.2.3.4:5 -> 6.7.8.9:80' }, undefined).id).toBe(
+      'requests-session',
+    );
+  });
 
   test('Ruby: a Logger’s file and a pipe', async () => {
     const app = fixture('hints', 'app.rb');

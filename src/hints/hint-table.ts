@@ -35,12 +35,14 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   {
     id: 'redis-client',
     modules: ['redis'],
+    kinds: ['socket'],
     text: 'A redis-py client connected while the app loaded: its connection pool holds the socket. Create the client in the worker, or call client.connection_pool.disconnect() before the fork.',
     see: 'https://redis.readthedocs.io/en/stable/connections.html',
   },
   {
     id: 'requests-session',
     modules: ['requests', 'urllib3'],
+    kinds: ['socket'],
     text: 'A requests Session (urllib3 pool manager) used while the app loaded keeps its connection. Make the session in the worker, or call session.close() before the fork.',
   },
   {
@@ -52,12 +54,14 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   {
     id: 'postgres-connection',
     modules: ['psycopg2', 'psycopg'],
+    kinds: ['socket'],
     text: "A PostgreSQL connection opened while the app loaded: libpq's documentation warns that one shared across fork() gives unpredictable results, and every worker would talk on its one session. Connect in the worker, or call conn.close() before the fork.",
     see: 'https://www.postgresql.org/docs/current/libpq-connect.html',
   },
   {
     id: 'mysql-connection',
     modules: ['MySQLdb', 'pymysql'],
+    kinds: ['socket'],
     text: 'A MySQL connection opened while the app loaded: every worker would talk on its one session. Connect in the worker, or call conn.close() before the fork.',
   },
   {
@@ -77,6 +81,12 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: "A multiprocessing Manager or pool started while the app loaded: the master keeps its connection and its process's pipes. Start it in the worker (after the fork); shutting it down before the fork still leaves those pipes open.",
   },
   {
+    id: 'eventlet-hub',
+    modules: ['eventlet.hubs'],
+    kinds: ['epoll'],
+    text: 'eventlet made its hub (an epoll) while the app loaded: importing eventlet does, even from a library that only looks for it (sentry_sdk does). A hub must not cross a fork. Before the fork, close its epoll and drop it (eventlet.hubs.get_hub().poll.close(), then eventlet.hubs.use_hub()); each process makes its own when it needs one. Or leave eventlet out of an environment whose workers do not run it.',
+  },
+  {
     id: 'asyncio-loop',
     modules: ['asyncio', 'selectors'],
     kinds: ['epoll', 'eventfd', 'socket', 'pipe'],
@@ -87,6 +97,12 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['sqlite3'],
     text: 'A sqlite3 connection opened while the app loaded: SQLite forbids using one across fork(). Connect in the worker, or close it before the fork.',
     see: 'https://www.sqlite.org/howtocorrupt.html#_carrying_an_open_database_connection_across_a_fork_',
+  },
+  {
+    id: 'log-socket',
+    modules: ['syslog', 'logging.handlers', 'systemd'],
+    kinds: ['socket'],
+    text: "A socket to a log server (the syslog module, logging's SysLogHandler or SocketHandler, systemd's JournalHandler) opened while the app loaded: every worker sends through it. Add log handlers in the worker, not as the app loads; with the syslog module, call syslog.closelog() before the fork (each worker's next syslog() opens its own). libsystemd keeps its journal socket as long as the process lives: send nothing to the journal before the fork.",
   },
   {
     id: 'logging-file-handler',
@@ -110,6 +126,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   {
     id: 'statsd-client',
     modules: ['statsd', 'datadog'],
+    kinds: ['socket'],
     text: "A statsd client's socket opened while the app loaded: every worker sends through it. Make the client in the worker (the server's worker hook), or close its socket before the fork.",
   },
   {
@@ -122,6 +139,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     id: 'ruby-statsd-client',
     ruby: true,
     modules: ['statsd', 'datadog'],
+    kinds: ['socket'],
     text: "A statsd client's UDPSocket opened while the app loaded: every worker sends through it. Make the client in the worker (after_fork, on_worker_boot), or close it before the fork.",
   },
   {
@@ -132,9 +150,17 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: "A Logger's file opened while the app loaded. Reopen it in the worker (logger.reopen in the server's worker hook), or log to stdout.",
   },
   {
+    id: 'ruby-syslog',
+    ruby: true,
+    modules: ['syslog'],
+    kinds: ['socket'],
+    text: 'Syslog opened its socket to the system logger while the app loaded (Syslog.open, Syslog::Logger): every worker sends through it. Call Syslog.close before the fork and open it again in the worker.',
+  },
+  {
     id: 'ruby-postgres-connection',
     ruby: true,
     modules: ['pg'],
+    kinds: ['socket'],
     text: "A PostgreSQL connection (PG::Connection) opened while the app loaded: libpq's documentation warns that one shared across fork() gives unpredictable results, and every worker would talk on its one session. Connect in the worker, or call conn.close before the fork.",
     see: 'https://www.postgresql.org/docs/current/libpq-connect.html',
   },
@@ -142,12 +168,14 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     id: 'ruby-mysql-connection',
     ruby: true,
     modules: ['mysql2', 'trilogy'],
+    kinds: ['socket'],
     text: 'A MySQL connection opened while the app loaded: every worker would talk on its one session. Connect in the worker, or call client.close before the fork.',
   },
   {
     id: 'ruby-redis-client',
     ruby: true,
     modules: ['redis', 'redis_client'],
+    kinds: ['socket'],
     text: 'A Redis client connected while the app loaded. Connect in the worker, or call redis.close before the fork.',
   },
 ];
