@@ -87,13 +87,28 @@ function stdioNotes(table: FdRecord[]): string[] {
 }
 
 /**
+ * An fd that took a slot of stdio the app had closed (its lowest free number) without being put
+ * there on purpose (dup2, dup3): a database opened after `os.close(0)` is no stdio, and every
+ * worker shares it. A device (daemonizing opens /dev/null into the freed slot; a terminal) is stdio still.
+ */
+function landedInStdio(record: FdRecord): boolean {
+  return (
+    record.fd <= STDIO &&
+    record.stdio === undefined &&
+    record.kind !== 'device' &&
+    record.placed === undefined &&
+    record.createdBy.type === 'syscall'
+  );
+}
+
+/**
  * Every fd beyond stdio is a leak unless something excuses it: a rule, the server's preset, being a
  * duplicate of stdio, a runtime or library replacing it in each child, the worker's hook, the
  * caller. The verdict is settled here, and again only where a later stage excuses more (the
  * baseline, applyBaseline).
  */
 export function buildReport(input: ReportInput): Report {
-  const records = input.table.filter((record) => record.fd > STDIO);
+  const records = input.table.filter((record) => record.fd > STDIO || landedInStdio(record));
   // Duplicates first: the supervisor preset excuses a log file only when it is open once.
   markSameTargets(records);
   const presetRules: CompiledRule[] = (input.preset?.preset.ownFds ?? []).map((own) => ({

@@ -313,8 +313,9 @@ async function followWorker(
 }
 
 /**
- * The fork point's fds (beyond stdio) that the worker no longer holds in any slot: closed, or
- * replaced with dup2, before its ready point. One it keeps under another number (a dup) still counts.
+ * The fork point's fds that the worker no longer holds in any slot: closed, or replaced with dup2,
+ * before its ready point. One it keeps under another number (a dup) still counts. Only leaks look
+ * here: a file that took a slot of stdio, and /dev/null put over it in the worker, is credited too.
  */
 function closedInWorker(
   forkTable: FdTable,
@@ -324,7 +325,7 @@ function closedInWorker(
   const held = new Set([...worker.table.slots.values()].map((slot) => slot.file));
   const closed = new Map<number, ClosedInWorker>();
   for (const [fd, slot] of forkTable.slots) {
-    if (fd <= 2 || held.has(slot.file)) continue;
+    if (held.has(slot.file)) continue;
     const by = closedBy(worker, slot.file);
     closed.set(fd, { pid: worker.proc.pid, ...(by ?? { origin: null, stack: [] }) });
   }

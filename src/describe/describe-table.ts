@@ -133,6 +133,7 @@ export function describeTable(
       ...(dup ? originOfDup(dup, file, originOf) : originOf(file, file.createdBy)),
     };
     if (dup && original) record.duplicateOf = dup.of;
+    if (made && isRenumbering(made)) record.placed = true;
     const inode = socket?.inode ?? file.inode;
     if (inode !== undefined) record.inode = inode;
     if (socket) record.socket = { ...socket };

@@ -25,6 +25,8 @@ export interface FdRecord {
   stdio?: 'stdin' | 'stdout' | 'stderr';
   /** Made by dup, dup2, dup3 or fcntl F_DUPFD from this fd, which still shares its file (its own creator and line are this fd's). */
   duplicateOf?: number;
+  /** Put at its number on purpose, by dup2 or dup3 (a log over stdout), not given the lowest free one. */
+  placed?: true;
   /** Its path was unlinked after it was opened (O_TMPFILE, mkstemp then unlink); the target ends with ` (deleted)`. */
   deleted?: true;
   /**

@@ -123,6 +123,8 @@ export const FIXTURE_CASES: FixtureCase[] = [
   // The pidfd a clone with CLONE_PIDFD puts in the parent's table.
   { name: 'pidfd', leaks: () => ['other anon_inode:[pidfd]', 'other anon_inode:[pidfd]'] },
   { name: 'deleted', leaks: (s) => [`file ${s}/#* (deleted)`, `file ${s}/unlinked.bin (deleted)`] },
+  // A file that took fd 0 after the app closed stdin is no stdio; /dev/null opened into fd 2 is.
+  { name: 'stdio-reused', leaks: (s) => [`file ${s}/data.bin`] },
   // Output through copies of stdout made every way, the marker through two of them: each byte is counted.
   { name: 'stdout-copies', leaks: (s) => [`file ${s}/data.bin`] },
 ];
