@@ -77,8 +77,18 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   },
   {
     id: 'multiprocessing-manager',
+    modules: ['multiprocessing.managers', 'multiprocessing.pool', 'concurrent.futures.process'],
+    text: "A multiprocessing Manager or pool (or a ProcessPoolExecutor) started while the app loaded: the master keeps its connection and its processes' pipes. Start it in the worker (after the fork); shutting it down before the fork still leaves those pipes open.",
+  },
+  {
+    id: 'multiprocessing-queue',
+    modules: ['multiprocessing.queues', 'multiprocessing.connection'],
+    text: 'A multiprocessing Queue or Pipe made while the app loaded: every worker holds both of its ends, so all of them read one stream and a reader never sees EOF. Make it in the worker. A queue the workers are meant to share is a design, not a leak: allow it by where it is made (a createdIn rule).',
+  },
+  {
+    id: 'multiprocessing-process',
     modules: ['multiprocessing'],
-    text: "A multiprocessing Manager or pool started while the app loaded: the master keeps its connection and its process's pipes. Start it in the worker (after the fork); shutting it down before the fork still leaves those pipes open.",
+    text: 'A process started with multiprocessing while the app loaded: the master keeps its sentinel pipe. Start it in the worker, or join() and close() it before the fork.',
   },
   {
     id: 'eventlet-hub',
