@@ -478,6 +478,13 @@ int main(int argc, char **argv) {
   build_filter(watch ? stream_fds : NULL, watch ? (size_t)stream_fd_count : 0);
   signal(SIGPIPE, SIG_IGN);
 
+  /*
+   * Orphans (a daemon's grandchild, workers whose master was killed) become our children, not
+   * init's: we reap them as they end. Where init reaps late (a container's pid 1 that never
+   * waits), a killed daemon would otherwise stay a zombie holding its pid after the check, and
+   * the next start of a server with a pid file would find it "already running".
+   */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   pid_t tracer = getpid();
   pid_t child = fork();
   if (child < 0) { perror("prefork-tracer: fork"); return 1; }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { checkFork } from '../src/index.js';
 import { expectTableMatchesKernel, readLiveKernelView, type KernelView } from './helpers/kernel-view.js';
@@ -105,6 +106,9 @@ describe('--fork-marker', () => {
     expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('daemonize')));
     expect(run.kernel!.pid).toBe(run.report!.forkPoint.pid);
     expectTableMatchesKernel(run.report!.table, run.kernel!);
+    // prefork-check's own tracer is the subreaper of what it traces: the daemon, killed at the end,
+    // is reaped, not left a zombie holding its pid for an init that may reap late (a container's).
+    if (run.report!.tool.tracer === 'native') expect(existsSync(`/proc/${run.report!.forkPoint.pid}`)).toBe(false);
   });
 
   test('a daemon that ends without the marker is an error at once, not a timeout', async () => {
