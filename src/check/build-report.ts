@@ -21,6 +21,11 @@ export interface ReportInput extends Pick<PreflightedOptions, 'name' | 'command'
   workerFollowed?: boolean;
   /** The caller's own excuse for a leak nothing else excused (a watch: growth within --max-growth). */
   alsoExcuse?: (leak: Leak) => Excuse | undefined;
+  /**
+   * false (--no-attribution): no stack tells a server's fds from the app's, so the preset excuses
+   * none (uWSGI's, known by having no line, would excuse every app fd that has none then).
+   */
+  attribution?: boolean;
 }
 
 /** A leak nothing else excused, excused by the caller's own excuse, if it gives one. */
@@ -111,7 +116,8 @@ export function buildReport(input: ReportInput): Report {
   const records = input.table.filter((record) => record.fd > STDIO || landedInStdio(record));
   // Duplicates first: the supervisor preset excuses a log file only when it is open once.
   markSameTargets(records);
-  const presetRules: CompiledRule[] = (input.preset?.preset.ownFds ?? []).map((own) => ({
+  const ownFds = input.attribution === false ? [] : (input.preset?.preset.ownFds ?? []);
+  const presetRules: CompiledRule[] = ownFds.map((own) => ({
     label: `preset ${input.preset!.preset.name}: ${own.role}`,
     matches: own.matches,
     preset: input.preset!.preset.name,
@@ -147,10 +153,18 @@ export function buildReport(input: ReportInput): Report {
       command: input.command,
       cwd: input.projectRoot,
       // A table read where the app never started (strace failed) has no stdio to speak of.
-      forkPoint:
-        input.table.length > 0
-          ? { ...input.forkPoint, notes: [...input.forkPoint.notes, ...stdioNotes(input.table)] }
-          : input.forkPoint,
+      forkPoint: {
+        ...input.forkPoint,
+        notes: [
+          ...input.forkPoint.notes,
+          ...(input.table.length > 0 ? stdioNotes(input.table) : []),
+          ...(input.preset && input.attribution === false
+            ? [
+                `--no-attribution: preset ${input.preset.preset.name} sets the fork point only; none of its own fds is told from the app's`,
+              ]
+            : []),
+        ],
+      },
       ...(input.preset ? { preset: { name: input.preset.preset.name, detected: input.preset.detected } } : {}),
       leaks,
       rules,

@@ -143,7 +143,16 @@ const PRESETS: Record<PresetName, Preset> = {
     ownFds: [
       {
         role: 'listening socket',
-        matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.peer === undefined,
+        matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.listening === true,
+      },
+      // --cache2 keeps one to sync its cache nodes.
+      {
+        role: 'UDP socket',
+        matches: (r) =>
+          r.kind === 'socket' &&
+          madeNatively(['uwsgi'], 'socket')(r) &&
+          r.socket?.protocol.startsWith('UDP') === true &&
+          r.socket.peer === undefined,
       },
       {
         role: "master's socketpair",

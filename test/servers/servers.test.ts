@@ -501,6 +501,39 @@ test('uwsgi that cannot load the app goes on serving none: an error naming why, 
   expect(report.forkPoint.reached).toBe(true);
 });
 
+test('uwsgi’s preset excuses what uWSGI made, never an app socket without a line (--no-attribution)', async () => {
+  const dir = scratch();
+  writeFileSync(
+    join(dir, 'app.py'),
+    [
+      'import socket',
+      'stats = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+      'admin = socket.socket()',
+      'admin.bind(("127.0.0.1", 0))',
+      'admin.listen()',
+      'def application(environ, start_response):',
+      '    return []',
+      '',
+    ].join('\n'),
+  );
+  const named = await checkWith(dir, () => [...SERVERS.uwsgi]);
+  expect(named.exitCode).toBe(1);
+  expect(counted(named.report).map((fd) => [fd.target.split(' ')[0], fd.origin?.line])).toEqual([
+    ['udp', 2],
+    ['tcp', 3],
+  ]);
+  // Without lines uWSGI's fds and the app's look alike: the preset excuses none, so both sockets count.
+  const lineless = await checkWith(dir, () => [...SERVERS.uwsgi], ['--no-attribution']);
+  expect(lineless.exitCode).toBe(1);
+  expect(lineless.report.leaks.filter((fd) => fd.excuse?.type === 'preset')).toEqual([]);
+  expect(lineless.report.forkPoint.notes).toContain(
+    "--no-attribution: preset uwsgi sets the fork point only; none of its own fds is told from the app's",
+  );
+  expect(counted(lineless.report).map((fd) => fd.target)).toEqual(
+    expect.arrayContaining(['udp (unbound)', expect.stringMatching(/^tcp 127\.0\.0\.1:\d+$/)]),
+  );
+});
+
 describe('supervisor', () => {
   test('the same log file opened twice for one program fails, as duplicates; everything else is supervisord’s own', async () => {
     const { report, exitCode, appData } = await check('supervisor', 'leaky');
@@ -611,9 +644,10 @@ function projectOf(files: Record<string, string>): string {
 async function checkWith(
   cwd: string,
   command: (appData: string) => string[],
+  flags: string[] = [],
 ): Promise<{ report: Report; exitCode: number; appData: string }> {
   const appData = scratch();
-  const run = await runCli(['--', ...command(appData)], { cwd, env: { APP_DATA: appData } });
+  const run = await runCli([...flags, '--', ...command(appData)], { cwd, env: { APP_DATA: appData } });
   expect(run.report, run.stderr).toBeDefined();
   expect(await settle(() => processesWithEnv('APP_DATA', appData)), 'server processes left running').toEqual([]);
   return { report: run.report!, exitCode: run.exitCode, appData };
