@@ -83,7 +83,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   {
     id: 'multiprocessing-queue',
     modules: ['multiprocessing.queues', 'multiprocessing.connection'],
-    text: 'A multiprocessing Queue or Pipe made while the app loaded: every worker holds both of its ends, so all of them read one stream and a reader never sees EOF. Make it in the worker. A queue the workers are meant to share is a design, not a leak: allow it by where it is made (a createdIn rule).',
+    text: "A multiprocessing Queue, Pipe or connection (Listener, Client) made while the app loaded: every worker holds its fds, so all of them read one stream and a pipe's reader never sees EOF. Make it in the worker. A queue the workers are meant to share is a design, not a leak: allow it by where it is made (a createdIn rule).",
   },
   {
     id: 'multiprocessing-process',

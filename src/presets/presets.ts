@@ -145,7 +145,7 @@ const PRESETS: Record<PresetName, Preset> = {
         role: 'listening socket',
         matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.listening === true,
       },
-      // --cache2 keeps one to sync its cache nodes.
+      // Unconnected, made by uWSGI itself: --cache2 keeps one.
       {
         role: 'UDP socket',
         matches: (r) =>
