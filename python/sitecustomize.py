@@ -411,23 +411,29 @@ _AFTER_IMPORT = {
 }
 
 
+def _then_patched(exec_module, patch):
+    """A loader's exec_module followed by the module's adjustment, which never fails the import."""
+
+    def run(module):
+        exec_module(module)
+        try:
+            patch(module)
+        except Exception:
+            pass
+
+    return run
+
+
 class _Adjusting:
     """The loader of a built-in module imported anew: the built-in loader (a class, which
     serves every module) makes it, and its adjustment is applied to the copy."""
 
     def __init__(self, loader, patch):
         self._loader = loader
-        self._patch = patch
+        self.exec_module = _then_patched(loader.exec_module, patch)
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        try:
-            self._patch(module)
-        except Exception:
-            pass
 
 
 class _AfterImport:
@@ -455,16 +461,8 @@ class _AfterImport:
         if isinstance(loader, type):
             spec.loader = _Adjusting(loader, patch)
             return spec
-
-        def patched_exec_module(module):
-            exec_module(module)
-            try:
-                patch(module)
-            except Exception:
-                pass
-
         try:
-            loader.exec_module = patched_exec_module
+            loader.exec_module = _then_patched(exec_module, patch)
         except AttributeError:
             pass
         return spec

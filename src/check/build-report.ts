@@ -116,7 +116,9 @@ export function buildReport(input: ReportInput): Report {
   const records = input.table.filter((record) => record.fd > STDIO || landedInStdio(record));
   // Duplicates first: the supervisor preset excuses a log file only when it is open once.
   markSameTargets(records);
-  const ownFds = input.attribution === false ? [] : (input.preset?.preset.ownFds ?? []);
+  // Without lines (--no-attribution) nothing tells a server's fds from the app's.
+  const presetExcuses = input.preset !== undefined && input.attribution !== false;
+  const ownFds = presetExcuses ? input.preset!.preset.ownFds : [];
   const presetRules: CompiledRule[] = ownFds.map((own) => ({
     label: `preset ${input.preset!.preset.name}: ${own.role}`,
     matches: own.matches,
@@ -158,7 +160,7 @@ export function buildReport(input: ReportInput): Report {
         notes: [
           ...input.forkPoint.notes,
           ...(input.table.length > 0 ? stdioNotes(input.table) : []),
-          ...(input.preset && input.attribution === false
+          ...(input.preset && !presetExcuses
             ? [
                 `--no-attribution: preset ${input.preset.preset.name} sets the fork point only; none of its own fds is told from the app's`,
               ]
