@@ -20,11 +20,11 @@ function declaredHints(file: string): Record<string, string> {
   );
 }
 
-/** The declared hints of one variant of a fixture: the lines between `which ==` and the next branch. */
+/** The declared hints of one variant of a fixture: the lines of its branch (`which == "x"`, Ruby's `when 'x'`). */
 function declaredLinesOf(file: string, which: string): Record<string, string> {
   const lines = readFileSync(file, 'utf8').split('\n');
-  const start = lines.findIndex((text) => text.includes(`which == "${which}"`));
-  const end = lines.findIndex((text, i) => i > start && /^(elif|else|if) /.test(text));
+  const start = lines.findIndex((text) => text.includes(`which == "${which}"`) || text === `when '${which}'`);
+  const end = lines.findIndex((text, i) => i > start && /^(elif |else|if |when |end$)/.test(text));
   return Object.fromEntries(
     Object.entries(declaredHints(file)).filter(([at]) => {
       const line = Number(at.slice(at.lastIndexOf(':') + 1));
@@ -223,6 +223,29 @@ describe('a hint on every leak that counts: the fix for the library that made it
       'requests-session',
     );
   });
+
+  // Cache and database clients written in Python or Ruby: each leak at its line with its library's
+  // hint, and the close the hint names passes.
+  for (const [runtime, library, file] of [
+    ['python', 'pymemcache', 'cache_clients.py'],
+    ['python', 'memcache', 'cache_clients.py'],
+    ['ruby', 'dalli', 'clients.rb'],
+    ['ruby', 'sequel', 'clients.rb'],
+  ] as const) {
+    const installed = runtime === 'python' ? pythonHas(library) : rubyHas(library) && rubyHas('sqlite3');
+    test.runIf(installed)(`${library}: its leak at its line with its hint; applying it passes`, async () => {
+      const app = fixture('hints-libraries', file);
+      const command = runtime === 'python' ? ['/usr/bin/python3', app, library] : ['ruby', app, library];
+      const run = await runCli(['--fork-marker', 'READY', '--', ...command]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const declared = Object.entries(declaredLinesOf(app, library));
+      expect(declared).toHaveLength(1);
+      const reported = reportedHints(run.report!);
+      for (const [line, id] of declared) expect(reported[line], line).toBe(id);
+      const fixed = await runCli(['--fork-marker', 'READY', '--', ...command, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+    });
+  }
 
   test('Ruby: a Logger’s file and a pipe', async () => {
     const app = fixture('hints', 'app.rb');

@@ -33,6 +33,13 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: "ActiveRecord connected while the app loaded. ActiveRecord 6.1 discards the pool it inherits at a fork without closing it, so reconnecting in the worker leaves the master's fd open in every worker: call ActiveRecord::Base.connection_pool.disconnect! in the master before the fork.",
   },
   {
+    id: 'ruby-sequel',
+    ruby: true,
+    modules: ['sequel'],
+    text: 'A Sequel database connected while the app loaded (Sequel.connect tests a connection at once): its pool holds the connection, and every worker would share it. Call DB.disconnect before the fork (Sequel::DATABASES.each(&:disconnect) for several); each worker connects on its first query.',
+    see: 'https://sequel.jeremyevans.net/rdoc/files/doc/fork_safety_rdoc.html',
+  },
+  {
     id: 'redis-client',
     modules: ['redis'],
     kinds: ['socket'],
@@ -44,6 +51,12 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['requests', 'urllib3'],
     kinds: ['socket'],
     text: 'A requests Session (urllib3 pool manager) used while the app loaded keeps its connection. Make the session in the worker, or call session.close() before the fork.',
+  },
+  {
+    id: 'memcached-client',
+    modules: ['pymemcache', 'memcache'],
+    kinds: ['socket'],
+    text: "A memcached client connected while the app loaded: every worker would talk on its one connection, and read each other's replies. Make the client in the worker, or close its connection before the fork (pymemcache: client.close(); python-memcached: client.disconnect_all()): it connects again on its next use.",
   },
   {
     id: 'grpc-channel',
@@ -180,6 +193,13 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['mysql2', 'trilogy'],
     kinds: ['socket'],
     text: 'A MySQL connection opened while the app loaded: every worker would talk on its one session. Connect in the worker, or call client.close before the fork.',
+  },
+  {
+    id: 'ruby-memcached-client',
+    ruby: true,
+    modules: ['dalli'],
+    kinds: ['socket'],
+    text: 'A Dalli (memcached) client connected while the app loaded: every worker would talk on its one connection. Call client.close before the fork: it connects again on its next use.',
   },
   {
     id: 'ruby-redis-client',
