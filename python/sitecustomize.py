@@ -58,7 +58,8 @@ _IMPORT_MACHINERY = {"_frozen_importlib", "_frozen_importlib_external", "importl
 _AUDITED = {
     "open": b"open",
     "socket.__new__": b"socket",
-    "mmap.__new__": b"dup",
+    # A file's map keeps a dup of its fd, made in mmap's C code.
+    "mmap.__new__": b"mmap",
     "fcntl.fcntl": b"dup",
     # A directory iterator holds its directory open until it is exhausted or closed.
     "os.scandir": b"open",

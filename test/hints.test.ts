@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { FdRecord, Report } from '../src/report/types.js';
 import { hintFor } from '../src/hints/choose-hint.js';
-import { ROOT, fixture, runCli } from './helpers/run-cli.js';
+import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 import { pythonHas, rubyHas } from './helpers/installed.js';
 import { devLogUsable, withDevLog } from './helpers/dev-log.js';
 
@@ -60,6 +60,21 @@ describe('a hint on every leak that counts: the fix for the library that made it
     expect(run.stdout).toMatch(/^ {10}fix {7}A log file opened while the app loaded by a logging FileHandler/m);
     const fixed = await runCli(['--fork-marker', 'READY', '--', 'python3', fixture('hints'), 'fixed']);
     expect(fixed.exitCode, fixed.stdout).toBe(0);
+  });
+
+  test('SharedMemory and the resource tracker: each its own hint; closing the block and allowing the tracker by where it is made pass', async () => {
+    const app = fixture('hints', 'shared_memory.py');
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', app]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    const counted = run.report!.leaks.filter((leak) => !leak.allowed);
+    expect(counted.map((leak) => leak.kind).sort()).toEqual(['file', 'file', 'pipe']);
+    expect(reportedHints(run.report!)).toEqual(declaredHints(app));
+    // The hints' own words: close() the block; a createdIn rule on the tracker's module.
+    const config = join(scratch(), 'tracker.json');
+    writeFileSync(config, '{"allow": [{"createdIn": "multiprocessing.resource_tracker"}]}');
+    const fixed = await runCli(['--fork-marker', 'READY', '--config', config, '--', 'python3', app, 'fixed']);
+    expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+    expect(fixed.report!.leaks.map((leak) => [leak.kind, leak.allowed])).toEqual([['pipe', true]]);
   });
 
   test.runIf(pythonHas('sqlalchemy, redis, urllib3'))(

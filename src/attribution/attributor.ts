@@ -37,6 +37,8 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   pidfd_open: { syscalls: ['pidfd_open'], count: 1 },
   // os.dup and socket.dup use fcntl(F_DUPFD_CLOEXEC); os.dup2, dup2 or dup3.
   dup: { syscalls: ['dup', 'dup2', 'dup3', 'fcntl'], count: 1 },
+  // mmap.mmap of a file: the dup of its fd the map keeps, made in mmap's C code (fcntl F_DUPFD_CLOEXEC).
+  mmap: { syscalls: ['dup', 'fcntl'], count: 1 },
   // socket.recv_fds and recvmsg: the fds another process passed with SCM_RIGHTS.
   recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
   // threading's start: no fd, but the stack that started the thread names what its native code makes.

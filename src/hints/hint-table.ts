@@ -98,6 +98,19 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['multiprocessing.queues', 'multiprocessing.connection'],
     text: "A multiprocessing Queue, Pipe or connection (Listener, Client) made while the app loaded: every worker holds its fds, so all of them read one stream and a pipe's reader never sees EOF. Make it in the worker. A queue the workers are meant to share is a design, not a leak: allow it by where it is made (a createdIn rule).",
   },
+  // The tracker before SharedMemory: a block's first registration starts it, under SharedMemory's frames.
+  {
+    id: 'multiprocessing-resource-tracker',
+    modules: ['multiprocessing.resource_tracker'],
+    kinds: ['pipe'],
+    text: "multiprocessing's resource tracker was started while the app loaded (a SharedMemory block registers with it): the master keeps the write end of its pipe, and forked workers share it on purpose, to report to the one tracker. Allow it by where it is made: a createdIn rule on multiprocessing.resource_tracker.",
+  },
+  {
+    id: 'multiprocessing-shared-memory',
+    modules: ['multiprocessing.shared_memory'],
+    kinds: ['file'],
+    text: 'A SharedMemory block made while the app loaded: its fd, and the copy its map keeps, are in every worker. Where the workers are meant to share it, allow it by where it is made (a createdIn rule on multiprocessing.shared_memory). Otherwise call close() before the fork (it stays in /dev/shm until unlink()), and attach to it by name in the worker: SharedMemory(name).',
+  },
   {
     id: 'multiprocessing-process',
     modules: ['multiprocessing'],
@@ -133,6 +146,11 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     kinds: ['file'],
     text: 'A log file opened while the app loaded by a logging FileHandler (or Django LOGGING): every worker writes through one file offset. Pass delay=True so each worker opens it on its first record, or configure logging in the worker.',
     see: 'https://docs.python.org/3/library/logging.handlers.html#filehandler',
+  },
+  {
+    id: 'mmap',
+    modules: ['mmap'],
+    text: "A memory map made while the app loaded: Python's mmap keeps its own copy of the file's fd for as long as the map is open, so every worker holds it. Where the workers are meant to share the map (a model or a database mapped once in the master), that fd is the price of it: allow it by its path or where it is made (a createdIn rule). Otherwise map the file in the worker, or close the map (m.close()) before the fork.",
   },
   {
     id: 'tempfile',

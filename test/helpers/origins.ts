@@ -5,8 +5,8 @@ import { ROOT } from './run-cli.js';
 
 /**
  * The origins a fixture declares: each line that makes a leaked fd ends with
- * `# origin: <function>` (and ` native` when the fd is made in native code), or
- * `# origin: none` when no line can be named.
+ * `# origin: <function>` (and ` native` when the fd is made in native code; several separated by
+ * `, ` when one line makes both kinds), or `# origin: none` when no line can be named.
  */
 export function declaredOrigins(file: string): string[] {
   const shown = relative(ROOT, file);
@@ -14,8 +14,9 @@ export function declaredOrigins(file: string): string[] {
   readFileSync(file, 'utf8')
     .split('\n')
     .forEach((text, index) => {
-      const mark = /# origin: (\S+)( native)?$/.exec(text);
-      if (mark) origins.add(mark[1] === 'none' ? 'null' : `${shown}:${index + 1} ${mark[1]}${mark[2] ?? ''}`);
+      // One or more, `, `-separated: a call whose fds come from Python and from native code.
+      const marks = /# origin: (\S+(?: native)?(?:, \S+(?: native)?)*)$/.exec(text)?.[1]?.split(', ') ?? [];
+      for (const mark of marks) origins.add(mark === 'none' ? 'null' : `${shown}:${index + 1} ${mark}`);
     });
   return [...origins].sort();
 }
