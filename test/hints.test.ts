@@ -62,19 +62,46 @@ describe('a hint on every leak that counts: the fix for the library that made it
     expect(fixed.exitCode, fixed.stdout).toBe(0);
   });
 
-  test('SharedMemory and the resource tracker: each its own hint; closing the block and allowing the tracker by where it is made pass', async () => {
+  test('what multiprocessing shares on purpose (the resource tracker, SharedMemory, a Value): each its own hint; applying them passes', async () => {
     const app = fixture('hints', 'shared_memory.py');
     const run = await runCli(['--fork-marker', 'READY', '--', 'python3', app]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     const counted = run.report!.leaks.filter((leak) => !leak.allowed);
-    expect(counted.map((leak) => leak.kind).sort()).toEqual(['file', 'file', 'pipe']);
+    expect(counted.map((leak) => leak.kind).sort()).toEqual(['file', 'file', 'file', 'file', 'pipe']);
     expect(reportedHints(run.report!)).toEqual(declaredHints(app));
-    // The hints' own words: close() the block; a createdIn rule on the tracker's module.
-    const config = join(scratch(), 'tracker.json');
-    writeFileSync(config, '{"allow": [{"createdIn": "multiprocessing.resource_tracker"}]}');
+    // The hints' own words: close() the block; createdIn rules on the tracker's module and the heap's.
+    const config = join(scratch(), 'shared.json');
+    writeFileSync(
+      config,
+      '{"allow": [{"createdIn": "multiprocessing.resource_tracker"}, {"createdIn": "multiprocessing.heap"}]}',
+    );
     const fixed = await runCli(['--fork-marker', 'READY', '--config', config, '--', 'python3', app, 'fixed']);
     expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
-    expect(fixed.report!.leaks.map((leak) => [leak.kind, leak.allowed])).toEqual([['pipe', true]]);
+    expect(fixed.report!.leaks.map((leak) => [leak.kind, leak.allowed]).sort()).toEqual([
+      ['file', true],
+      ['file', true],
+      ['pipe', true],
+    ]);
+  });
+
+  test('one line, two fixes: a process started with spawn and the resource tracker it starts are reported apart', async () => {
+    const run = await runCli([
+      '--fork-marker',
+      'READY',
+      '--',
+      'python3',
+      fixture('hints', 'shared_memory.py'),
+      'spawn',
+    ]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    const hints = run.report!.leaks.filter((leak) => !leak.allowed).map((leak) => leak.hint?.id);
+    expect(hints.sort()).toEqual([
+      'multiprocessing-process',
+      'multiprocessing-process',
+      'multiprocessing-resource-tracker',
+    ]);
+    expect(run.stdout).toMatch(/^ {10}fix {7}A process started with multiprocessing/m);
+    expect(run.stdout).toMatch(/^ {10}fix {7}multiprocessing's resource tracker was started/m);
   });
 
   test.runIf(pythonHas('sqlalchemy, redis, urllib3'))(

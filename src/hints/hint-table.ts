@@ -111,9 +111,17 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     kinds: ['file'],
     text: 'A SharedMemory block made while the app loaded: its fd, and the copy its map keeps, are in every worker. Where the workers are meant to share it, allow it by where it is made (a createdIn rule on multiprocessing.shared_memory). Otherwise call close() before the fork (it stays in /dev/shm until unlink()), and attach to it by name in the worker: SharedMemory(name).',
   },
+  // A shared Value or Array: its heap's arena, a deleted file in /dev/shm and the map of it.
+  {
+    id: 'multiprocessing-shared-ctypes',
+    modules: ['multiprocessing.heap'],
+    kinds: ['file'],
+    text: "A shared Value or Array (multiprocessing's shared heap: a deleted file, mapped) made while the app loaded: made before the fork so that the workers share it, and its fds go with it. Allow them by where they are made: a createdIn rule on multiprocessing.heap.",
+  },
+  // Where a Process's start makes its pipes: with fork, spawn or forkserver.
   {
     id: 'multiprocessing-process',
-    modules: ['multiprocessing'],
+    modules: ['multiprocessing.popen_fork', 'multiprocessing.popen_spawn_posix', 'multiprocessing.popen_forkserver'],
     text: 'A process started with multiprocessing while the app loaded: the master keeps its sentinel pipe. Start it in the worker, or join() and close() it before the fork.',
   },
   {

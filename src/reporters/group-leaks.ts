@@ -11,13 +11,14 @@ export function siteOf(leak: Leak): string {
 }
 
 /**
- * Leaks made at one site, of one kind and one verdict, in fd order: the same
- * line leaking 50 sockets is one group, reported once with its count.
+ * Leaks made at one site, of one kind, one verdict and one fix, in fd order: the same
+ * line leaking 50 sockets is one group, reported once with its count. (One line can make fds
+ * that need different fixes: a process started with spawn, and the resource tracker it starts.)
  */
 export function groupBySite(leaks: Leak[]): Leak[][] {
   const groups = new Map<string, Leak[]>();
   for (const leak of leaks) {
-    const key = `${leak.allowed} ${excuseWords(leak) ?? ''} ${leak.kind} ${siteOf(leak)}`;
+    const key = `${leak.allowed} ${excuseWords(leak) ?? ''} ${leak.kind} ${leak.hint?.id ?? ''} ${siteOf(leak)}`;
     const group = groups.get(key);
     if (group) group.push(leak);
     else groups.set(key, [leak]);
