@@ -132,7 +132,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   },
   {
     id: 'asyncio-loop',
-    modules: ['asyncio', 'selectors'],
+    modules: ['asyncio'],
     kinds: ['epoll', 'eventfd', 'socket', 'pipe'],
     text: 'An asyncio event loop made while the app loaded (its epoll and self-pipe): a loop must not cross a fork. Make the loop in the worker, or close it (loop.close()) before the fork.',
   },
