@@ -52,6 +52,10 @@ export async function checkOnArm64(plan: PlannedCheck[], timeoutMs: number): Pro
       '-m',
       '3072',
       '-nographic',
+      // No network device: nothing in the machine needs one, and qemu's default NIC needs a ROM
+      // (efi-virtio.rom) that Debian installs only with qemu's recommended packages.
+      '-nic',
+      'none',
       '-no-reboot',
       '-kernel',
       join(IMAGE, 'vmlinuz'),
