@@ -63,7 +63,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
   });
 
   test('what multiprocessing shares on purpose (the resource tracker, SharedMemory, a Value): each its own hint; applying them passes', async () => {
-    const app = fixture('hints', 'shared_memory.py');
+    const app = fixture('hints', 'multiprocessing_shared.py');
     const run = await runCli(['--fork-marker', 'READY', '--', 'python3', app]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     const counted = run.report!.leaks.filter((leak) => !leak.allowed);
@@ -90,7 +90,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
       'READY',
       '--',
       'python3',
-      fixture('hints', 'shared_memory.py'),
+      fixture('hints', 'multiprocessing_shared.py'),
       'spawn',
     ]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
@@ -268,13 +268,14 @@ describe('a hint on every leak that counts: the fix for the library that made it
 
   // Cache and database clients written in Python or Ruby: each leak at its line with its library's
   // hint, and the close the hint names passes.
-  for (const [runtime, library, file] of [
+  for (const [runtime, library, file, ...alsoNeeds] of [
     ['python', 'pymemcache', 'cache_clients.py'],
     ['python', 'memcache', 'cache_clients.py'],
     ['ruby', 'dalli', 'clients.rb'],
-    ['ruby', 'sequel', 'clients.rb'],
+    ['ruby', 'sequel', 'clients.rb', 'sqlite3'],
   ] as const) {
-    const installed = runtime === 'python' ? pythonHas(library) : rubyHas(library) && rubyHas('sqlite3');
+    const has = runtime === 'python' ? pythonHas : rubyHas;
+    const installed = [library, ...alsoNeeds].every((needed) => has(needed));
     test.runIf(installed)(`${library}: its leak at its line with its hint; applying it passes`, async () => {
       const app = fixture('hints-libraries', file);
       const command = runtime === 'python' ? ['/usr/bin/python3', app, library] : ['ruby', app, library];

@@ -24,8 +24,8 @@ export type Attribution =
    */
   | { type: 'unrecorded'; image: ProcessImage; bootstrapped: boolean; afterFork: boolean; lastRecord?: CallRecord };
 
-/** The fd syscalls each bootstrap event announces, and how many of them it makes. */
-const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
+/** The fd syscalls each bootstrap event announces, how many of them it makes, and whether native code makes them. */
+const ANNOUNCED: Record<string, { syscalls: string[]; count: number; native?: true }> = {
   open: { syscalls: ['open', 'openat', 'openat2', 'creat'], count: 1 },
   socket: { syscalls: ['socket'], count: 1 },
   socketpair: { syscalls: ['socketpair'], count: 1 },
@@ -38,7 +38,7 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   // os.dup and socket.dup use fcntl(F_DUPFD_CLOEXEC); os.dup2, dup2 or dup3.
   dup: { syscalls: ['dup', 'dup2', 'dup3', 'fcntl'], count: 1 },
   // mmap.mmap of a file: the dup of its fd the map keeps, made in mmap's C code (fcntl F_DUPFD_CLOEXEC).
-  mmap: { syscalls: ['dup', 'fcntl'], count: 1 },
+  mmap: { syscalls: ['dup', 'fcntl'], count: 1, native: true },
   // socket.recv_fds and recvmsg: the fds another process passed with SCM_RIGHTS.
   recvmsg: { syscalls: ['recvmsg', 'recvmmsg'], count: 1 },
   // threading's start: no fd, but the stack that started the thread names what its native code makes.
@@ -48,6 +48,11 @@ const ANNOUNCED: Record<string, { syscalls: string[]; count: number }> = {
   // The master, then the slave: opened by path, or (glibc) by ioctl TIOCGPTPEER on the master.
   openpty: { syscalls: ['open', 'openat', 'ioctl'], count: 2 },
 };
+
+/** Whether the call's fds are made inside native code: a scoped native call, or an event whose one fd C code makes. */
+export function madeInNativeCode(record: CallRecord): boolean {
+  return record.native || ANNOUNCED[record.event]?.native === true;
+}
 
 /** The event of the bootstraps' closing records (`D`). */
 const CLOSE_EVENT = 'close';

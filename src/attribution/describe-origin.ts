@@ -1,6 +1,6 @@
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Creator } from '../model/open-file.js';
-import type { Attribution } from './attributor.js';
+import { madeInNativeCode, type Attribution } from './attributor.js';
 import { BOOTSTRAP_DIR, RUBY_BOOTSTRAP } from './bootstrap.js';
 import type { RawFrame, Runtime, StartRecord } from './records.js';
 
@@ -39,9 +39,6 @@ export interface OriginFields {
 }
 
 const LANGUAGE: Record<Runtime, string> = { python: 'Python', ruby: 'Ruby' };
-
-/** Announced calls (not scoped native calls) whose one fd is made by the module's C code: mmap's dup of the file it maps. */
-const MADE_IN_NATIVE_CODE = new Set(['mmap']);
 
 /** The language's own code: its standard library, its internal frames, and prefork-check's bootstraps. */
 function isRuntimesOwn(file: string, started: StartRecord): boolean {
@@ -163,7 +160,7 @@ export function describeOrigin(
         stack,
         originNote: `made by ${attribution.record.event} with no ${LANGUAGE[started.runtime]} frame on the stack`,
       };
-    const call = attribution.record.native || MADE_IN_NATIVE_CODE.has(attribution.record.event);
+    const call = madeInNativeCode(attribution.record);
     const inThread = attribution.inThread === true;
     const origin: Origin = {
       file: innermost.file,
