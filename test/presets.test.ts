@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { detectPreset } from '../src/presets/presets.js';
+import type { JsonReport as Report } from '../src/reporters/json.js';
+import { fixture, runCli } from './helpers/run-cli.js';
 
 describe('a preset is detected from the command, through the wrappers people start servers with', () => {
   test.each([
@@ -26,4 +28,49 @@ describe('a preset is detected from the command, through the wrappers people sta
   ])('%j → none', (command) => {
     expect(detectPreset(command)).toBeUndefined();
   });
+});
+
+describe('preset multiprocessing: an app whose server is multiprocessing itself (fork start method)', () => {
+  const app = fixture('multiprocessing-server');
+  const check = (...args: string[]) => runCli(['--preset', 'multiprocessing', '--', 'python3', app, ...args]);
+  const counted = (report: Report) => report.leaks.filter((leak) => !leak.allowed);
+  const allowedRoles = (report: Report) => [...new Set(report.leaks.map((leak) => leak.allowedBy))].sort();
+  const own = "preset multiprocessing: the forked process's own pipes (Process.start)";
+
+  test.concurrent.each([
+    ['pool', ["preset multiprocessing: pool's task, result and change-notifier pipes (Pool)", own]],
+    [
+      'executor',
+      ["preset multiprocessing: executor's call and result queues and wakeup pipe (ProcessPoolExecutor)", own],
+    ],
+    ['process', [own]],
+  ])(
+    '%s: the pipes multiprocessing makes for its workers are allowed; a ThreadPool, a Queue and a file still count, until the worker closes it',
+    async (variant, roles) => {
+      const leaky = await check(variant);
+      expect(leaky.exitCode, leaky.stdout + leaky.stderr).toBe(1);
+      // Multiprocessing's fork, never the helper the app forked first.
+      expect(leaky.report!.forkPoint.notes).toContainEqual(
+        expect.stringMatching(/^skipped pid \d+: forked by .* at .*app\.py:21, not by the server's worker fork/),
+      );
+      expect(counted(leaky.report!).map((leak) => [leak.kind, leak.origin?.line])).toEqual([
+        ['file', 19],
+        ['pipe', 26],
+        ['pipe', 26],
+        ['pipe', 28],
+        ['pipe', 28],
+      ]);
+      expect(allowedRoles(leaky.report!)).toEqual([undefined, ...roles].sort());
+      expect(counted(leaky.report!)[0]!.hint?.text).toMatch(
+        /Pool\(initializer=\.\.\.\).* Closing the inherited copy in the pool's initializer or the process's target also passes this check\.$/,
+      );
+
+      const fixed = await check(variant, 'fixed');
+      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+      const closed = fixed.report!.leaks.filter((leak) => leak.closedInWorker);
+      expect(closed.map((leak) => [leak.kind, leak.origin?.line, leak.closedInWorker?.origin?.line])).toEqual([
+        ['file', 19, 33],
+      ]);
+    },
+  );
 });

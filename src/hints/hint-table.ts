@@ -277,6 +277,12 @@ export const SERVER_HINTS: Record<PresetName, ServerHint> = {
     hook: 'on_worker_boot',
     see: 'https://puma.io/puma/Puma/DSL.html#on_worker_boot-instance_method',
   },
+  multiprocessing: {
+    id: 'multiprocessing-initializer',
+    text: "Or open it in the worker: Pool(initializer=...) or ProcessPoolExecutor(initializer=...), or at the start of the Process's target.",
+    hook: "the pool's initializer or the process's target",
+    see: 'https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool',
+  },
 };
 
 /** The fallback by kind, when no library is known: never a library's advice. */

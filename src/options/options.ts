@@ -26,8 +26,9 @@ export interface CheckOptions {
   /** Excuse fds whose target matches (repeatable), e.g. '/var/log/**'. Flag: --allow. */
   allow?: AllowRule[];
   /**
-   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, or none): its fork point, and
-   * its own fds allowed by their role (default: detected from the command). Flag: --preset.
+   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, multiprocessing, or none): its
+   * fork point, and its own fds allowed by their role (default: detected from the command). Flag:
+   * --preset.
    */
   preset?: PresetName | 'none';
   /** Pass on fds prefork-check itself inherited (reported as inherited). Flag: --inherit-fds. */

@@ -2,7 +2,15 @@ import { basename } from 'node:path';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { FdRecord } from '../report/types.js';
 
-export const PRESET_NAMES = ['gunicorn', 'celery', 'uwsgi', 'supervisor', 'unicorn', 'puma'] as const;
+export const PRESET_NAMES = [
+  'gunicorn',
+  'celery',
+  'uwsgi',
+  'supervisor',
+  'unicorn',
+  'puma',
+  'multiprocessing',
+] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /** One kind of fd a server makes for itself, recognised by how it was made. */
@@ -14,7 +22,7 @@ export interface ServerFd {
 /** What prefork-check knows about a pre-fork server: its fork point and its own fds. */
 export interface Preset {
   name: PresetName;
-  /** The program names that start it (`gunicorn`, or `python3 -m gunicorn`). */
+  /** The program names that start it (`gunicorn`, or `python3 -m gunicorn`); none: named by --preset only. */
   programs: string[];
   forkPoint: ForkPointSpec;
   ownFds: ServerFd[];
@@ -204,6 +212,39 @@ const PRESETS: Record<PresetName, Preset> = {
       {
         role: "cluster's pipes (wakeup, fork, suicide, worker status)",
         matches: (r) => r.kind === 'pipe' && madeDirectlyBy('puma/util:pipe')(r),
+      },
+    ],
+  },
+  // An app whose server is Python's multiprocessing (a Pool, a ProcessPoolExecutor, Process
+  // workers, or a framework built on them) with the fork start method. It runs as `python3 app.py`,
+  // so it is never detected. spawn and forkserver start a fresh interpreter: no fork point there.
+  multiprocessing: {
+    name: 'multiprocessing',
+    programs: [],
+    forkPoint: { mode: 'first-fork', serverFork: 'multiprocessing.popen_fork:Popen._launch' },
+    ownFds: [
+      // Made by Process.start for the child it forks: that child's sentinel and its end of the pipes.
+      {
+        role: "the forked process's own pipes (Process.start)",
+        matches: (r) => r.kind === 'pipe' && madeIn('multiprocessing.popen_fork:Popen._launch')(r),
+      },
+      // A ThreadPool is a Pool too, but its threads never reach a forked worker.
+      {
+        role: "pool's task, result and change-notifier pipes (Pool)",
+        matches: (r) =>
+          r.kind === 'pipe' &&
+          madeIn('multiprocessing.pool:Pool.__init__')(r) &&
+          !madeIn('multiprocessing.pool:ThreadPool.__init__')(r),
+      },
+      {
+        role: "executor's call and result queues and wakeup pipe (ProcessPoolExecutor)",
+        matches: (r) => r.kind === 'pipe' && madeIn('concurrent.futures.process:ProcessPoolExecutor.__init__')(r),
+      },
+      // Every process multiprocessing starts shares the one tracker, by this pipe.
+      {
+        role: "resource tracker's pipe",
+        matches: (r) =>
+          r.kind === 'pipe' && madeIn('multiprocessing.resource_tracker:ResourceTracker.ensure_running')(r),
       },
     ],
   },
