@@ -35,7 +35,7 @@ export function hintFor(record: FdRecord, preset: PresetName | undefined, worker
       (hint.kinds === undefined || hint.kinds.includes(record.kind)) &&
       (record.stack.some((frame) => inLibrary(frame, hint)) || madeInCall(record, hint)),
   );
-  const { id, text, see } = library ?? kindHint(record.kind, record.socket?.listening === true);
+  const { id, text, see } = library ?? kindHint(record.kind, record.socket);
   const server = preset === undefined ? undefined : SERVER_HINTS[preset];
   const link = see ?? server?.see;
   const closing =

@@ -1,4 +1,4 @@
-import type { FdKind } from '../model/open-file.js';
+import type { FdKind, SocketState } from '../model/open-file.js';
 import type { PresetName } from '../presets/presets.js';
 import type { Hint } from '../report/types.js';
 
@@ -286,10 +286,16 @@ export const SERVER_HINTS: Record<PresetName, ServerHint> = {
 };
 
 /** The fallback by kind, when no library is known: never a library's advice. */
-export function kindHint(kind: FdKind, listening: boolean): Hint {
+export function kindHint(kind: FdKind, socket: SocketState | undefined): Hint {
   switch (kind) {
     case 'socket':
-      return listening
+      // UDP has no stream: one socket, one port, and a datagram goes to whichever worker reads first.
+      if (socket?.protocol.startsWith('UDP') === true)
+        return {
+          id: 'datagram-socket',
+          text: 'A UDP socket made while the app loaded: every worker sends from its one port, and a reply reaches whichever worker reads first. Make it in the worker, or close it before the fork.',
+        };
+      return socket?.listening === true
         ? {
             id: 'listening-socket',
             text: "A listening socket that is not the server's own: every worker accepts on it. Open it in the worker, or let the server listen.",
