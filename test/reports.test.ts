@@ -31,6 +31,32 @@ describe('JUnit XML', () => {
     expect(await xpath(junit, 'string(//failure)')).toContain(`fd 3 file ${run.scratch}/${name}`);
   });
 
+  test('one line’s files that need different fixes are testcases with names of their own', async () => {
+    const dir = scratch();
+    const junit = join(dir, 'junit.xml');
+    const run = await runCli([
+      '--junit',
+      junit,
+      '--fork-marker',
+      'READY',
+      '--',
+      'python3',
+      '-c',
+      `import os, sqlite3, time; d = os.environ['FIXTURE_SCRATCH']; both = (sqlite3.connect(os.path.join(d, 'app.db')), open(os.path.join(d, 'app.log'), 'w')); print('READY', flush=True); time.sleep(30)`,
+    ]);
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.report!.leaks.map((leak) => leak.hint?.id).sort()).toEqual(['file-at-load', 'sqlite3-connection']);
+    expect(await xpath(junit, 'count(//testcase)')).toBe('2');
+    const names = [
+      await xpath(junit, 'string((//testcase)[1]/@name)'),
+      await xpath(junit, 'string((//testcase)[2]/@name)'),
+    ];
+    expect(names.sort()).toEqual([
+      'no file left open by <string>:1 (fix: file-at-load)',
+      'no file left open by <string>:1 (fix: sqlite3-connection)',
+    ]);
+  });
+
   test('a testsuite per check, a failing testcase per leak site with its stack, a passing one when clean; valid against the schema CI tools read', async () => {
     const dir = project({
       'prefork-check.config.json': {

@@ -67,13 +67,18 @@ function testCases(report: Report): TestCase[] {
       outcome: { type: 'error', message: printable(report.error.message), kind: report.error.code },
     });
   const counted = groupBySite(report.leaks.filter((leak) => !leak.allowed));
-  for (const group of counted) {
-    const leak = group[0]!;
+  const names = counted.map((group) => {
     const count = group.length > 1 ? ` (x${group.length})` : '';
+    return `no ${group[0]!.kind} left open by ${siteOf(group[0]!)}${count}`;
+  });
+  counted.forEach((group, at) => {
+    const leak = group[0]!;
+    // One line's fds of one kind that need different fixes are groups of their own: their fix tells them apart.
+    const repeated = names.indexOf(names[at]!) !== names.lastIndexOf(names[at]!);
     // XML cannot hold most control characters: they are written as \xNN, like the console does.
     // A leak is found at the fork point, not timed on its own: the check's time is the suite's.
     cases.push({
-      name: printable(`no ${leak.kind} left open by ${siteOf(leak)}${count}`),
+      name: printable(repeated && leak.hint ? `${names[at]!} (fix: ${leak.hint.id})` : names[at]!),
       time: 0,
       ...(leak.origin && !leak.origin.file.startsWith('<')
         ? { at: { file: printable(leak.origin.file), line: leak.origin.line } }
@@ -87,7 +92,7 @@ function testCases(report: Report): TestCase[] {
         body: failureBody(group),
       },
     });
-  }
+  });
   if (!report.error && counted.length === 0)
     cases.push({ name: 'nothing open at the fork point beyond stdio', time: seconds });
   // Stale entries fail the check only under --strict, which shows as a failure with no leak left.
