@@ -37,6 +37,25 @@ describe('preset multiprocessing: an app whose server is multiprocessing itself 
   const allowedRoles = (report: Report) => [...new Set(report.leaks.map((leak) => leak.allowedBy))].sort();
   const own = "preset multiprocessing: the forked process's own pipes (Process.start)";
 
+  test('without it, a first fork by multiprocessing says the preset exists; a fork of the app’s own does not', async () => {
+    const serving = 'import multiprocessing, time; pool = multiprocessing.get_context("fork").Pool(2); time.sleep(60)';
+    const suggestion =
+      "fds multiprocessing makes for its own processes count: if multiprocessing is this app's server (its fork the workers'), --preset multiprocessing allows them";
+    const pool = await runCli(['--fork-at-first-fork', '--', 'python3', '-c', serving]);
+    expect(pool.exitCode, pool.stdout + pool.stderr).toBe(1);
+    expect(pool.report!.forkPoint.notes).toContain(suggestion);
+    expect(pool.stdout).toContain(`note: ${suggestion}`);
+    const own = await runCli([
+      '--fork-at-first-fork',
+      '--',
+      'python3',
+      '-c',
+      'import os, time; r, w = os.pipe(); os.fork() == 0 and time.sleep(60); time.sleep(60)',
+    ]);
+    expect(own.exitCode, own.stdout + own.stderr).toBe(1);
+    expect(own.report!.forkPoint.notes).not.toContain(suggestion);
+  });
+
   test.concurrent.each([
     ['pool', ["preset multiprocessing: pool's task, result and change-notifier pipes (Pool)", own]],
     [

@@ -5,6 +5,7 @@ import { applyAllowRules } from '../rules/apply-rules.js';
 import type { ClosedInWorker, Excuse, FdRecord, ForkPointReport, Leak, Report } from '../report/types.js';
 import { settle } from '../report/verdict.js';
 import { hintFor } from '../hints/choose-hint.js';
+import { presetsToSuggest } from '../presets/presets.js';
 import { replacedInChildren } from './replaced-in-children.js';
 
 const STDIO = 2;
@@ -147,6 +148,10 @@ export function buildReport(input: ReportInput): Report {
     .map((leak) => creditCaller(leak, input.alsoExcuse))
     .map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset, input.workerFollowed) }));
   const leaks = [...hinted, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
+  const suggested =
+    input.preset === undefined && input.forkPoint.mode === 'first-fork'
+      ? presetsToSuggest(hinted.filter((leak) => !leak.allowed))
+      : [];
   return settle(
     {
       name: input.name,
@@ -160,6 +165,10 @@ export function buildReport(input: ReportInput): Report {
         notes: [
           ...input.forkPoint.notes,
           ...(input.table.length > 0 ? stdioNotes(input.table) : []),
+          ...suggested.map(
+            (name) =>
+              `fds ${name} makes for its own processes count: if ${name} is this app's server (its fork the workers'), --preset ${name} allows them`,
+          ),
           ...(input.preset && !presetExcuses
             ? [
                 `--no-attribution: preset ${input.preset.preset.name} sets the fork point only; none of its own fds is told from the app's`,

@@ -254,6 +254,17 @@ export function presetNamed(name: PresetName): Preset {
   return PRESETS[name];
 }
 
+/**
+ * The presets no command shows (multiprocessing's) that would excuse one of these counted fds, for
+ * a first-fork check run without a preset: said in a note, never applied.
+ */
+export function presetsToSuggest(counted: FdRecord[]): PresetName[] {
+  return Object.values(PRESETS)
+    .filter((preset) => preset.programs.length === 0)
+    .filter((preset) => counted.some((record) => preset.ownFds.some((own) => own.matches(record))))
+    .map((preset) => preset.name);
+}
+
 /** The program a command runs, past an interpreter: `python3 -m celery ...` → celery, `/usr/bin/gunicorn` → gunicorn. */
 function programOf(command: string[]): string[] {
   const names = [basename(command[0] ?? '')];
