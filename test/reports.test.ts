@@ -10,21 +10,19 @@ import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
 const xpath = async (file: string, expression: string) =>
   (await execa('xmllint', ['--xpath', expression, file])).stdout.trim();
 
+/** A check of one line of Python run to READY (FIXTURE_SCRATCH is its scratch), with its JUnit report. */
+async function checkWithJunit(code: string) {
+  const junit = join(scratch(), 'junit.xml');
+  const run = await runCli(['--junit', junit, '--fork-marker', 'READY', '--', 'python3', '-c', code]);
+  return { run, junit };
+}
+
 describe('JUnit XML', () => {
   test("a path with XML's own characters (]]>, &, quotes, <) is written as it is, in a document the schema accepts", async () => {
     const name = 'a]]>b&c"d<e\'f.log';
-    const dir = scratch();
-    const junit = join(dir, 'junit.xml');
-    const run = await runCli([
-      '--junit',
-      junit,
-      '--fork-marker',
-      'READY',
-      '--',
-      'python3',
-      '-c',
+    const { run, junit } = await checkWithJunit(
       `import os, time; f = open(os.path.join(os.environ['FIXTURE_SCRATCH'], ${JSON.stringify(name)}), 'w'); print('READY', flush=True); time.sleep(30)`,
-    ]);
+    );
     expect(run.exitCode, run.stderr).toBe(1);
     await execa('xmllint', ['--noout', '--schema', join(ROOT, 'test/schemas/junit.xsd'), junit]);
     expect(await xpath(junit, 'string(//failure/@message)')).toContain(`${run.scratch}/${name}`);
@@ -32,18 +30,9 @@ describe('JUnit XML', () => {
   });
 
   test('one line’s files that need different fixes are testcases with names of their own', async () => {
-    const dir = scratch();
-    const junit = join(dir, 'junit.xml');
-    const run = await runCli([
-      '--junit',
-      junit,
-      '--fork-marker',
-      'READY',
-      '--',
-      'python3',
-      '-c',
+    const { run, junit } = await checkWithJunit(
       `import os, sqlite3, time; d = os.environ['FIXTURE_SCRATCH']; both = (sqlite3.connect(os.path.join(d, 'app.db')), open(os.path.join(d, 'app.log'), 'w')); print('READY', flush=True); time.sleep(30)`,
-    ]);
+    );
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.report!.leaks.map((leak) => leak.hint?.id).sort()).toEqual(['file-at-load', 'sqlite3-connection']);
     expect(await xpath(junit, 'count(//testcase)')).toBe('2');
