@@ -384,6 +384,16 @@ def _patch_zmq(zmq):
             _wrap(owner, name, b"zmq", native=True)
 
 
+def _patch_kafka(cimpl):
+    # librdkafka makes a client's pipes as it is made, and its own threads, started there, make
+    # the broker connections. The C types are replaced before confluent_kafka takes its names
+    # from cimpl, so its Python subclasses (SerializingProducer, AdminClient) are announced too.
+    for name in ("Producer", "Consumer", "_AdminClientImpl"):
+        cls = getattr(cimpl, name, None)
+        if isinstance(cls, type):
+            setattr(cimpl, name, _announcing_subclass(cls, b"confluent_kafka", ("__init__",)) or cls)
+
+
 # Modules adjusted right after they load: their native calls raise no audit event.
 _AFTER_IMPORT = {
     "ctypes": _patch_ctypes,
@@ -402,6 +412,7 @@ _AFTER_IMPORT = {
     "psycopg": lambda module: _wrap(module, "connect", b"psycopg", native=True),
     "MySQLdb": lambda module: [_wrap(module, name, b"MySQLdb", native=True) for name in ("connect", "Connect")],
     "zmq": _patch_zmq,
+    "confluent_kafka.cimpl": _patch_kafka,
     # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
     # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
     "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],

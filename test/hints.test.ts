@@ -290,6 +290,31 @@ describe('a hint on every leak that counts: the fix for the library that made it
     });
   }
 
+  test.runIf(pythonHas('confluent_kafka'))(
+    'confluent-kafka: each client’s pipes, and the broker connection its thread makes, at its line with its hint; destroying them passes',
+    async () => {
+      const app = fixture('hints-libraries', 'kafka.py');
+      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const declared = declaredHints(app);
+      expect(Object.keys(declared)).toHaveLength(4);
+      const fromClients = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` in declared);
+      for (const leak of fromClients)
+        expect(leak, leak.target).toMatchObject({
+          origin: { native: true, call: 'confluent_kafka' },
+          hint: { id: 'kafka-client' },
+        });
+      // Every client's pipes, and the producer's connection, made by a thread librdkafka started in the call.
+      expect(new Set(fromClients.map((leak) => leak.origin?.line)).size).toBe(4);
+      const producerLine = Math.min(...fromClients.map((leak) => leak.origin!.line));
+      expect(fromClients).toContainEqual(
+        expect.objectContaining({ kind: 'socket', origin: expect.objectContaining({ line: producerLine }) }),
+      );
+      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+    },
+  );
+
   test('Ruby: a Logger’s file and a pipe', async () => {
     const app = fixture('hints', 'app.rb');
     const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);

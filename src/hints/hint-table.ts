@@ -83,6 +83,11 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: 'A ZeroMQ context made while the app loaded: its I/O threads do not survive a fork, and its eventfds, epolls and sockets are in every worker. Make the context and its sockets in the worker, or call context.destroy() before the fork.',
   },
   {
+    id: 'kafka-client',
+    modules: ['confluent_kafka'],
+    text: "A Kafka client (confluent-kafka's Producer, Consumer or AdminClient) made while the app loaded: librdkafka's threads do not survive a fork, and its pipes and broker connections are in every worker. Make the client in the worker, or destroy it before the fork: flush() a producer, close() a consumer, then drop the last reference.",
+  },
+  {
     id: 'prometheus-multiprocess',
     modules: ['prometheus_client'],
     text: "prometheus_client's files or server opened in the master. In a pre-fork server use multiprocess mode: set PROMETHEUS_MULTIPROC_DIR, serve metrics with MultiProcessCollector, and call mark_process_dead in the server's child_exit hook.",
