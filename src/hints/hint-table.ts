@@ -300,6 +300,11 @@ export function kindHint(kind: FdKind, socket: SocketState | undefined): Hint {
           id: 'datagram-socket',
           text: 'A UDP socket made while the app loaded: every worker sends from its one port, and a reply reaches whichever worker reads first. Make it in the worker, or close it before the fork.',
         };
+      if (socket?.fromSocketpair === true)
+        return {
+          id: 'socketpair',
+          text: 'A socketpair made while the app loaded: every worker holds both ends, so what one writes may be read by another, and no end sees EOF while any worker lives. Make it in the worker, or close the ends the workers do not use before the fork.',
+        };
       return socket?.listening === true
         ? {
             id: 'listening-socket',
