@@ -394,6 +394,18 @@ def _patch_kafka(cimpl):
             setattr(cimpl, name, _announcing_subclass(cls, b"confluent_kafka", ("__init__",)) or cls)
 
 
+def _patch_pycurl(pycurl):
+    # libcurl connects inside perform() and keeps the connection, and a multi handle's wakeup
+    # socketpair (made as the handle is: an easy handle's perform makes one of its own), for reuse.
+    for name, methods in (
+        ("Curl", ("perform", "perform_rb", "perform_rs")),
+        ("CurlMulti", ("__new__", "perform", "socket_action")),
+    ):
+        cls = getattr(pycurl, name, None)
+        if isinstance(cls, type):
+            setattr(pycurl, name, _announcing_subclass(cls, b"pycurl", methods) or cls)
+
+
 # Modules adjusted right after they load: their native calls raise no audit event.
 _AFTER_IMPORT = {
     "ctypes": _patch_ctypes,
@@ -413,6 +425,7 @@ _AFTER_IMPORT = {
     "MySQLdb": lambda module: [_wrap(module, name, b"MySQLdb", native=True) for name in ("connect", "Connect")],
     "zmq": _patch_zmq,
     "confluent_kafka.cimpl": _patch_kafka,
+    "pycurl": _patch_pycurl,
     # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
     # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
     "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],

@@ -290,6 +290,36 @@ describe('a hint on every leak that counts: the fix for the library that made it
     });
   }
 
+  test.runIf(pythonHas('pycurl'))(
+    'pycurl: a handle’s connection and socketpairs at the lines that made them, with its hint; closing the handles passes',
+    async () => {
+      const app = fixture('hints-libraries', 'curl.py');
+      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const declared = declaredHints(app);
+      const fromHandles = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` in declared);
+      for (const leak of fromHandles)
+        expect(leak, leak.target).toMatchObject({
+          origin: { native: true, call: 'pycurl' },
+          hint: { id: 'curl-handle' },
+        });
+      // perform(): its connection and the wakeup its multi handle makes; CurlMulti(): its wakeup
+      // (a socketpair, or an eventfd in newer libcurl).
+      const [performLine, multiLine] = Object.keys(declared)
+        .map((at) => Number(at.slice(at.lastIndexOf(':') + 1)))
+        .sort((a, b) => a - b);
+      expect(new Set(fromHandles.map((leak) => leak.origin!.line))).toEqual(new Set([performLine, multiLine]));
+      expect(fromHandles).toContainEqual(
+        expect.objectContaining({
+          target: expect.stringMatching(/^tcp \S+ -> /),
+          origin: expect.objectContaining({ line: performLine }),
+        }),
+      );
+      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+    },
+  );
+
   test.runIf(pythonHas('confluent_kafka'))(
     'confluent-kafka: each client’s pipes, and the broker connection its thread makes, at its line with its hint; destroying them passes',
     async () => {

@@ -88,6 +88,11 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: "A Kafka client (confluent-kafka's Producer, Consumer or AdminClient) made while the app loaded: librdkafka's threads do not survive a fork, and its pipes and broker connections are in every worker. Make the client in the worker, or destroy it before the fork: flush() a producer, close() a consumer, then drop the last reference.",
   },
   {
+    id: 'curl-handle',
+    modules: ['pycurl'],
+    text: 'A pycurl handle used while the app loaded: libcurl keeps its connection, and the wakeup socketpair of the multi handle it runs in, open for reuse, and every worker would share them. Make the handle in the worker, or close() it (and any CurlMulti) before the fork.',
+  },
+  {
     id: 'prometheus-multiprocess',
     modules: ['prometheus_client'],
     text: "prometheus_client's files or server opened in the master. In a pre-fork server use multiprocess mode: set PROMETHEUS_MULTIPROC_DIR, serve metrics with MultiProcessCollector, and call mark_process_dead in the server's child_exit hook.",
