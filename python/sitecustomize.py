@@ -406,6 +406,20 @@ def _patch_pycurl(pycurl):
             setattr(pycurl, name, _announcing_subclass(cls, b"pycurl", methods) or cls)
 
 
+# libmemcached connects on a client's first operation and keeps the connection.
+_PYLIBMC_OPERATIONS = (
+    "get", "gets", "get_multi", "set", "set_multi", "add", "add_multi", "replace", "append", "prepend",
+    "cas", "delete", "delete_multi", "incr", "incr_multi", "decr", "touch", "flush_all", "get_stats",
+)
+
+
+def _patch_pylibmc(module):
+    # Replaced before pylibmc's Client subclasses it.
+    cls = getattr(module, "client", None)
+    if isinstance(cls, type):
+        module.client = _announcing_subclass(cls, b"pylibmc", _PYLIBMC_OPERATIONS) or cls
+
+
 # Modules adjusted right after they load: their native calls raise no audit event.
 _AFTER_IMPORT = {
     "ctypes": _patch_ctypes,
@@ -426,6 +440,7 @@ _AFTER_IMPORT = {
     "zmq": _patch_zmq,
     "confluent_kafka.cimpl": _patch_kafka,
     "pycurl": _patch_pycurl,
+    "_pylibmc": _patch_pylibmc,
     # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
     # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
     "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],

@@ -271,6 +271,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
   for (const [runtime, library, file, ...alsoNeeds] of [
     ['python', 'pymemcache', 'cache_clients.py'],
     ['python', 'memcache', 'cache_clients.py'],
+    ['python', 'pylibmc', 'cache_clients.py'],
     ['ruby', 'dalli', 'clients.rb'],
     ['ruby', 'sequel', 'clients.rb', 'sqlite3'],
   ] as const) {

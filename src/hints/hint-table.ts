@@ -54,9 +54,9 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   },
   {
     id: 'memcached-client',
-    modules: ['pymemcache', 'memcache'],
+    modules: ['pymemcache', 'memcache', 'pylibmc'],
     kinds: ['socket'],
-    text: "A memcached client connected while the app loaded: every worker would talk on its one connection, and read each other's replies. Make the client in the worker, or close its connection before the fork (pymemcache: client.close(); python-memcached: client.disconnect_all()): it connects again on its next use.",
+    text: "A memcached client connected while the app loaded: every worker would talk on its one connection, and read each other's replies. Make the client in the worker, or close its connection before the fork (pymemcache: client.close(); python-memcached and pylibmc: client.disconnect_all()): it connects again on its next use.",
   },
   {
     id: 'grpc-channel',
