@@ -420,6 +420,14 @@ def _patch_pylibmc(module):
         module.client = _announcing_subclass(cls, b"pylibmc", _PYLIBMC_OPERATIONS) or cls
 
 
+def _patch_uvloop(uvloop):
+    # libuv makes a loop's epoll, eventfd and signal pipes as the loop is made; new_event_loop()
+    # and the policy make it by this name.
+    cls = getattr(uvloop, "Loop", None)
+    if isinstance(cls, type):
+        uvloop.Loop = _announcing_subclass(cls, b"uvloop", ("__new__", "__init__")) or cls
+
+
 # Modules adjusted right after they load: their native calls raise no audit event.
 _AFTER_IMPORT = {
     "ctypes": _patch_ctypes,
@@ -441,6 +449,7 @@ _AFTER_IMPORT = {
     "confluent_kafka.cimpl": _patch_kafka,
     "pycurl": _patch_pycurl,
     "_pylibmc": _patch_pylibmc,
+    "uvloop": _patch_uvloop,
     # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
     # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
     "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],

@@ -291,6 +291,31 @@ describe('a hint on every leak that counts: the fix for the library that made it
     });
   }
 
+  test.runIf(pythonHas('uvloop'))(
+    'uvloop: a loop’s fds at its line with the loop hint; closed, only libuv’s signal pipe is left, which each child replaces',
+    async () => {
+      const app = fixture('hints-libraries', 'uvloop_loop.py');
+      const [line] = Object.keys(declaredHints(app)).map((at) => Number(at.slice(at.lastIndexOf(':') + 1)));
+      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      // An open loop: everything libuv made counts, its signal pipe too.
+      expect(run.report!.leaks.filter((leak) => leak.allowed)).toEqual([]);
+      expect(new Set(run.report!.leaks.map((leak) => leak.kind))).toEqual(new Set(['epoll', 'eventfd', 'pipe']));
+      for (const leak of run.report!.leaks)
+        expect(leak, leak.target).toMatchObject({
+          origin: { line, native: true, call: 'uvloop' },
+          hint: { id: 'asyncio-loop' },
+        });
+      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
+      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+      expect(fixed.report!.leaks.map((leak) => [leak.kind, leak.excuse])).toEqual([
+        ['pipe', { type: 'runtime', label: 'libuv' }],
+        ['pipe', { type: 'runtime', label: 'libuv' }],
+      ]);
+      expect(fixed.stdout).toContain("allowed by libuv's process-wide signal pipe");
+    },
+  );
+
   test.runIf(pythonHas('pycurl'))(
     'pycurl: a handle’s connection and socketpairs at the lines that made them, with its hint; closing the handles passes',
     async () => {

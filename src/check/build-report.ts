@@ -125,7 +125,7 @@ export function buildReport(input: ReportInput): Report {
     matches: own.matches,
     preset: input.preset!.preset.name,
   }));
-  const replaced = new Map(records.map((record) => [record, replacedInChildren(record)]));
+  const replaced = new Map(records.map((record) => [record, replacedInChildren(record, records)]));
   const { leaks: ruled, rules } = applyAllowRules(
     records.filter((record) => record.stdio === undefined && replaced.get(record) === undefined),
     [...input.allow.map((rule) => compileRule(rule, input.projectRoot)), ...presetRules],

@@ -142,9 +142,9 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   },
   {
     id: 'asyncio-loop',
-    modules: ['asyncio'],
+    modules: ['asyncio', 'uvloop'],
     kinds: ['epoll', 'eventfd', 'socket', 'pipe'],
-    text: 'An asyncio event loop made while the app loaded (its epoll and self-pipe): a loop must not cross a fork. Make the loop in the worker, or close it (loop.close()) before the fork.',
+    text: "An asyncio event loop (uvloop's too) made while the app loaded (its epoll and self-pipe): a loop must not cross a fork. Make the loop in the worker, or close it (loop.close()) before the fork.",
   },
   {
     id: 'sqlite3-connection',
