@@ -252,6 +252,25 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       end
     end
 
+    # FFI's attach_function defines a module method that calls a C function (rdkafka's librdkafka,
+    # ethon's libcurl): each method it attaches from now on is announced as a native call, as a
+    # ctypes foreign call is in Python. Hooked as soon as ffi has loaded, before a gem attaches.
+    def self.hook_ffi
+      return if @ffi_hooked
+      library = loaded_constant('FFI::Library')
+      return unless library
+      @ffi_hooked = true
+      library.prepend(Module.new do
+        def attach_function(name, *rest, **options, &block)
+          attached = super
+          PreforkCheckBootstrap.wrap(singleton_class, 'ffi', [name.to_sym], 'N')
+          attached
+        end
+      end)
+    rescue StandardError
+      nil
+    end
+
     # A gem of the table is wrapped once it has loaded whole: when `require` of its own name, or
     # the outermost require, returns. Not as soon as its C part is in: the gem's Ruby files may
     # then redefine a wrapped method and alias it (pg: `def new`, `alias connect new`), and the
@@ -264,6 +283,7 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       ensure
         Thread.current[:prefork_check_requires] = depth
         wrap_native_calls(depth.zero? ? nil : args.first.to_s)
+        hook_ffi
       end
     end
 
@@ -287,6 +307,7 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       wrap(Process.singleton_class, 'fork', %i[fork])
       hook_require
       wrap_native_calls
+      hook_ffi
       hook_fork if ENV['PREFORK_CHECK_CLOSES'] == '1' && Process.respond_to?(:_fork)
     end
 

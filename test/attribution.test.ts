@@ -308,4 +308,18 @@ describe('Ruby: fds a C extension makes in its own code', () => {
       expectTableMatchesKernel(run.report!.table, run.kernel!);
     },
   );
+
+  // Debian's ruby-ffi (installed by .ci/run).
+  test.runIf(rubyHas('ffi'))(
+    'a C function attached with FFI (as rdkafka and ethon attach theirs) names the app line that called it, as native',
+    async () => {
+      const app = fixture('ruby-ffi', 'app.rb');
+      const run = await runCli(['--fork-marker', 'READY', '--', 'ruby', app]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(app));
+      for (const leak of run.report!.leaks.filter((candidate) => !candidate.allowed))
+        expect(leak.origin, leak.target).toMatchObject({ native: true, call: 'ffi' });
+      expectTableMatchesKernel(run.report!.table, run.kernel!);
+    },
+  );
 });
