@@ -263,7 +263,11 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       library.prepend(Module.new do
         def attach_function(name, *rest, **options, &block)
           attached = super
-          PreforkCheckBootstrap.wrap(singleton_class, 'ffi', [name.to_sym], 'N')
+          begin
+            PreforkCheckBootstrap.wrap(singleton_class, 'ffi', [name.to_sym], 'N')
+          rescue StandardError
+            nil
+          end
           attached
         end
       end)
