@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { FdRecord, Report } from '../src/report/types.js';
 import { hintFor } from '../src/hints/choose-hint.js';
-import { ROOT, fixture, runCli, scratch } from './helpers/run-cli.js';
+import { ROOT, fixture, runCli, scratch, type CliRun } from './helpers/run-cli.js';
 import { pythonHas, rubyHas } from './helpers/installed.js';
 import { devLogUsable, withDevLog } from './helpers/dev-log.js';
 
@@ -40,6 +40,15 @@ function reportedHints(report: Report): Record<string, string | undefined> {
       .filter((leak) => !leak.allowed)
       .map((leak) => [`${leak.origin?.file}:${leak.origin?.line}`, leak.hint?.id]),
   );
+}
+
+/** A fixture app checked to READY as it is, which must fail, and with `fixed`, which must pass. */
+async function leakyThenFixed(command: string[]): Promise<{ run: CliRun; fixed: CliRun }> {
+  const run = await runCli(['--fork-marker', 'READY', '--', ...command]);
+  expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+  const fixed = await runCli(['--fork-marker', 'READY', '--', ...command, 'fixed']);
+  expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+  return { run, fixed };
 }
 
 describe('a hint on every leak that counts: the fix for the library that made it, else its kind', () => {
@@ -296,8 +305,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
     async () => {
       const app = fixture('hints-libraries', 'uvloop_loop.py');
       const [line] = Object.keys(declaredHints(app)).map((at) => Number(at.slice(at.lastIndexOf(':') + 1)));
-      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
-      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+      const { run, fixed } = await leakyThenFixed(['/usr/bin/python3', app]);
       // An open loop: everything libuv made counts, its signal pipe too.
       expect(run.report!.leaks.filter((leak) => leak.allowed)).toEqual([]);
       expect(new Set(run.report!.leaks.map((leak) => leak.kind))).toEqual(new Set(['epoll', 'eventfd', 'pipe']));
@@ -306,8 +314,6 @@ describe('a hint on every leak that counts: the fix for the library that made it
           origin: { line, native: true, call: 'uvloop' },
           hint: { id: 'asyncio-loop' },
         });
-      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
-      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
       expect(fixed.report!.leaks.map((leak) => [leak.kind, leak.excuse])).toEqual([
         ['pipe', { type: 'runtime', label: 'libuv' }],
         ['pipe', { type: 'runtime', label: 'libuv' }],
@@ -316,60 +322,39 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
-  test.runIf(pythonHas('pycurl'))(
-    'pycurl: a handle’s connection and socketpairs at the lines that made them, with its hint; closing the handles passes',
-    async () => {
-      const app = fixture('hints-libraries', 'curl.py');
-      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
-      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
-      const declared = declaredHints(app);
-      const fromHandles = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` in declared);
-      for (const leak of fromHandles)
-        expect(leak, leak.target).toMatchObject({
-          origin: { native: true, call: 'pycurl' },
-          hint: { id: 'curl-handle' },
-        });
-      // perform(): its connection and the wakeup its multi handle makes; CurlMulti(): its wakeup
-      // (a socketpair, or an eventfd in newer libcurl).
-      const [performLine, multiLine] = Object.keys(declared)
-        .map((at) => Number(at.slice(at.lastIndexOf(':') + 1)))
-        .sort((a, b) => a - b);
-      expect(new Set(fromHandles.map((leak) => leak.origin!.line))).toEqual(new Set([performLine, multiLine]));
-      expect(fromHandles).toContainEqual(
-        expect.objectContaining({
-          target: expect.stringMatching(/^tcp \S+ -> /),
-          origin: expect.objectContaining({ line: performLine }),
-        }),
-      );
-      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
-      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
-    },
-  );
-
-  test.runIf(pythonHas('confluent_kafka'))(
-    'confluent-kafka: each client’s pipes, and the broker connection its thread makes, at its line with its hint; destroying them passes',
-    async () => {
-      const app = fixture('hints-libraries', 'kafka.py');
-      const run = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app]);
-      expect(run.exitCode, run.stdout + run.stderr).toBe(1);
-      const declared = declaredHints(app);
-      expect(Object.keys(declared)).toHaveLength(4);
-      const fromClients = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` in declared);
-      for (const leak of fromClients)
-        expect(leak, leak.target).toMatchObject({
-          origin: { native: true, call: 'confluent_kafka' },
-          hint: { id: 'kafka-client' },
-        });
-      // Every client's pipes, and the producer's connection, made by a thread librdkafka started in the call.
-      expect(new Set(fromClients.map((leak) => leak.origin?.line)).size).toBe(4);
-      const producerLine = Math.min(...fromClients.map((leak) => leak.origin!.line));
-      expect(fromClients).toContainEqual(
-        expect.objectContaining({ kind: 'socket', origin: expect.objectContaining({ line: producerLine }) }),
-      );
-      const fixed = await runCli(['--fork-marker', 'READY', '--', '/usr/bin/python3', app, 'fixed']);
-      expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
-    },
-  );
+  // A library's C code makes these: each fd at an announced native call, at its `# hint:` line
+  // with that hint, and at every declared line at least one; a connection at the first.
+  for (const [module, file, call] of [
+    // perform(): its connection and the wakeup of its multi handle; CurlMulti(): its wakeup (a
+    // socketpair, or an eventfd in newer libcurl).
+    ['pycurl', 'curl.py', 'pycurl'],
+    // Each client's pipes, and the producer's connection, which a thread librdkafka started in
+    // the call makes.
+    ['confluent_kafka', 'kafka.py', 'confluent_kafka'],
+  ] as const) {
+    test.runIf(pythonHas(module))(
+      `${module}: each fd at the line that called into it, with its hint; applying it passes`,
+      async () => {
+        const app = fixture('hints-libraries', file);
+        const { run } = await leakyThenFixed(['/usr/bin/python3', app]);
+        const declared = declaredHints(app);
+        const made = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` in declared);
+        for (const leak of made)
+          expect(leak, leak.target).toMatchObject({
+            origin: { native: true, call },
+            hint: { id: declared[`${leak.origin!.file}:${leak.origin!.line}`] },
+          });
+        const lines = Object.keys(declared).map((at) => Number(at.slice(at.lastIndexOf(':') + 1)));
+        expect(new Set(made.map((leak) => leak.origin!.line))).toEqual(new Set(lines));
+        expect(made).toContainEqual(
+          expect.objectContaining({
+            target: expect.stringMatching(/^tcp \S+ -> /),
+            origin: expect.objectContaining({ line: Math.min(...lines) }),
+          }),
+        );
+      },
+    );
+  }
 
   test('Ruby: a Logger’s file and a pipe', async () => {
     const app = fixture('hints', 'app.rb');
