@@ -384,48 +384,40 @@ def _patch_zmq(zmq):
             _wrap(owner, name, b"zmq", native=True)
 
 
-def _patch_kafka(cimpl):
-    # librdkafka makes a client's pipes as it is made, and its own threads, started there, make
-    # the broker connections. The C types are replaced before confluent_kafka takes its names
-    # from cimpl, so its Python subclasses (SerializingProducer, AdminClient) are announced too.
-    for name in ("Producer", "Consumer", "_AdminClientImpl"):
-        cls = getattr(cimpl, name, None)
+def _announce_in_subclasses(owner, event, classes):
+    """Replaces each named C type of `owner` with a subclass whose listed methods are announced
+    native calls. Done as the module loads, before any Python code subclasses or imports the
+    type by name, so those are announced too."""
+    for name, methods in classes:
+        cls = getattr(owner, name, None)
         if isinstance(cls, type):
-            setattr(cimpl, name, _announcing_subclass(cls, b"confluent_kafka", ("__init__",)) or cls)
+            setattr(owner, name, _announcing_subclass(cls, event, methods) or cls)
 
 
-def _patch_pycurl(pycurl):
-    # libcurl connects inside perform() and keeps the connection, and a multi handle's wakeup
-    # socketpair (made as the handle is: an easy handle's perform makes one of its own), for reuse.
-    for name, methods in (
-        ("Curl", ("perform", "perform_rb", "perform_rs")),
-        ("CurlMulti", ("__new__", "perform", "socket_action")),
-    ):
-        cls = getattr(pycurl, name, None)
-        if isinstance(cls, type):
-            setattr(pycurl, name, _announcing_subclass(cls, b"pycurl", methods) or cls)
-
-
-# libmemcached connects on a client's first operation and keeps the connection.
-_PYLIBMC_OPERATIONS = (
-    "get", "gets", "get_multi", "set", "set_multi", "add", "add_multi", "replace", "append", "prepend",
-    "cas", "delete", "delete_multi", "incr", "incr_multi", "decr", "touch", "flush_all", "get_stats",
+# librdkafka makes a client's pipes as it is made, and its own threads, started there, make the
+# broker connections. cimpl's types are replaced before confluent_kafka takes its names from it,
+# so its Python subclasses (SerializingProducer, AdminClient) are announced too.
+_KAFKA_CLIENTS = tuple((name, ("__init__",)) for name in ("Producer", "Consumer", "_AdminClientImpl"))
+# libcurl connects inside perform() and keeps the connection, and a multi handle's wakeup
+# socketpair (made as the handle is: an easy handle's perform makes one of its own), for reuse.
+_CURL_HANDLES = (
+    ("Curl", ("perform", "perform_rb", "perform_rs")),
+    ("CurlMulti", ("__new__", "perform", "socket_action")),
 )
-
-
-def _patch_pylibmc(module):
-    # Replaced before pylibmc's Client subclasses it.
-    cls = getattr(module, "client", None)
-    if isinstance(cls, type):
-        module.client = _announcing_subclass(cls, b"pylibmc", _PYLIBMC_OPERATIONS) or cls
-
-
-def _patch_uvloop(uvloop):
-    # libuv makes a loop's epoll, eventfd and signal pipes as the loop is made; new_event_loop()
-    # and the policy make it by this name.
-    cls = getattr(uvloop, "Loop", None)
-    if isinstance(cls, type):
-        uvloop.Loop = _announcing_subclass(cls, b"uvloop", ("__new__", "__init__")) or cls
+# libmemcached connects on a client's first operation and keeps the connection; _pylibmc's client
+# is replaced before pylibmc's Client subclasses it.
+_PYLIBMC_CLIENT = (
+    (
+        "client",
+        (
+            "get", "gets", "get_multi", "set", "set_multi", "add", "add_multi", "replace", "append", "prepend",
+            "cas", "delete", "delete_multi", "incr", "incr_multi", "decr", "touch", "flush_all", "get_stats",
+        ),
+    ),
+)
+# libuv makes a loop's epoll, eventfd and signal pipes as the loop is made; new_event_loop() and
+# the policy make it by this name.
+_UVLOOP_LOOP = (("Loop", ("__new__", "__init__")),)
 
 
 # Modules adjusted right after they load: their native calls raise no audit event.
@@ -446,10 +438,10 @@ _AFTER_IMPORT = {
     "psycopg": lambda module: _wrap(module, "connect", b"psycopg", native=True),
     "MySQLdb": lambda module: [_wrap(module, name, b"MySQLdb", native=True) for name in ("connect", "Connect")],
     "zmq": _patch_zmq,
-    "confluent_kafka.cimpl": _patch_kafka,
-    "pycurl": _patch_pycurl,
-    "_pylibmc": _patch_pylibmc,
-    "uvloop": _patch_uvloop,
+    "confluent_kafka.cimpl": lambda module: _announce_in_subclasses(module, b"confluent_kafka", _KAFKA_CLIENTS),
+    "pycurl": lambda module: _announce_in_subclasses(module, b"pycurl", _CURL_HANDLES),
+    "_pylibmc": lambda module: _announce_in_subclasses(module, b"pylibmc", _PYLIBMC_CLIENT),
+    "uvloop": lambda module: _announce_in_subclasses(module, b"uvloop", _UVLOOP_LOOP),
     # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
     # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
     "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],

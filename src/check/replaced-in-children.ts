@@ -42,9 +42,11 @@ const REPLACED_IN_CHILDREN: {
     owner: 'libuv',
     words:
       "libuv's process-wide signal pipe, left after its loops were closed: each forked child closes it and makes its own",
+    // The table is looked at only for an fd uvloop made: never once per fd of every check.
     matches: (record: FdRecord, table: readonly FdRecord[]) => {
+      if (!madeByUvloop(record)) return false;
       const left = table.filter(madeByUvloop);
-      return madeByUvloop(record) && left.length === 2 && left.every((fd) => fd.kind === 'pipe');
+      return left.length === 2 && left.every((fd) => fd.kind === 'pipe');
     },
   },
 ];
