@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { detectPreset } from '../src/presets/presets.js';
 import type { JsonReport as Report } from '../src/reporters/json.js';
 import { fixture, runCli } from './helpers/run-cli.js';
+import { pythonHas } from './helpers/installed.js';
 
 describe('a preset is detected from the command, through the wrappers people start servers with', () => {
   test.each([
@@ -45,6 +46,10 @@ describe('preset multiprocessing: an app whose server is multiprocessing itself 
     expect(pool.exitCode, pool.stdout + pool.stderr).toBe(1);
     expect(pool.report!.forkPoint.notes).toContain(suggestion);
     expect(pool.stdout).toContain(`note: ${suggestion}`);
+    // `--preset none` is the user's answer: no preset, and no note asking again.
+    const declined = await runCli(['--fork-at-first-fork', '--preset', 'none', '--', 'python3', '-c', serving]);
+    expect(declined.exitCode, declined.stdout + declined.stderr).toBe(1);
+    expect(declined.report!.forkPoint.notes).not.toContain(suggestion);
     const own = await runCli([
       '--fork-at-first-fork',
       '--',
@@ -93,3 +98,54 @@ describe('preset multiprocessing: an app whose server is multiprocessing itself 
     },
   );
 });
+
+describe.runIf(pythonHas('tornado'))(
+  'preset tornado: its multi-process mode (listeners bound, then a fork per worker)',
+  () => {
+    const app = fixture('tornado-server');
+    const listener = 'preset tornado: listening socket (bind_sockets, HTTPServer.bind)';
+
+    test.concurrent.each(['fork_processes', 'start'])(
+      '%s: the listeners Tornado bound are allowed; the app’s file and its own listener count, until the worker closes them',
+      async (variant) => {
+        const check = (...args: string[]) =>
+          runCli(['--preset', 'tornado', '--', '/usr/bin/python3', app, variant, ...args]);
+        const leaky = await check();
+        expect(leaky.exitCode, leaky.stdout + leaky.stderr).toBe(1);
+        const counted = leaky.report!.leaks.filter((leak) => !leak.allowed);
+        expect(counted.map((leak) => [leak.kind, leak.origin?.line, leak.hint?.id])).toEqual([
+          ['file', 28, 'file-at-load'],
+          ['socket', 30, 'listening-socket'],
+        ]);
+        expect(leaky.report!.leaks.filter((leak) => leak.allowed).map((leak) => leak.allowedBy)).toEqual([listener]);
+        expect(counted[0]!.hint?.text).toMatch(
+          /fork_processes\(n\).* Closing the inherited copy in the code after fork_processes\(\) returns also passes this check\.$/,
+        );
+
+        const fixed = await check('fixed');
+        expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0);
+        const closed = fixed.report!.leaks.filter((leak) => leak.closedInWorker);
+        expect(closed.map((leak) => [leak.kind, leak.origin?.line, leak.closedInWorker?.origin?.line])).toEqual([
+          ['file', 28, 45],
+          ['socket', 30, 46],
+        ]);
+      },
+    );
+
+    test('without it, the listener counts and a note names the preset; --preset none keeps the verdict and drops the note', async () => {
+      const suggestion =
+        "fds tornado makes for its own processes count: if tornado is this app's server (its fork the workers'), --preset tornado allows them";
+      for (const preset of [[], ['--preset', 'none']]) {
+        const run = await runCli(['--fork-at-first-fork', ...preset, '--', '/usr/bin/python3', app]);
+        expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+        expect(run.report!.leaks.filter((leak) => !leak.allowed).map((leak) => leak.kind)).toEqual([
+          'file',
+          'socket',
+          'socket',
+        ]);
+        if (preset.length === 0) expect(run.report!.forkPoint.notes).toContain(suggestion);
+        else expect(run.report!.forkPoint.notes).not.toContain(suggestion);
+      }
+    });
+  },
+);

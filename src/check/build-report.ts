@@ -10,7 +10,10 @@ import { replacedInChildren } from './replaced-in-children.js';
 
 const STDIO = 2;
 
-export interface ReportInput extends Pick<PreflightedOptions, 'name' | 'command' | 'allow' | 'preset' | 'tracer'> {
+export interface ReportInput
+  extends
+    Pick<PreflightedOptions, 'name' | 'command' | 'allow' | 'preset' | 'tracer'>,
+    Partial<Pick<PreflightedOptions, 'presetDeclined'>> {
   forkPoint: ForkPointReport;
   table: FdRecord[];
   projectRoot: string;
@@ -149,7 +152,7 @@ export function buildReport(input: ReportInput): Report {
     .map((leak) => (leak.allowed ? leak : { ...leak, hint: hintFor(leak, preset, input.workerFollowed) }));
   const leaks = [...hinted, ...stdio, ...runtimes].sort((a, b) => a.fd - b.fd);
   const suggested =
-    input.preset === undefined && input.forkPoint.mode === 'first-fork'
+    input.preset === undefined && !input.presetDeclined && input.forkPoint.mode === 'first-fork'
       ? presetsToSuggest(hinted.filter((leak) => !leak.allowed))
       : [];
   return settle(

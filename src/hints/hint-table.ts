@@ -293,6 +293,12 @@ export const SERVER_HINTS: Record<PresetName, ServerHint> = {
     hook: "the pool's initializer or the process's target",
     see: 'https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool',
   },
+  tornado: {
+    id: 'tornado-after-fork-processes',
+    text: 'Or open it in the worker: code after tornado.process.fork_processes(n) (or HTTPServer.start(n)) returns runs in each worker; make the IOLoop and everything else there.',
+    hook: 'the code after fork_processes() returns',
+    see: 'https://www.tornadoweb.org/en/stable/tcpserver.html#tornado.tcpserver.TCPServer',
+  },
 };
 
 /** The fallback by kind, when no library is known: never a library's advice. */

@@ -26,9 +26,9 @@ export interface CheckOptions {
   /** Excuse fds whose target matches (repeatable), e.g. '/var/log/**'. Flag: --allow. */
   allow?: AllowRule[];
   /**
-   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, multiprocessing, or none): its
-   * fork point, and its own fds allowed by their role (default: detected from the command). Flag:
-   * --preset.
+   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, multiprocessing, tornado, or
+   * none): its fork point, and its own fds allowed by their role (default: detected from the
+   * command). Flag: --preset.
    */
   preset?: PresetName | 'none';
   /** Pass on fds prefork-check itself inherited (reported as inherited). Flag: --inherit-fds. */
@@ -81,6 +81,8 @@ export interface ResolvedOptions {
   timeoutMs: number;
   allow: AllowRule[];
   preset?: { preset: Preset; detected: boolean };
+  /** `--preset none`: no preset applies, and no note suggests one. */
+  presetDeclined: boolean;
   inheritFds: boolean;
   attribution: boolean;
   nativeStacks: boolean;
@@ -226,6 +228,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
     timeoutMs: timeoutMsOf(options.timeout ?? DEFAULTS.timeout, 'timeout'),
     allow,
     ...(preset ? { preset } : {}),
+    presetDeclined: options.preset === 'none',
     inheritFds: options.inheritFds ?? false,
     attribution: options.attribution ?? true,
     nativeStacks: options.nativeStacks ?? false,

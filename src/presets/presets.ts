@@ -10,6 +10,7 @@ export const PRESET_NAMES = [
   'unicorn',
   'puma',
   'multiprocessing',
+  'tornado',
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
@@ -248,6 +249,22 @@ const PRESETS: Record<PresetName, Preset> = {
       },
     ],
   },
+  // Tornado's multi-process mode: bind_sockets() (or HTTPServer.bind()) in the master, then
+  // fork_processes(n) (or HTTPServer.start(n)); each child adds the inherited listeners to its own
+  // IOLoop. Run as `python3 app.py`, so never detected.
+  tornado: {
+    name: 'tornado',
+    programs: [],
+    forkPoint: { mode: 'first-fork', serverFork: 'tornado.process:fork_processes' },
+    ownFds: [
+      {
+        role: 'listening socket (bind_sockets, HTTPServer.bind)',
+        matches: (r) =>
+          r.kind === 'socket' &&
+          (madeIn('tornado.netutil:bind_sockets')(r) || madeIn('tornado.netutil:bind_unix_socket')(r)),
+      },
+    ],
+  },
 };
 
 export function presetNamed(name: PresetName): Preset {
@@ -255,7 +272,7 @@ export function presetNamed(name: PresetName): Preset {
 }
 
 /**
- * The presets no command shows (multiprocessing's) that would excuse one of these counted fds, for
+ * The presets no command shows (multiprocessing's, Tornado's) that would excuse one of these counted fds, for
  * a first-fork check run without a preset: said in a note, never applied.
  */
 export function presetsToSuggest(counted: FdRecord[]): PresetName[] {
