@@ -14,8 +14,13 @@ export interface ProcessImage {
 /** Where a description came from, as far as the app's own records tell. */
 export type Attribution =
   /** Made by the call `record` names (a Python call, or native code it called into). */
-  /** `inThread`: no call covered it; `record` started the thread that made it (native code in that thread). */
-  | { type: 'recorded'; record: CallRecord; image: ProcessImage; inThread?: true }
+  /**
+   * `inThread`: no call covered it; `record` started the thread that made it (native code in that
+   * thread). `threadStarts`: the calls that started the making thread and the threads that started
+   * it, innermost first, for the app's line where the making code is all a library's (a client's
+   * monitor thread).
+   */
+  | { type: 'recorded'; record: CallRecord; image: ProcessImage; inThread?: true; threadStarts?: CallRecord[] }
   /**
    * No record covered it: made by a program with no bootstrap, before the bootstrap ran
    * (`bootstrapped` false: the interpreter's own start-up), or by native code. `afterFork`: in a
@@ -54,6 +59,12 @@ export function madeInNativeCode(record: CallRecord): boolean {
   return record.native || ANNOUNCED[record.event]?.native === true;
 }
 
+/** A new thread's starts: the call that started it (when threading announced one), then its starter's. */
+function startsOf(starting: CallRecord | undefined, parents: CallRecord[] | undefined): { startedBy?: CallRecord[] } {
+  const starts = [...(starting?.event === 'thread' ? [starting] : []), ...(parents ?? [])];
+  return starts.length > 0 ? { startedBy: starts } : {};
+}
+
 /** The event of the bootstraps' closing records (`D`). */
 const CLOSE_EVENT = 'close';
 /** Per process: enough for a worker's hook; what comes after only loses its line, never its verdict. */
@@ -90,8 +101,8 @@ interface ThreadState {
   last?: CallRecord;
   /** A forked child's thread that has sent no record since the fork. */
   afterFork?: boolean;
-  /** The call that started this thread (Python's threading), for what it makes that no call covers. */
-  startedBy?: CallRecord;
+  /** The calls that started this thread (Python's threading) and the threads that started it, innermost first. */
+  startedBy?: CallRecord[];
 }
 
 /**
@@ -181,7 +192,7 @@ export class Attributor {
           pending: [],
           scoped: native ? [native] : [],
           ...(native ? { last: native } : {}),
-          ...(starting?.event === 'thread' ? { startedBy: starting } : {}),
+          ...startsOf(starting, this.threads.get(parent.tid)?.startedBy),
         });
       }
       // A forked child runs the same interpreter, hooks and all; any other new thread starts with no record.
@@ -238,9 +249,10 @@ export class Attributor {
   private attribute(task: Task, syscall: string): Attribution {
     const image = this.imageOf(task.proc);
     const record = this.take(task.tid, syscall);
-    if (record) return { type: 'recorded', record, image };
+    const starts = this.threads.get(task.tid)?.startedBy;
+    if (record) return { type: 'recorded', record, image, ...(starts ? { threadStarts: starts } : {}) };
+    if (starts) return { type: 'recorded', record: starts[0]!, image, inThread: true, threadStarts: starts.slice(1) };
     const thread = this.threads.get(task.tid);
-    if (thread?.startedBy) return { type: 'recorded', record: thread.startedBy, image, inThread: true };
     return {
       type: 'unrecorded',
       image,

@@ -102,6 +102,17 @@ function moduleOf(absolute: string, started: StartRecord, projectRoot: string): 
   return parts.join(started.runtime === 'ruby' ? '/' : '.');
 }
 
+/**
+ * The innermost frame of the app's own code. Code compiled from a string (`<string>`: exec,
+ * namedtuple, multiprocessing's proxies) has no file to point at: the app's innermost real file
+ * says where, unless there is none (python -c).
+ */
+function ownFrame(frames: ClassifiedFrame[]): ClassifiedFrame | undefined {
+  return (
+    frames.find((frame) => !frame.library && !frame.file.startsWith('<')) ?? frames.find((frame) => !frame.library)
+  );
+}
+
 function stackOf(frames: RawFrame[], started: StartRecord, projectRoot: string): ClassifiedFrame[] {
   return frames.map((frame) => {
     const absolute = absoluteFile(frame.file, started);
@@ -148,10 +159,16 @@ export function describeOrigin(
     const started = image.started ?? { type: 'start', runtime: 'python', cwd: projectRoot, stdlib: '', executable: '' };
     const frames = stackOf(attribution.record.frames, started, projectRoot);
     const stack = frames.map(({ stdlib: _, ...frame }) => frame);
-    // Code compiled from a string (`<string>`: exec, namedtuple, multiprocessing's proxies) has no
-    // file to point at: the app's innermost real file says where, unless there is none (python -c).
-    const own =
-      frames.find((frame) => !frame.library && !frame.file.startsWith('<')) ?? frames.find((frame) => !frame.library);
+    const made = ownFrame(frames);
+    // Made by a library's code in a thread the library started (a client's monitor): the app's
+    // line is where that thread, or the thread that started it, was started.
+    const startedAt =
+      made === undefined
+        ? (attribution.threadStarts ?? [])
+            .map((start) => ownFrame(stackOf(start.frames, started, projectRoot)))
+            .find((frame) => frame !== undefined)
+        : undefined;
+    const own = made ?? startedAt;
     // With no app frame, the installed package that made it (gunicorn) says more than socket.py.
     const innermost = own ?? frames.find((frame) => !frame.stdlib) ?? frames[0];
     if (!innermost)
@@ -170,7 +187,11 @@ export function describeOrigin(
       ...(call && !inThread ? { call: attribution.record.event } : {}),
       library: own === undefined,
     };
+    const maker = frames.find((frame) => !frame.stdlib) ?? frames[0];
     const notes = [
+      ...(startedAt !== undefined && !inThread && maker
+        ? [`made by library code (${maker.module}:${maker.function}) in a thread started from this line`]
+        : []),
       ...(inThread
         ? ['made by native code in a thread started from this line; no call in that thread announced it']
         : []),

@@ -60,6 +60,8 @@ export const FIXTURE_CASES: FixtureCase[] = [
   { name: 'split-marker', leaks: (s) => [`file ${s}/data.bin`] },
   { name: 'stderr-marker', leaks: (s) => [`file ${s}/state.json`] },
   { name: 'thread-pool', leaks: (s) => [`file ${s}/index.bin`] },
+  // Opened by library code in a thread the library started: named at the line that started it.
+  { name: 'library-thread', leaks: (s) => [`file ${s}/direct.log`, `file ${s}/nested.log`] },
   {
     name: 'tls',
     leaks: () => [
