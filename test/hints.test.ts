@@ -322,6 +322,24 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
+  test.runIf(pythonHas('pymongo'))(
+    'pymongo: the monitor thread’s connection names the line that made the client, with its hint; closing it passes',
+    async () => {
+      const app = fixture('hints-libraries', 'mongo.py');
+      const { run } = await leakyThenFixed(['/usr/bin/python3', app]);
+      const [line] = Object.entries(declaredHints(app));
+      const made = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` === line![0]);
+      expect(made).toEqual([
+        expect.objectContaining({
+          target: expect.stringMatching(/^tcp \S+ -> 127\.0\.0\.1:\d+$/),
+          origin: expect.objectContaining({ library: false, native: false }),
+          originNote: 'made by library code (pymongo.pool:_create_connection) in a thread started from this line',
+          hint: expect.objectContaining({ id: line![1] }),
+        }),
+      ]);
+    },
+  );
+
   // A library's C code makes these: each fd at an announced native call, at its `# hint:` line
   // with that hint, and at every declared line at least one; a connection at the first.
   for (const [module, file, call] of [

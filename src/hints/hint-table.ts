@@ -78,6 +78,13 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: 'A MySQL connection opened while the app loaded: every worker would talk on its one session. Connect in the worker, or call conn.close() before the fork.',
   },
   {
+    id: 'mongo-client',
+    modules: ['pymongo'],
+    kinds: ['socket'],
+    text: 'A pymongo MongoClient made while the app loaded: its monitor threads connect at once and do not survive a fork, and every worker would share its connections (pymongo warns that a MongoClient is not fork-safe). Make the client in the worker, or call client.close() before the fork and make a new one in the worker (pymongo 4 does not reopen a closed client).',
+    see: 'https://pymongo.readthedocs.io/en/stable/faq.html#is-pymongo-fork-safe',
+  },
+  {
     id: 'zeromq-context',
     modules: ['zmq'],
     text: 'A ZeroMQ context made while the app loaded: its I/O threads do not survive a fork, and its eventfds, epolls and sockets are in every worker. Make the context and its sockets in the worker, or call context.destroy() before the fork.',
