@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FdRecord, Report } from '../src/report/types.js';
 import { hintFor } from '../src/hints/choose-hint.js';
 import { ROOT, fixture, runCli, scratch, type CliRun } from './helpers/run-cli.js';
 import { pythonHas, rubyHas } from './helpers/installed.js';
+import { REDIS, startRedis } from './helpers/redis.js';
 import { devLogUsable, withDevLog } from './helpers/dev-log.js';
 
 /** The hint each line of a fixture must give its leak: `# hint: <id>`, by `file:line`. */
@@ -339,6 +340,34 @@ describe('a hint on every leak that counts: the fix for the library that made it
       ]);
     },
   );
+
+  test.runIf(pythonHas('watchdog.observers.inotify'))(
+    'watchdog: the observer’s inotify fd gets the file watcher’s hint, not an event loop’s; stopping it passes',
+    async () => {
+      const app = fixture('hints-libraries', 'file_watcher.py');
+      const { run } = await leakyThenFixed(['/usr/bin/python3', app]);
+      const [[at, id]] = Object.entries(declaredHints(app)) as [[string, string]];
+      expect(
+        run.report!.leaks.map((leak) => [leak.kind, `${leak.origin?.file}:${leak.origin?.line}`, leak.hint?.id]),
+      ).toEqual([['inotify', at, id]]);
+    },
+  );
+
+  describe.runIf(REDIS && pythonHas('kombu, celery'))('kombu and Celery with a Redis broker', () => {
+    let redis: { url: string; stop: () => void } | undefined;
+    beforeAll(async () => (redis = await startRedis()));
+    afterAll(() => redis?.stop());
+
+    test('a kombu queue and a task sent at import: the broker socket and the poller get kombu’s hint, not redis-py’s; releasing passes', async () => {
+      const app = fixture('hints-libraries', 'broker_client.py');
+      const { run } = await leakyThenFixed(['/usr/bin/python3', app, redis!.url]);
+      const declared = declaredHints(app);
+      expect(new Set(run.report!.leaks.map((leak) => leak.kind))).toEqual(new Set(['socket', 'epoll']));
+      for (const leak of run.report!.leaks)
+        expect(declared[`${leak.origin?.file}:${leak.origin?.line}`], leak.target).toBe(leak.hint?.id);
+      expect(new Set(run.report!.leaks.map((leak) => leak.origin?.line)).size).toBe(Object.keys(declared).length);
+    });
+  });
 
   // A library's C code makes these: each fd at an announced native call, at its `# hint:` line
   // with that hint, and at every declared line at least one; a connection at the first.

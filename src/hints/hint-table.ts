@@ -39,6 +39,13 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: 'A Sequel database connected while the app loaded (Sequel.connect tests a connection at once): its pool holds the connection, and every worker would share it. Call DB.disconnect before the fork (Sequel::DATABASES.each(&:disconnect) for several); each worker connects on its first query.',
     see: 'https://sequel.jeremyevans.net/rdoc/files/doc/fork_safety_rdoc.html',
   },
+  // Before redis: kombu's Redis transport connects through redis-py.
+  {
+    id: 'kombu-connection',
+    modules: ['kombu'],
+    text: "A connection to a message broker made while the app loaded by kombu, which Celery sends a task's message over (.delay() or .apply_async() at import): its broker socket and its transport's poller (an epoll) are in every worker. Send tasks from the worker, not while the app loads; for a kombu Connection of the app's own, call connection.release() before the fork.",
+    see: 'https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.html#kombu.Connection.release',
+  },
   {
     id: 'redis-client',
     modules: ['redis'],
@@ -342,10 +349,15 @@ export function kindHint(kind: FdKind, socket: SocketState | undefined): Hint {
     case 'eventfd':
     case 'signalfd':
     case 'timerfd':
-    case 'inotify':
       return {
         id: 'event-loop',
         text: "An event loop's fd made while the app loaded: a loop must not cross a fork. Make it in the worker, or close it before the fork.",
+      };
+    // One queue of events for every worker: each event reaches one of them.
+    case 'inotify':
+      return {
+        id: 'file-watcher',
+        text: "A file watcher (inotify: watchdog's Observer, a reloader, pyinotify) started while the app loaded: every worker reads its one queue of events, so each change reaches only one of them, and the thread that reads it does not survive the fork. Start it in the worker, or stop it before the fork (watchdog: observer.stop(); observer.join()).",
       };
     default:
       return {

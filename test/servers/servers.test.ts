@@ -1,4 +1,3 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -6,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findProgram } from '../../src/launch/find-program.js';
 import type { JsonReport as Report } from '../../src/reporters/json.js';
 import { freePort } from '../helpers/ports.js';
-import { processesWithEnv, settle, waitFor } from '../helpers/processes.js';
+import { processesWithEnv, settle } from '../helpers/processes.js';
 import { ROOT, runCli, scratch } from '../helpers/run-cli.js';
 import { pythonHas, rubyHas } from '../helpers/installed.js';
+import { REDIS, startRedis } from '../helpers/redis.js';
 
 // Real servers from Debian's packages (installed by .ci/run); Debian's own python3 runs them.
 const SERVERS = {
@@ -436,25 +436,14 @@ describe.runIf(RAILS).each(['unicorn', 'puma'] as const)('Rails 6.1 preloaded by
 
 // Celery with a broker that has an event loop (Redis, as most deployments): the worker makes its
 // hub's and the transport's epolls, and the async pool its process queues, before its pool forks.
-const REDIS = findProgram('redis-server', ROOT) !== undefined;
 describe.runIf(REDIS)('celery with a Redis broker', () => {
-  let redis: ChildProcess | undefined;
+  let redis: { url: string; stop: () => void } | undefined;
   let broker = '';
   beforeAll(async () => {
-    const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    broker = `redis://127.0.0.1:${port}/0`;
-    const up = await waitFor(
-      () =>
-        spawnSync('redis-cli', ['-p', String(port), 'ping'])
-          .stdout?.toString()
-          .trim() === 'PONG',
-    );
-    expect(up, 'redis-server answered').toBe(true);
+    redis = await startRedis();
+    broker = redis.url;
   });
-  afterAll(() => redis?.kill('SIGKILL'));
+  afterAll(() => redis?.stop());
   const withBroker = () => [...SERVERS.celery.slice(0, 5), '-b', broker, ...SERVERS.celery.slice(5)];
 
   test('the fixed example passes: the event loop’s epolls and the async pool’s queues are the worker’s own', async () => {
