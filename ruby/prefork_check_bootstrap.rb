@@ -226,6 +226,8 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       ['pg', 'PG::Connection', :singleton, %i[new connect open connect_start]],
       ['mysql2', 'Mysql2::Client', :instance, %i[connect]],
       ['trilogy', 'Trilogy', :instance, %i[initialize]],
+      # redis-rb's hiredis driver (driver: :hiredis): the C client connects.
+      ['hiredis', 'Hiredis::Ext::Connection', :instance, %i[connect connect_unix]],
       # The C library opens the socket to the system logger: at open with LOG_NDELAY, or at the first message.
       ['syslog', 'Syslog', :singleton, %i[open open! reopen log emerg alert crit err warning notice info debug]],
     ].freeze
@@ -323,6 +325,7 @@ if token && !token.empty? && !defined?(PreforkCheckBootstrap)
       ['PG::Connection', %i[close finish]],
       ['Mysql2::Client', %i[close]],
       ['Trilogy', %i[close]],
+      ['Hiredis::Ext::Connection', %i[disconnect]],
     ].freeze
 
     def self.announce_closes

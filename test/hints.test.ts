@@ -284,6 +284,7 @@ describe('a hint on every leak that counts: the fix for the library that made it
     ['python', 'pylibmc', 'cache_clients.py'],
     ['ruby', 'dalli', 'clients.rb'],
     ['ruby', 'sequel', 'clients.rb', 'sqlite3'],
+    ['ruby', 'hiredis', 'clients.rb', 'redis'],
   ] as const) {
     const has = runtime === 'python' ? pythonHas : rubyHas;
     const installed = [library, ...alsoNeeds].every((needed) => has(needed));

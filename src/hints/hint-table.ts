@@ -254,7 +254,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   {
     id: 'ruby-redis-client',
     ruby: true,
-    modules: ['redis', 'redis_client'],
+    modules: ['redis', 'redis_client', 'hiredis'],
     kinds: ['socket'],
     text: 'A Redis client connected while the app loaded. Connect in the worker, or call redis.close before the fork.',
   },
