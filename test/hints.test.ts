@@ -342,6 +342,19 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
+  test.runIf(pythonHas('boto3'))(
+    'boto3: the client’s pooled connection gets the client’s hint, not a requests Session’s; closing the client passes',
+    async () => {
+      const app = fixture('hints-libraries', 'aws_client.py');
+      const { run } = await leakyThenFixed(['/usr/bin/python3', app]);
+      const [[at, id]] = Object.entries(declaredHints(app)) as [[string, string]];
+      const made = run.report!.leaks.filter((leak) => `${leak.origin?.file}:${leak.origin?.line}` === at);
+      expect(made.map((leak) => [leak.target.replace(/\d+/g, 'N'), leak.hint?.id])).toEqual([
+        ['tcp N.N.N.N:N -> N.N.N.N:N', id],
+      ]);
+    },
+  );
+
   test.runIf(pythonHas('watchdog.observers.inotify'))(
     'watchdog: the observer’s inotify fd gets the file watcher’s hint, not an event loop’s; stopping it passes',
     async () => {

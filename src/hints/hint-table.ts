@@ -53,11 +53,19 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: 'A redis-py client connected while the app loaded: its connection pool holds the socket. Create the client in the worker, or call client.connection_pool.disconnect() before the fork.',
     see: 'https://redis.readthedocs.io/en/stable/connections.html',
   },
+  // Before urllib3's: botocore pools its connections there.
+  {
+    id: 'aws-client',
+    modules: ['botocore', 'boto3', 'aiobotocore'],
+    kinds: ['socket'],
+    text: "A boto3 (botocore) client used while the app loaded (secrets or config read at start-up) keeps its connection in its pool, and every worker would share it. Make the client in the worker, or call client.close() before the fork (a resource's: resource.meta.client.close()).",
+    see: 'https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html',
+  },
   {
     id: 'requests-session',
     modules: ['requests', 'urllib3'],
     kinds: ['socket'],
-    text: 'A requests Session (urllib3 pool manager) used while the app loaded keeps its connection. Make the session in the worker, or call session.close() before the fork.',
+    text: "An HTTP connection pool used while the app loaded (a requests Session, or urllib3's PoolManager, which other clients such as elasticsearch's build on) keeps its connection. Make it in the worker, or close it before the fork: session.close(), pool_manager.clear(), or the client's own close().",
   },
   {
     id: 'memcached-client',
