@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'APP_FAILED'
   | 'APP_KILLED_BEFORE_FORK_POINT'
   | 'TIMEOUT'
+  | 'NO_FORK_POINT'
   | 'INTERRUPTED'
   | 'REPORT_WRITE_FAILED'
   | 'INVALID_CONFIG'

@@ -120,11 +120,17 @@ export class AppOutput {
 
   /**
    * `show`: 'inherit' relays each stream to ours, 'stderr' both to our stderr (our stdout carries a
-   * report), 'ignore' neither. `listen`: words to note if the app says them (`said`).
+   * report), 'ignore' neither. `listen`: words (or a pattern of them) to note if the app says them
+   * (`said`), and to tell `onHeard` of as soon as it does.
    */
-  constructor(marker?: string, show: AppOutputMode = 'inherit', listen: string[] = []) {
+  constructor(
+    marker?: string,
+    show: AppOutputMode = 'inherit',
+    listen: Words[] = [],
+    onHeard: (words: Words) => void = () => {},
+  ) {
     const needle = marker === undefined ? undefined : Buffer.from(marker);
-    this.heard = new WordsHeard(listen);
+    this.heard = new WordsHeard(listen, onHeard);
     const relay = (ours: NodeJS.WriteStream, from: 1 | 2) => (chunk: Buffer) => {
       this.heard.push(from, chunk);
       if (show === 'ignore') return undefined;
@@ -140,7 +146,7 @@ export class AppOutput {
   }
 
   /** Whether the app has said these words (given to the constructor) on its stdout or stderr so far. */
-  said(words: string): boolean {
+  said(words: Words): boolean {
     return this.heard.seen.has(words);
   }
 
@@ -156,23 +162,37 @@ export class AppOutput {
   }
 }
 
+/** Words to look for in the app's output: as written, or a pattern of one line of it at most. */
+export type Words = string | RegExp;
+/** How much of a line a pattern may span across chunks. */
+const PATTERN_SPAN = 512;
+
 /** Words looked for in the app's output as it passes, each stream's end kept for words split over chunks. */
 class WordsHeard {
-  readonly seen = new Set<string>();
+  readonly seen = new Set<Words>();
   private readonly tails = { 1: Buffer.alloc(0), 2: Buffer.alloc(0) };
-  private readonly needles: { words: string; bytes: Buffer }[];
   private readonly longest: number;
 
-  constructor(words: string[]) {
-    this.needles = words.map((text) => ({ words: text, bytes: Buffer.from(text) }));
-    this.longest = Math.max(0, ...this.needles.map((needle) => needle.bytes.length));
+  constructor(
+    private readonly needles: Words[],
+    private readonly onHeard: (words: Words) => void,
+  ) {
+    const spans = needles.map((words) => (typeof words === 'string' ? Buffer.byteLength(words) : PATTERN_SPAN));
+    this.longest = Math.max(0, ...spans);
   }
 
   push(from: 1 | 2, chunk: Buffer): void {
     if (this.needles.length === this.seen.size) return;
-    const text = Buffer.concat([this.tails[from], chunk]);
-    for (const { words, bytes } of this.needles) if (text.includes(bytes)) this.seen.add(words);
-    this.tails[from] = text.subarray(Math.max(0, text.length - this.longest + 1));
+    const bytes = Buffer.concat([this.tails[from], chunk]);
+    const text = bytes.toString('latin1');
+    for (const words of this.needles) {
+      if (this.seen.has(words)) continue;
+      if (typeof words === 'string' ? bytes.includes(words) : words.test(text)) {
+        this.seen.add(words);
+        this.onHeard(words);
+      }
+    }
+    this.tails[from] = bytes.subarray(Math.max(0, bytes.length - this.longest + 1));
   }
 }
 

@@ -32,6 +32,12 @@ export interface Preset {
    * reached then says nothing about the app, so the check is an error, with `advice`.
    */
   noApp?: { words: string; advice: string };
+  /**
+   * What the server says when it will fork no worker (Celery's solo or thread pool, Puma's single
+   * mode): its fork point never comes, so a check at it ends then, an error with `advice`, instead
+   * of waiting out its timeout.
+   */
+  noWorkers?: { says: RegExp; advice: string };
 }
 
 /** Made with `module:function` on the Python stack. */
@@ -99,6 +105,12 @@ const PRESETS: Record<PresetName, Preset> = {
     programs: ['celery'],
     // The pool's fork: not another billiard process started first (-B's embedded beat).
     forkPoint: { mode: 'first-fork', serverFork: 'billiard.pool:Pool._create_worker_process' },
+    // The banner's concurrency line ends with the pool's module: these four fork no process.
+    noWorkers: {
+      says: /\.> concurrency: [^\n]*\((solo|thread|gevent|eventlet)\)\r?\n/,
+      advice:
+        "Celery runs a pool that forks no worker process (the banner's concurrency line names it), so there is no fork point to check. Check the worker with --pool=prefork (the default), or declare a fork point of the app's own with --fork-marker.",
+    },
     ownFds: [
       {
         role: "pool's task queue pipe",
@@ -207,6 +219,11 @@ const PRESETS: Record<PresetName, Preset> = {
     programs: ['puma'],
     // Cluster mode (workers N, preload_app!): the first worker fork.
     forkPoint: { mode: 'first-fork', serverFork: 'puma/cluster:spawn_worker' },
+    noWorkers: {
+      says: /Puma starting in single mode/,
+      advice:
+        "Puma runs in single mode, which forks no worker, so there is no fork point to check. Check it in cluster mode (workers 2 and preload_app! in puma.rb, or -w 2 --preload), or declare a fork point of the app's own with --fork-marker.",
+    },
     ownFds: [
       // bind, and the control app's (activate_control_app) own binder.
       { role: 'listening socket', matches: (r) => r.kind === 'socket' && madeIn('puma/binder:parse')(r) },

@@ -1,6 +1,6 @@
 /** Why a traced run was stopped before it ended by itself. */
 export interface StopReason {
-  code: 'TIMEOUT' | 'INTERRUPTED';
+  code: 'TIMEOUT' | 'INTERRUPTED' | 'NO_FORK_POINT';
   message: string;
 }
 
@@ -34,6 +34,11 @@ export class RunGuard {
     signal?.addEventListener('abort', this.onAbort);
     if (process.connected) process.once('disconnect', this.onParentGone);
     if (signal?.aborted) this.onAbort();
+  }
+
+  /** Stops the run now, for a reason the caller found (the server said it forks no worker). */
+  end(code: StopReason['code'], message: string): void {
+    this.fire(code, message);
   }
 
   /** Whether the run was stopped. */

@@ -2,7 +2,7 @@ import { PreforkCheckError } from '../errors.js';
 import { markerDetector } from '../fork-point/marker.js';
 import { startTrace } from '../session/start-trace.js';
 import { preflightTrace } from '../session/preflight.js';
-import { RunGuard } from '../session/run-guard.js';
+import { RunGuard, type StopReason } from '../session/run-guard.js';
 import { TraceReader } from '../session/trace-reader.js';
 import { DEFAULTS, tracerFor, timeoutMsOf, type CheckOptions } from '../options/options.js';
 import { AppOutput } from '../launch/app-output.js';
@@ -69,7 +69,7 @@ const DRIVE_STEP_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type StopCode = 'APP_EXITED_BEFORE_FORK_POINT' | 'TIMEOUT' | 'INTERRUPTED' | 'APP_FAILED';
+type StopCode = 'APP_EXITED_BEFORE_FORK_POINT' | StopReason['code'] | 'APP_FAILED';
 
 /** The watch ended before its last step; the report says why. */
 class WatchStopped extends Error {

@@ -478,6 +478,26 @@ describe.runIf(REDIS)('celery with a Redis broker', () => {
   });
 });
 
+// Waiting out the timeout (here two minutes) would end in TIMEOUT: NO_FORK_POINT is said at once.
+test.each([
+  ['celery --pool=solo', 'celery', () => SERVERS.celery.map((arg) => (arg === '--pool=prefork' ? '--pool=solo' : arg))],
+  [
+    'celery --pool=threads',
+    'celery',
+    () => SERVERS.celery.map((arg) => (arg === '--pool=prefork' ? '--pool=threads' : arg)),
+  ],
+  ['puma in single mode', 'puma', () => ['puma', '-b', 'tcp://127.0.0.1:0', 'config.ru']],
+] as const)(
+  '%s forks no worker: an error saying so as the server says it, not a wait for the timeout',
+  async (_name, server, command) => {
+    const { report, exitCode } = await checkWith(example(server), command, ['--timeout', '120']);
+    expect(exitCode).toBe(2);
+    expect(report.error?.code, report.error?.message).toBe('NO_FORK_POINT');
+    expect(report.error?.message).toMatch(/forks no worker.*no fork point to check/);
+    expect(report.forkPoint.reached).toBe(false);
+  },
+);
+
 test('uwsgi that cannot load the app goes on serving none: an error naming why, never a pass', async () => {
   const dir = scratch();
   writeFileSync(
