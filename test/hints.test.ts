@@ -276,6 +276,33 @@ describe('a hint on every leak that counts: the fix for the library that made it
     );
   });
 
+  test('a library that called the app’s code gives no hint: the one the app’s line called does', () => {
+    const frame = (module: string, library: boolean) => ({
+      file: `${module}.py`,
+      line: 1,
+      function: 'f',
+      module,
+      library,
+    });
+    const file = {
+      fd: 5,
+      kind: 'file',
+      target: '/srv/audit.log',
+      flags: [],
+      cloexec: true,
+      createdBy: { type: 'syscall', pid: 1, tid: 1, program: 'python3', syscall: 'openat' },
+      origin: { file: 'tasks.py', line: 3, function: '<module>', native: false, library: false },
+      // Celery's loader imports the app's tasks module through kombu's symbol_by_name.
+      stack: [frame('tasks', false), frame('kombu.utils.imports', true), frame('celery.loaders.base', true)],
+    } as const satisfies FdRecord;
+    expect(hintFor(file, undefined).id).toBe('file-at-load');
+    expect(hintFor({ ...file, stack: [frame('kombu.connection', true), ...file.stack] }, undefined).id).toBe(
+      'kombu-connection',
+    );
+    // No app frame at all (a library's own thread): every frame may tell.
+    expect(hintFor({ ...file, stack: file.stack.slice(1) }, undefined).id).toBe('kombu-connection');
+  });
+
   // Cache and database clients written in Python or Ruby: each leak at its line with its library's
   // hint, and the close the hint names passes.
   for (const [runtime, library, file, ...alsoNeeds] of [

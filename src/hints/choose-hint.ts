@@ -24,16 +24,27 @@ function madeInCall(record: FdRecord, hint: LibraryHint): boolean {
 }
 
 /**
+ * The frames that made the fd: those the app's innermost frame called, not the library that
+ * called the app's code (a loader importing it: Celery's through kombu); all of them when no
+ * frame is the app's.
+ */
+function makingFrames(stack: StackFrame[]): StackFrame[] {
+  const app = stack.findIndex((frame) => !frame.library);
+  return app < 0 ? stack : stack.slice(0, app);
+}
+
+/**
  * The fix for one leak, most specific first: the library that made it (from the library frames of
  * its creating stack, or the native call it was made in), then its kind; with the server's own hook added when the preset is known,
  * and, when the check follows the first worker (`workerFollowed`), that closing the fd in that hook passes too.
  * Never a library's advice for an fd no frame of that library made.
  */
 export function hintFor(record: FdRecord, preset: PresetName | undefined, workerFollowed = false): Hint {
+  const makers = makingFrames(record.stack);
   const library = LIBRARY_HINTS.find(
     (hint) =>
       (hint.kinds === undefined || hint.kinds.includes(record.kind)) &&
-      (record.stack.some((frame) => inLibrary(frame, hint)) || madeInCall(record, hint)),
+      (makers.some((frame) => inLibrary(frame, hint)) || madeInCall(record, hint)),
   );
   const { id, text, see } = library ?? kindHint(record.kind, record.socket);
   const server = preset === undefined ? undefined : SERVER_HINTS[preset];

@@ -184,10 +184,10 @@ class WordsHeard {
   push(from: 1 | 2, chunk: Buffer): void {
     if (this.needles.length === this.seen.size) return;
     const bytes = Buffer.concat([this.tails[from], chunk]);
-    const text = bytes.toString('latin1');
+    let text: string | undefined;
     for (const words of this.needles) {
       if (this.seen.has(words)) continue;
-      if (typeof words === 'string' ? bytes.includes(words) : words.test(text)) {
+      if (typeof words === 'string' ? bytes.includes(words) : words.test((text ??= bytes.toString('latin1')))) {
         this.seen.add(words);
         this.onHeard(words);
       }
