@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { FdRecord, Report } from '../src/report/types.js';
+import type { FdRecord, Report, StackFrame } from '../src/report/types.js';
+import type { FdKind } from '../src/model/open-file.js';
 import { hintFor } from '../src/hints/choose-hint.js';
 import { ROOT, fixture, runCli, scratch, type CliRun } from './helpers/run-cli.js';
 import { pythonHas, rubyHas } from './helpers/installed.js';
@@ -42,6 +43,27 @@ function reportedHints(report: Report): Record<string, string | undefined> {
       .map((leak) => [`${leak.origin?.file}:${leak.origin?.line}`, leak.hint?.id]),
   );
 }
+
+/** A frame of `module`, the app's own or a library's. */
+const frame = (module: string, library: boolean): StackFrame => ({
+  file: `${module}.py`,
+  line: 1,
+  function: 'f',
+  module,
+  library,
+});
+
+/** An fd of `kind` made under `stack` (innermost first), at the app's line 1. */
+const recordOf = (kind: FdKind, stack: StackFrame[]): FdRecord => ({
+  fd: 4,
+  kind,
+  target: kind,
+  flags: [],
+  cloexec: true,
+  createdBy: { type: 'syscall', pid: 1, tid: 1, program: 'python3', syscall: 'openat' },
+  origin: { file: 'app.py', line: 1, function: '<module>', native: false, library: false },
+  stack,
+});
 
 /** A fixture app checked to READY as it is, which must fail, and with `fixed`, which must pass. */
 async function leakyThenFixed(command: string[]): Promise<{ run: CliRun; fixed: CliRun }> {
@@ -248,28 +270,12 @@ describe('a hint on every leak that counts: the fix for the library that made it
   );
 
   test('a library’s hint only for the kinds of fd it makes: an epoll made under urllib3’s import is no connection', () => {
-    const frame = (module: string, library: boolean) => ({
-      file: `${module}.py`,
-      line: 1,
-      function: 'f',
-      module,
-      library,
-    });
-    const epoll = {
-      fd: 4,
-      kind: 'epoll',
-      target: 'anon_inode:[eventpoll]',
-      flags: [],
-      cloexec: true,
-      createdBy: { type: 'syscall', pid: 1, tid: 1, program: 'python3', syscall: 'epoll_create1' },
-      origin: { file: 'app.py', line: 1, function: '<module>', native: false, library: false },
-      stack: [
-        frame('somehub', true),
-        frame('urllib3.util.connection', true),
-        frame('requests', true),
-        frame('app', false),
-      ],
-    } as const satisfies FdRecord;
+    const epoll = recordOf('epoll', [
+      frame('somehub', true),
+      frame('urllib3.util.connection', true),
+      frame('requests', true),
+      frame('app', false),
+    ]);
     expect(hintFor(epoll, undefined).id).toBe('event-loop');
     expect(hintFor({ ...epoll, kind: 'socket', target: 'tcp 1.2.3.4:5 -> 6.7.8.9:80' }, undefined).id).toBe(
       'requests-session',
@@ -277,30 +283,14 @@ describe('a hint on every leak that counts: the fix for the library that made it
   });
 
   test('a library that called the app’s code gives no hint: the one the app’s line called does', () => {
-    const frame = (module: string, library: boolean) => ({
-      file: `${module}.py`,
-      line: 1,
-      function: 'f',
-      module,
-      library,
-    });
-    const file = {
-      fd: 5,
-      kind: 'file',
-      target: '/srv/audit.log',
-      flags: [],
-      cloexec: true,
-      createdBy: { type: 'syscall', pid: 1, tid: 1, program: 'python3', syscall: 'openat' },
-      origin: { file: 'tasks.py', line: 3, function: '<module>', native: false, library: false },
-      // Celery's loader imports the app's tasks module through kombu's symbol_by_name.
-      stack: [frame('tasks', false), frame('kombu.utils.imports', true), frame('celery.loaders.base', true)],
-    } as const satisfies FdRecord;
-    expect(hintFor(file, undefined).id).toBe('file-at-load');
-    expect(hintFor({ ...file, stack: [frame('kombu.connection', true), ...file.stack] }, undefined).id).toBe(
+    // Celery's loader imports the app's tasks module through kombu's symbol_by_name.
+    const loaded = [frame('tasks', false), frame('kombu.utils.imports', true), frame('celery.loaders.base', true)];
+    expect(hintFor(recordOf('file', loaded), undefined).id).toBe('file-at-load');
+    expect(hintFor(recordOf('file', [frame('kombu.connection', true), ...loaded]), undefined).id).toBe(
       'kombu-connection',
     );
     // No app frame at all (a library's own thread): every frame may tell.
-    expect(hintFor({ ...file, stack: file.stack.slice(1) }, undefined).id).toBe('kombu-connection');
+    expect(hintFor(recordOf('file', loaded.slice(1)), undefined).id).toBe('kombu-connection');
   });
 
   // Cache and database clients written in Python or Ruby: each leak at its line with its library's

@@ -249,10 +249,10 @@ export class Attributor {
   private attribute(task: Task, syscall: string): Attribution {
     const image = this.imageOf(task.proc);
     const record = this.take(task.tid, syscall);
-    const starts = this.threads.get(task.tid)?.startedBy;
+    const thread = this.threads.get(task.tid);
+    const starts = thread?.startedBy;
     if (record) return { type: 'recorded', record, image, ...(starts ? { threadStarts: starts } : {}) };
     if (starts) return { type: 'recorded', record: starts[0]!, image, inThread: true, threadStarts: starts.slice(1) };
-    const thread = this.threads.get(task.tid);
     return {
       type: 'unrecorded',
       image,
