@@ -121,18 +121,13 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
   const noApp = resolved.preset?.preset.noApp;
   // Only the server's own fork point waits for a worker; a marker or the exit may come all the same.
   const noWorkers = spec.mode === 'first-fork' ? resolved.preset?.preset.noWorkers : undefined;
-  /** Set once the run is guarded: the server said it forks no worker before that, or does now. */
-  let endForNoWorkers = () => {};
-  let saidNoWorkers = false;
+  /** Set once the run is guarded; heard before that, it is looked for then. */
+  let endForNoWorkers: (() => void) | undefined;
   const output = new AppOutput(
     spec.mode === 'marker' ? spec.marker : undefined,
     resolved.appOutput,
     [...(noApp ? [noApp.words] : []), ...(noWorkers ? [noWorkers.says] : [])],
-    (words) => {
-      if (words !== noWorkers?.says) return;
-      saidNoWorkers = true;
-      endForNoWorkers();
-    },
+    (words) => words === noWorkers?.says && endForNoWorkers?.(),
   );
   // The trace session, once started, tells the detector which Python stack forked a child.
   const session: { forkStack?: (child: Task) => StackFrame[] | undefined } = {};
@@ -180,7 +175,7 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
 
   if (noWorkers) {
     endForNoWorkers = () => guard.end('NO_FORK_POINT', noWorkers.advice);
-    if (saidNoWorkers) endForNoWorkers();
+    if (output.said(noWorkers.says)) endForNoWorkers();
   }
 
   const stoppedReport = (reason: StopReason) => {
