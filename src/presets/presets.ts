@@ -188,12 +188,19 @@ const PRESETS: Record<PresetName, Preset> = {
     forkPoint: { mode: 'first-fork', spawns: true },
     ownFds: [
       // One fd per log file: the same file opened twice (stdout and stderr logs) is the bug to catch.
+      // A log on a device or fifo (logfile=/dev/null, /dev/stdout in a container) has no offset to share.
       {
         role: 'log file',
         matches: (r) =>
-          r.kind === 'file' && madeIn('supervisor.loggers:FileHandler.__init__')(r) && r.sameTargetAs === undefined,
+          madeIn('supervisor.loggers:FileHandler.__init__')(r) &&
+          (r.kind === 'file' ? r.sameTargetAs === undefined : r.kind === 'device' || r.kind === 'fifo'),
       },
       { role: 'control socket', matches: (r) => r.kind === 'socket' && madeIn('supervisor.http:make_http_servers')(r) },
+      // [fcgi-program]: supervisord binds the socket and hands it to each of the program's processes as stdin.
+      {
+        role: 'FastCGI socket ([fcgi-program])',
+        matches: (r) => r.kind === 'socket' && madeIn('supervisor.socket_manager:SocketManager._prepare_socket')(r),
+      },
       {
         role: "program's stdio pipe",
         matches: (r) => r.kind === 'pipe' && madeIn('supervisor.options:ServerOptions.make_pipes')(r),

@@ -578,6 +578,58 @@ describe('supervisor', () => {
     const { exitCode, report } = await check('supervisor', 'fixed');
     expect(exitCode, JSON.stringify(counted(report))).toBe(0);
   });
+
+  /** The fixed example's config with these sections added (`%(ENV_APP_DATA)s` is the run's data directory). */
+  const supervisorWith = (sections: string) =>
+    projectOf({
+      'supervisord.conf': `${readFileSync(join(example('supervisor'), 'supervisord.conf'), 'utf8')}\n${sections}`,
+    });
+
+  // Each is the first program started (priority=1): supervisord makes a program's fds as it spawns it.
+  for (const socket of ['tcp://127.0.0.1:{port}', 'unix://%(ENV_APP_DATA)s/fcgi.sock'])
+    test(`[fcgi-program] socket=${socket.split(':')[0]}: the socket supervisord binds for the program is its own`, async () => {
+      const dir = supervisorWith(
+        [
+          '[fcgi-program:fcgi]',
+          `socket=${socket.replace('{port}', String(await freePort()))}`,
+          'command=sleep 30',
+          'numprocs=2',
+          'process_name=%(program_name)s_%(process_num)d',
+          'priority=1',
+        ].join('\n'),
+      );
+      const { report, exitCode } = await checkWith(dir, () => [...SERVERS.supervisor]);
+      expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+      const fcgi = report.leaks.filter((fd) => fd.allowedBy === 'preset supervisor: FastCGI socket ([fcgi-program])');
+      expect(fcgi.map((fd) => fd.target.split(' ')[0])).toEqual([socket.split(':')[0]]);
+    });
+
+  test('logs on devices, as in a container (logfile=/dev/null, stdout_logfile=/dev/stdout): its own, however many', async () => {
+    const dir = supervisorWith(
+      [
+        '[program:container]',
+        'command=sleep 30',
+        'priority=1',
+        'stdout_logfile=/dev/stdout',
+        'stdout_logfile_maxbytes=0',
+        'stderr_logfile=/dev/null',
+        'stderr_logfile_maxbytes=0',
+      ].join('\n'),
+    );
+    const config = join(dir, 'supervisord.conf');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace(/^logfile=.*$/m, 'logfile=/dev/null\nlogfile_maxbytes=0'),
+    );
+    const { report, exitCode } = await checkWith(dir, () => [...SERVERS.supervisor]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    const devices = report.leaks.filter((fd) => fd.kind === 'device');
+    expect(devices.map((fd) => [fd.target, fd.allowedBy])).toEqual([
+      ['/dev/null', 'preset supervisor: log file'],
+      ['/dev/null', 'preset supervisor: log file'],
+    ]);
+    // The same regular file opened twice still fails: see the leaky example above.
+  });
 });
 
 describe('unicorn (Ruby: source lines from the Ruby bootstrap)', () => {
