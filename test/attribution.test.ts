@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Leak } from '../src/report/types.js';
 import { declaredOrigins, reportedOrigins } from './helpers/origins.js';
 import { expectTableMatchesKernel } from './helpers/kernel-view.js';
-import { ROOT, fixture, leakLines, runCli } from './helpers/run-cli.js';
+import { ROOT, fixture, leakLines, runCli, scratch } from './helpers/run-cli.js';
 import { pythonHas, rubyHas } from './helpers/installed.js';
 
 const appFrames = (leak: Leak) =>
@@ -33,6 +33,18 @@ describe('origins across the ways Python is started', () => {
     expect(run.exitCode).toBe(1);
     expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('pkgapp', 'storage.py')));
     expect(appFrames(run.report!.leaks[0]!).at(-1)).toBe('fixtures/pkgapp/serve:7');
+  });
+
+  test('a console script installed outside the project is named by its file, not by its path', async () => {
+    const script = join(scratch(), 'bin', 'pkgapp-serve');
+    mkdirSync(dirname(script));
+    const source = readFileSync(fixture('pkgapp', 'serve'), 'utf8');
+    writeFileSync(script, source.replace(/sys\.path\.insert\(0, .*\)/, `sys.path.insert(0, ${JSON.stringify(ROOT)})`));
+    const run = await runCli(['--fork-marker', 'READY', '--', 'python3', script]);
+    expect(run.exitCode).toBe(1);
+    expect(reportedOrigins(run.report!)).toEqual(declaredOrigins(fixture('pkgapp', 'storage.py')));
+    expect(run.report!.leaks[0]!.stack.at(-1)).toMatchObject({ module: 'pkgapp-serve', library: true });
+    expect(run.stdout).toMatch(/… 1 library frame \(pkgapp-serve\)/);
   });
 
   test("an fd made entirely inside an installed server library names the library's line and says so", async () => {

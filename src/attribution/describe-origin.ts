@@ -85,9 +85,10 @@ function loadPath(absolute: string, started: StartRecord, projectRoot: string): 
       absolute,
     )?.[1];
   if (installed !== undefined) return installed;
-  return started.stdlib !== '' && absolute.startsWith(started.stdlib + sep)
-    ? relative(started.stdlib, absolute)
-    : relative(projectRoot, absolute);
+  if (started.stdlib !== '' && absolute.startsWith(started.stdlib + sep)) return relative(started.stdlib, absolute);
+  const fromRoot = relative(projectRoot, absolute);
+  // Elsewhere (a console script in /usr/bin, a tool's own tree): where it loads from is unknown, so its file's name.
+  return fromRoot.startsWith('..') || isAbsolute(fromRoot) ? basename(absolute) : fromRoot;
 }
 
 /** The module a file is loaded as, from where it sits. */
