@@ -55,6 +55,9 @@ const madeNatively = (programs: string[], syscall: string) => (record: FdRecord)
   record.createdBy.syscall === syscall &&
   programs.includes(basename(record.createdBy.program));
 
+/** Where a server's log option can point: a file, or a device or fifo (`/dev/null`, `/dev/console`, a fifo a collector reads). */
+const isLogOutput = (record: FdRecord) => record.kind === 'file' || record.kind === 'device' || record.kind === 'fifo';
+
 const PRESETS: Record<PresetName, Preset> = {
   gunicorn: {
     name: 'gunicorn',
@@ -77,7 +80,7 @@ const PRESETS: Record<PresetName, Preset> = {
       {
         role: 'log file (--access-logfile, --error-logfile, --capture-output, --log-config)',
         matches: (r) =>
-          r.kind === 'file' &&
+          isLogOutput(r) &&
           (madeIn('gunicorn.glogging:Logger.setup')(r) || madeIn('gunicorn.glogging:Logger._set_handler')(r)),
       },
       {
@@ -142,7 +145,7 @@ const PRESETS: Record<PresetName, Preset> = {
       // --logfile: one handler per logger (celery, celery.task, the root), each its own fd on the file.
       {
         role: 'log file (--logfile)',
-        matches: (r) => r.kind === 'file' && madeIn('celery.app.log:Logging._detect_handler')(r),
+        matches: (r) => isLogOutput(r) && madeIn('celery.app.log:Logging._detect_handler')(r),
       },
       // --statedb: the revoked-task state the main process keeps in a shelve database.
       {
@@ -188,12 +191,13 @@ const PRESETS: Record<PresetName, Preset> = {
     forkPoint: { mode: 'first-fork', spawns: true },
     ownFds: [
       // One fd per log file: the same file opened twice (stdout and stderr logs) is the bug to catch.
-      // A log on a device or fifo (logfile=/dev/null, /dev/stdout in a container) has no offset to share.
+      // A device or fifo (logfile=/dev/null in a container) has no offset to share.
       {
         role: 'log file',
         matches: (r) =>
+          isLogOutput(r) &&
           madeIn('supervisor.loggers:FileHandler.__init__')(r) &&
-          (r.kind === 'file' ? r.sameTargetAs === undefined : r.kind === 'device' || r.kind === 'fifo'),
+          (r.kind !== 'file' || r.sameTargetAs === undefined),
       },
       { role: 'control socket', matches: (r) => r.kind === 'socket' && madeIn('supervisor.http:make_http_servers')(r) },
       // [fcgi-program]: supervisord binds the socket and hands it to each of the program's processes as stdin.

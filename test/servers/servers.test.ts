@@ -919,6 +919,37 @@ describe('clean production configs: the server’s own log and pid files pass, b
     expect(allowedRoles(report)).toContain('preset celery: persistent state database (--statedb)');
   });
 
+  test('logs sent to /dev/null (gunicorn, celery) are the server’s own; the app’s own /dev/null still counts', async () => {
+    const dir = projectOf({
+      'app.py': [
+        'import os',
+        'quiet = open(os.devnull, "w")  # leak',
+        'def app(environ, start_response):',
+        '    start_response("200 OK", [])',
+        '    return [b"ok"]',
+        '',
+      ].join('\n'),
+    });
+    const gunicorn = await checkWith(dir, () => [
+      ...SERVERS.gunicorn.slice(0, -1),
+      '--access-logfile',
+      '/dev/null',
+      '--error-logfile',
+      '/dev/null',
+      'app:app',
+    ]);
+    expect(gunicorn.exitCode).toBe(1);
+    expect(counted(gunicorn.report).map((leak) => [leak.target, leak.origin?.file, leak.origin?.line])).toEqual([
+      ['/dev/null', 'app.py', 2],
+    ]);
+    expect(allowedRoles(gunicorn.report).filter((role) => role === gunicornLog)).toHaveLength(2);
+    const celery = await checkWith(example('celery'), () => [...SERVERS.celery, '--logfile', '/dev/null']);
+    expect(celery.exitCode, JSON.stringify(counted(celery.report))).toBe(0);
+    expect(allowedRoles(celery.report).filter((role) => role.includes('log file'))).toEqual(
+      Array(3).fill('preset celery: log file (--logfile)'),
+    );
+  });
+
   test('uwsgi --logto, and --logger file: (which keeps a dup of stdout)', async () => {
     const logto = await checkWith(example('uwsgi'), (d) => [
       ...SERVERS.uwsgi,
