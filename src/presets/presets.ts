@@ -182,6 +182,12 @@ const PRESETS: Record<PresetName, Preset> = {
         role: "master's socketpair",
         matches: (r) => r.target === 'unix socketpair' && madeNatively(['uwsgi'], 'socketpair')(r),
       },
+      // --log-master (and a --logger) keeps a dup of where it logs (--logto, --daemonize: a file, or
+      // a UDP address) and puts a socketpair to the master on each process's stdout and stderr.
+      {
+        role: "master's log output (--log-master)",
+        matches: (r) => r.stdio === undefined && madeNatively(['uwsgi'], 'dup')(r),
+      },
     ],
   },
   supervisor: {

@@ -974,6 +974,40 @@ describe('clean production configs: the server’s own log and pid files pass, b
     ]);
   });
 
+  test('uwsgi --log-master: the master keeps a dup of where it logs (--logto file or UDP, --daemonize); an app’s dup still counts', async () => {
+    const port = await freePort();
+    const places = [
+      (d: string) => ['--logto', `${d}/uwsgi.log`],
+      () => ['--logto', `127.0.0.1:${port}`],
+      (d: string) => ['--daemonize', `${d}/uwsgi.log`],
+    ];
+    for (const place of places) {
+      const { report, exitCode } = await checkWith(example('uwsgi'), (d) => [
+        ...SERVERS.uwsgi,
+        '--log-master',
+        ...place(d),
+      ]);
+      expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+      expect(allowedRoles(report)).toContain("preset uwsgi: master's log output (--log-master)");
+    }
+    const dir = projectOf({
+      'app.py': [
+        'import os',
+        'audit = open(os.path.join(os.environ["APP_DATA"], "audit.log"), "a")',
+        'copy = os.dup(audit.fileno())',
+        'audit.close()',
+        'def application(environ, start_response):',
+        '    return []',
+        '',
+      ].join('\n'),
+    });
+    const leaky = await checkWith(dir, (d) => [...SERVERS.uwsgi, '--log-master', '--logto', `${d}/uwsgi.log`]);
+    expect(leaky.exitCode).toBe(1);
+    expect(counted(leaky.report).map((fd) => [fd.target, fd.origin?.line])).toEqual([
+      [`${leaky.appData}/audit.log`, 3],
+    ]);
+  });
+
   test('an app that opens the same path as gunicorn’s access log is still reported, at its line', async () => {
     const dir = scratch();
     writeFileSync(
