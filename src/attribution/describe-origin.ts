@@ -1,4 +1,5 @@
-import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Creator } from '../model/open-file.js';
 import { madeInNativeCode, type Attribution } from './attributor.js';
 import { BOOTSTRAP_DIR, RUBY_BOOTSTRAP } from './bootstrap.js';
@@ -55,10 +56,29 @@ function isRuntimesOwn(file: string, started: StartRecord): boolean {
 /** Where installed packages and gems live: pip's and Debian's, RubyGems', Bundler's and Debian's Ruby. */
 const INSTALLED = /[\\/]((site|dist)-packages|gems|vendor_ruby|rubygems-integration)[\\/]/;
 
-/** An installed package or gem, or an installed command (`/usr/bin/gunicorn`, `venv/bin/celery`) outside the project. */
+/** What marks a directory as an environment packages are installed into: a venv, a conda env, Bundler's or RubyGems' path. */
+const ENVIRONMENT_MARKS = ['pyvenv.cfg', 'conda-meta', 'gems'];
+const environmentBins = new Map<string, boolean>();
+
+/** A `bin` directory of such an environment, even inside the project (`.venv/bin`, `vendor/bundle/ruby/3.1.0/bin`). */
+function isEnvironmentBin(dir: string): boolean {
+  let known = environmentBins.get(dir);
+  if (known === undefined) {
+    known = ENVIRONMENT_MARKS.some((mark) => existsSync(join(dirname(dir), mark)));
+    environmentBins.set(dir, known);
+  }
+  return known;
+}
+
+/** An installed command (`/usr/bin/gunicorn`, `.venv/bin/celery`): in a bin directory outside the project or of an environment. */
+function isInstalledCommand(file: string, projectRoot: string): boolean {
+  if (!/[\\/]s?bin[\\/][^\\/]+$/.test(file)) return false;
+  return relative(projectRoot, file).startsWith('..') || isEnvironmentBin(dirname(file));
+}
+
+/** An installed package or gem, or an installed command. */
 function isInstalled(file: string, projectRoot: string): boolean {
-  if (INSTALLED.test(file)) return true;
-  return /[\\/]s?bin[\\/][^\\/]+$/.test(file) && relative(projectRoot, file).startsWith('..');
+  return INSTALLED.test(file) || isInstalledCommand(file, projectRoot);
 }
 
 /** A frame's file made absolute against the start directory; `resolve` also drops the `..` of sys.path entries like `bin/../lib`. */
@@ -87,8 +107,10 @@ function loadPath(absolute: string, started: StartRecord, projectRoot: string): 
   if (installed !== undefined) return installed;
   if (started.stdlib !== '' && absolute.startsWith(started.stdlib + sep)) return relative(started.stdlib, absolute);
   const fromRoot = relative(projectRoot, absolute);
-  // Elsewhere (a console script in /usr/bin, a tool's own tree): where it loads from is unknown, so its file's name.
-  return fromRoot.startsWith('..') || isAbsolute(fromRoot) ? basename(absolute) : fromRoot;
+  // Elsewhere (an installed command, a tool's own tree): where it loads from is unknown, so its file's name.
+  return fromRoot.startsWith('..') || isAbsolute(fromRoot) || isInstalledCommand(absolute, projectRoot)
+    ? basename(absolute)
+    : fromRoot;
 }
 
 /** The module a file is loaded as, from where it sits. */

@@ -459,6 +459,31 @@ describe.runIf(REDIS)('celery with a Redis broker', () => {
     );
   });
 
+  test('started by the celery command of a venv inside the project (.venv/bin/celery): still the worker’s own', async () => {
+    const dir = projectOf({
+      'tasks.py': readFileSync(join(example('celery'), 'tasks.py'), 'utf8'),
+      // What pip writes as a console script, for the venv's interpreter.
+      '.venv/bin/celery': [
+        '#!/usr/bin/python3',
+        'import sys',
+        'from celery.__main__ import main',
+        "if __name__ == '__main__':",
+        '    sys.exit(main())',
+        '',
+      ].join('\n'),
+      '.venv/pyvenv.cfg': 'home = /usr/bin\ninclude-system-site-packages = true\n',
+    });
+    const { report, exitCode } = await checkWith(dir, () => [
+      '/usr/bin/python3',
+      '.venv/bin/celery',
+      ...withBroker().slice(3),
+    ]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(allowedRoles(report)).toContain(
+      "preset celery: event loop's epoll (the worker's hub, the broker transport's poller)",
+    );
+  });
+
   test('the leaky example fails with exactly its audit log', async () => {
     const { report, exitCode, appData } = await checkWith(join(ROOT, 'examples', 'celery', 'leaky'), withBroker);
     expect(exitCode).toBe(1);
