@@ -83,6 +83,24 @@ describe('--fork-at-first-fork', () => {
     expect(run.report!.error!.code).toBe('APP_EXITED_BEFORE_FORK_POINT');
     expect(run.report!.forkPoint.reached).toBe(false);
   });
+  test('workers started by fork and exec (multiprocessing’s spawn): the timeout says so, instead of only to wait longer', async () => {
+    const script = [
+      'import multiprocessing, time',
+      'if __name__ == "__main__":',
+      '    spawn = multiprocessing.get_context("spawn")',
+      '    workers = [spawn.Process(target=time.sleep, args=(60,)) for _ in range(2)]',
+      '    for worker in workers: worker.start()',
+      '    time.sleep(60)',
+    ].join('\n');
+    const run = await runCli(['--fork-at-first-fork', '--timeout', '5', '--', 'python3', '-c', script]);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('TIMEOUT');
+    // The two workers and multiprocessing's resource tracker, each an exec of python3.
+    expect(run.report!.error!.message).toMatch(
+      /It started 3 programs by fork and exec \(pid \d+ ran \S*python3[^,]*, pid \d+ ran .*\) and forked no process that went on without exec\..*no fork point to check/,
+    );
+    expect(run.report!.error!.message).not.toMatch(/Raise --timeout if it is just slow/);
+  });
 });
 
 describe('--fork-marker', () => {

@@ -161,7 +161,8 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
           daemonized && task
             ? ` The started process exited with status 0, leaving ${describeProcess(task.proc)} running; its table is shown.`
             : '';
-        return `The app did not reach the fork point (${forkPointWords(spec)}) within ${seconds(resolved.timeoutMs)} s; it was stopped. Raise --timeout if it is just slow.${daemon}`;
+        const instead = detector.notReached?.() ?? 'Raise --timeout if it is just slow.';
+        return `The app did not reach the fork point (${forkPointWords(spec)}) within ${seconds(resolved.timeoutMs)} s; it was stopped. ${instead}${daemon}`;
       },
       interrupted: 'The check was interrupted; the app was stopped.',
       parentGone: 'The process that ran this check went away; the app was stopped.',

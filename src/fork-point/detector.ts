@@ -39,4 +39,6 @@ export interface ForkPointDetector {
   quiet?(model: ProcessModel): ForkPointHit | undefined;
   /** Why the fork point was not reached, when something is worth saying. */
   notes?(): string[];
+  /** What the app did instead, for a run stopped before the fork point, when the detector saw something telling. */
+  notReached?(): string | undefined;
 }

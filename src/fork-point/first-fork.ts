@@ -114,6 +114,14 @@ export function firstForkDetector({
   const notes: string[] = [];
   const shellForks = new Map<string, number>();
   let forked: Candidate | undefined;
+  // Programs the app started by fork or vfork and exec (not a shell's): no fork point, however many.
+  const vforked = new Set<number>();
+  const started: string[] = [];
+  let startedCount = 0;
+  const programStarted = (task: Task) => {
+    startedCount++;
+    if (started.length < 3) started.push(`pid ${task.tid} ran ${task.proc.program}`);
+  };
 
   const settle = (): ForkPointHit | undefined => {
     while (candidates.length > 0 && (candidates[0]!.verdict === 'spawn' || candidates[0]!.verdict === 'other'))
@@ -179,6 +187,7 @@ export function firstForkDetector({
     listener: {
       cloned(parent: Task, child: Task, info: CloneInfo) {
         parentLivesOn(parent.proc);
+        if (info.vfork && !isShell(parent.proc.program)) vforked.add(child.tid);
         if (info.thread || info.vfork) return;
         if (justDetached.delete(parent.proc))
           return note(
@@ -213,7 +222,9 @@ export function firstForkDetector({
       execed(task: Task) {
         const candidate = byChild.get(task.tid);
         if (candidate?.verdict === 'pending' && spawns) candidate.verdict = 'worker';
+        if (vforked.delete(task.tid)) programStarted(task);
         if (candidate?.verdict === 'pending') {
+          programStarted(task);
           candidate.verdict = 'spawn';
           if (notes.length < MAX_NOTES)
             notes.push(
@@ -273,6 +284,11 @@ export function firstForkDetector({
           notes.push(`pid ${candidate.child.tid} was judged a worker by what the kernel says: it waits in ${call}`);
       }
       return settle();
+    },
+    notReached() {
+      if (startedCount === 0 || candidates.some((candidate) => candidate.verdict === 'worker')) return undefined;
+      const more = startedCount > started.length ? `, and ${startedCount - started.length} more` : '';
+      return `It started ${startedCount} program${startedCount > 1 ? 's' : ''} by fork and exec (${started.join(', ')}${more}) and forked no process that went on without exec. A worker started that way (uvicorn --workers, multiprocessing's spawn or forkserver start method) loads the app itself and inherits only the fds its exec keeps, so there is no fork point to check. If a worker fork is just slow, raise --timeout.`;
     },
     notes() {
       const all = [...notes];
