@@ -75,6 +75,23 @@ describe('--fork-at-first-fork', () => {
     expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 
+  test('a worker that calls setsid() first while its parent lives on (RQ’s work horse) is a worker, not a daemon', async () => {
+    const script = [
+      'import os, time',
+      'log = open("/etc/hostname")',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    os.setsid()',
+      '    time.sleep(0.3)',
+      '    os._exit(0)',
+      'os.waitpid(pid, 0)',
+    ].join('\n');
+    const run = await runCli(['--fork-at-first-fork', '--', 'python3', '-c', script]);
+    expect(run.exitCode, run.stdout).toBe(1);
+    expect(run.report!.forkPoint.description).toMatch(/^fork of worker pid \d+ by pid \d+ \(python3\)$/);
+    expect(leakLines(run.report!)).toEqual(['file /etc/hostname']);
+  });
+
   test('subprocesses and threads are not workers: the fork point is never reached', async () => {
     const script =
       'import subprocess, threading; subprocess.run(["true"]); t = threading.Thread(target=print); t.start(); t.join()';

@@ -73,6 +73,8 @@ interface Candidate {
   closedWhileForking: number[];
   /** `other`: a worker, but not forked by the server's own code (the app's helper process). */
   verdict: 'pending' | 'worker' | 'spawn' | 'other';
+  /** It called setsid(): a daemon's hand-over or a worker of its own session, told by what its parent does. */
+  detached?: boolean;
 }
 
 export interface FirstForkOptions {
@@ -100,8 +102,9 @@ const MAX_NOTES = 5;
  * shell's subshell, and not a fork of daemonizing. A child is judged by what it
  * does first: execve makes it a spawn (which counts, with `spawns`); making an
  * fd, trying to accept, forking, or exiting without exec makes it a worker;
- * setsid(), or its parent exiting first, makes it a daemon's hand-over. Forks
- * are decided in order, so an earlier spawn never hides a later worker.
+ * its parent exiting first, or setsid() and a fork at once, makes it a daemon's
+ * hand-over (after setsid() alone it waits on what its parent does). Forks are
+ * decided in order, so an earlier spawn never hides a later worker.
  */
 export function firstForkDetector({
   spawns = false,
@@ -189,11 +192,17 @@ export function firstForkDetector({
         parentLivesOn(parent.proc);
         if (info.vfork && !isShell(parent.proc.program)) vforked.add(child.tid);
         if (info.thread || info.vfork) return;
-        if (justDetached.delete(parent.proc))
+        if (justDetached.delete(parent.proc)) {
+          const own = byChild.get(parent.tid);
+          if (own?.verdict === 'pending') {
+            own.verdict = 'other';
+            note(parent, 'called setsid() and forked again: daemonizing, not a worker');
+          }
           return note(
             child,
             `forked by ${describeProcess(parent.proc)} right after its setsid(): daemonizing, not a worker`,
           );
+        }
         if (isShell(parent.proc.program)) {
           const shell = describeProcess(parent.proc);
           shellForks.set(shell, (shellForks.get(shell) ?? 0) + 1);
@@ -240,12 +249,14 @@ export function firstForkDetector({
           if (waiting.verdict === 'pending' && waiting.parent.proc.exited) handedOver(waiting);
         awaitingParent = awaitingParent.filter((waiting) => waiting.verdict === 'pending');
       }
+      // A child that calls setsid() is daemonizing if it forks again or its parent exits; one
+      // whose parent lives on is a worker in a session of its own (RQ's work horse).
       if (event.type === 'syscall' && event.name === 'setsid' && event.result[0] !== '-') {
         justDetached.add(task.proc);
         const candidate = byChild.get(task.tid);
         if (candidate?.verdict === 'pending') {
-          candidate.verdict = 'other';
-          note(task, 'called setsid(): daemonizing, not a worker');
+          candidate.detached = true;
+          if (!awaitingParent.includes(candidate)) awaitingParent.push(candidate);
         }
         return settle();
       }
@@ -258,6 +269,8 @@ export function firstForkDetector({
       }
       if (event.type === 'exit' || event.type === 'killed') return judgeWorker(candidate);
       if (event.type !== 'syscall') return settle();
+      // What a daemon does after setsid() (opening /dev/null, its log) says nothing until its parent has gone.
+      if (candidate.detached) return settle();
       if (showsWork(event)) return judgeWorker(candidate);
       if (isWeakSign(event) && !awaitingParent.includes(candidate)) awaitingParent.push(candidate);
       return settle();

@@ -315,6 +315,11 @@ export const SERVER_HINTS: Record<PresetName, ServerHint> = {
     hook: "the pool's initializer or the process's target",
     see: 'https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool',
   },
+  rq: {
+    id: 'rq-work-horse',
+    text: 'Or open it in the work horse RQ forks for each job: in the job function, or in a Worker subclass (rq worker --worker-class) whose perform_job() opens it first.',
+    see: 'https://python-rq.org/docs/workers/#custom-worker-classes',
+  },
   tornado: {
     id: 'tornado-after-fork-processes',
     text: 'Or open it in the worker: code after tornado.process.fork_processes(n) (or HTTPServer.start(n)) returns runs in each worker; make the IOLoop and everything else there.',

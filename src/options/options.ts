@@ -26,8 +26,8 @@ export interface CheckOptions {
   /** Excuse fds whose target matches (repeatable), e.g. '/var/log/**'. Flag: --allow. */
   allow?: AllowRule[];
   /**
-   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, multiprocessing, tornado, or
-   * none): its fork point, and its own fds allowed by their role (default: detected from the
+   * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, multiprocessing, tornado, rq,
+   * or none): its fork point, and its own fds allowed by their role (default: detected from the
    * command). Flag: --preset.
    */
   preset?: PresetName | 'none';

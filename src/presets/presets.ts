@@ -11,6 +11,7 @@ export const PRESET_NAMES = [
   'puma',
   'multiprocessing',
   'tornado',
+  'rq',
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
@@ -47,6 +48,18 @@ export const madeIn = (site: string) => (record: FdRecord) =>
 /** Made by `module:function` itself: the innermost frame of the stack. */
 const madeDirectlyBy = (site: string) => (record: FdRecord) =>
   record.stack[0] !== undefined && `${record.stack[0].module}:${record.stack[0].function}` === site;
+
+/**
+ * Made by the server's code at `module:function` or code it called, below any frame of the app's:
+ * not by an app module it imported there, nor by an app's method it called.
+ */
+const madeUnder = (site: string) => (record: FdRecord) => {
+  const at = record.stack.findIndex((frame) => `${frame.module}:${frame.function}` === site);
+  const app = record.stack.findIndex((frame) => !frame.library);
+  return at >= 0 && (app < 0 || at < app);
+};
+
+const RQ_WORKER_SITES = ['rq.cli.cli:worker', 'rq.worker:Worker.__init__', 'rq.worker:Worker.work'];
 
 /** Made by the server's own native code (no Python line), with this syscall. */
 const madeNatively = (programs: string[], syscall: string) => (record: FdRecord) =>
@@ -296,6 +309,21 @@ const PRESETS: Record<PresetName, Preset> = {
         matches: (r) =>
           r.kind === 'socket' &&
           (madeIn('tornado.netutil:bind_sockets')(r) || madeIn('tornado.netutil:bind_unix_socket')(r)),
+      },
+    ],
+  },
+  // RQ's worker forks a work horse for each job it takes (rq worker, or an app's script calling
+  // Worker.work()); the horse calls setsid() first, in a session of its own.
+  rq: {
+    name: 'rq',
+    programs: ['rq', 'rqworker'],
+    forkPoint: { mode: 'first-fork', serverFork: 'rq.worker:Worker.fork_work_horse' },
+    ownFds: [
+      // Made by RQ's worker itself (its command line, its constructor, its loop): redis-py checks
+      // its pid and reconnects in the horse, leaving the worker's sockets unused there.
+      {
+        role: "worker's Redis connections",
+        matches: (r) => r.kind === 'socket' && RQ_WORKER_SITES.some((site) => madeUnder(site)(r)),
       },
     ],
   },

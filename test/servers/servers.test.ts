@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -566,6 +567,78 @@ test('uwsgi’s preset excuses what uWSGI made, never an app socket without a li
   expect(counted(lineless.report).map((fd) => fd.target)).toEqual(
     expect.arrayContaining(['udp (unbound)', expect.stringMatching(/^tcp 127\.0\.0\.1:\d+$/)]),
   );
+});
+
+// RQ forks a work horse for each job its worker takes: a job is queued before each check, and
+// --burst makes the worker exit once the queue is empty.
+describe.runIf(REDIS && pythonHas('rq'))('rq', () => {
+  let redis: { url: string; stop: () => void } | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis?.stop());
+  const enqueue = () =>
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `from redis import Redis; from rq import Queue; Queue(connection=Redis.from_url(${JSON.stringify(redis!.url)})).enqueue("os.getpid")`,
+    ]);
+  const worker = "preset rq: worker's Redis connections";
+
+  test('rq worker: the work horse’s fork, though it calls setsid() first; the worker’s own connections are allowed', async () => {
+    enqueue();
+    const { report, exitCode } = await checkWith(scratch(), () => ['rq', 'worker', '--burst', '--url', redis!.url]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(report.preset?.name).toBe('rq');
+    expect(report.forkPoint.description).toMatch(/^fork of worker pid \d+ by pid \d+ \(rq\)$/);
+    expect(allowedRoles(report).length).toBeGreaterThan(0);
+    expect(new Set(allowedRoles(report))).toEqual(new Set([worker]));
+  });
+
+  test('a connection the settings module makes as the worker loads it still counts, at its line', async () => {
+    enqueue();
+    const dir = projectOf({
+      'settings.py': [
+        'from redis import Redis',
+        'import os',
+        'cache = Redis.from_url(os.environ["REDIS_URL"])',
+        'cache.ping()',
+        `REDIS_URL = ${JSON.stringify(redis!.url)}`,
+        '',
+      ].join('\n'),
+    });
+    const run = await runCli(['--', 'rq', 'worker', '--burst', '-c', 'settings'], {
+      cwd: dir,
+      env: { REDIS_URL: redis!.url },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(counted(run.report!).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
+      ['socket', 'settings.py', 4],
+    ]);
+    expect(allowedRoles(run.report!)).toContain(worker);
+  });
+
+  test('an app’s own script calling Worker.work() (--preset rq): its file counts, the worker’s connections do not', async () => {
+    enqueue();
+    const dir = projectOf({
+      'worker.py': [
+        'import os',
+        'from redis import Redis',
+        'audit = open(os.path.join(os.environ["APP_DATA"], "audit.log"), "a")',
+        'from rq import Queue, Worker',
+        'conn = Redis.from_url(os.environ["REDIS_URL"])',
+        'Worker([Queue(connection=conn)], connection=conn).work(burst=True)',
+        '',
+      ].join('\n'),
+    });
+    const appData = scratch();
+    const run = await runCli(['--preset', 'rq', '--', '/usr/bin/python3', 'worker.py'], {
+      cwd: dir,
+      env: { REDIS_URL: redis!.url, APP_DATA: appData },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(counted(run.report!).map((fd) => [fd.target, fd.origin?.line])).toEqual([[`${appData}/audit.log`, 3]]);
+    expect(allowedRoles(run.report!)).toContain(worker);
+  });
 });
 
 describe('supervisor', () => {
