@@ -388,6 +388,17 @@ describe('a hint on every leak that counts: the fix for the library that made it
     },
   );
 
+  test.runIf(pythonHas('filelock'))(
+    'filelock: the held lock’s file gets the lock file’s hint, not a plain file’s; releasing it passes',
+    async () => {
+      const app = fixture('hints-libraries', 'lock_file.py');
+      const { run } = await leakyThenFixed(['/usr/bin/python3', app]);
+      const { made, id } = atTheDeclaredLine(run, app);
+      expect(made).toEqual(run.report!.leaks);
+      expect(made.map((leak) => [leak.kind, leak.hint?.id])).toEqual([['file', id]]);
+    },
+  );
+
   describe.runIf(REDIS && pythonHas('kombu, celery'))('kombu and Celery with a Redis broker', () => {
     let redis: { url: string; stop: () => void } | undefined;
     beforeAll(async () => (redis = await startRedis()));

@@ -192,6 +192,14 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['mmap'],
     text: "A memory map made while the app loaded: Python's mmap keeps its own copy of the file's fd for as long as the map is open, so every worker holds it. Where the workers are meant to share the map (a model or a database mapped once in the master), that fd is the price of it: allow it by its path or where it is made (a createdIn rule). Otherwise map the file in the worker, or close the map (m.close()) before the fork.",
   },
+  // flock() locks belong to the open file, which a fork shares (fasteners' lockf() locks do not).
+  {
+    id: 'lock-file',
+    modules: ['filelock', 'portalocker'],
+    kinds: ['file'],
+    text: "A lock file held while the app loaded: an flock() lock belongs to the open file, so every worker holds it too. One worker's release frees it for all, and it stays held until the last of them closes it. Take it in the worker, or release it before the fork.",
+    see: 'https://py-filelock.readthedocs.io/en/latest/',
+  },
   {
     id: 'tempfile',
     modules: ['tempfile'],
