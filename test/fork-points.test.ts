@@ -75,18 +75,23 @@ describe('--fork-at-first-fork', () => {
     expectTableMatchesKernel(run.report!.table, run.kernel!);
   });
 
-  test('a worker that calls setsid() first while its parent lives on (RQ’s work horse) is a worker, not a daemon', async () => {
+  // Sleeping, it is judged by what it waits in; busy, by its parent waiting for it, long before
+  // the timeout (a busy worker is then followed until it, as it never waits to serve).
+  test.each([
+    ['sleeps', 'time.sleep(0.3)'],
+    ['works on while its parent waits for it', 'end = time.time() + 60\n    while time.time() < end: pass'],
+  ])('a worker that calls setsid() first and %s (RQ’s work horse) is a worker, not a daemon', async (_what, work) => {
     const script = [
       'import os, time',
       'log = open("/etc/hostname")',
       'pid = os.fork()',
       'if pid == 0:',
       '    os.setsid()',
-      '    time.sleep(0.3)',
+      `    ${work}`,
       '    os._exit(0)',
       'os.waitpid(pid, 0)',
     ].join('\n');
-    const run = await runCli(['--fork-at-first-fork', '--', 'python3', '-c', script]);
+    const run = await runCli(['--fork-at-first-fork', '--timeout', '6', '--', 'python3', '-c', script]);
     expect(run.exitCode, run.stdout).toBe(1);
     expect(run.report!.forkPoint.description).toMatch(/^fork of worker pid \d+ by pid \d+ \(python3\)$/);
     expect(leakLines(run.report!)).toEqual(['file /etc/hostname']);

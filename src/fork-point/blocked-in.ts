@@ -1,6 +1,6 @@
 import type { ProcView } from '../proc/proc-view.js';
 
-// Calls a forked worker waits in first, by number, for the note that says why it was judged one.
+// Calls a forked worker waits in first, and a master waits for it in, by number, for the note that says why it was judged one.
 const NAMES: Partial<Record<string, Record<number, string>>> = {
   x64: {
     0: 'read',
@@ -17,6 +17,7 @@ const NAMES: Partial<Record<string, Record<number, string>>> = {
     202: 'futex',
     230: 'clock_nanosleep',
     232: 'epoll_wait',
+    247: 'waitid',
     270: 'pselect6',
     271: 'ppoll',
     281: 'epoll_pwait',
@@ -24,6 +25,7 @@ const NAMES: Partial<Record<string, Record<number, string>>> = {
   },
   arm64: {
     22: 'epoll_pwait',
+    95: 'waitid',
     63: 'read',
     72: 'pselect6',
     73: 'ppoll',

@@ -96,6 +96,9 @@ function isServerFork(stack: StackFrame[] | undefined, serverFork: string | unde
 
 const MAX_NOTES = 5;
 
+/** The calls a parent waits in for its children, as blockedIn names them. */
+const WAITS = new Set(['wait4()', 'waitid()']);
+
 /**
  * Fork point = the first fork whose child turns out to be a worker: not a
  * thread, not a vfork, not a child that goes on to execve (subprocess), not a
@@ -291,10 +294,14 @@ export function firstForkDetector({
       for (const candidate of candidates) {
         if (candidate.verdict !== 'pending' || candidate.parent.proc.exited) continue;
         const call = blockedIn(proc, candidate.child.tid);
-        if (call === undefined) continue;
+        // A parent that waits for its setsid() child lives on as its master (RQ's worker waits for its busy horse).
+        const parentCall = candidate.detached ? blockedIn(proc, candidate.parent.tid) : undefined;
+        const waitedFor = parentCall !== undefined && WAITS.has(parentCall);
+        if (call === undefined && !waitedFor) continue;
         candidate.verdict = 'worker';
+        const why = call === undefined ? `its parent waits for it in ${parentCall}` : `it waits in ${call}`;
         if (notes.length < MAX_NOTES)
-          notes.push(`pid ${candidate.child.tid} was judged a worker by what the kernel says: it waits in ${call}`);
+          notes.push(`pid ${candidate.child.tid} was judged a worker by what the kernel says: ${why}`);
       }
       return settle();
     },
