@@ -25,10 +25,10 @@ const NAMES: Partial<Record<string, Record<number, string>>> = {
   },
   arm64: {
     22: 'epoll_pwait',
-    95: 'waitid',
     63: 'read',
     72: 'pselect6',
     73: 'ppoll',
+    95: 'waitid',
     98: 'futex',
     101: 'nanosleep',
     115: 'clock_nanosleep',
