@@ -15,6 +15,16 @@ export interface StackFrame {
   library: boolean;
 }
 
+/**
+ * The frames that made the fd: those the app's innermost frame called, not the library that
+ * called the app's code (a loader importing it: Celery's through kombu); all of them when no
+ * frame is the app's.
+ */
+export function makingFrames(stack: StackFrame[]): StackFrame[] {
+  const app = stack.findIndex((frame) => !frame.library);
+  return app < 0 ? stack : stack.slice(0, app);
+}
+
 /** The source line that made an fd: the innermost frame of the app's own code. */
 export interface Origin {
   file: string;
@@ -76,11 +86,6 @@ function isInstalledCommand(file: string, projectRoot: string): boolean {
   return relative(projectRoot, file).startsWith('..') || isEnvironmentBin(dirname(file));
 }
 
-/** An installed package or gem, or an installed command. */
-function isInstalled(file: string, projectRoot: string): boolean {
-  return INSTALLED.test(file) || isInstalledCommand(file, projectRoot);
-}
-
 /** A frame's file made absolute against the start directory; `resolve` also drops the `..` of sys.path entries like `bin/../lib`. */
 function absoluteFile(file: string, started: StartRecord): string {
   return file.startsWith('<') ? file : resolve(started.cwd, file); // <string>, <stdin>, <frozen ...>, <internal:...> stay
@@ -98,8 +103,12 @@ interface ClassifiedFrame extends StackFrame {
   stdlib: boolean;
 }
 
-/** The path of a file below where its language loads code from: site-packages, a gem's lib, the stdlib, or the project. */
-function loadPath(absolute: string, started: StartRecord, projectRoot: string): string {
+/**
+ * The path of a file below where its language loads code from: site-packages, a gem's lib, the
+ * stdlib, or the project. An installed command's script, or a file elsewhere (a tool's own tree),
+ * loads from where is unknown: its file's name.
+ */
+function loadPath(absolute: string, started: StartRecord, projectRoot: string, command: boolean): string {
   const installed =
     /[\\/](?:(?:site|dist)-packages|gems[\\/][^\\/]+[\\/]lib|vendor_ruby(?:[\\/]\d+\.\d+\.\d+)?)[\\/](.*)$/.exec(
       absolute,
@@ -107,18 +116,15 @@ function loadPath(absolute: string, started: StartRecord, projectRoot: string): 
   if (installed !== undefined) return installed;
   if (started.stdlib !== '' && absolute.startsWith(started.stdlib + sep)) return relative(started.stdlib, absolute);
   const fromRoot = relative(projectRoot, absolute);
-  // Elsewhere (an installed command, a tool's own tree): where it loads from is unknown, so its file's name.
-  return fromRoot.startsWith('..') || isAbsolute(fromRoot) || isInstalledCommand(absolute, projectRoot)
-    ? basename(absolute)
-    : fromRoot;
+  return command || fromRoot.startsWith('..') || isAbsolute(fromRoot) ? basename(absolute) : fromRoot;
 }
 
 /** The module a file is loaded as, from where it sits. */
-function moduleOf(absolute: string, started: StartRecord, projectRoot: string): string {
+function moduleOf(absolute: string, started: StartRecord, projectRoot: string, command: boolean): string {
   const frozen = /^<frozen (.*)>$/.exec(absolute);
   if (frozen) return frozen[1]!;
   if (absolute.startsWith('<')) return started.runtime === 'ruby' ? absolute : '__main__';
-  const parts = loadPath(absolute, started, projectRoot)
+  const parts = loadPath(absolute, started, projectRoot, command)
     .replace(/\.(py[cw]?|rb)$/, '')
     .split(/[\\/]/)
     .filter((part) => part !== '' && part !== '..' && part !== '__init__');
@@ -140,8 +146,9 @@ function stackOf(frames: RawFrame[], started: StartRecord, projectRoot: string):
   return frames.map((frame) => {
     const absolute = absoluteFile(frame.file, started);
     const stdlib = isRuntimesOwn(absolute, started);
-    const library = stdlib || isInstalled(absolute, projectRoot);
-    const module = moduleOf(absolute, started, projectRoot);
+    const command = isInstalledCommand(absolute, projectRoot);
+    const library = stdlib || command || INSTALLED.test(absolute);
+    const module = moduleOf(absolute, started, projectRoot, command);
     return {
       file: shownPath(absolute, projectRoot),
       line: frame.line,

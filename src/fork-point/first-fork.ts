@@ -295,7 +295,7 @@ export function firstForkDetector({
         if (candidate.verdict !== 'pending' || candidate.parent.proc.exited) continue;
         const call = blockedIn(proc, candidate.child.tid);
         // A parent that waits for its setsid() child lives on as its master (RQ's worker waits for its busy horse).
-        const parentCall = candidate.detached ? blockedIn(proc, candidate.parent.tid) : undefined;
+        const parentCall = call === undefined && candidate.detached ? blockedIn(proc, candidate.parent.tid) : undefined;
         const waitedFor = parentCall !== undefined && WAITS.has(parentCall);
         if (call === undefined && !waitedFor) continue;
         candidate.verdict = 'worker';

@@ -1,3 +1,4 @@
+import { makingFrames } from '../attribution/describe-origin.js';
 import type { PresetName } from '../presets/presets.js';
 import type { FdRecord, Hint, StackFrame } from '../report/types.js';
 import { LIBRARY_HINTS, SERVER_HINTS, kindHint, type LibraryHint } from './hint-table.js';
@@ -21,16 +22,6 @@ function madeInCall(record: FdRecord, hint: LibraryHint): boolean {
   return (
     origin?.call !== undefined && isRuby(origin.file) === (hint.ruby ?? false) && hint.modules.includes(origin.call)
   );
-}
-
-/**
- * The frames that made the fd: those the app's innermost frame called, not the library that
- * called the app's code (a loader importing it: Celery's through kombu); all of them when no
- * frame is the app's.
- */
-function makingFrames(stack: StackFrame[]): StackFrame[] {
-  const app = stack.findIndex((frame) => !frame.library);
-  return app < 0 ? stack : stack.slice(0, app);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { makingFrames } from '../attribution/describe-origin.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { FdRecord } from '../report/types.js';
 
@@ -53,11 +54,8 @@ const madeDirectlyBy = (site: string) => (record: FdRecord) =>
  * Made by the server's code at `module:function` or code it called, below any frame of the app's:
  * not by an app module it imported there, nor by an app's method it called.
  */
-const madeUnder = (site: string) => (record: FdRecord) => {
-  const at = record.stack.findIndex((frame) => `${frame.module}:${frame.function}` === site);
-  const app = record.stack.findIndex((frame) => !frame.library);
-  return at >= 0 && (app < 0 || at < app);
-};
+const madeUnder = (site: string) => (record: FdRecord) =>
+  makingFrames(record.stack).some((frame) => `${frame.module}:${frame.function}` === site);
 
 const RQ_WORKER_SITES = ['rq.cli.cli:worker', 'rq.worker:Worker.__init__', 'rq.worker:Worker.work'];
 

@@ -599,22 +599,18 @@ describe.runIf(REDIS && pythonHas('rq'))('rq', () => {
     const dir = projectOf({
       'settings.py': [
         'from redis import Redis',
-        'import os',
-        'cache = Redis.from_url(os.environ["REDIS_URL"])',
-        'cache.ping()',
         `REDIS_URL = ${JSON.stringify(redis!.url)}`,
+        'cache = Redis.from_url(REDIS_URL)',
+        'cache.ping()',
         '',
       ].join('\n'),
     });
-    const run = await runCli(['--', 'rq', 'worker', '--burst', '-c', 'settings'], {
-      cwd: dir,
-      env: { REDIS_URL: redis!.url },
-    });
-    expect(run.exitCode).toBe(1);
-    expect(counted(run.report!).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
+    const { report, exitCode } = await checkWith(dir, () => ['rq', 'worker', '--burst', '-c', 'settings']);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
       ['socket', 'settings.py', 4],
     ]);
-    expect(allowedRoles(run.report!)).toContain(worker);
+    expect(allowedRoles(report)).toContain(worker);
   });
 
   test('an app’s own script calling Worker.work() (--preset rq): its file counts, the worker’s connections do not', async () => {
@@ -625,19 +621,18 @@ describe.runIf(REDIS && pythonHas('rq'))('rq', () => {
         'from redis import Redis',
         'audit = open(os.path.join(os.environ["APP_DATA"], "audit.log"), "a")',
         'from rq import Queue, Worker',
-        'conn = Redis.from_url(os.environ["REDIS_URL"])',
+        `conn = Redis.from_url(${JSON.stringify(redis!.url)})`,
         'Worker([Queue(connection=conn)], connection=conn).work(burst=True)',
         '',
       ].join('\n'),
     });
-    const appData = scratch();
-    const run = await runCli(['--preset', 'rq', '--', '/usr/bin/python3', 'worker.py'], {
-      cwd: dir,
-      env: { REDIS_URL: redis!.url, APP_DATA: appData },
-    });
-    expect(run.exitCode).toBe(1);
-    expect(counted(run.report!).map((fd) => [fd.target, fd.origin?.line])).toEqual([[`${appData}/audit.log`, 3]]);
-    expect(allowedRoles(run.report!)).toContain(worker);
+    const { report, exitCode, appData } = await checkWith(dir, () => ['/usr/bin/python3', 'worker.py'], [
+      '--preset',
+      'rq',
+    ]);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((fd) => [fd.target, fd.origin?.line])).toEqual([[`${appData}/audit.log`, 3]]);
+    expect(allowedRoles(report)).toContain(worker);
   });
 });
 
