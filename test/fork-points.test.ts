@@ -123,6 +123,25 @@ describe('--fork-at-first-fork', () => {
     );
     expect(run.report!.error!.message).not.toMatch(/Raise --timeout if it is just slow/);
   });
+
+  test('a server checked with no fork point declared: the timeout names the workers it forked and how to check them', async () => {
+    // A subshell of bash is no worker, and a program started by fork and exec is none either.
+    const script = [
+      'import os, subprocess, time',
+      'subprocess.run(["bash", "-c", "(true); true"])',
+      'for _ in range(2):',
+      '    if os.fork() == 0:',
+      '        time.sleep(60)',
+      'time.sleep(60)',
+    ].join('\n');
+    const run = await runCli(['--timeout', '4', '--', 'python3', '-c', script]);
+    expect(run.exitCode).toBe(2);
+    expect(run.report!.error!.code).toBe('TIMEOUT');
+    expect(run.report!.error!.message).toMatch(
+      /It forked 2 processes that went on without exec and are still running \(pid \d+ \(python3[^)]*\), pid \d+ \(python3[^)]*\)\): .*--fork-at-first-fork/,
+    );
+    expect(run.report!.error!.message).not.toMatch(/Raise --timeout if it is just slow/);
+  });
 });
 
 describe('--fork-marker', () => {
