@@ -17,6 +17,7 @@ describe('a preset is detected from the command, through the wrappers people sta
     [['bash', '-c', 'cd /srv/app && exec gunicorn --preload app:app'], 'gunicorn'],
     [['sh', '-c', 'set -e; APP_ENV=prod exec "uwsgi" --ini app.ini'], 'uwsgi'],
     [['env', 'A=1', 'sh', '-c', 'bundle exec puma'], 'puma'],
+    [['hypercorn', '--workers', '4', 'asgi:app'], 'hypercorn'],
   ])('%j → %s', (command, preset) => {
     expect(detectPreset(command)?.name).toBe(preset);
   });

@@ -328,6 +328,11 @@ export const SERVER_HINTS: Record<PresetName, ServerHint> = {
     text: 'Or open it in the work horse RQ forks for each job: in the job function, or in a Worker subclass (rq worker --worker-class) whose perform_job() opens it first.',
     see: 'https://python-rq.org/docs/workers/#custom-worker-classes',
   },
+  hypercorn: {
+    id: 'hypercorn-worker',
+    text: 'Or open it in the worker: Hypercorn loads the app in each worker it forks, so the app module runs there; its Python config file (-c file: or python:) runs in the master.',
+    see: 'https://hypercorn.readthedocs.io/en/latest/how_to_guides/configuring.html',
+  },
   tornado: {
     id: 'tornado-after-fork-processes',
     text: 'Or open it in the worker: code after tornado.process.fork_processes(n) (or HTTPServer.start(n)) returns runs in each worker; make the IOLoop and everything else there.',

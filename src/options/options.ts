@@ -27,8 +27,8 @@ export interface CheckOptions {
   allow?: AllowRule[];
   /**
    * The server (gunicorn, celery, uwsgi, supervisor, unicorn, puma, multiprocessing, tornado, rq,
-   * or none): its fork point, and its own fds allowed by their role (default: detected from the
-   * command). Flag: --preset.
+   * hypercorn, or none): its fork point, and its own fds allowed by their role (default: detected
+   * from the command). Flag: --preset.
    */
   preset?: PresetName | 'none';
   /** Pass on fds prefork-check itself inherited (reported as inherited). Flag: --inherit-fds. */

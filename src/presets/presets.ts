@@ -13,6 +13,7 @@ export const PRESET_NAMES = [
   'multiprocessing',
   'tornado',
   'rq',
+  'hypercorn',
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
@@ -322,6 +323,28 @@ const PRESETS: Record<PresetName, Preset> = {
       {
         role: "worker's Redis connections",
         matches: (r) => r.kind === 'socket' && RQ_WORKER_SITES.some((site) => madeUnder(site)(r)),
+      },
+    ],
+  },
+  // Hypercorn with --workers > 1 (before 0.14, which spawns them instead): the master binds, then
+  // forks each worker with multiprocessing, and the worker loads the app. What runs in the master
+  // is Hypercorn's and a `python:` config file's.
+  hypercorn: {
+    name: 'hypercorn',
+    programs: ['hypercorn'],
+    forkPoint: { mode: 'first-fork', serverFork: 'hypercorn.run:run_multiple' },
+    ownFds: [
+      {
+        role: 'listening socket (--bind, --insecure-bind, --quic-bind)',
+        matches: (r) => r.kind === 'socket' && madeUnder('hypercorn.config:Config.create_sockets')(r),
+      },
+      // multiprocessing's sentinel and pipes for each worker it starts.
+      {
+        role: "worker processes' pipes (Process.start)",
+        matches: (r) =>
+          r.kind === 'pipe' &&
+          madeIn('multiprocessing.popen_fork:Popen._launch')(r) &&
+          madeUnder('hypercorn.run:run_multiple')(r),
       },
     ],
   },

@@ -636,6 +636,67 @@ describe.runIf(REDIS && pythonHas('rq'))('rq', () => {
   });
 });
 
+// Debian's Hypercorn (0.13) forks its workers; each loads the app itself.
+describe.runIf(findProgram('hypercorn', ROOT) !== undefined)('hypercorn --workers', () => {
+  const app = [
+    'async def app(scope, receive, send):',
+    '    await send({"type": "http.response.start", "status": 200, "headers": []})',
+    '    await send({"type": "http.response.body", "body": b"ok"})',
+    '',
+  ].join('\n');
+  const roles = [
+    'preset hypercorn: listening socket (--bind, --insecure-bind, --quic-bind)',
+    "preset hypercorn: worker processes' pipes (Process.start)",
+  ];
+
+  test('its listeners (TCP and unix) and worker pipes are its own: a clean app passes', async () => {
+    const dir = projectOf({ 'asgi.py': app });
+    const { report, exitCode } = await checkWith(dir, (d) => [
+      'hypercorn',
+      '--workers',
+      '2',
+      '--bind',
+      '127.0.0.1:0',
+      '--bind',
+      `unix:${d}/hypercorn.sock`,
+      '--access-logfile',
+      `${d}/access.log`,
+      'asgi:app',
+    ]);
+    expect(exitCode, JSON.stringify(counted(report))).toBe(0);
+    expect(report.preset?.name).toBe('hypercorn');
+    expect(report.forkPoint.description).toMatch(/^fork of worker pid \d+ by pid \d+ \(hypercorn\)$/);
+    expect(new Set(allowedRoles(report))).toEqual(new Set(roles));
+    expect(report.leaks.filter((fd) => fd.kind === 'socket').map((fd) => fd.target)).toHaveLength(2);
+  });
+
+  test('a file its Python config opens in the master counts, at its line, with the advice to open it in the worker', async () => {
+    const dir = projectOf({
+      'asgi.py': app,
+      'conf.py': [
+        'import os',
+        'workers = 2',
+        'state = open(os.path.join(os.environ["APP_DATA"], "state.txt"), "w")',
+        '',
+      ].join('\n'),
+    });
+    const { report, exitCode, appData } = await checkWith(dir, () => [
+      'hypercorn',
+      '-c',
+      'file:conf.py',
+      '--bind',
+      '127.0.0.1:0',
+      'asgi:app',
+    ]);
+    expect(exitCode).toBe(1);
+    expect(counted(report).map((fd) => [fd.target, fd.origin?.file, fd.origin?.line])).toEqual([
+      [`${appData}/state.txt`, 'conf.py', 3],
+    ]);
+    expect(counted(report)[0]!.hint?.text).toMatch(/Hypercorn loads the app in each worker/);
+    expect(new Set(allowedRoles(report))).toEqual(new Set(roles));
+  });
+});
+
 describe('supervisor', () => {
   test('the same log file opened twice for one program fails, as duplicates; everything else is supervisord’s own', async () => {
     const { report, exitCode, appData } = await check('supervisor', 'leaky');
