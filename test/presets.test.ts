@@ -18,6 +18,9 @@ describe('a preset is detected from the command, through the wrappers people sta
     [['sh', '-c', 'set -e; APP_ENV=prod exec "uwsgi" --ini app.ini'], 'uwsgi'],
     [['env', 'A=1', 'sh', '-c', 'bundle exec puma'], 'puma'],
     [['hypercorn', '--workers', '4', 'asgi:app'], 'hypercorn'],
+    [['uwsgi_python3', '--ini', 'app.ini'], 'uwsgi'],
+    [['/usr/bin/uwsgi-core', '--ini', 'app.ini'], 'uwsgi'],
+    [['unicorn_rails', '-c', 'config/unicorn.rb'], 'unicorn'],
   ])('%j → %s', (command, preset) => {
     expect(detectPreset(command)?.name).toBe(preset);
   });
@@ -27,6 +30,7 @@ describe('a preset is detected from the command, through the wrappers people sta
     [['bash', '-c', 'echo gunicorn is not started here']],
     [['env', 'GUNICORN_CMD_ARGS=--preload', 'python3', 'serve.py']],
     [['bundle', 'install']],
+    [['uwsgitop', '127.0.0.1:9191']],
   ])('%j → none', (command) => {
     expect(detectPreset(command)).toBeUndefined();
   });

@@ -26,7 +26,10 @@ export interface ServerFd {
 /** What prefork-check knows about a pre-fork server: its fork point and its own fds. */
 export interface Preset {
   name: PresetName;
-  /** The program names that start it (`gunicorn`, or `python3 -m gunicorn`); none: named by --preset only. */
+  /**
+   * The program names that start it (`gunicorn`, or `python3 -m gunicorn`; `uwsgi_*`: any name
+   * that begins so); none: named by --preset only.
+   */
   programs: string[];
   forkPoint: ForkPointSpec;
   ownFds: ServerFd[];
@@ -60,12 +63,21 @@ const madeUnder = (site: string) => (record: FdRecord) =>
 
 const RQ_WORKER_SITES = ['rq.cli.cli:worker', 'rq.worker:Worker.__init__', 'rq.worker:Worker.work'];
 
+/** Whether a program's name is one of `programs` (an entry ending in `*` names a prefix). */
+function isOneOf(programs: string[], name: string): boolean {
+  return programs.some((program) => (program.endsWith('*') ? name.startsWith(program.slice(0, -1)) : name === program));
+}
+
 /** Made by the server's own native code (no Python line), with this syscall. */
 const madeNatively = (programs: string[], syscall: string) => (record: FdRecord) =>
   record.origin === null &&
   record.createdBy.type === 'syscall' &&
   record.createdBy.syscall === syscall &&
-  programs.includes(basename(record.createdBy.program));
+  isOneOf(programs, basename(record.createdBy.program));
+
+// Debian installs uWSGI as uwsgi-core, linked as uwsgi and uwsgi_python3 (uwsgi_python311, uwsgi_rack,
+// ...); the emperor starts its vassals by the binary's own path.
+const UWSGI = ['uwsgi', 'uwsgi-core', 'uwsgi_*'];
 
 /** Where a server's log option can point: a file, or a device or fifo (`/dev/null`, `/dev/console`, a fifo a collector reads). */
 const isLogOutput = (record: FdRecord) => record.kind === 'file' || record.kind === 'device' || record.kind === 'fifo';
@@ -168,7 +180,7 @@ const PRESETS: Record<PresetName, Preset> = {
   },
   uwsgi: {
     name: 'uwsgi',
-    programs: ['uwsgi'],
+    programs: UWSGI,
     // uWSGI's master forks its workers in C: a fork a Python call announced is the app's own.
     forkPoint: { mode: 'first-fork', serverFork: 'native' },
     noApp: {
@@ -179,26 +191,26 @@ const PRESETS: Record<PresetName, Preset> = {
     ownFds: [
       {
         role: 'listening socket',
-        matches: (r) => r.kind === 'socket' && madeNatively(['uwsgi'], 'socket')(r) && r.socket?.listening === true,
+        matches: (r) => r.kind === 'socket' && madeNatively(UWSGI, 'socket')(r) && r.socket?.listening === true,
       },
       // Unconnected, made by uWSGI itself: --cache2 keeps one.
       {
         role: 'UDP socket',
         matches: (r) =>
           r.kind === 'socket' &&
-          madeNatively(['uwsgi'], 'socket')(r) &&
+          madeNatively(UWSGI, 'socket')(r) &&
           r.socket?.protocol.startsWith('UDP') === true &&
           r.socket.peer === undefined,
       },
       {
         role: "master's socketpair",
-        matches: (r) => r.target === 'unix socketpair' && madeNatively(['uwsgi'], 'socketpair')(r),
+        matches: (r) => r.target === 'unix socketpair' && madeNatively(UWSGI, 'socketpair')(r),
       },
       // --log-master (and a --logger) keeps a dup of where it logs (--logto, --daemonize: a file, or
       // a UDP address) and puts a socketpair to the master on each process's stdout and stderr.
       {
         role: "master's log output (--log-master)",
-        matches: (r) => r.stdio === undefined && madeNatively(['uwsgi'], 'dup')(r),
+        matches: (r) => r.stdio === undefined && madeNatively(UWSGI, 'dup')(r),
       },
     ],
   },
@@ -432,5 +444,5 @@ function programsOf(command: string[], depth = 0): string[] {
 /** The preset whose server the command starts, if any. */
 export function detectPreset(command: string[]): Preset | undefined {
   const names = programsOf(command);
-  return Object.values(PRESETS).find((preset) => preset.programs.some((program) => names.includes(program)));
+  return Object.values(PRESETS).find((preset) => names.some((name) => isOneOf(preset.programs, name)));
 }

@@ -1104,6 +1104,43 @@ describe('clean production configs: the server’s own log and pid files pass, b
     );
   });
 
+  // Debian's uWSGI binary is uwsgi-core, linked as uwsgi and uwsgi_python3; the emperor starts each
+  // vassal by the binary's own path.
+  test('uwsgi --emperor (its vassal runs as uwsgi-core) and uwsgi_python3: uWSGI’s own fds, the app’s leak at its line', async () => {
+    const vassal = (variant: 'leaky' | 'fixed') => (d: string) => {
+      mkdirSync(`${d}/vassals`, { recursive: true });
+      const ini = ['[uwsgi]', 'plugin = python3', 'master = true', 'processes = 2', 'http-socket = 127.0.0.1:0'];
+      writeFileSync(
+        `${d}/vassals/app.ini`,
+        [
+          ...ini,
+          `chdir = ${join(ROOT, 'examples', 'uwsgi', variant)}`,
+          'wsgi-file = app.py',
+          'disable-logging = true',
+          '',
+        ].join('\n'),
+      );
+      return ['uwsgi', '--emperor', `${d}/vassals`];
+    };
+    const leaky = await checkWith(join(ROOT, 'examples', 'uwsgi', 'leaky'), vassal('leaky'));
+    expect(leaky.exitCode).toBe(1);
+    expect(leaky.report.forkPoint.program).toMatch(/uwsgi-core$/);
+    expect(counted(leaky.report).map((fd) => [fd.kind, fd.origin?.file, fd.origin?.line])).toEqual([
+      ['socket', 'app.py', markedLine(join(ROOT, 'examples', 'uwsgi', 'leaky', 'app.py'))],
+    ]);
+    expect(allowedRoles(leaky.report)).toContain('preset uwsgi: listening socket');
+
+    const fixed = await checkWith(example('uwsgi'), vassal('fixed'));
+    expect(fixed.exitCode, JSON.stringify(counted(fixed.report))).toBe(0);
+    expect(new Set(allowedRoles(fixed.report))).toEqual(
+      new Set(['preset uwsgi: listening socket', "preset uwsgi: master's socketpair"]),
+    );
+
+    const named = await checkWith(example('uwsgi'), () => ['uwsgi_python3', ...SERVERS.uwsgi.slice(3)]);
+    expect(named.report.preset?.name).toBe('uwsgi');
+    expect(named.exitCode, JSON.stringify(counted(named.report))).toBe(0);
+  });
+
   test('uwsgi --logto, and --logger file: (which keeps a dup of stdout)', async () => {
     const logto = await checkWith(example('uwsgi'), (d) => [
       ...SERVERS.uwsgi,
