@@ -71,10 +71,12 @@ function testCases(report: Report): TestCase[] {
     const count = group.length > 1 ? ` (x${group.length})` : '';
     return `no ${group[0]!.kind} left open by ${siteOf(group[0]!)}${count}`;
   });
+  const uses = new Map<string, number>();
+  for (const name of names) uses.set(name, (uses.get(name) ?? 0) + 1);
   counted.forEach((group, at) => {
     const leak = group[0]!;
     // One line's fds of one kind that need different fixes are groups of their own: their fix tells them apart.
-    const repeated = names.indexOf(names[at]!) !== names.lastIndexOf(names[at]!);
+    const repeated = uses.get(names[at]!)! > 1;
     // XML cannot hold most control characters: they are written as \xNN, like the console does.
     // A leak is found at the fork point, not timed on its own: the check's time is the suite's.
     cases.push({
