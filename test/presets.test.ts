@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { detectPreset } from '../src/presets/presets.js';
 import type { JsonReport as Report } from '../src/reporters/json.js';
-import { fixture, runCli } from './helpers/run-cli.js';
+import { fixture, runCli, scratch } from './helpers/run-cli.js';
 import { pythonHas } from './helpers/installed.js';
 
 describe('a preset is detected from the command, through the wrappers people start servers with', () => {
@@ -33,6 +35,30 @@ describe('a preset is detected from the command, through the wrappers people sta
     [['uwsgitop', '127.0.0.1:9191']],
   ])('%j → none', (command) => {
     expect(detectPreset(command)).toBeUndefined();
+  });
+
+  test.each([
+    [
+      '#!/bin/sh\nset -e\npython3 manage.py migrate\nexec gunicorn --preload \\\n  --bind 0.0.0.0:8000 app:app\n',
+      'gunicorn',
+    ],
+    [
+      '#!/usr/bin/env bash\nif [ -n "$DEBUG" ]; then\n  export LOG=debug\nfi\ncd /srv && exec bundle exec puma -C config/puma.rb\n',
+      'puma',
+    ],
+    ['#!/bin/bash\n# runs celery or gunicorn, as asked\nexec "$@"\n', undefined],
+    ['#!/bin/sh\nif [ "$1" = worker ]; then exec celery -A proj worker; else exec gunicorn app:app; fi\n', undefined],
+    ['#!/bin/sh\necho "gunicorn is started elsewhere"\n', undefined],
+  ])('a shell script it runs, %j → %s', (text, preset) => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'start.sh'), text, { mode: 0o755 });
+    expect(detectPreset(['./start.sh'], dir)?.name).toBe(preset);
+    expect(detectPreset(['sh', 'start.sh', 'web'], dir)?.name).toBe(preset);
+    expect(detectPreset(['env', 'PORT=8000', `${dir}/start.sh`])?.name).toBe(preset);
+  });
+
+  test('bash -lc, as containers run a command', () => {
+    expect(detectPreset(['bash', '-lc', 'bundle exec puma -C config/puma.rb'])?.name).toBe('puma');
   });
 });
 

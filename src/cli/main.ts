@@ -83,7 +83,9 @@ function withOverrides(check: CheckOptions, overrides: CheckOptions): CheckOptio
 function typedAppDefaults(defaults: CheckConfig, request: CliRequest): CheckConfig {
   const preset = request.overrides.preset ?? defaults.preset;
   const serverForkPoint =
-    preset === undefined ? request.app?.command !== undefined && detectPreset(request.app.command) : preset !== 'none';
+    preset === undefined
+      ? request.app?.command !== undefined && detectPreset(request.app.command, request.overrides.cwd ?? defaults.cwd)
+      : preset !== 'none';
   if (!serverForkPoint) return defaults;
   const { forkMarker: _marker, forkAtFirstFork: _firstFork, ...rest } = defaults;
   return rest;

@@ -202,7 +202,7 @@ export function resolveOptions(options: CheckOptions): ResolvedOptions {
       : options.preset !== undefined
         ? { preset: presetNamed(options.preset), detected: false }
         : (() => {
-            const detected = detectPreset(argv);
+            const detected = detectPreset(argv, options.cwd ?? process.cwd());
             return detected ? { preset: detected, detected: true } : undefined;
           })();
   // A server's first fork is its preset's (supervisord's counts the programs it spawns).

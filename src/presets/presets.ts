@@ -1,4 +1,7 @@
-import { basename } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { findProgram } from '../launch/find-program.js';
+import { isShell } from '../fork-point/program-kind.js';
 import { makingFrames } from '../attribution/describe-origin.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { FdRecord } from '../report/types.js';
@@ -407,12 +410,44 @@ function afterOptions(args: string[], alsoSkip = (_arg: string) => false): strin
   return at < 0 ? [] : args.slice(at);
 }
 
+/** Words before a simple command's program: `exec gunicorn`, `then celery`, `A=1 puma`. */
+const LEADING_WORDS = new Set(['exec', 'then', 'else', 'do', 'command', '{', '!']);
+
+/** Each simple command of a shell script (split on whitespace: enough to see what it starts). */
+function commandsOfScript(script: string): string[][] {
+  return script
+    .replace(/\\\n/g, ' ')
+    .split(/&&|\|\||[;|&()\n]/)
+    .map((part) => {
+      const words = part
+        .trim()
+        .split(/\s+/)
+        .map((word) => word.replace(/^["']|["']$/g, ''));
+      return afterOptions(words, (word) => LEADING_WORDS.has(word) || ASSIGNMENT.test(word));
+    });
+}
+
+/** The text of a shell script a command runs (`./start.sh`, `sh bin/web`), or undefined. */
+function scriptRun(command: string[], cwd: string): string | undefined {
+  const [first = '', ...rest] = command;
+  const path = SHELLS.has(basename(first)) ? rest.find((arg) => !arg.startsWith('-')) : findProgram(first, cwd);
+  if (path === undefined || (!SHELLS.has(basename(first)) && !isShell(path))) return undefined;
+  try {
+    const file = resolve(cwd, path);
+    return statSync(file).size <= MAX_SCRIPT ? readFileSync(file, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const MAX_SCRIPT = 64 * 1024;
+
 /**
  * The commands a command runs in its place: `env A=1 gunicorn ...`, `nohup`, `nice`, `setsid`,
  * `timeout 60 ...`, `bundle exec puma`, `poetry run ...`, and each simple command of
- * `sh -c "cd app && exec gunicorn ..."` (split on whitespace: enough to see what it starts).
+ * `sh -c "cd app && exec gunicorn ..."` or of a shell script it runs (`./start.sh`).
  */
-function commandsWithin(command: string[]): string[][] {
+function commandsWithin(command: string[], cwd: string): string[][] {
   const [first = '', ...rest] = command;
   const name = basename(first);
   if (name === 'env') return [afterOptions(rest, (arg) => ASSIGNMENT.test(arg))];
@@ -420,29 +455,25 @@ function commandsWithin(command: string[]): string[][] {
   if (name === 'nice') return [afterOptions(rest[0] === '-n' ? rest.slice(2) : rest)];
   if (name === 'timeout') return [afterOptions(rest).slice(1)];
   if (RUNNERS.has(name) && rest[0] === RUNNERS.get(name)) return [afterOptions(rest.slice(1))];
-  if (SHELLS.has(name)) {
-    const at = rest.indexOf('-c');
-    const script = at < 0 ? undefined : rest[at + 1];
-    if (script === undefined) return [];
-    return script.split(/&&|\|\||[;|\n]/).map((part) => {
-      const words = part
-        .trim()
-        .split(/\s+/)
-        .map((word) => word.replace(/^["']|["']$/g, ''));
-      return afterOptions(words, (word) => word === 'exec' || ASSIGNMENT.test(word));
-    });
-  }
-  return [];
+  // `sh -c '...'`, `bash -lc '...'`: the text after the options is the script.
+  const inline = SHELLS.has(name) ? rest.findIndex((arg) => /^-[a-z]*c[a-z]*$/.test(arg)) : -1;
+  if (inline >= 0) return commandsOfScript(rest[inline + 1] ?? '');
+  const script = scriptRun(command, cwd);
+  return script === undefined ? [] : commandsOfScript(script);
 }
 
-/** The programs a command may start, looking through wrappers (at most a few deep). */
-function programsOf(command: string[], depth = 0): string[] {
+/** The programs a command may start, looking through wrappers and scripts (at most a few deep). */
+function programsOf(command: string[], cwd: string, depth = 0): string[] {
   if (command.length === 0 || depth > 3) return [];
-  return [...programOf(command), ...commandsWithin(command).flatMap((inner) => programsOf(inner, depth + 1))];
+  return [...programOf(command), ...commandsWithin(command, cwd).flatMap((inner) => programsOf(inner, cwd, depth + 1))];
 }
 
-/** The preset whose server the command starts, if any. */
-export function detectPreset(command: string[]): Preset | undefined {
-  const names = programsOf(command);
-  return Object.values(PRESETS).find((preset) => names.some((name) => isOneOf(preset.programs, name)));
+/**
+ * The preset whose server the command starts, if any: none when it may start the servers of two
+ * (a script whose branches run Celery or gunicorn), which --preset then names.
+ */
+export function detectPreset(command: string[], cwd = process.cwd()): Preset | undefined {
+  const names = programsOf(command, cwd);
+  const found = Object.values(PRESETS).filter((preset) => names.some((name) => isOneOf(preset.programs, name)));
+  return found.length === 1 ? found[0] : undefined;
 }
