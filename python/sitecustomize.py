@@ -442,6 +442,9 @@ _AFTER_IMPORT = {
     "pycurl": lambda module: _announce_in_subclasses(module, b"pycurl", _CURL_HANDLES),
     "_pylibmc": lambda module: _announce_in_subclasses(module, b"pylibmc", _PYLIBMC_CLIENT),
     "uvloop": lambda module: _announce_in_subclasses(module, b"uvloop", _UVLOOP_LOOP),
+    # libuuid opens its clock file (/var/lib/libuuid/clock.txt, where uuid-runtime made its
+    # directory) at the first time-based UUID and keeps it open.
+    "_uuid": lambda module: _wrap(module, "generate_time_safe", b"uuid", native=True),
     # The syslog module's C library (openlog with LOG_NDELAY, or the first syslog()) and
     # libsystemd (the journal's socket, kept for the life of the process) make log sockets.
     "syslog": lambda module: [_wrap(module, name, b"syslog", native=True) for name in ("openlog", "syslog")],

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FdRecord, Report, StackFrame } from '../src/report/types.js';
@@ -396,6 +396,21 @@ describe('a hint on every leak that counts: the fix for the library that made it
       const { made, id } = atTheDeclaredLine(run, app);
       expect(made).toEqual(run.report!.leaks);
       expect(made.map((leak) => [leak.kind, leak.hint?.id])).toEqual([['file', id]]);
+    },
+  );
+
+  // libuuid keeps a clock file only where uuid-runtime made its directory (.ci/run installs it), and
+  // asks the uuidd daemon instead where one runs.
+  test.runIf(existsSync('/var/lib/libuuid') && !existsSync('/run/uuidd/request'))(
+    'uuid.uuid1(): libuuid’s clock file, made in C, is named at the line that asked for the UUID, with its own hint; uuid4() passes',
+    async () => {
+      const app = fixture('hints-libraries', 'uuid1_clock.py');
+      const { run } = await leakyThenFixed(['/usr/bin/python3', app]);
+      const { made, id } = atTheDeclaredLine(run, app);
+      expect(made).toEqual(run.report!.leaks);
+      expect(made.map((leak) => [leak.kind, leak.target, leak.origin?.call, leak.hint?.id])).toEqual([
+        ['file', '/var/lib/libuuid/clock.txt', 'uuid', id],
+      ]);
     },
   );
 

@@ -194,6 +194,13 @@ export const LIBRARY_HINTS: LibraryHint[] = [
   },
   // flock() locks belong to the open file, which a fork shares (fasteners' lockf() locks do not).
   {
+    id: 'uuid1-clock-file',
+    modules: ['uuid'],
+    kinds: ['file'],
+    text: 'uuid.uuid1() made libuuid open its clock file, which it keeps open and locks with flock() around each time-based UUID: workers that inherit it share the one lock (it belongs to the open file), so it no longer keeps two of them from taking the same clock value and making the same UUID. Make time-based UUIDs only in the worker, or use uuid4().',
+    see: 'https://docs.python.org/3/library/uuid.html#uuid.uuid1',
+  },
+  {
     id: 'lock-file',
     modules: ['filelock', 'portalocker'],
     kinds: ['file'],
