@@ -137,9 +137,10 @@ const PRESETS: Record<PresetName, Preset> = {
     forkPoint: { mode: 'first-fork', serverFork: 'billiard.pool:Pool._create_worker_process' },
     // The banner's concurrency line ends with the pool's module: these four fork no process.
     noWorkers: {
-      says: /\.> concurrency: [^\n]*\((solo|thread|gevent|eventlet)\)\r?\n/,
+      // A worker's banner names its pool; `celery beat` (a scheduler alone) announces itself.
+      says: /\.> concurrency: [^\n]*\((solo|thread|gevent|eventlet)\)\r?\n|^celery beat v\S+ .*is starting\./m,
       advice:
-        "Celery runs a pool that forks no worker process (the banner's concurrency line names it), so there is no fork point to check. Check the worker with --pool=prefork (the default), or declare a fork point of the app's own with --fork-marker.",
+        "Celery forks no worker here: its pool forks none (the banner's concurrency line names it), or it runs celery beat, which only sends tasks, so there is no fork point to check. Check the worker with --pool=prefork (the default), or declare a fork point of the app's own with --fork-marker.",
     },
     ownFds: [
       {

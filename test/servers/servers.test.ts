@@ -513,6 +513,11 @@ test.each([
     () => SERVERS.celery.map((arg) => (arg === '--pool=prefork' ? '--pool=threads' : arg)),
   ],
   ['puma in single mode', 'puma', () => ['puma', '-b', 'tcp://127.0.0.1:0', 'config.ru']],
+  [
+    'celery beat',
+    'celery',
+    (d: string) => ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'beat', '--schedule', `${d}/beat-schedule`],
+  ],
 ] as const)(
   '%s forks no worker: an error saying so as the server says it, not a wait for the timeout',
   async (_name, server, command) => {
