@@ -192,6 +192,12 @@ const PRESETS: Record<PresetName, Preset> = {
       advice:
         'uWSGI could not load the app and went on serving none (full dynamic mode); its output above says why. --need-app makes uWSGI exit instead.',
     },
+    // Without --master and with one process, uWSGI serves in the process it started as.
+    noWorkers: {
+      says: /spawned uWSGI worker 1 \(and the only\)/,
+      advice:
+        "uWSGI runs a single process (no --master, one process), which forks no worker, so there is no fork point to check. Check it as it runs in production, with --master --processes 2, or declare a fork point of the app's own with --fork-marker.",
+    },
     ownFds: [
       {
         role: 'listening socket',

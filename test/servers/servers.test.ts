@@ -514,6 +514,14 @@ test.each([
   ],
   ['puma in single mode', 'puma', () => ['puma', '-b', 'tcp://127.0.0.1:0', 'config.ru']],
   [
+    'uwsgi as a single process (no --master)',
+    'uwsgi',
+    () =>
+      SERVERS.uwsgi.filter(
+        (arg, i, all) => arg !== '--master' && arg !== '--processes' && all[i - 1] !== '--processes',
+      ),
+  ],
+  [
     'celery beat',
     'celery',
     (d: string) => ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'beat', '--schedule', `${d}/beat-schedule`],
