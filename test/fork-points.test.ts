@@ -124,6 +124,29 @@ describe('--fork-at-first-fork', () => {
     expect(run.report!.error!.message).not.toMatch(/Raise --timeout if it is just slow/);
   });
 
+  test.each([[[]], [['--fork-at-first-fork']]])(
+    'a server that serves in the one process it started as (%j): the timeout says it waits there for requests',
+    async (flags) => {
+      const script =
+        'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); f = open("/etc/hostname"); s.accept()';
+      const run = await runCli([...flags, '--timeout', '3', '--', 'python3', '-c', script]);
+      expect(run.exitCode).toBe(2);
+      expect(run.report!.error!.code).toBe('TIMEOUT');
+      expect(run.report!.error!.message).toMatch(
+        /pid \d+ \(python3[^)]*\) forked no process and was waiting in accept4?\(\), as a server does between requests: .*no fork point to check/,
+      );
+      expect(run.report!.error!.message).not.toMatch(/Raise --timeout/);
+      // What it held when stopped is still shown.
+      expect(run.report!.leaks.map((leak) => leak.target)).toContain('/etc/hostname');
+    },
+  );
+
+  test('an app still busy when stopped, with no process forked: only to raise --timeout', async () => {
+    const run = await runCli(['--fork-at-first-fork', '--timeout', '3', '--', 'python3', '-c', 'while True: pass']);
+    expect(run.report!.error!.code).toBe('TIMEOUT');
+    expect(run.report!.error!.message).toMatch(/within 3 s; it was stopped\. Raise --timeout if it is just slow\.$/);
+  });
+
   test('a server checked with no fork point declared: the timeout names the workers it forked and how to check them', async () => {
     // A subshell of bash is no worker, and a program started by fork and exec is none either.
     const script = [

@@ -27,6 +27,7 @@ import type { OpenFile } from '../model/open-file.js';
 import type { ProcessEvent } from '../trace/events.js';
 import { WorkerReady, type WorkerOutcome } from '../fork-point/worker-ready.js';
 import { LIVE_PROC } from '../proc/proc-view.js';
+import { servesAlone } from '../fork-point/serves-alone.js';
 import type { StackFrame } from '../attribution/describe-origin.js';
 import { quoted } from '../json/shape.js';
 
@@ -161,7 +162,8 @@ export async function checkPreflighted(resolved: PreflightedOptions, startedAt =
           daemonized && task
             ? ` The started process exited with status 0, leaving ${describeProcess(task.proc)} running; its table is shown.`
             : '';
-        const instead = detector.notReached?.() ?? 'Raise --timeout if it is just slow.';
+        const instead =
+          detector.notReached?.() ?? servesAlone(LIVE_PROC, model, task) ?? 'Raise --timeout if it is just slow.';
         return `The app did not reach the fork point (${forkPointWords(spec)}) within ${seconds(resolved.timeoutMs)} s; it was stopped. ${instead}${daemon}`;
       },
       interrupted: 'The check was interrupted; the app was stopped.',
