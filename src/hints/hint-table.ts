@@ -192,7 +192,6 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     modules: ['mmap'],
     text: "A memory map made while the app loaded: Python's mmap keeps its own copy of the file's fd for as long as the map is open, so every worker holds it. Where the workers are meant to share the map (a model or a database mapped once in the master), that fd is the price of it: allow it by its path or where it is made (a createdIn rule). Otherwise map the file in the worker, or close the map (m.close()) before the fork.",
   },
-  // flock() locks belong to the open file, which a fork shares (fasteners' lockf() locks do not).
   {
     id: 'uuid1-clock-file',
     modules: ['uuid'],
@@ -200,6 +199,7 @@ export const LIBRARY_HINTS: LibraryHint[] = [
     text: 'uuid.uuid1() made libuuid open its clock file, which it keeps open and locks with flock() around each time-based UUID: workers that inherit it share the one lock (it belongs to the open file), so it no longer keeps two of them from taking the same clock value and making the same UUID. Make time-based UUIDs only in the worker, or use uuid4().',
     see: 'https://docs.python.org/3/library/uuid.html#uuid.uuid1',
   },
+  // flock() locks belong to the open file, which a fork shares (fasteners' lockf() locks do not).
   {
     id: 'lock-file',
     modules: ['filelock', 'portalocker'],

@@ -350,7 +350,7 @@ const PRESETS: Record<PresetName, Preset> = {
   },
   // Hypercorn with --workers > 1 (before 0.14, which spawns them instead): the master binds, then
   // forks each worker with multiprocessing, and the worker loads the app. What runs in the master
-  // is Hypercorn's and a `python:` config file's.
+  // is Hypercorn's and a Python config file's.
   hypercorn: {
     name: 'hypercorn',
     programs: ['hypercorn'],
@@ -434,6 +434,8 @@ function commandsOfScript(script: string): string[][] {
     });
 }
 
+const MAX_SCRIPT = 64 * 1024;
+
 /** The text of a shell script a command runs (`./start.sh`, `sh bin/web`), or undefined. */
 function scriptRun(command: string[], cwd: string): string | undefined {
   const [first = '', ...rest] = command;
@@ -446,8 +448,6 @@ function scriptRun(command: string[], cwd: string): string | undefined {
     return undefined;
   }
 }
-
-const MAX_SCRIPT = 64 * 1024;
 
 /**
  * The commands a command runs in its place: `env A=1 gunicorn ...`, `nohup`, `nice`, `setsid`,
