@@ -46,7 +46,7 @@ describe('a preset is detected from the command, through the wrappers people sta
       '#!/usr/bin/env bash\nif [ -n "$DEBUG" ]; then\n  export LOG=debug\nfi\ncd /srv && exec bundle exec puma -C config/puma.rb\n',
       'puma',
     ],
-    ['#!/bin/bash\n# runs celery or gunicorn, as asked\nexec "$@"\n', undefined],
+    ['#!/bin/bash\n# runs what it is given\nexec "$@"\n', undefined],
     ['#!/bin/sh\nif [ "$1" = worker ]; then exec celery -A proj worker; else exec gunicorn app:app; fi\n', undefined],
     ['#!/bin/sh\necho "gunicorn is started elsewhere"\n', undefined],
   ])('a shell script it runs, %j → %s', (text, preset) => {
@@ -55,6 +55,19 @@ describe('a preset is detected from the command, through the wrappers people sta
     expect(detectPreset(['./start.sh'], dir)?.name).toBe(preset);
     expect(detectPreset(['sh', 'start.sh', 'web'], dir)?.name).toBe(preset);
     expect(detectPreset(['env', 'PORT=8000', `${dir}/start.sh`])?.name).toBe(preset);
+  });
+
+  test('an entrypoint that runs what it is given (exec "$@"): the server in its arguments', () => {
+    const dir = scratch();
+    const waits = '#!/bin/sh\nset -e\nuntil pg_isready -h db; do sleep 1; done\nexec "$@"\n';
+    writeFileSync(join(dir, 'entrypoint.sh'), waits, { mode: 0o755 });
+    expect(detectPreset(['./entrypoint.sh', 'gunicorn', '--preload', 'app:app'], dir)?.name).toBe('gunicorn');
+    expect(detectPreset(['sh', 'entrypoint.sh', 'celery', '-A', 'proj', 'worker'], dir)?.name).toBe('celery');
+    expect(detectPreset(['./entrypoint.sh', 'python3', 'manage.py', 'migrate'], dir)).toBeUndefined();
+    // One that also runs another server's program first is two servers' to choose from: none.
+    const pings = '#!/bin/sh\ncelery -A proj inspect ping || true\nexec "$@"\n';
+    writeFileSync(join(dir, 'pings.sh'), pings, { mode: 0o755 });
+    expect(detectPreset(['./pings.sh', 'gunicorn', 'app:app'], dir)).toBeUndefined();
   });
 
   test('bash -lc, as containers run a command', () => {

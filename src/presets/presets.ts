@@ -417,8 +417,21 @@ function afterOptions(args: string[], alsoSkip = (_arg: string) => false): strin
   return at < 0 ? [] : args.slice(at);
 }
 
-/** Words before a simple command's program: `exec gunicorn`, `then celery`, `A=1 puma`. */
-const LEADING_WORDS = new Set(['exec', 'then', 'else', 'do', 'command', '{', '!']);
+/** Words before a simple command's program: `exec gunicorn`, `then celery`, `if puma ...`, `A=1 puma`. */
+const LEADING_WORDS = new Set([
+  'exec',
+  'then',
+  'else',
+  'do',
+  'if',
+  'elif',
+  'while',
+  'until',
+  'time',
+  'command',
+  '{',
+  '!',
+]);
 
 /** Each simple command of a shell script (split on whitespace: enough to see what it starts). */
 function commandsOfScript(script: string): string[][] {
@@ -436,18 +449,24 @@ function commandsOfScript(script: string): string[][] {
 
 const MAX_SCRIPT = 64 * 1024;
 
-/** The text of a shell script a command runs (`./start.sh`, `sh bin/web`), or undefined. */
-function scriptRun(command: string[], cwd: string): string | undefined {
+/** A shell script a command runs (`./start.sh`, `sh bin/web`): its text, and the arguments it is given. */
+function scriptRun(command: string[], cwd: string): { text: string; args: string[] } | undefined {
   const [first = '', ...rest] = command;
-  const path = SHELLS.has(basename(first)) ? rest.find((arg) => !arg.startsWith('-')) : findProgram(first, cwd);
-  if (path === undefined || (!SHELLS.has(basename(first)) && !isShell(path))) return undefined;
+  const viaShell = SHELLS.has(basename(first));
+  const at = viaShell ? rest.findIndex((arg) => !arg.startsWith('-')) : -1;
+  const path = viaShell ? rest[at] : findProgram(first, cwd);
+  if (path === undefined || (!viaShell && !isShell(path))) return undefined;
   try {
     const file = resolve(cwd, path);
-    return statSync(file).size <= MAX_SCRIPT ? readFileSync(file, 'utf8') : undefined;
+    if (statSync(file).size > MAX_SCRIPT) return undefined;
+    return { text: readFileSync(file, 'utf8'), args: viaShell ? rest.slice(at + 1) : rest };
   } catch {
     return undefined;
   }
 }
+
+/** An entrypoint's `exec "$@"` runs the command it was given. */
+const ALL_ARGS = new Set(['$@', '${@}', '$*']);
 
 /**
  * The commands a command runs in its place: `env A=1 gunicorn ...`, `nohup`, `nice`, `setsid`,
@@ -466,7 +485,8 @@ function commandsWithin(command: string[], cwd: string): string[][] {
   const inline = SHELLS.has(name) ? rest.findIndex((arg) => /^-[a-z]*c[a-z]*$/.test(arg)) : -1;
   if (inline >= 0) return commandsOfScript(rest[inline + 1] ?? '');
   const script = scriptRun(command, cwd);
-  return script === undefined ? [] : commandsOfScript(script);
+  if (script === undefined) return [];
+  return commandsOfScript(script.text).map((words) => (ALL_ARGS.has(words[0] ?? '') ? script.args : words));
 }
 
 /** The programs a command may start, looking through wrappers and scripts (at most a few deep). */
