@@ -29,9 +29,14 @@ function interpreterOf(program: string): string {
   return result;
 }
 
+/** A shell by its name (`sh`, `/bin/bash`), without reading the file. */
+export function isShellName(program: string): boolean {
+  return SHELLS.has(basename(program));
+}
+
 /** Shells fork for every subshell and command substitution: those forks never start workers. */
 export function isShell(program: string): boolean {
-  return SHELLS.has(basename(program)) || SHELLS.has(basename(interpreterOf(program)));
+  return isShellName(program) || isShellName(interpreterOf(program));
 }
 
 /** CPython, run directly or through a `#!` script (a console script such as `gunicorn`). */

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { findProgram } from '../launch/find-program.js';
-import { isShell } from '../fork-point/program-kind.js';
+import { isShell, isShellName } from '../fork-point/program-kind.js';
 import { makingFrames } from '../attribution/describe-origin.js';
 import type { ForkPointSpec } from '../fork-point/spec.js';
 import type { FdRecord } from '../report/types.js';
@@ -399,7 +399,6 @@ function programOf(command: string[]): string[] {
   return names;
 }
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh']);
 /** Runners whose subcommand runs the rest: `bundle exec puma`, `poetry run gunicorn`. */
 const RUNNERS = new Map([
   ['bundle', 'exec'],
@@ -452,7 +451,7 @@ const MAX_SCRIPT = 64 * 1024;
 /** A shell script a command runs (`./start.sh`, `sh bin/web`): its text, and the arguments it is given. */
 function scriptRun(command: string[], cwd: string): { text: string; args: string[] } | undefined {
   const [first = '', ...rest] = command;
-  const viaShell = SHELLS.has(basename(first));
+  const viaShell = isShellName(first);
   const at = viaShell ? rest.findIndex((arg) => !arg.startsWith('-')) : -1;
   const path = viaShell ? rest[at] : findProgram(first, cwd);
   if (path === undefined || (!viaShell && !isShell(path))) return undefined;
@@ -482,7 +481,7 @@ function commandsWithin(command: string[], cwd: string): string[][] {
   if (name === 'timeout') return [afterOptions(rest).slice(1)];
   if (RUNNERS.has(name) && rest[0] === RUNNERS.get(name)) return [afterOptions(rest.slice(1))];
   // `sh -c '...'`, `bash -lc '...'`: the text after the options is the script.
-  const inline = SHELLS.has(name) ? rest.findIndex((arg) => /^-[a-z]*c[a-z]*$/.test(arg)) : -1;
+  const inline = isShellName(name) ? rest.findIndex((arg) => /^-[a-z]*c[a-z]*$/.test(arg)) : -1;
   if (inline >= 0) return commandsOfScript(rest[inline + 1] ?? '');
   const script = scriptRun(command, cwd);
   if (script === undefined) return [];
